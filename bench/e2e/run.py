@@ -1,0 +1,402 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark: our backup/restore against reference Kafka clients on one harness broker.
+
+Starts tests/harness/cluster.py (single profile, S3 included), loads seeded deterministic
+datasets, then measures in the same run: kcat and ConsumerPerformance reading to nowhere,
+ProducerPerformance and the kcat producer, and `kafka-backup backup` (filesystem and S3; none,
+lz4, zstd-1, zstd-3) and `restore`. Writes one JSON file per measured run under --results-dir
+and prints a markdown table (median of --runs after one warm-up, with min and max).
+
+Log bytes: the size of the partition's *.log files in the broker's log dir after loading
+(what the broker stores and serves), so every tool is judged on the same byte count.
+Every loop is bounded in count and in time; the harness this script starts is stopped on exit.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_PY = Path.home() / ".cache/kafka-backup/venv/bin/python"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+MB = 1_000_000
+
+# name -> (record value size, partitions, producer compression, value kind)
+DATASETS = {
+    "D1": (100, 12, "none", "text"),
+    "D2": (1024, 12, "none", "json"),
+    "D3": (1_000_000, 12, "none", "random"),
+    "D4": (1024, 12, "none", "random"),
+    "D5lz4": (1024, 12, "lz4", "json"),
+    "D5zstd": (1024, 12, "zstd", "json"),
+    "D6": (1024, 1000, "none", "json"),
+}
+# bytes of values to produce per dataset
+SIZES = {
+    "smoke": {"D1": 3 * MB},
+    "quick": {"D1": 150 * MB, "D2": 150 * MB},
+    "full": {"D1": 1000 * MB, "D2": 1000 * MB, "D3": 1000 * MB, "D4": 1000 * MB,
+             "D5lz4": 1000 * MB, "D5zstd": 1000 * MB, "D6": 500 * MB},
+}
+BACKUP_CODECS = [("none", None), ("lz4", None), ("zstd", 1), ("zstd", 3)]
+STEP_TIMEOUT = 900  # seconds, any single measured command
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---- harness ------------------------------------------------------------------------------------
+
+def harness(run_dir: Path, verb: str) -> None:
+    subprocess.run([str(VENV_PY), str(REPO / "tests/harness/cluster.py"), "--run-dir", str(run_dir), verb,
+                    *(["--profile", "single"] if verb == "up" else [])], check=True, timeout=300)
+
+
+def rdkafka_dir(tmp: Path) -> Path:
+    """librdkafka.so.1 from the confluent-kafka wheel: Debian's kcat 2.0.2 lags behind (see harness README)."""
+    import confluent_kafka
+    libs = sorted((Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs").glob("librdkafka-*.so.1"))
+    d = tmp / "librdkafka"
+    d.mkdir(exist_ok=True)
+    link = d / "librdkafka.so.1"
+    if libs and not link.exists():
+        link.symlink_to(libs[0])
+    return d
+
+
+# ---- datasets -----------------------------------------------------------------------------------
+
+def values_pool(kind: str, size: int, rng: random.Random, count: int) -> list[bytes]:
+    out = []
+    for i in range(count):
+        if kind == "random":
+            out.append(rng.randbytes(size))
+        elif kind == "json":
+            s = (f'{{"id":"{rng.getrandbits(64):016x}","user_id":{rng.randrange(100000)},'
+                 f'"event":"{rng.choice(["click", "view", "purchase", "login"])}","ts":{1700000000000 + i},'
+                 f'"amount":{rng.randrange(10000)}.{rng.randrange(100)},"tags":["a","b"],"ok":true}}')
+            out.append((s * (size // len(s) + 1))[:size].encode())
+        else:
+            out.append(bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(size)))
+    return out
+
+
+def load_dataset(env: dict, topic: str, name: str, total: int, seed: int) -> int:
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+    size, parts, codec, kind = DATASETS[name]
+    bs = env["kafka"]["listeners"]["PLAINTEXT"]
+    admin = AdminClient({"bootstrap.servers": bs})
+    admin.create_topics([NewTopic(topic, parts, 1)])[topic].result(timeout=60)
+    rng = random.Random(seed)
+    pool = values_pool(kind, size, rng, 8 if size >= 100_000 else 512)
+    count = max(1, total // size)
+    p = Producer({"bootstrap.servers": bs, "linger.ms": 50, "batch.size": 1_000_000, "compression.type": codec,
+                  "message.max.bytes": 10_000_000, "queue.buffering.max.kbytes": 262144, "acks": "all"})
+    deadline = time.monotonic() + STEP_TIMEOUT
+    for i in range(count):
+        while True:
+            try:
+                p.produce(topic, pool[i % len(pool)], key=f"k{i:012d}".encode(), partition=i % parts)
+                break
+            except BufferError:
+                p.poll(0.05)
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"loading {topic} took longer than {STEP_TIMEOUT}s")
+        if i % 10000 == 0:
+            p.poll(0)
+    if p.flush(STEP_TIMEOUT) != 0:
+        raise TimeoutError(f"loading {topic}: records still queued after {STEP_TIMEOUT}s")
+    return count
+
+
+def log_bytes(env: dict, topic: str) -> int:
+    root = Path(env["kafka"]["brokers"][0]["dir"])
+    return sum(f.stat().st_size for f in root.rglob("*.log") if f.parent.name.rsplit("-", 1)[0] == topic)
+
+
+def record_count(env: dict, topic: str) -> int:
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": env["kafka"]["listeners"]["PLAINTEXT"], "group.id": "bench-wm"})
+    md = c.list_topics(topic, timeout=10)
+    n = 0
+    for p in md.topics[topic].partitions:
+        lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+        n += hi - lo
+    c.close()
+    return n
+
+
+# ---- measuring ----------------------------------------------------------------------------------
+
+def proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+
+
+def vm_hwm_kib(pid: int) -> int:
+    """The process's own RSS high-water mark. wait4's ru_maxrss cannot be used alone: exec records
+    the pre-exec (forked Python) RSS as a floor, so small tools would report this script's size."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def measure(cmd: list[str], env_extra: dict | None, broker_pid: int, stdout=subprocess.DEVNULL) -> dict:
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    b0 = proc_cpu(broker_pid)
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, env={**os.environ, **(env_extra or {})})
+    deadline = t0 + STEP_TIMEOUT
+    hwm_kib = 0
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        hwm_kib = max(hwm_kib, vm_hwm_kib(p.pid))
+        if time.monotonic() > deadline:
+            p.kill()
+            pid, status, ru = os.wait4(p.pid, 0)
+            break
+        time.sleep(0.01)
+    wall = time.monotonic() - t0
+    err = p.stderr.read().decode(errors="replace") if p.stderr else ""
+    rc = os.waitstatus_to_exitcode(status)
+    return {"cmd": cmd[0].rsplit("/", 1)[-1], "rc": rc, "wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime,
+            "peak_rss_mib": hwm_kib / 1024,
+            "ru_maxrss_mib": ru.ru_maxrss / 1024, "broker_cpu_s": proc_cpu(broker_pid) - b0,
+            "loadavg_before": load, "stderr_tail": err[-600:] if rc != 0 else ""}
+
+
+class Bench:
+    def __init__(self, args, env: dict, tmp: Path, results: Path):
+        self.args, self.env, self.tmp, self.results = args, env, tmp, results
+        self.bs = env["kafka"]["listeners"]["PLAINTEXT"]
+        self.broker_pid = env["kafka"]["brokers"][0]["pid"]
+        self.rdk = {"LD_LIBRARY_PATH": str(rdkafka_dir(tmp))}
+        self.rows: list[dict] = []
+        self.seq = 0
+
+    def java(self, cls: str, *flags: str) -> list[str]:
+        return [*self.env["kafka"]["java_tools"], f"org.apache.kafka.tools.{cls}", *flags] \
+            if "java_tools" in self.env["kafka"] else ["java", "-cp", f"{self.env['kafka']['lib_dir']}/*",
+                                                       f"org.apache.kafka.tools.{cls}", *flags]
+
+    def repeat(self, dataset: str, tool: str, make_cmd, env_extra, nbytes: int, nrecords: int, stored=None,
+               before=None) -> None:
+        """One warm-up and --runs measured runs; `make_cmd(i)` builds the argv for run i."""
+        samples = []
+        for i in range(self.args.runs + 1):
+            if before:
+                before(i)
+            m = measure(make_cmd(i), env_extra, self.broker_pid)
+            m.update(dataset=dataset, tool=tool, run=i, warmup=i == 0, log_bytes=nbytes, records=nrecords,
+                     mb_s=nbytes / MB / m["wall_s"], records_s=nrecords / m["wall_s"],
+                     cpu_s_per_gb=m["cpu_s"] / (nbytes / 1e9), broker_cpu_s_per_gb=m["broker_cpu_s"] / (nbytes / 1e9),
+                     stored_bytes=stored(i) if stored else None)
+            self.seq += 1
+            (self.results / f"{self.seq:03d}-{dataset}-{tool.replace(' ', '_')}-{i}.json").write_text(
+                json.dumps(m, indent=2))
+            if m["rc"] != 0:
+                log(f"{dataset} {tool} run {i} failed rc={m['rc']}: {m['stderr_tail'][-300:]}")
+            elif i > 0:
+                samples.append(m)
+        if samples:
+            def med(k):
+                return statistics.median(s[k] for s in samples)
+            self.rows.append({"dataset": dataset, "tool": tool, "mb_s": med("mb_s"),
+                              "mb_s_min": min(s["mb_s"] for s in samples), "mb_s_max": max(s["mb_s"] for s in samples),
+                              "records_s": med("records_s"), "cpu_s_per_gb": med("cpu_s_per_gb"),
+                              "broker_cpu_s_per_gb": med("broker_cpu_s_per_gb"),
+                              "peak_rss_mib": max(s["peak_rss_mib"] for s in samples),
+                              "stored_bytes": samples[-1]["stored_bytes"], "n": len(samples)})
+        else:
+            self.rows.append({"dataset": dataset, "tool": tool, "failed": True})
+
+    # --- the tools ---
+    def consumers(self, ds: str, topic: str, nbytes: int, n: int) -> None:
+        self.repeat(ds, "kcat -C", lambda i: [
+            "kcat", "-C", "-b", self.bs, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "",
+            "-X", "fetch.max.bytes=52428800", "-X", "max.partition.fetch.bytes=10485760",
+            "-X", "queued.max.messages.kbytes=262144", "-X", "fetch.wait.max.ms=100"], self.rdk, nbytes, n)
+        if self.args.no_java:
+            return
+        self.repeat(ds, "ConsumerPerformance", lambda i: self.java(
+            "ConsumerPerformance", "--bootstrap-server", self.bs, "--topic", topic, "--messages", str(n),
+            "--timeout", "60000", "--fetch-size", "10485760", "--group", f"bench-cp-{ds}-{i}"), None, nbytes, n)
+
+    def backups(self, ds: str, topic: str, nbytes: int, n: int) -> None:
+        s3 = self.env.get("s3")
+        for codec, level in BACKUP_CODECS:
+            label = codec if level is None else f"{codec}-{level}"
+            for backend in ["filesystem", "s3"] if s3 and not self.args.smoke else ["filesystem"]:
+                def cmd(i, codec=codec, level=level, backend=backend, label=label):
+                    bid = f"b-{ds}-{label}-{backend}-{i}"
+                    if backend == "filesystem":
+                        storage = {"backend": "filesystem", "path": str(self.tmp / "store" / bid)}
+                    else:
+                        storage = {"backend": "s3", "bucket": s3["bucket"], "endpoint": s3["endpoint"],
+                                   "region": s3["region"], "path_style": True, "prefix": f"bench/{bid}",
+                                   "access_key": s3["access_key"], "secret_key": s3["secret_key"]}
+                    backup = {"stop_at_current_offsets": True, "compression": codec}
+                    if level is not None:
+                        backup["compression_level"] = level
+                    cfg = self.tmp / f"{bid}.yaml"
+                    cfg.write_text(json.dumps({"mode": "backup", "backup_id": bid, "source": {
+                        "bootstrap_servers": [self.bs], "topics": {"include": [topic]}},
+                        "storage": storage, "backup": backup}))
+                    cfg.chmod(0o600)
+                    return [self.args.binary, "--no-progress", "backup", "--config", str(cfg)]
+
+                def stored(i, backend=backend, label=label):
+                    if backend != "filesystem":
+                        return None
+                    d = self.tmp / "store" / f"b-{ds}-{label}-{backend}-{i}"
+                    return sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+
+                self.repeat(ds, f"backup {backend} {label}", cmd, None, nbytes, n, stored)
+                if backend == "filesystem":  # free disk: keep only the last run's set
+                    for i in range(self.args.runs):
+                        shutil.rmtree(self.tmp / "store" / f"b-{ds}-{label}-{backend}-{i}", ignore_errors=True)
+
+    def restores(self, ds: str, topic: str, nbytes: int, n: int) -> None:
+        bid = f"b-{ds}-none-filesystem-{self.args.runs}"
+        store = self.tmp / "store" / bid
+        if not store.exists():
+            return
+
+        def cmd(i):
+            cfg = self.tmp / f"restore-{ds}-{i}.yaml"
+            cfg.write_text(json.dumps({"mode": "restore", "backup_id": bid, "target": {
+                "bootstrap_servers": [self.bs], "topics": {"include": [topic]}},
+                "storage": {"backend": "filesystem", "path": str(store)},
+                "restore": {"topic_mapping": {topic: f"{topic}-restored-{i}"}}}))
+            return [self.args.binary, "--no-progress", "restore", "--config", str(cfg)]
+        self.repeat(ds, "restore (ours)", cmd, None, nbytes, n)
+
+    def producers(self, ds: str, topic: str, nbytes: int, n: int) -> None:
+        size, parts, codec, _ = DATASETS[ds]
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = AdminClient({"bootstrap.servers": self.bs})
+
+        def fresh(name):
+            return lambda i: admin.create_topics([NewTopic(f"{name}-{i}", parts, 1)])[f"{name}-{i}"].result(timeout=60)
+        if not self.args.no_java:
+            self.repeat(ds, "ProducerPerformance", lambda i: self.java(
+                "ProducerPerformance", "--topic", f"pp-{topic}-{i}", "--num-records", str(n), "--record-size",
+                str(size), "--throughput", "-1", "--producer-props", f"bootstrap.servers={self.bs}", "acks=all",
+                "batch.size=1000000", "linger.ms=50", f"compression.type={codec}", "max.request.size=10485760"),
+                None, nbytes, n, before=fresh(f"pp-{topic}"))
+        if size <= 4096:
+            lines = self.tmp / f"kcat-{ds}.txt"
+            if not lines.exists():
+                rng = random.Random(7)
+                row = bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(size - 1)) + b"\n"
+                with lines.open("wb") as f:
+                    for _ in range(n):
+                        f.write(row)
+            self.repeat(ds, "kcat -P", lambda i: [
+                "kcat", "-P", "-b", self.bs, "-t", f"kp-{topic}-{i}", "-l", str(lines), "-X", "acks=all",
+                "-X", "batch.size=1000000", "-X", "linger.ms=50", "-X", f"compression.codec={codec}"],
+                self.rdk, nbytes, n, before=fresh(f"kp-{topic}"))
+
+
+def table(rows: list[dict]) -> str:
+    out = ["| dataset | tool | MB/s (median) | min–max | records/s | our CPU s/GB | broker CPU s/GB | peak RSS MiB | "
+           "stored MB | × kcat -C | × ProducerPerf |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    ref = {(r["dataset"], r["tool"]): r for r in rows if not r.get("failed")}
+    for r in rows:
+        if r.get("failed"):
+            out.append(f"| {r['dataset']} | {r['tool']} | failed | | | | | | | | |")
+            continue
+        kc = ref.get((r["dataset"], "kcat -C"))
+        pp = ref.get((r["dataset"], "ProducerPerformance"))
+        ratio_kc = f"{r['mb_s'] / kc['mb_s']:.2f}" if kc and r["tool"].startswith("backup") else ""
+        ratio_pp = f"{r['mb_s'] / pp['mb_s']:.2f}" if pp and r["tool"].startswith("restore") else ""
+        st = f"{r['stored_bytes'] / MB:.1f}" if r["stored_bytes"] else ""
+        out.append(f"| {r['dataset']} | {r['tool']} | {r['mb_s']:.1f} | {r['mb_s_min']:.1f}–{r['mb_s_max']:.1f} | "
+                   f"{r['records_s']:,.0f} | {r['cpu_s_per_gb']:.2f} | {r['broker_cpu_s_per_gb']:.2f} | "
+                   f"{r['peak_rss_mib']:.0f} | {st} | {ratio_kc} | {ratio_pp} |")
+    return "\n".join(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="~150 MB per dataset, D1 and D2")
+    ap.add_argument("--smoke", action="store_true", help="a few MB of D1, one run: checks the script works")
+    ap.add_argument("--datasets", help="comma list, e.g. D1,D2,D6 (default: per size mode)")
+    ap.add_argument("--runs", type=int, default=3, help="measured runs after one warm-up (max 10)")
+    ap.add_argument("--binary", default=str(REPO / "build/cli/kafka-backup"))
+    ap.add_argument("--results-dir", default=str(REPO / "build-bench/e2e-results"))
+    ap.add_argument("--run-dir", default="/tmp/kb-bench-harness", help="harness run dir (started and stopped here)")
+    ap.add_argument("--env", help="use an already running harness's env.json (not stopped here)")
+    ap.add_argument("--no-java", action="store_true", help="skip ConsumerPerformance/ProducerPerformance")
+    args = ap.parse_args()
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    if args.smoke:
+        args.runs = 1
+    args.runs = max(1, min(args.runs, 10))
+    names = args.datasets.split(",") if args.datasets else list(SIZES[mode])
+    for n in names:
+        if n not in DATASETS:
+            ap.error(f"unknown dataset {n}; known: {', '.join(DATASETS)}")
+    have_binary = Path(args.binary).is_file()
+    if not have_binary:
+        log(f"{args.binary} not found: measuring the reference tools only (build it or pass --binary)")
+
+    results = Path(args.results_dir) / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    results.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(args.run_dir)
+    started = False
+    try:
+        if args.env:
+            env_path = Path(args.env)
+        else:
+            harness(run_dir, "up")
+            started = True
+            env_path = run_dir / "env.json"
+        env = json.loads(env_path.read_text())
+        with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmpd:
+            b = Bench(args, env, Path(tmpd), results)
+            for i, ds in enumerate(names):
+                total = SIZES[mode].get(ds, SIZES["quick"].get(ds, 150 * MB))
+                topic = f"bench-{ds.lower()}-{int(time.time())}"
+                t0 = time.monotonic()
+                load_dataset(env, topic, ds, total, seed=1000 + i)
+                nbytes, nrec = log_bytes(env, topic), record_count(env, topic)
+                log(f"{ds}: loaded {nrec} records, {nbytes / MB:.1f} MB of log in {time.monotonic() - t0:.1f}s")
+                b.consumers(ds, topic, nbytes, nrec)
+                if have_binary:
+                    b.backups(ds, topic, nbytes, nrec)
+                    b.restores(ds, topic, nbytes, nrec)
+                b.producers(ds, topic, nbytes, nrec)
+            meta = {"mode": mode, "runs": args.runs, "datasets": names, "uname": list(os.uname()),
+                    "nproc": os.cpu_count(), "kafka": env["kafka"].get("version"),
+                    "loadavg_end": Path("/proc/loadavg").read_text().split()[:3], "rows": b.rows}
+            (results / "summary.json").write_text(json.dumps(meta, indent=2))
+            print(f"results: {results}  (mode {mode}, {args.runs} measured runs after a warm-up)\n")
+            print(table(b.rows))
+            failed = [r for r in b.rows if r.get("failed")]
+            return 1 if failed else 0
+    finally:
+        if started:
+            harness(run_dir, "down")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+// `kafka-backup backup`: maps the config (source, storage, backup options) onto a backup job,
+// runs it with a progress line on a TTY, and prints the one-line summary.
+#include <unistd.h>
+
+#include <algorithm>
+#include <ostream>
+
+#include <fmt/format.h>
+
+#include "cli/command_support.hpp"
+#include "pipeline/backup/backup_job.hpp"
+#include "net/tls.hpp"
+#include "storage/location.hpp"
+#include "storage/object_store.hpp"
+
+namespace kb::cli {
+
+namespace {
+
+kb::result<net::cluster_options> source_options(const kafka_config& k) {
+  net::cluster_options o;
+  o.bootstrap_servers = k.bootstrap_servers;
+  o.connection.client_id = k.client_id;
+  const auto& s = k.security;
+  switch (s.protocol) {
+    case security_protocol::plaintext: o.connection.protocol = net::security_protocol::plaintext; break;
+    case security_protocol::ssl: o.connection.protocol = net::security_protocol::ssl; break;
+    case security_protocol::sasl_plaintext: o.connection.protocol = net::security_protocol::sasl_plaintext; break;
+    case security_protocol::sasl_ssl: o.connection.protocol = net::security_protocol::sasl_ssl; break;
+  }
+  if (s.uses_sasl()) {
+    switch (s.mechanism) {
+      case sasl_mechanism::plain: o.connection.sasl.mechanism = "PLAIN"; break;
+      case sasl_mechanism::scram_sha_256: o.connection.sasl.mechanism = "SCRAM-SHA-256"; break;
+      case sasl_mechanism::scram_sha_512: o.connection.sasl.mechanism = "SCRAM-SHA-512"; break;
+      case sasl_mechanism::gssapi:
+        return fail(errc::unsupported, "source.security.sasl_mechanism: GSSAPI is not built into this binary "
+                                       "(build with -Dgssapi=enabled)");
+      case sasl_mechanism::none:
+        return fail(errc::config, "source.security.sasl_mechanism is required with a SASL security_protocol");
+    }
+    o.connection.sasl.username = s.sasl_username;
+    o.connection.sasl.password = net::secret(s.sasl_password.reveal());
+  }
+  if (s.uses_tls()) {
+    o.connection.tls.ca_location = s.ssl_ca_location;
+    o.connection.tls.certificate_location = s.ssl_certificate_location;
+    o.connection.tls.key_location = s.ssl_key_location;
+    if (!s.ssl_key_password.empty()) o.connection.tls.key_password = net::secret(s.ssl_key_password.reveal());
+    o.connection.tls.endpoint_identification = s.ssl_endpoint_identification;
+    if (!s.ssl_endpoint_identification) {
+      kb::log::warn("source.security.ssl_endpoint_identification is false: broker host names are not verified");
+    }
+    // Built once here: a missing CA, certificate or key file is a configuration error before
+    // anything else starts, and every broker connection shares the context.
+    auto ctx = net::make_tls_context(o.connection.tls);
+    if (!ctx) return fail(std::move(ctx.error()));
+    o.connection.tls_context = std::move(*ctx);
+  }
+  return o;
+}
+
+kb::result<std::unique_ptr<storage::object_store>> open_backup_store(const storage_config& sc) {
+  storage::location where;
+  storage::store_settings settings;
+  switch (sc.backend) {
+    case storage_backend::filesystem:
+      where.kind = storage::backend_kind::filesystem;
+      where.path = sc.path;
+      break;
+    case storage_backend::s3:
+      where.kind = storage::backend_kind::s3;
+      where.bucket = sc.bucket;
+      where.endpoint = sc.endpoint.value_or("");
+      where.region = sc.region.value_or("");
+      where.path_style = sc.path_style ? std::optional<bool>(true) : std::nullopt;
+      settings.access_key = sc.access_key.reveal();
+      settings.secret_key = storage::secret_string(sc.secret_key.reveal());
+      settings.session_token = storage::secret_string(sc.session_token.reveal());
+      switch (sc.sse) {
+        case server_side_encryption::none: settings.sse = storage::sse_mode::none; break;
+        case server_side_encryption::aes256: settings.sse = storage::sse_mode::aes256; break;
+        case server_side_encryption::aws_kms: settings.sse = storage::sse_mode::aws_kms; break;
+      }
+      settings.sse_kms_key_id = sc.sse_kms_key_id.value_or("");
+      break;
+    case storage_backend::azure:
+    case storage_backend::gcs:
+      return fail(errc::unsupported, fmt::format("storage.backend: {} is not supported yet; use filesystem or s3",
+                                                 to_string(sc.backend)));
+  }
+  where.prefix = sc.prefix;
+  return storage::open_store(where, settings, storage::process_environment());
+}
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) {
+    b /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.1f} {}", b, units[u]);
+}
+
+std::string progress_line(const pipeline::backup::stats& s) {
+  const double secs = std::max(s.seconds, 0.001);
+  const double rate = static_cast<double>(s.bytes_fetched) / secs;
+  std::string line = fmt::format("backup: {} fetched, {} records stored, {}/s", human_bytes(static_cast<double>(s.bytes_fetched)),
+                                 s.records, human_bytes(rate));
+  if (s.lag >= 0) {
+    line += fmt::format(", lag {} offsets", s.lag);
+    const double done = static_cast<double>(s.records);
+    if (done > 0 && s.lag > 0) {
+      const double eta = static_cast<double>(s.lag) * secs / done;
+      line += fmt::format(", ETA {:.0f}s", eta);
+    }
+  }
+  return line;
+}
+
+}  // namespace
+
+int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err) {
+  (void)out;
+  if (!cfg.source) {
+    print_error(err, fmt::format("{}: the backup needs a 'source:' section (bootstrap_servers, security)", cfg.file));
+    return static_cast<int>(kb::exit_code::usage);
+  }
+  auto source = source_options(*cfg.source);
+  if (!source) return report(err, source.error());
+
+  namespace pb = pipeline::backup;
+  pb::options o;
+  o.cluster = std::move(*source);
+  o.backup_id = cfg.backup_id;
+  o.topics.include = cfg.source->topics.include;
+  o.topics.exclude = cfg.source->topics.exclude;
+  o.topics.include_internal = cfg.backup.include_internal_topics;
+  for (const auto& t : cfg.backup.internal_topics) o.topics.include.push_back(t);
+  switch (cfg.backup.compression) {
+    case compression_codec::zstd: o.codec = storage::format::frame_codec::zstd; break;
+    case compression_codec::lz4: o.codec = storage::format::frame_codec::lz4; break;
+    case compression_codec::none: o.codec = storage::format::frame_codec::none; break;
+  }
+  o.compression_level = cfg.backup.compression_level;
+  o.segment_max_bytes = std::max<std::uint64_t>(cfg.backup.segment_max_bytes, 1);
+  o.segment_max_interval_ms = std::max<std::uint64_t>(cfg.backup.segment_max_interval_ms, 1);
+  o.fetch_max_bytes = cfg.backup.fetch_max_bytes.value_or(
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(cfg.backup.segment_max_bytes, 16u << 20)));
+  o.fetch_max_bytes = std::max<std::uint32_t>(o.fetch_max_bytes, 64u << 10);
+  o.max_buffer_bytes = cfg.backup.max_buffer_bytes;
+  switch (cfg.backup.start_offset) {
+    case start_offset_policy::earliest: o.start = pb::start_position::earliest; break;
+    case start_offset_policy::latest: o.start = pb::start_position::latest; break;
+    case start_offset_policy::specific:
+      print_error(err, fmt::format("{}: backup.start_offset: specific offsets are not supported by this version; use "
+                                   "earliest or latest",
+                                   cfg.file));
+      return static_cast<int>(kb::exit_code::usage);
+  }
+  o.mode = cfg.backup.continuous                ? pb::run_mode::continuous
+           : cfg.backup.stop_at_current_offsets ? pb::run_mode::snapshot
+                                                : pb::run_mode::one_shot;
+  o.poll_interval_ms = std::max<std::uint64_t>(cfg.backup.poll_interval_ms, 10);
+  o.max_concurrent_partitions = std::max<std::uint32_t>(cfg.backup.max_concurrent_partitions, 1);
+  o.consumer_group_snapshot = cfg.backup.consumer_group_snapshot;
+  o.source_cluster_id = cfg.backup.source_cluster_id;
+  o.tool_version = KB_VERSION;
+  if (cfg.backup.segment_max_records) {
+    kb::log::warn("backup.segment_max_records is not supported by this version and is ignored; segments rotate by "
+                  "segment_max_bytes and segment_max_interval_ms");
+  }
+  if (cfg.metrics.enabled) {
+    pb::metrics_options m;
+    m.bind_address = cfg.metrics.bind_address;
+    m.port = cfg.metrics.port;
+    m.path = cfg.metrics.path;
+    m.max_partition_labels = cfg.metrics.max_partition_labels;
+    o.metrics = m;
+    if (cfg.metrics.keep_alive_seconds > 0) {
+      kb::log::warn("metrics.keep_alive_seconds is not supported by this version; the endpoint closes when the "
+                    "backup ends");
+    }
+  }
+
+  auto store = open_backup_store(cfg.storage);
+  if (!store) return report(err, store.error());
+
+  const bool progress = !args.global.no_progress && ::isatty(STDERR_FILENO) == 1;
+  pb::progress_callback on_progress;
+  if (progress) {
+    on_progress = [&err](const pb::stats& s) { err << '\r' << progress_line(s) << "   " << std::flush; };
+  }
+
+  pb::backup_job job(std::move(o), **store);
+  auto result = job.run(std::move(on_progress));
+  if (progress) err << '\n';
+  if (!result) return report(err, result.error());
+
+  const auto& s = *result;
+  const double secs = std::max(s.seconds, 0.001);
+  err << fmt::format("backup '{}' {}: {} topics, {} partitions, {} records, {} raw / {} stored in {} segments, {:.1f} "
+                     "MB/s, {:.1f} s\n",
+                     cfg.backup_id, s.interrupted ? "stopped (committed what was fetched)" : "complete", s.topics,
+                     s.partitions, s.records, human_bytes(static_cast<double>(s.bytes_raw)),
+                     human_bytes(static_cast<double>(s.bytes_stored)), s.segments,
+                     static_cast<double>(s.bytes_raw) / 1e6 / secs, secs);
+  return static_cast<int>(kb::exit_code::success);
+}
+
+}  // namespace kb::cli

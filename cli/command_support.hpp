@@ -1,0 +1,41 @@
+// What the subcommands share: error printing, config loading with logging applied, and the
+// entry point of each subcommand (one file per command: cmd_backup, cmd_restore, cmd_inspect).
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+#include <string_view>
+
+#include "base/error.hpp"
+#include "cli/args.hpp"
+#include "cli/config.hpp"
+#include "cli/env_subst.hpp"
+
+namespace kb::cli {
+
+/// Prints each line of an error message prefixed with `error: ` (usage lines unprefixed).
+void print_error(std::ostream& err, std::string_view message);
+
+/// Prints a project error and returns its exit code (DESIGN.md §2).
+int report(std::ostream& err, const kb::error& e);
+
+/// Applies --log-level/--log-format, falling back to the config's `logging:` section.
+void apply_logging(const global_flags& flags, const logging_config* from_config);
+
+/// Loads the config, logs its warnings, and reports errors. Returns nullopt after printing.
+std::optional<config> load(const parsed_args& args, std::ostream& err, const env_lookup& env);
+
+/// `kafka-backup backup` with a loaded config whose mode is backup.
+int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err);
+/// `kafka-backup restore` with a loaded config whose mode is restore.
+int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err);
+/// `kafka-backup list --path URL`.
+int run_list(const parsed_args& args, std::ostream& out, std::ostream& err, const env_lookup& env);
+/// `kafka-backup describe --path URL --backup-id ID [--format text|json]`.
+int run_describe(const parsed_args& args, std::ostream& out, std::ostream& err,
+                 const env_lookup& env);
+/// `kafka-backup validate --path URL --backup-id ID [--deep]`.
+int run_validate(const parsed_args& args, std::ostream& out, std::ostream& err,
+                 const env_lookup& env);
+
+}  // namespace kb::cli

@@ -1,0 +1,77 @@
+#include "net/base64.hpp"
+
+#include <array>
+
+namespace kb::net {
+namespace {
+
+constexpr std::string_view alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+constexpr std::array<int, 256> make_decode_table() {
+  std::array<int, 256> table{};
+  for (auto& v : table) v = -1;
+  for (std::size_t i = 0; i < alphabet.size(); ++i)
+    table[static_cast<unsigned char>(alphabet[i])] = static_cast<int>(i);
+  return table;
+}
+constexpr auto decode_table = make_decode_table();
+
+}  // namespace
+
+std::string base64_encode(byte_view data) {
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= data.size(); i += 3) {
+    const std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8) | data[i + 2];
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += alphabet[v & 63];
+  }
+  const std::size_t rest = data.size() - i;
+  if (rest == 1) {
+    const std::uint32_t v = std::uint32_t{data[i]} << 16;
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (rest == 2) {
+    const std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::optional<byte_vector> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  byte_vector out;
+  out.reserve(text.size() / 4 * 3);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    const bool last = i + 4 == text.size();
+    int pad = 0;
+    if (last && text[i + 3] == '=') pad = text[i + 2] == '=' ? 2 : 1;
+    std::uint32_t v = 0;
+    for (std::size_t j = 0; j < 4; ++j) {
+      if (j >= 4 - static_cast<std::size_t>(pad)) {
+        v <<= 6;
+        continue;
+      }
+      const int d = decode_table[static_cast<unsigned char>(text[i + j])];
+      if (d < 0) return std::nullopt;  // includes '=' in the middle
+      v = (v << 6) | static_cast<std::uint32_t>(d);
+    }
+    out.push_back(static_cast<std::uint8_t>(v >> 16));
+    if (pad < 2) out.push_back(static_cast<std::uint8_t>(v >> 8));
+    if (pad < 1) out.push_back(static_cast<std::uint8_t>(v));
+    // Non-canonical encodings carry set bits in the padding: reject them.
+    if (pad == 1 && (v & 0xff) != 0) return std::nullopt;
+    if (pad == 2 && (v & 0xffff) != 0) return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace kb::net

@@ -1,0 +1,317 @@
+#include "net/cluster.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "base/log.hpp"
+
+namespace kb::net {
+namespace {
+
+namespace asio = boost::asio;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// Errors a new attempt cannot fix: credentials, certificates, configuration, versions.
+bool is_permanent(const error& e) {
+  return e.is(errc::tls) || e.is(errc::sasl) || e.is(errc::config) || e.is(errc::unsupported) ||
+         e.is(errc::authorization) || e.is(errc::invalid_argument);
+}
+
+}  // namespace
+
+result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view server) {
+  std::string_view host;
+  std::string_view port;
+  if (!server.empty() && server.front() == '[') {
+    const auto close = server.find(']');
+    if (close == std::string_view::npos || close + 1 >= server.size() || server[close + 1] != ':')
+      return fail(errc::config, "bootstrap server '" + std::string(server) + "' is not [ipv6]:port");
+    host = server.substr(1, close - 1);
+    port = server.substr(close + 2);
+  } else {
+    const auto colon = server.rfind(':');
+    if (colon == std::string_view::npos || server.find(':') != colon)
+      return fail(errc::config, "bootstrap server '" + std::string(server) + "' is not host:port");
+    host = server.substr(0, colon);
+    port = server.substr(colon + 1);
+  }
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (host.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535)
+    return fail(errc::config, "bootstrap server '" + std::string(server) + "' has no valid host and port 1-65535");
+  return std::pair<std::string, std::uint16_t>{std::string(host), static_cast<std::uint16_t>(value)};
+}
+
+std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds base, std::chrono::milliseconds max,
+                                        std::mt19937_64& rng) {
+  const int shift = std::clamp(attempt, 0, 30);
+  const double raw = std::min(static_cast<double>(base.count()) * static_cast<double>(1LL << shift),
+                              static_cast<double>(max.count()));
+  const double jitter = std::uniform_real_distribution<double>(0.8, 1.2)(rng);
+  const auto ms = static_cast<std::int64_t>(std::min(raw * jitter, static_cast<double>(max.count())));
+  return std::chrono::milliseconds(std::max<std::int64_t>(ms, 1));
+}
+
+bool needs_metadata_refresh(std::int16_t error_code) noexcept {
+  return protocol::classify(error_code) == protocol::error_class::refresh_metadata;
+}
+
+error topic_error(std::int16_t error_code, std::string_view topic, std::string_view principal_hint) {
+  const auto code = static_cast<protocol::error_code>(error_code);
+  if (code == protocol::error_code::topic_authorization_failed)
+    return error{make_error_code(errc::authorization),
+                 fmt::format("Not authorized to access topic '{}': grant {} Describe (and Read to back up, Write to "
+                             "restore) on the topic",
+                             topic, principal_hint.empty() ? std::string("the principal") : std::string(principal_hint))};
+  return error{make_error_code(errc::broker), fmt::format("topic '{}': broker error {}", topic, protocol::name(code))};
+}
+
+std::shared_ptr<cluster> cluster::create(asio::any_io_executor executor, cluster_options opts) {
+  return std::shared_ptr<cluster>(new cluster(std::move(executor), std::move(opts)));
+}
+
+cluster::cluster(asio::any_io_executor executor, cluster_options opts)
+    : executor_(std::move(executor)), opts_(std::move(opts)), rng_(std::random_device{}()) {
+  if (uses_tls(opts_.connection.protocol) && !opts_.connection.tls_context) {
+    // One context for all brokers; a bad key or CA surfaces on the first connect instead.
+    if (auto ctx = make_tls_context(opts_.connection.tls)) opts_.connection.tls_context = std::move(*ctx);
+  }
+}
+
+cluster::~cluster() { close(); }
+
+void cluster::close() {
+  for (auto& [id, conn] : connections_)
+    if (conn) conn->close();
+  connections_.clear();
+  if (bootstrap_connection_) bootstrap_connection_->close();
+  bootstrap_connection_.reset();
+}
+
+std::chrono::milliseconds cluster::next_backoff(int attempt) {
+  return backoff_delay(attempt, opts_.retry_backoff, opts_.retry_backoff_max, rng_);
+}
+
+asio::awaitable<void> cluster::async_sleep(std::chrono::milliseconds delay) {
+  asio::steady_timer timer(executor_);
+  timer.expires_after(delay);
+  co_await timer.async_wait(use_tuple);
+}
+
+asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_open(const std::string& host, std::uint16_t port) {
+  auto conn = connection::create(executor_, host, port, opts_.connection);
+  auto connected = co_await conn->async_connect();
+  if (!connected) co_return fail(std::move(connected.error()));
+  co_return conn;
+}
+
+asio::awaitable<result<void>> cluster::async_bootstrap() {
+  auto self = shared_from_this();
+  if (opts_.bootstrap_servers.empty())
+    co_return fail(errc::config, "bootstrap_servers is empty; list at least one broker as host:port");
+  std::vector<std::pair<std::string, std::uint16_t>> servers;
+  for (const auto& s : opts_.bootstrap_servers) {
+    auto hp = parse_host_port(s);
+    if (!hp) co_return fail(std::move(hp.error()));
+    servers.push_back(std::move(*hp));
+  }
+  std::string failures;
+  for (int round = 0; round < opts_.max_attempts; ++round) {
+    if (round > 0) co_await async_sleep(next_backoff(round - 1));
+    failures.clear();
+    for (const auto& [host, port] : servers) {
+      auto conn = co_await async_open(host, port);
+      if (!conn) {
+        if (is_permanent(conn.error())) co_return fail(std::move(conn.error()));
+        log::warn("bootstrap: {}", conn.error().message);
+        failures += (failures.empty() ? "" : "; ") + conn.error().message;
+        continue;
+      }
+      bootstrap_connection_ = std::move(*conn);
+      auto refreshed = co_await async_refresh_metadata();
+      if (refreshed) co_return refreshed;
+      if (is_permanent(refreshed.error())) co_return refreshed;
+      failures += (failures.empty() ? "" : "; ") + refreshed.error().message;
+    }
+  }
+  co_return fail(errc::connect, "no bootstrap server answered after " + std::to_string(opts_.max_attempts) +
+                                    " rounds: " + failures);
+}
+
+asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_any_connection() {
+  auto self = shared_from_this();
+  if (bootstrap_connection_ && bootstrap_connection_->is_ready()) co_return bootstrap_connection_;
+  for (auto& [id, conn] : connections_)
+    if (conn && conn->is_ready()) co_return conn;
+  std::optional<error> last;
+  for (const auto& [id, broker] : brokers_) {
+    auto conn = co_await async_connection(id);
+    if (conn) co_return conn;
+    if (is_permanent(conn.error())) co_return fail(std::move(conn.error()));
+    last = std::move(conn.error());
+  }
+  // No known broker answers: fall back to the bootstrap list.
+  for (const auto& server : opts_.bootstrap_servers) {
+    auto hp = parse_host_port(server);
+    if (!hp) co_return fail(std::move(hp.error()));
+    auto conn = co_await async_open(hp->first, hp->second);
+    if (conn) {
+      bootstrap_connection_ = *conn;
+      co_return conn;
+    }
+    if (is_permanent(conn.error())) co_return fail(std::move(conn.error()));
+    last = std::move(conn.error());
+  }
+  co_return fail(last ? std::move(*last) : error{make_error_code(errc::connect), "no broker is reachable"});
+}
+
+asio::awaitable<result<void>> cluster::async_refresh_metadata(std::optional<std::vector<std::string>> topics) {
+  auto self = shared_from_this();
+  std::optional<error> last;
+  for (int attempt = 0; attempt < opts_.max_attempts; ++attempt) {
+    if (attempt > 0) co_await async_sleep(next_backoff(attempt - 1));
+    auto conn = co_await async_any_connection();
+    if (!conn) {
+      if (is_permanent(conn.error())) co_return fail(std::move(conn.error()));
+      last = std::move(conn.error());
+      continue;
+    }
+    protocol::metadata_request req;
+    req.allow_auto_topic_creation = false;
+    if (topics) {
+      req.topics.emplace();
+      for (const auto& name : *topics) req.topics->push_back({protocol::uuid{}, name});
+    }
+    auto md = co_await (*conn)->async_request(req);
+    if (!md) {
+      if (is_permanent(md.error())) co_return fail(std::move(md.error()));
+      last = std::move(md.error());
+      continue;
+    }
+    if (md->error_code != 0 && needs_metadata_refresh(md->error_code)) {
+      last = error{make_error_code(errc::broker),
+                   fmt::format("Metadata from broker {}: {}", (*conn)->broker(),
+                               protocol::name(static_cast<protocol::error_code>(md->error_code)))};
+      continue;
+    }
+    apply_metadata(*md, !topics.has_value());
+    co_return result<void>{};
+  }
+  co_return fail(last ? std::move(*last) : error{make_error_code(errc::connect), "metadata refresh failed"});
+}
+
+void cluster::apply_metadata(const protocol::metadata_response& md, bool full) {
+  std::map<std::int32_t, broker_address> brokers;
+  for (const auto& b : md.brokers)
+    brokers[b.node_id] = broker_address{b.node_id, b.host, static_cast<std::uint16_t>(b.port), b.rack};
+  // Connections to brokers that left, or moved, are closed.
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    auto found = brokers.find(it->first);
+    if (found == brokers.end() || found->second.host != it->second->host() || found->second.port != it->second->port()) {
+      it->second->close();
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  brokers_ = std::move(brokers);
+  cluster_id_ = md.cluster_id;
+  controller_id_ = md.controller_id;
+  // Adopt the bootstrap connection under its node id when it matches an advertised listener.
+  if (bootstrap_connection_ && bootstrap_connection_->is_ready()) {
+    for (const auto& [id, b] : brokers_) {
+      if (b.host == bootstrap_connection_->host() && b.port == bootstrap_connection_->port() &&
+          !connections_.contains(id)) {
+        connections_[id] = bootstrap_connection_;
+        break;
+      }
+    }
+  }
+  if (full) topics_.clear();
+  for (const auto& t : md.topics) {
+    if (!t.name) continue;
+    topic_info info;
+    info.name = *t.name;
+    info.topic_id = t.topic_id;
+    info.is_internal = t.is_internal;
+    info.error_code = t.error_code;
+    for (const auto& p : t.partitions)
+      info.partitions.push_back({p.partition_index, p.leader_id, p.leader_epoch, p.error_code, p.replica_nodes,
+                                 p.isr_nodes});
+    std::sort(info.partitions.begin(), info.partitions.end(),
+              [](const partition_info& a, const partition_info& b) { return a.partition < b.partition; });
+    if (t.error_code == static_cast<std::int16_t>(protocol::error_code::unknown_topic_or_partition))
+      topics_.erase(info.name);
+    else
+      topics_[info.name] = std::move(info);
+  }
+}
+
+asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_connection(std::int32_t node_id) {
+  auto self = shared_from_this();
+  std::optional<error> last;
+  for (int attempt = 0; attempt < opts_.max_attempts; ++attempt) {
+    if (auto it = connections_.find(node_id); it != connections_.end()) {
+      auto conn = it->second;
+      // Another coroutine may be connecting it: wait for it to settle (bounded by connect timeout).
+      for (int polls = 0; conn->state() != connection_state::ready &&
+                          conn->state() != connection_state::disconnected && polls < 10'000;
+           ++polls)
+        co_await async_sleep(std::chrono::milliseconds(5));
+      if (conn->is_ready()) co_return conn;
+      if (connections_.find(node_id) != connections_.end() && connections_[node_id] == conn) connections_.erase(node_id);
+    }
+    auto broker = brokers_.find(node_id);
+    if (broker == brokers_.end())
+      co_return fail(errc::not_found, fmt::format("broker node {} is not in the cluster metadata", node_id));
+    if (attempt > 0) co_await async_sleep(next_backoff(attempt - 1));
+    auto conn = connection::create(executor_, broker->second.host, broker->second.port, opts_.connection);
+    connections_[node_id] = conn;
+    auto connected = co_await conn->async_connect();
+    if (connected) co_return conn;
+    if (connections_.find(node_id) != connections_.end() && connections_[node_id] == conn) connections_.erase(node_id);
+    if (is_permanent(connected.error())) co_return fail(std::move(connected.error()));
+    log::debug("broker node {}: {} (attempt {})", node_id, connected.error().message, attempt + 1);
+    last = std::move(connected.error());
+  }
+  co_return fail(std::move(*last));
+}
+
+const topic_info* cluster::find_topic(std::string_view name) const {
+  auto it = topics_.find(std::string(name));
+  return it == topics_.end() ? nullptr : &it->second;
+}
+
+result<std::int32_t> cluster::leader(const topic_partition& tp) const {
+  const topic_info* topic = find_topic(tp.topic);
+  if (topic == nullptr) return fail(errc::not_found, "topic '" + tp.topic + "' is not in the cluster metadata");
+  auto it = std::lower_bound(topic->partitions.begin(), topic->partitions.end(), tp.partition,
+                             [](const partition_info& p, std::int32_t id) { return p.partition < id; });
+  if (it == topic->partitions.end() || it->partition != tp.partition)
+    return fail(errc::not_found, fmt::format("partition {}-{} does not exist (the topic has {} partitions)", tp.topic,
+                                             tp.partition, topic->partitions.size()));
+  if (it->leader_id < 0)
+    return fail(errc::broker, fmt::format("partition {}-{} has no leader right now (LEADER_NOT_AVAILABLE)", tp.topic,
+                                          tp.partition));
+  return it->leader_id;
+}
+
+std::map<std::int32_t, std::vector<topic_partition>> cluster::group_by_leader(
+    std::span<const topic_partition> partitions, std::vector<topic_partition>* unassigned) const {
+  std::map<std::int32_t, std::vector<topic_partition>> out;
+  for (const auto& tp : partitions) {
+    auto id = leader(tp);
+    if (id && brokers_.contains(*id))
+      out[*id].push_back(tp);
+    else if (unassigned != nullptr)
+      unassigned->push_back(tp);
+  }
+  return out;
+}
+
+}  // namespace kb::net

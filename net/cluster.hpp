@@ -1,0 +1,161 @@
+// The cluster view: bootstrap from a server list, a Metadata cache (brokers, topics, partition
+// leaders and epochs), leader lookup and grouping of partitions by leader, one connection per
+// broker with reconnect back-off, and the retry policy for stale-metadata errors.
+#pragma once
+
+#include <chrono>
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "net/connection.hpp"
+#include "protocol/error_codes.hpp"
+#include "protocol/metadata.hpp"
+
+namespace kb::net {
+
+struct topic_partition {
+  std::string topic;
+  std::int32_t partition = 0;
+  auto operator<=>(const topic_partition&) const = default;
+};
+
+struct broker_address {
+  std::int32_t node_id = -1;
+  std::string host;
+  std::uint16_t port = 0;
+  std::optional<std::string> rack;
+};
+
+struct partition_info {
+  std::int32_t partition = 0;
+  std::int32_t leader_id = -1;  ///< -1 while no leader is elected
+  std::int32_t leader_epoch = -1;
+  std::int16_t error_code = 0;
+  std::vector<std::int32_t> replicas;
+  std::vector<std::int32_t> isr;
+};
+
+struct topic_info {
+  std::string name;
+  protocol::uuid topic_id;
+  bool is_internal = false;
+  std::int16_t error_code = 0;
+  std::vector<partition_info> partitions;  ///< sorted by partition
+};
+
+struct cluster_options {
+  std::vector<std::string> bootstrap_servers;  ///< "host:port" ("[v6]:port" for IPv6 literals)
+  connection_options connection;               ///< shared by every broker connection
+  std::chrono::milliseconds retry_backoff{100};       ///< first back-off (librdkafka retry.backoff.ms)
+  std::chrono::milliseconds retry_backoff_max{10'000}; ///< cap (retry.backoff.max.ms)
+  int max_attempts = 8;  ///< per operation: connects, metadata refreshes, retried requests
+};
+
+/// Splits "host:port" / "[v6]:port"; errc::config naming the entry otherwise.
+[[nodiscard]] result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view server);
+
+/// Exponential back-off with ±20% jitter (as librdkafka): base * 2^attempt capped at `max`.
+[[nodiscard]] std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds base,
+                                                      std::chrono::milliseconds max, std::mt19937_64& rng);
+
+/// True for broker errors that mean our metadata is stale (NOT_LEADER_OR_FOLLOWER,
+/// UNKNOWN_TOPIC_OR_PARTITION, FENCED/UNKNOWN_LEADER_EPOCH, LEADER_NOT_AVAILABLE, …):
+/// refresh metadata and retry. Uses protocol::classify, the one classification.
+[[nodiscard]] bool needs_metadata_refresh(std::int16_t error_code) noexcept;
+
+/// A broker error code on `topic` as a kb::error: TOPIC_AUTHORIZATION_FAILED becomes
+/// errc::authorization "Not authorized to access topic '<t>' …", others errc::broker.
+[[nodiscard]] error topic_error(std::int16_t error_code, std::string_view topic, std::string_view principal_hint);
+
+/// Threading as for connection: one executor, no concurrent handlers. Held by shared_ptr.
+class cluster : public std::enable_shared_from_this<cluster> {
+ public:
+  [[nodiscard]] static std::shared_ptr<cluster> create(boost::asio::any_io_executor executor, cluster_options opts);
+  ~cluster();
+  cluster(const cluster&) = delete;
+  cluster& operator=(const cluster&) = delete;
+
+  /// Connects to the first reachable bootstrap server (in order, each tried once per round,
+  /// with back-off between rounds) and loads metadata for all topics. TLS and SASL errors stop
+  /// at once (retrying cannot fix credentials); connect errors name every server tried.
+  [[nodiscard]] boost::asio::awaitable<result<void>> async_bootstrap();
+
+  /// Reloads metadata: all topics (nullopt) or the named ones (merged into the cache).
+  [[nodiscard]] boost::asio::awaitable<result<void>> async_refresh_metadata(
+      std::optional<std::vector<std::string>> topics = std::nullopt);
+
+  /// A ready connection to `node_id`, reusing the open one or connecting (with back-off on
+  /// connect failures, up to max_attempts). errc::not_found for a node not in the metadata.
+  [[nodiscard]] boost::asio::awaitable<result<std::shared_ptr<connection>>> async_connection(std::int32_t node_id);
+  /// Any ready connection (the least recently failed broker), for metadata and admin calls.
+  [[nodiscard]] boost::asio::awaitable<result<std::shared_ptr<connection>>> async_any_connection();
+
+  /// Sends `req` to `node_id`; on a lost connection (errc::connect) reconnects with back-off
+  /// and resends, up to max_attempts. Broker error codes inside the response are the caller's.
+  template <class Request>
+  [[nodiscard]] boost::asio::awaitable<result<typename Request::response_type>> async_send(std::int32_t node_id,
+                                                                                           Request req);
+
+  /// The leader of a partition from the cache. errc::not_found for an unknown topic/partition,
+  /// errc::broker (retriable) while the leader is -1.
+  [[nodiscard]] result<std::int32_t> leader(const topic_partition& tp) const;
+  /// Partitions grouped by current leader; those without a known leader go to `unassigned`.
+  [[nodiscard]] std::map<std::int32_t, std::vector<topic_partition>> group_by_leader(
+      std::span<const topic_partition> partitions, std::vector<topic_partition>* unassigned = nullptr) const;
+
+  [[nodiscard]] const std::map<std::string, topic_info>& topics() const noexcept { return topics_; }
+  [[nodiscard]] const std::map<std::int32_t, broker_address>& brokers() const noexcept { return brokers_; }
+  [[nodiscard]] const std::optional<std::string>& cluster_id() const noexcept { return cluster_id_; }
+  [[nodiscard]] std::int32_t controller_id() const noexcept { return controller_id_; }
+  [[nodiscard]] const topic_info* find_topic(std::string_view name) const;
+  [[nodiscard]] const cluster_options& options() const noexcept { return opts_; }
+
+  /// Closes every connection.
+  void close();
+
+ private:
+  cluster(boost::asio::any_io_executor executor, cluster_options opts);
+  boost::asio::awaitable<result<std::shared_ptr<connection>>> async_open(const std::string& host, std::uint16_t port);
+  boost::asio::awaitable<void> async_sleep(std::chrono::milliseconds delay);
+  void apply_metadata(const protocol::metadata_response& md, bool full);
+  [[nodiscard]] std::chrono::milliseconds next_backoff(int attempt);
+
+  boost::asio::any_io_executor executor_;
+  cluster_options opts_;
+  std::map<std::int32_t, broker_address> brokers_;
+  std::map<std::string, topic_info> topics_;
+  std::optional<std::string> cluster_id_;
+  std::int32_t controller_id_ = -1;
+  std::map<std::int32_t, std::shared_ptr<connection>> connections_;
+  std::shared_ptr<connection> bootstrap_connection_;  ///< until the node id is known
+  std::mt19937_64 rng_;
+};
+
+template <class Request>
+boost::asio::awaitable<result<typename Request::response_type>> cluster::async_send(std::int32_t node_id,
+                                                                                    Request req) {
+  auto self = shared_from_this();
+  std::optional<error> last;
+  for (int attempt = 0; attempt < opts_.max_attempts; ++attempt) {
+    if (attempt > 0) co_await async_sleep(next_backoff(attempt - 1));
+    auto conn = co_await async_connection(node_id);
+    if (!conn) {
+      if (!conn.error().is(errc::connect)) co_return fail(std::move(conn.error()));
+      last = std::move(conn.error());
+      continue;
+    }
+    auto resp = co_await (*conn)->async_request(req);
+    if (resp || !resp.error().is(errc::connect)) co_return resp;
+    last = std::move(resp.error());  // connection lost: reconnect and resend
+  }
+  co_return fail(std::move(*last));
+}
+
+}  // namespace kb::net

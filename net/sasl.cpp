@@ -1,0 +1,28 @@
+#include "net/sasl.hpp"
+
+#include "net/sasl_plain.hpp"
+#include "net/scram.hpp"
+
+namespace kb::net {
+
+result<std::unique_ptr<sasl_mechanism>> make_sasl_mechanism(const sasl_credentials& creds) {
+  if (creds.mechanism == "PLAIN") {
+    auto mech = sasl_plain::create(creds.username, creds.password);
+    if (!mech) return fail(mech.error());
+    return std::unique_ptr<sasl_mechanism>(std::move(*mech));
+  }
+  if (creds.mechanism == "SCRAM-SHA-256" || creds.mechanism == "SCRAM-SHA-512") {
+    scram_options opts;
+    opts.hash = creds.mechanism == "SCRAM-SHA-256" ? scram_hash::sha256 : scram_hash::sha512;
+    auto mech = scram_client::create(creds.username, creds.password, std::move(opts));
+    if (!mech) return fail(mech.error());
+    return std::unique_ptr<sasl_mechanism>(std::move(*mech));
+  }
+  if (creds.mechanism == "GSSAPI")
+    return fail(errc::unsupported,
+                "SASL mechanism GSSAPI is not built into this binary (meson -Dgssapi=enabled)");
+  return fail(errc::unsupported, "unknown SASL mechanism '" + creds.mechanism +
+                                     "'; use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
+}
+
+}  // namespace kb::net

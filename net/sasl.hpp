@@ -1,0 +1,53 @@
+// The SASL mechanism interface used by broker connections (KIP-152 SaslAuthenticate carries
+// the bytes), and the factory that picks PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 by name.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/bytes.hpp"
+#include "base/error.hpp"
+#include "net/secret.hpp"
+
+namespace kb::net {
+
+/// What a mechanism wants after consuming one server message.
+enum class sasl_status {
+  respond,  ///< send `response` to the server and pass its reply to the next step()
+  done,     ///< the exchange is complete and the server proved itself where the mechanism can
+};
+
+struct sasl_step {
+  sasl_status status = sasl_status::respond;
+  byte_vector response;  ///< meaningful when status == respond; may hold key-derived bytes
+};
+
+/// A client-side SASL mechanism as a sans-I/O state machine.
+/// Drive it as: step({}) gives the initial response; send it; feed each server reply to
+/// step() until it returns done (or an error, errc::sasl, whose message holds no secret).
+/// Not thread-safe; one instance per authentication exchange (re-authentication makes a new one).
+class sasl_mechanism {
+ public:
+  virtual ~sasl_mechanism() = default;
+  sasl_mechanism() = default;
+  sasl_mechanism(const sasl_mechanism&) = delete;
+  sasl_mechanism& operator=(const sasl_mechanism&) = delete;
+
+  /// The IANA/Kafka name: "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512".
+  [[nodiscard]] virtual std::string_view name() const noexcept = 0;
+  [[nodiscard]] virtual result<sasl_step> step(byte_view challenge) = 0;
+};
+
+/// Credentials and limits for a mechanism.
+struct sasl_credentials {
+  std::string mechanism;  ///< PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
+  std::string username;
+  secret password;
+};
+
+/// Makes the mechanism named in `creds.mechanism`; errc::unsupported for GSSAPI or an unknown
+/// name, errc::invalid_argument for credentials the mechanism cannot carry.
+[[nodiscard]] result<std::unique_ptr<sasl_mechanism>> make_sasl_mechanism(const sasl_credentials& creds);
+
+}  // namespace kb::net

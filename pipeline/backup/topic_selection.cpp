@@ -1,0 +1,110 @@
+#include "pipeline/backup/topic_selection.hpp"
+
+#include <algorithm>
+#include <regex>
+
+#include <fmt/format.h>
+
+namespace kb::pipeline::backup {
+
+namespace {
+
+// Iterative glob match with backtracking to the last '*' (linear in practice, no recursion).
+bool glob_match(std::string_view pattern, std::string_view text) noexcept {
+  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+}  // namespace
+
+bool is_literal(std::string_view pattern) noexcept {
+  return !pattern.starts_with('~') && pattern.find_first_of("*?") == std::string_view::npos;
+}
+
+bool is_internal_topic(const topic_candidate& t) noexcept {
+  return t.is_internal || t.name.starts_with("__");
+}
+
+result<bool> pattern_matches(std::string_view pattern, std::string_view name) {
+  if (pattern.starts_with('~')) {
+    try {
+      const std::regex re(std::string(pattern.substr(1)), std::regex::ECMAScript);
+      return std::regex_match(name.begin(), name.end(), re);
+    } catch (const std::regex_error& e) {
+      return fail(errc::config, fmt::format("topic pattern '{}' is not a valid regular expression ({}); "
+                                            "fix it in source.topics",
+                                            pattern, e.what()));
+    }
+  }
+  return glob_match(pattern, name);
+}
+
+result<std::vector<std::string>> select_topics(const std::vector<topic_candidate>& topics,
+                                               const topic_filter& filter) {
+  // Literal includes first: each must exist, and an internal one needs the explicit flag.
+  std::vector<std::string> missing;
+  for (const auto& inc : filter.include) {
+    if (!is_literal(inc)) continue;
+    auto it = std::find_if(topics.begin(), topics.end(), [&](const auto& t) { return t.name == inc; });
+    if (it == topics.end()) {
+      missing.push_back(inc);
+    } else if (is_internal_topic(*it) && !filter.include_internal) {
+      return fail(errc::config, fmt::format("source.topics.include names the internal topic '{}'; set "
+                                            "backup.include_internal_topics: true to back it up",
+                                            inc));
+    }
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += fmt::format("{}'{}'", list.empty() ? "" : ", ", m);
+    return fail(errc::not_found,
+                fmt::format("topic{} {} named in source.topics.include do{} not exist on the cluster (or "
+                            "the principal may not describe {}); check the name or remove it",
+                            missing.size() > 1 ? "s" : "", list, missing.size() > 1 ? "" : "es",
+                            missing.size() > 1 ? "them" : "it"));
+  }
+
+  std::vector<std::string> out;
+  for (const auto& t : topics) {
+    if (is_internal_topic(t) && !filter.include_internal) continue;
+    bool in = filter.include.empty();
+    for (const auto& inc : filter.include) {
+      auto m = pattern_matches(inc, t.name);
+      if (!m) return fail(std::move(m.error()));
+      if (*m) {
+        in = true;
+        break;
+      }
+    }
+    if (!in) continue;
+    for (const auto& exc : filter.exclude) {
+      auto m = pattern_matches(exc, t.name);
+      if (!m) return fail(std::move(m.error()));
+      if (*m) {
+        in = false;
+        break;
+      }
+    }
+    if (in) out.push_back(t.name);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace kb::pipeline::backup

@@ -1,0 +1,299 @@
+// Restore planning: reads only metadata and index footers, never frame data.
+#include "pipeline/restore/plan.hpp"
+
+#include <algorithm>
+#include <regex>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "storage/object_store.hpp"
+
+namespace kb::pipeline::restore {
+
+namespace sf = storage::format;
+
+namespace {
+
+bool glob_match(std::string_view p, std::string_view s) {
+  // Iterative glob with backtracking on the last '*'.
+  std::size_t pi = 0, si = 0, star = std::string_view::npos, mark = 0;
+  while (si < s.size()) {
+    if (pi < p.size() && (p[pi] == '?' || p[pi] == s[si])) {
+      ++pi;
+      ++si;
+    } else if (pi < p.size() && p[pi] == '*') {
+      star = pi++;
+      mark = si;
+    } else if (star != std::string_view::npos) {
+      pi = star + 1;
+      si = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+std::string text_of(const byte_vector& b) { return std::string(b.begin(), b.end()); }
+
+bool selected(const plan_options& o, const std::string& topic) {
+  bool in = o.include.empty();
+  for (const auto& p : o.include) in = in || topic_matches(p, topic);
+  if (!in) return false;
+  for (const auto& p : o.exclude)
+    if (topic_matches(p, topic)) return false;
+  return true;
+}
+
+}  // namespace
+
+bool topic_matches(std::string_view pattern, std::string_view name) {
+  if (!pattern.empty() && pattern.front() == '~') {
+    try {
+      return std::regex_match(name.begin(), name.end(), std::regex(std::string(pattern.substr(1))));
+    } catch (const std::regex_error&) {
+      return false;  // the config loader validates expressions; a bad one matches nothing
+    }
+  }
+  return glob_match(pattern, name);
+}
+
+std::uint64_t restore_plan::records() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& p : partitions) n += p.records;
+  return n;
+}
+std::uint64_t restore_plan::bytes() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& p : partitions) n += p.bytes;
+  return n;
+}
+
+kb::result<restore_plan> build_plan(storage::object_store& store, const plan_options& o) {
+  const sf::backup_paths paths{o.backup_id};
+  restore_plan plan;
+  auto manifest_bytes = store.get(paths.backup_manifest());
+  if (!manifest_bytes) {
+    if (manifest_bytes.error().is(errc::not_found)) {
+      return fail(errc::not_found, fmt::format("backup '{}' not found in {} (no {}): check backup_id and the storage "
+                                               "settings, or run `kafka-backup list`",
+                                               o.backup_id, store.describe(), paths.backup_manifest()));
+    }
+    return fail(std::move(manifest_bytes.error()));
+  }
+  auto manifest = sf::parse_backup_manifest(text_of(*manifest_bytes));
+  if (!manifest) return fail(manifest.error().code, fmt::format("{} in {}: {}", paths.backup_manifest(), store.describe(), manifest.error().message));
+  plan.backup = std::move(*manifest);
+
+  std::set<std::string> target_names;
+  for (const auto& topic : plan.backup.topics) {
+    if (!selected(o, topic)) continue;
+    planned_topic pt;
+    pt.source = topic;
+    auto mapped = o.topic_mapping.find(topic);
+    pt.target = mapped == o.topic_mapping.end() ? topic : mapped->second;
+    if (!target_names.insert(pt.target).second) {
+      return fail(errc::config, fmt::format("restore.topic_mapping sends two source topics to '{}': map each source "
+                                            "topic to its own target topic",
+                                            pt.target));
+    }
+    auto tm_bytes = store.get(paths.topic_manifest(topic));
+    if (!tm_bytes) {
+      return fail(tm_bytes.error().is(errc::not_found) ? errc::corrupt : tm_bytes.error().code,
+                  fmt::format("{}: {}", paths.topic_manifest(topic), tm_bytes.error().message));
+    }
+    auto tm = sf::parse_topic_manifest(text_of(*tm_bytes));
+    if (!tm) return fail(errc::corrupt, fmt::format("{}: {}", paths.topic_manifest(topic), tm.error().message));
+    pt.manifest = std::move(*tm);
+    // Internal topics (__consumer_offsets, __transaction_state) are the broker's own: only
+    // restored when named literally in target.topics.include.
+    if ((pt.manifest.is_internal || topic.starts_with("__")) &&
+        std::find(o.include.begin(), o.include.end(), topic) == o.include.end()) {
+      plan.warnings.push_back(fmt::format("internal topic '{}' in the backup is not restored (name it in "
+                                          "target.topics.include to force it)",
+                                          topic));
+      target_names.erase(pt.target);
+      continue;
+    }
+    pt.target_partitions = pt.manifest.partition_count;
+    if (auto rp = o.repartitioning.find(pt.target); rp != o.repartitioning.end()) {
+      if (rp->second.target_partitions <= 0) {
+        return fail(errc::config, fmt::format("restore.repartitioning.{}.target_partitions must be positive", pt.target));
+      }
+      pt.repartition = rp->second;
+      pt.target_partitions = rp->second.target_partitions;
+    } else {
+      for (const auto& [src, dst] : o.partition_mapping) {
+        (void)src;
+        pt.target_partitions = std::max(pt.target_partitions, dst + 1);
+      }
+    }
+    plan.topics.push_back(pt);
+
+    for (std::int32_t p = 0; p < pt.manifest.partition_count; ++p) {
+      if (!o.source_partitions.empty() &&
+          std::find(o.source_partitions.begin(), o.source_partitions.end(), p) == o.source_partitions.end())
+        continue;
+      planned_partition pp;
+      pp.source_topic = topic;
+      pp.source_partition = p;
+      pp.target_topic = pt.target;
+      if (pt.repartition) {
+        pp.target_partition = -1;
+      } else {
+        auto pm = o.partition_mapping.find(p);
+        pp.target_partition = pm == o.partition_mapping.end() ? p : pm->second;
+      }
+      auto listing = store.list(paths.partition_dir(topic, p));
+      if (!listing) return fail(std::move(listing.error()));
+      std::vector<std::pair<std::int64_t, storage::object_info>> segs;
+      for (const auto& obj : *listing) {
+        const auto slash = obj.key.rfind('/');
+        const std::string_view name = std::string_view(obj.key).substr(slash == std::string::npos ? 0 : slash + 1);
+        if (auto range = sf::parse_segment_file_name(name)) segs.emplace_back(range->first, obj);
+      }
+      std::sort(segs.begin(), segs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      pp.txns = std::make_shared<txn_filter>();
+      std::vector<std::shared_ptr<sf::segment_index>> indexes;
+      for (const auto& [first, obj] : segs) {
+        (void)first;
+        auto idx = sf::read_segment_index(store, obj.key, obj.size);
+        if (!idx) return fail(std::move(idx.error()));  // the message names the segment
+        auto shared = std::make_shared<sf::segment_index>(std::move(*idx));
+        for (const auto& b : shared->batches) pp.txns->observe(b);
+        for (const auto& s : shared->txns) pp.txns->observe_span(s);
+        indexes.push_back(shared);
+        pp.segments.push_back({obj.key, shared, {}});
+      }
+      pp.txns->finish();
+      rewrite_options ro;
+      ro.window = o.window;
+      std::int64_t next = 0;  // overlapping segments (a resumed backup) count once
+      for (auto& seg : pp.segments) {
+        std::vector<bool> need(seg.index->frames.size(), false);
+        for (const auto& b : seg.index->batches) {
+          const bool dup = b.last_offset < next;
+          auto v = judge_entry(b, pp.txns->dropped(b), ro);
+          if (v.fate == batch_fate::drop || dup) {
+            if (!dup) ++pp.dropped_batches;
+            continue;
+          }
+          next = b.last_offset + 1;
+          if (b.frame < need.size()) need[b.frame] = true;
+          pp.records += static_cast<std::uint64_t>(b.record_count);
+          if (pp.first_offset < 0) pp.first_offset = b.first_offset;
+          pp.last_offset = b.last_offset;
+          if (b.first_timestamp >= 0 && (pp.min_timestamp < 0 || b.first_timestamp < pp.min_timestamp))
+            pp.min_timestamp = b.first_timestamp;
+          pp.max_timestamp = std::max(pp.max_timestamp, b.max_timestamp);
+        }
+        for (std::uint32_t f = 0; f < need.size(); ++f) {
+          if (!need[f]) continue;
+          seg.frames.push_back(f);
+          pp.bytes += seg.index->frames[f].raw_size;
+          ++pp.frames;
+        }
+      }
+      plan.partitions.push_back(std::move(pp));
+    }
+  }
+
+  // Consumer groups: the newest snapshot in groups/.
+  if (!o.consumer_groups.empty() || o.auto_consumer_groups) {
+    auto listing = store.list(paths.groups_dir());
+    if (!listing) return fail(std::move(listing.error()));
+    const sf::backup_paths* pp = &paths;
+    std::optional<std::pair<std::int64_t, std::string>> newest;
+    for (const auto& obj : *listing) {
+      const auto slash = obj.key.rfind('/');
+      std::string name = obj.key.substr(slash == std::string::npos ? 0 : slash + 1);
+      if (name.size() < 6 || name.substr(name.size() - 5) != ".json") continue;
+      std::int64_t ms = 0;
+      try {
+        ms = std::stoll(name.substr(0, name.size() - 5));
+      } catch (const std::exception&) {
+        continue;
+      }
+      if (!newest || ms > newest->first) newest = std::make_pair(ms, obj.key);
+    }
+    (void)pp;
+    if (!newest) {
+      plan.warnings.push_back(fmt::format("the backup holds no consumer-group snapshot ({} is empty): no group "
+                                          "offsets to translate",
+                                          paths.groups_dir()));
+    } else {
+      auto bytes = store.get(newest->second);
+      if (!bytes) return fail(std::move(bytes.error()));
+      auto snap = sf::parse_group_snapshot(text_of(*bytes));
+      if (!snap) return fail(errc::corrupt, fmt::format("{}: {}", newest->second, snap.error().message));
+      plan.groups = std::move(*snap);
+      std::vector<std::string> wanted = o.consumer_groups;
+      if (o.auto_consumer_groups)
+        for (const auto& [g, offs] : plan.groups->groups)
+          if (std::find(wanted.begin(), wanted.end(), g) == wanted.end()) wanted.push_back(g);
+      for (const auto& g : wanted) {
+        auto it = plan.groups->groups.find(g);
+        if (it == plan.groups->groups.end()) {
+          plan.warnings.push_back(fmt::format("consumer group '{}' is not in the backup's group snapshot {}", g,
+                                              newest->second));
+          continue;
+        }
+        for (const auto& off : it->second) {
+          auto part = std::find_if(plan.partitions.begin(), plan.partitions.end(), [&](const planned_partition& x) {
+            return x.source_topic == off.topic && x.source_partition == off.partition;
+          });
+          if (part == plan.partitions.end()) continue;  // topic or partition not restored
+          planned_group_offset pg;
+          pg.group = g;
+          pg.source = off;
+          pg.target_topic = part->target_topic;
+          pg.target_partition = part->target_partition;
+          pg.translatable = part->target_partition >= 0;
+          plan.group_offsets.push_back(pg);
+        }
+      }
+    }
+  }
+  return plan;
+}
+
+std::string describe_plan(const restore_plan& plan, const plan_options& o) {
+  std::string out;
+  auto ts = [](std::int64_t v) { return v < 0 ? std::string("-") : std::to_string(v); };
+  out += fmt::format("Restore plan for backup '{}' (source cluster {}, format {})\n", plan.backup.backup_id,
+                     plan.backup.source_cluster_id.empty() ? "unknown" : plan.backup.source_cluster_id,
+                     plan.backup.format_version);
+  out += fmt::format("Time window: {} .. {} (inclusive)\n", o.window.start ? std::to_string(*o.window.start) : "open",
+                     o.window.end ? std::to_string(*o.window.end) : "open");
+  for (const auto& t : plan.topics) {
+    out += fmt::format("Topic {} -> {} ({} source partitions, target needs {}{})\n", t.source, t.target,
+                       t.manifest.partition_count, t.target_partitions,
+                       t.repartition ? fmt::format(", repartitioned by {} into {}",
+                                                   t.repartition->strategy == repartition_strategy::murmur2 ? "murmur2"
+                                                                                                            : "round-robin",
+                                                   t.repartition->target_partitions)
+                                     : std::string());
+    for (const auto& p : plan.partitions) {
+      if (p.source_topic != t.source) continue;
+      out += fmt::format("  partition {} -> {}: offsets {}..{}, timestamps {}..{}, records <= {}, {} bytes in {} frames{}\n",
+                         p.source_partition, p.target_partition < 0 ? std::string("by key") : std::to_string(p.target_partition),
+                         p.first_offset, p.last_offset, ts(p.min_timestamp), ts(p.max_timestamp), p.records, p.bytes,
+                         p.frames,
+                         p.dropped_batches ? fmt::format(", {} batches dropped by the index", p.dropped_batches)
+                                           : std::string());
+    }
+  }
+  for (const auto& g : plan.group_offsets) {
+    out += fmt::format("Group {}: {}[{}] committed {} -> {}[{}] {}\n", g.group, g.source.topic, g.source.partition,
+                       g.source.offset, g.target_topic, g.target_partition < 0 ? std::string("?") : std::to_string(g.target_partition),
+                       g.translatable ? "translated after the restore" : "not translatable (repartitioned)");
+  }
+  for (const auto& w : plan.warnings) out += "Warning: " + w + "\n";
+  out += fmt::format("Total: {} topics, {} partitions, records <= {}, {} bytes\n", plan.topics.size(),
+                     plan.partitions.size(), plan.records(), plan.bytes());
+  return out;
+}
+
+}  // namespace kb::pipeline::restore

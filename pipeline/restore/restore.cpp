@@ -1,0 +1,1474 @@
+// The restore engine. One io_context thread owns the cluster, the lanes (one per target
+// partition) and the dispatcher; storage reads and batch rewriting run on a small thread pool.
+#include "pipeline/restore/restore.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <limits>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+#include "base/log.hpp"
+#include "pipeline/restore/offset_map.hpp"
+#include "pipeline/restore/partitioner.hpp"
+#include "protocol/create_topics.hpp"
+#include "protocol/describe_groups.hpp"
+#include "protocol/error_codes.hpp"
+#include "protocol/find_coordinator.hpp"
+#include "protocol/init_producer_id.hpp"
+#include "protocol/list_offsets.hpp"
+#include "protocol/metadata.hpp"
+#include "protocol/offset_commit.hpp"
+#include "protocol/produce.hpp"
+#include "protocol/records/record_batch.hpp"
+#include "storage/object_store.hpp"
+
+namespace kb::pipeline::restore {
+
+namespace asio = boost::asio;
+namespace sf = storage::format;
+using namespace std::chrono_literals;
+using protocol::error_code;
+
+namespace {
+
+constexpr std::int32_t acl_read = 3;
+constexpr std::int32_t acl_write = 4;
+constexpr std::int32_t acl_describe = 8;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ull) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string kafka_error(std::int16_t code, const std::optional<std::string>& message) {
+  std::string out(protocol::name(static_cast<error_code>(code)));
+  if (message && !message->empty()) out += ": " + *message;
+  return out;
+}
+
+// Topic configs a 4.x broker refuses on CreateTopics (removed in 4.0 or broker-only).
+bool creatable_config(const std::string& name) {
+  static const std::set<std::string> refused = {"message.format.version", "message.downconversion.enable",
+                                                "message.timestamp.difference.max.ms"};
+  return !refused.contains(name);
+}
+
+// A wake-up signal for coroutines on one executor: wait() returns after notify() or timeout.
+class signal {
+ public:
+  explicit signal(asio::any_io_executor ex) : timer_(ex) {}
+  void notify() { timer_.cancel(); }
+  asio::awaitable<void> wait(std::chrono::milliseconds limit) {
+    timer_.expires_after(limit);
+    boost::system::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+ private:
+  asio::steady_timer timer_;
+};
+
+struct queued_batch {
+  std::uint64_t id = 0;  ///< unique per engine: request slots find their batch by it
+  output_batch batch;
+  std::size_t state = 0;  ///< index into engine::state_.partitions
+  enum class status { unsent, in_flight, acked, failed } st = status::unsent;
+  std::int32_t sequence = -1;
+  std::int64_t base = -1;
+  bool too_large = false;
+};
+
+struct lane {
+  net::topic_partition tp;
+  std::deque<queued_batch> queue;  ///< unacknowledged batches in produce order
+  std::int32_t next_sequence = 0;
+  std::size_t in_flight = 0;
+  /// The broker holds our producer state for this partition once a batch was acknowledged;
+  /// only then does it refuse out-of-order sequences, so only then may batches pipeline.
+  bool established = false;
+  /// Learnt from MESSAGE_TOO_LARGE: batches above this are split before they are sent.
+  std::size_t max_bytes = std::numeric_limits<std::size_t>::max();
+  std::size_t queued_bytes = 0;
+  int failures = 0;  ///< consecutive failed rounds
+  std::chrono::steady_clock::time_point not_before{};
+  std::int64_t skip_records = 0;  ///< already in the target from an interrupted run
+  std::int64_t target_next = -1;  ///< offset the next acked batch should get
+  std::set<std::size_t> sources;  ///< state indexes feeding this lane
+  std::unique_ptr<signal> space;  ///< readers wait here for room
+};
+
+struct frame_work {
+  std::optional<error> err;
+  std::vector<output_batch> outputs;
+  rewrite_stats stats;
+  std::int64_t next_offset = 0;
+};
+
+class engine {
+ public:
+  engine(storage::object_store& store, const restore_options& o, restore_plan plan)
+      : store_(store), o_(o), plan_(std::move(plan)), pool_(2), wake_(io_.get_executor()) {}
+
+  kb::result<restore_summary> run() {
+    std::optional<kb::result<void>> outcome;
+    asio::co_spawn(io_, async_main(), [&](std::exception_ptr e, kb::result<void> r) {
+      outcome = e ? kb::result<void>(fail(errc::internal, "the restore engine threw an exception")) : std::move(r);
+      if (cluster_) cluster_->close();
+      if (acceptor_) {
+        boost::system::error_code ignored;
+        acceptor_->close(ignored);
+      }
+    });
+    io_.run();
+    pool_.join();
+    if (!outcome) return fail(errc::internal, "the restore engine stopped without a result");
+    if (!*outcome) return fail(std::move(outcome->error()));
+    return std::move(summary_);
+  }
+
+ private:
+  // ---- helpers ----------------------------------------------------------------------------
+  // Runs `f` on the pool and resumes the awaiting coroutine on the engine thread with its
+  // result. Not a coroutine itself: g++ 12 mishandles lambdas moved through coroutine frames.
+  template <class F>
+  auto on_pool(F f) {
+    using R = decltype(f());
+    return asio::async_initiate<decltype(asio::use_awaitable), void(R)>(
+        [this](auto handler, F fn) {
+          asio::post(pool_, [this, handler = std::move(handler), fn = std::move(fn)]() mutable {
+            R r = fn();
+            asio::post(io_, [handler = std::move(handler), r = std::move(r)]() mutable { std::move(handler)(std::move(r)); });
+          });
+        },
+        asio::use_awaitable, std::move(f));
+  }
+
+  asio::awaitable<void> sleep(std::chrono::milliseconds d) {
+    asio::steady_timer t(io_);
+    t.expires_after(d);
+    boost::system::error_code ec;
+    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  std::int32_t any_node() const { return cluster_->brokers().begin()->first; }
+
+  bool stopping() const { return o_.stop != nullptr && o_.stop->load(); }
+
+  // ---- main -------------------------------------------------------------------------------
+  asio::awaitable<kb::result<void>> async_main() {
+    started_ = std::chrono::steady_clock::now();
+    summary_.dry_run = o_.dry_run;
+    summary_.plan_text = describe_plan(plan_, o_.plan);
+    summary_.warnings = plan_.warnings;
+    if (o_.acks == 0) {
+      co_return fail(errc::config, "restore.produce_acks: 0 gives no offsets back, so the offset map and consumer-group "
+                                   "translation cannot work: use -1 (all, the default) or 1");
+    }
+    if (o_.metrics && !o_.dry_run) {
+      if (auto r = open_metrics(); !r) co_return r;
+    }
+    cluster_ = net::cluster::create(io_.get_executor(), o_.target);
+    if (auto r = co_await cluster_->async_bootstrap(); !r) co_return fail(std::move(r.error()));
+    if (auto r = co_await async_check_target(); !r) co_return r;
+    if (auto r = co_await async_check_groups(); !r) co_return r;
+    summary_.restore_id = o_.restore_id.empty() ? derive_restore_id() : o_.restore_id;
+    if (o_.dry_run) co_return kb::result<void>{};
+
+    if (auto r = co_await async_load_state(); !r) co_return r;
+    if (auto r = co_await async_create_topics(); !r) co_return r;
+    if (o_.reset_consumer_offsets && !plan_.group_offsets.empty() && !to_create_.empty()) {
+      std::vector<std::string> created;
+      for (const auto& t : to_create_) created.push_back(t.name);
+      auto ops = co_await async_topic_ops(created);
+      if (!ops) co_return fail(std::move(ops.error()));
+      if (auto r = check_commit_read(*ops); !r) co_return r;  // before any record is produced
+    }
+    if (auto r = co_await async_init_producer(); !r) co_return r;
+    if (auto r = co_await async_prepare_lanes(); !r) co_return r;
+    kb::log::debug("restore {}: {} target partitions ready", summary_.restore_id, lanes_.size());
+    if (auto r = co_await async_save_state(); !r) co_return r;  // before the first produce
+    kb::log::debug("restore {}: initial state saved", summary_.restore_id);
+
+    // Readers (bounded concurrency), the dispatcher and the checkpoint writer.
+    const std::size_t readers = std::max<std::size_t>(1, std::min<std::size_t>(o_.max_concurrent_partitions, plan_.partitions.size()));
+    readers_running_ = readers;
+    for (std::size_t i = 0; i < readers; ++i) asio::co_spawn(io_, async_reader_loop(), asio::detached);
+    asio::co_spawn(io_, async_checkpoint_loop(), asio::detached);
+    co_await async_dispatch();
+    finished_ = true;
+    if (fatal_) {
+      (void)co_await async_save_state();
+      co_return fail(std::move(*fatal_));
+    }
+    for (auto& p : state_.partitions) {
+      if (!stopping()) p.done = true;
+    }
+    if (auto r = co_await async_save_state(); !r) co_return r;
+    if (stopping()) co_return fail(errc::cancelled, std::string("restore interrupted; re-run the same command to resume"));
+    if (auto r = write_offset_report(); !r) co_return r;
+    if (auto r = co_await async_commit_groups(); !r) co_return r;
+    finish_summary();
+    co_return kb::result<void>{};
+  }
+
+  // ---- metrics endpoint ---------------------------------------------------------------------
+  kb::result<void> open_metrics() {
+    const auto& m = *o_.metrics;
+    boost::system::error_code ec;
+    const auto addr = asio::ip::make_address(m.bind_address, ec);
+    if (ec) return fail(errc::config, fmt::format("metrics.bind_address '{}' is not an IP address", m.bind_address));
+    asio::ip::tcp::acceptor acc(io_);
+    const asio::ip::tcp::endpoint ep(addr, m.port);
+    acc.open(ep.protocol(), ec);
+    if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acc.bind(ep, ec);
+    if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return fail(errc::config, fmt::format("cannot serve metrics on {}:{} ({}); choose another metrics.port or "
+                                            "metrics.bind_address",
+                                            m.bind_address, m.port, ec.message()));
+    }
+    acceptor_.emplace(std::move(acc));
+    kb::log::info("restore: metrics on http://{}:{}{}", m.bind_address, acceptor_->local_endpoint().port(), m.path);
+    asio::co_spawn(io_, async_accept_metrics(), asio::detached);
+    return {};
+  }
+
+  restore_metrics snapshot_metrics() const {
+    restore_metrics m;
+    m.restore_id = summary_.restore_id;
+    m.records = summary_.records;
+    m.bytes = summary_.bytes;
+    m.batches_passed = summary_.batches_passed;
+    m.batches_reencoded = summary_.batches_reencoded;
+    m.batches_dropped = summary_.batches_dropped;
+    m.produce_retries = retries_;
+    m.requests_in_flight = in_flight_total_;
+    m.partitions_total = plan_.partitions.size();
+    for (const auto& p : state_.partitions) m.partitions_done += p.done ? 1 : 0;
+    m.planned_bytes = plan_.bytes();
+    return m;
+  }
+
+  asio::awaitable<void> async_accept_metrics() {
+    while (acceptor_ && acceptor_->is_open()) {
+      boost::system::error_code ec;
+      auto sock = co_await acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      asio::co_spawn(io_, async_serve_metrics(std::move(sock)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> async_serve_metrics(asio::ip::tcp::socket s) {
+    namespace http = boost::beast::http;
+    boost::beast::flat_buffer buf;
+    http::request<http::empty_body> req;
+    boost::system::error_code ec;
+    co_await http::async_read(s, buf, req, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    http::response<http::string_body> res;
+    res.version(req.version());
+    res.keep_alive(false);
+    const std::string& path = o_.metrics->path;
+    const std::string_view target(req.target().data(), req.target().size());
+    if (target == path || target.starts_with(path + "?")) {
+      res.result(http::status::ok);
+      res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      res.body() = render_metrics(snapshot_metrics());
+    } else {
+      res.result(http::status::not_found);
+      res.set(http::field::content_type, "text/plain");
+      res.body() = "not found: metrics are served on " + path + "\n";
+    }
+    res.prepare_payload();
+    co_await http::async_write(s, res, asio::redirect_error(asio::use_awaitable, ec));
+    s.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  }
+
+  std::string derive_restore_id() const {
+    std::string key = plan_.backup.backup_id + "|" + cluster_->cluster_id().value_or("") + "|";
+    for (const auto& p : plan_.partitions) {
+      key += fmt::format("{}:{}>{}:{};", p.source_topic, p.source_partition, p.target_topic, p.target_partition);
+    }
+    key += fmt::format("|{}|{}", o_.plan.window.start.value_or(-1), o_.plan.window.end.value_or(-1));
+    return fmt::format("r-{:016x}", fnv1a(key));
+  }
+
+  // ---- target checks (nothing written) ------------------------------------------------------
+  asio::awaitable<kb::result<void>> async_check_target() {
+    protocol::metadata_request md;
+    md.topics.emplace();
+    for (const auto& t : plan_.topics) md.topics->push_back({{}, t.target});
+    md.allow_auto_topic_creation = false;
+    md.include_topic_authorized_operations = true;
+    auto resp = co_await cluster_->async_send(any_node(), md);
+    if (!resp) co_return fail(std::move(resp.error()));
+    std::vector<protocol::create_topics_request::topic> missing;
+    for (const auto& t : plan_.topics) {
+      auto it = std::find_if(resp->topics.begin(), resp->topics.end(),
+                             [&](const auto& x) { return x.name && *x.name == t.target; });
+      if (it == resp->topics.end()) co_return fail(errc::protocol, "metadata response lacks topic " + t.target);
+      if (it->error_code == static_cast<std::int16_t>(error_code::topic_authorization_failed)) {
+        co_return fail(errc::authorization,
+                       fmt::format("Not authorized to access topic '{}': the restore principal needs Describe, Write "
+                                   "and Create on topic '{}' (kafka-acls --add --operation Describe --operation Write "
+                                   "--operation Create --topic {})",
+                                   t.target, t.target, t.target));
+      }
+      if (it->error_code == static_cast<std::int16_t>(error_code::unknown_topic_or_partition)) {
+        if (!o_.create_topics) {
+          co_return fail(errc::not_found, fmt::format("target topic '{}' does not exist: create it with {} partitions "
+                                                      "or set restore.create_topics: true",
+                                                      t.target, t.target_partitions));
+        }
+        protocol::create_topics_request::topic ct;
+        ct.name = t.target;
+        ct.num_partitions = t.target_partitions;
+        ct.replication_factor = o_.replication_factor.value_or(-1);
+        for (const auto& [k, v] : t.manifest.configs)
+          if (creatable_config(k)) ct.configs.push_back({k, v});
+        missing.push_back(std::move(ct));
+        continue;
+      }
+      if (it->error_code != 0) {
+        co_return fail(errc::broker, fmt::format("target topic '{}': {}", t.target, kafka_error(it->error_code, {})));
+      }
+      const auto ops = it->topic_authorized_operations;
+      if (ops != protocol::authorized_operations_unknown && ops >= 0 &&
+          (!(ops & (1 << acl_write)) || !(ops & (1 << acl_describe)))) {
+        co_return fail(errc::authorization,
+                       fmt::format("Not authorized to access topic '{}': the restore principal lacks {} on it "
+                                   "(kafka-acls --add --operation Write --operation Describe --topic {})",
+                                   t.target, (ops & (1 << acl_write)) ? "Describe" : "Write", t.target));
+      }
+      const auto have = static_cast<std::int32_t>(it->partitions.size());
+      std::int32_t need = t.target_partitions;
+      if (!t.repartition) {
+        need = 0;
+        for (const auto& p : plan_.partitions)
+          if (p.source_topic == t.source) need = std::max(need, p.target_partition + 1);
+      }
+      if (have < need) {
+        co_return fail(errc::config,
+                       fmt::format("target topic '{}' has {} partitions but the restore writes to partition {}: add "
+                                   "partitions, use restore.partition_mapping, or restore into a new topic",
+                                   t.target, have, need - 1));
+      }
+      existing_.insert(t.target);
+      topic_ops_[t.target] = ops;
+    }
+    if (missing.empty()) co_return kb::result<void>{};
+    // Authorization and config check of the creations, without creating anything.
+    protocol::create_topics_request req;
+    req.topics = missing;
+    req.validate_only = true;
+    req.timeout_ms = 30000;
+    auto v = co_await cluster_->async_send(cluster_->controller_id() >= 0 && cluster_->brokers().contains(cluster_->controller_id())
+                                               ? cluster_->controller_id()
+                                               : any_node(),
+                                           req);
+    if (!v) co_return fail(std::move(v.error()));
+    for (const auto& t : v->topics) {
+      if (t.error_code == 0) continue;
+      const auto code = static_cast<error_code>(t.error_code);
+      if (code == error_code::topic_authorization_failed || code == error_code::cluster_authorization_failed) {
+        co_return fail(errc::authorization,
+                       fmt::format("Not authorized to access topic '{}': creating it needs Create on the topic or the "
+                                   "cluster (kafka-acls --add --operation Create --topic {}), or create it beforehand "
+                                   "and set restore.create_topics: false",
+                                   t.name, t.name));
+      }
+      if (code == error_code::invalid_config || code == error_code::policy_violation) {
+        // Source configs this broker refuses: create without them and say so.
+        for (auto& m : missing) {
+          if (m.name != t.name) continue;
+          summary_.warnings.push_back(fmt::format("target topic '{}' will be created without the source's configs: {}",
+                                                  t.name, kafka_error(t.error_code, t.error_message)));
+          m.configs.clear();
+        }
+        continue;
+      }
+      if (code == error_code::topic_already_exists) continue;
+      co_return fail(errc::broker, fmt::format("cannot create target topic '{}': {}", t.name,
+                                               kafka_error(t.error_code, t.error_message)));
+    }
+    to_create_ = std::move(missing);
+    for (const auto& m : to_create_) {
+      summary_.created_topics.push_back(m.name);
+      for (const auto& c : m.configs) {
+        if (c.name != "retention.ms" || !c.value) continue;
+        std::int64_t retention = -1;
+        try {
+          retention = std::stoll(*c.value);
+        } catch (const std::exception&) {
+        }
+        std::int64_t oldest = -1;
+        for (const auto& p : plan_.partitions)
+          if (p.target_topic == m.name && p.min_timestamp >= 0 && (oldest < 0 || p.min_timestamp < oldest)) oldest = p.min_timestamp;
+        if (retention > 0 && oldest >= 0 && oldest < now_ms() - retention) {
+          summary_.warnings.push_back(fmt::format("target topic '{}' keeps data {} ms (retention.ms) but restored records "
+                                                  "date from {}: the broker may delete them soon; raise retention.ms",
+                                                  m.name, retention, oldest));
+        }
+      }
+    }
+    co_return kb::result<void>{};
+  }
+
+  asio::awaitable<kb::result<std::int32_t>> async_coordinator(const std::string& group) {
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      protocol::find_coordinator_request fc;
+      fc.key_value = group;
+      fc.key_type = 0;
+      fc.coordinator_keys = {group};
+      auto r = co_await cluster_->async_send(any_node(), fc);
+      if (!r) co_return fail(std::move(r.error()));
+      std::int16_t code = r->error_code;
+      std::int32_t node = r->node_id;
+      std::optional<std::string> msg = r->error_message;
+      if (!r->coordinators.empty()) {
+        code = r->coordinators[0].error_code;
+        node = r->coordinators[0].node_id;
+        msg = r->coordinators[0].error_message;
+      }
+      if (code == static_cast<std::int16_t>(error_code::group_authorization_failed)) {
+        co_return fail(errc::authorization,
+                       fmt::format("Not authorized to access group '{}': the restore principal needs Read on group '{}' "
+                                   "(kafka-acls --add --operation Read --group {})",
+                                   group, group, group));
+      }
+      if (code == 0) {
+        if (!cluster_->brokers().contains(node)) (void)co_await cluster_->async_refresh_metadata(std::vector<std::string>{});
+        co_return node;
+      }
+      if (protocol::classify(code) == protocol::error_class::fatal) {
+        co_return fail(errc::broker, fmt::format("FindCoordinator for group '{}': {}", group, kafka_error(code, msg)));
+      }
+      co_await sleep(std::chrono::milliseconds(200 * (attempt + 1)));
+    }
+    co_return fail(errc::timeout, fmt::format("no coordinator found for group '{}' after 10 attempts", group));
+  }
+
+  // OffsetCommit checks Read on each topic as well as on the group (KafkaApis.handleOffsetCommitRequest).
+  kb::result<void> check_commit_read(const std::map<std::string, std::int32_t>& ops) const {
+    for (const auto& g : plan_.group_offsets) {
+      auto it = ops.find(g.target_topic);
+      if (it == ops.end() || it->second == protocol::authorized_operations_unknown || it->second < 0) continue;
+      if (!(it->second & (1 << acl_read))) {
+        return fail(errc::authorization,
+                    fmt::format("Not authorized to access topic '{}': committing the offsets of group '{}' needs Read "
+                                "on the topic as well as on the group (kafka-acls --add --operation Read --topic {})",
+                                g.target_topic, g.group, g.target_topic));
+      }
+    }
+    return {};
+  }
+
+  asio::awaitable<kb::result<std::map<std::string, std::int32_t>>> async_topic_ops(std::vector<std::string> names) {
+    protocol::metadata_request md;
+    md.topics.emplace();
+    for (const auto& n : names) md.topics->push_back({{}, n});
+    md.allow_auto_topic_creation = false;
+    md.include_topic_authorized_operations = true;
+    auto resp = co_await cluster_->async_send(any_node(), md);
+    if (!resp) co_return fail(std::move(resp.error()));
+    std::map<std::string, std::int32_t> out;
+    for (const auto& t : resp->topics)
+      if (t.name && t.error_code == 0) out[*t.name] = t.topic_authorized_operations;
+    co_return out;
+  }
+
+  asio::awaitable<kb::result<void>> async_check_groups() {
+    if (!o_.reset_consumer_offsets) co_return kb::result<void>{};
+    if (auto r = check_commit_read(topic_ops_); !r) co_return r;
+    std::set<std::string> groups;
+    for (const auto& g : plan_.group_offsets) groups.insert(g.group);
+    for (const auto& g : groups) {
+      auto node = co_await async_coordinator(g);
+      if (!node) co_return fail(std::move(node.error()));
+      protocol::describe_groups_request dg;
+      dg.groups = {g};
+      auto r = co_await cluster_->async_send(*node, dg);
+      if (!r) co_return fail(std::move(r.error()));
+      for (const auto& d : r->groups) {
+        if (d.error_code == static_cast<std::int16_t>(error_code::group_authorization_failed)) {
+          co_return fail(errc::authorization,
+                         fmt::format("Not authorized to access group '{}': the restore principal needs Read on group "
+                                     "'{}' (kafka-acls --add --operation Read --group {})",
+                                     g, g, g));
+        }
+        if (d.error_code != 0) {
+          co_return fail(errc::broker, fmt::format("DescribeGroups '{}': {}", g, kafka_error(d.error_code, {})));
+        }
+        if (!d.members.empty()) {
+          co_return fail(errc::conflict,
+                         fmt::format("consumer group '{}' has {} active member(s) (state {}) in the target cluster: "
+                                     "its offsets cannot be reset while consumers run; stop them (or remove '{}' from "
+                                     "restore.consumer_groups) and re-run",
+                                     g, d.members.size(), d.group_state, g));
+        }
+      }
+      coordinators_[g] = *node;
+    }
+    co_return kb::result<void>{};
+  }
+
+  // ---- state ------------------------------------------------------------------------------
+  std::string state_key() const { return sf::backup_paths{plan_.backup.backup_id}.restore_dir(summary_.restore_id) + "state.json"; }
+
+  asio::awaitable<kb::result<void>> async_load_state() {
+    std::optional<std::string> text;
+    if (o_.checkpoint_state) {
+      std::ifstream in(*o_.checkpoint_state);
+      if (in) {
+        std::stringstream ss;
+        ss << in.rdbuf();
+        text = ss.str();
+      }
+    } else {
+      const std::string key = state_key();
+      auto get = [this, key] { return store_.get(key); };
+      auto got = co_await on_pool(std::move(get));
+      if (got) {
+        text = std::string(got->begin(), got->end());
+      } else if (!got.error().is(errc::not_found)) {
+        co_return fail(std::move(got.error()));
+      }
+    }
+    state_.restore_id = summary_.restore_id;
+    state_.backup_id = plan_.backup.backup_id;
+    std::optional<restore_state> old;
+    if (text && !text->empty()) {
+      auto parsed = parse_restore_state(*text);
+      if (!parsed) co_return fail(errc::corrupt, fmt::format("restore state {}: {}", o_.checkpoint_state.value_or(state_key()), parsed.error().message));
+      old = std::move(*parsed);
+      resumed_ = true;
+    }
+    for (const auto& p : plan_.partitions) {
+      partition_state s;
+      s.source_topic = p.source_topic;
+      s.source_partition = p.source_partition;
+      s.target_topic = p.target_topic;
+      s.target_partition = p.target_partition;
+      if (old) {
+        for (const auto& q : old->partitions) {
+          if (q.source_topic == s.source_topic && q.source_partition == s.source_partition &&
+              q.target_topic == s.target_topic && q.target_partition == s.target_partition) {
+            s = q;
+          }
+        }
+      }
+      state_.partitions.push_back(std::move(s));
+    }
+    if (resumed_) {
+      const bool all_done = std::all_of(state_.partitions.begin(), state_.partitions.end(),
+                                        [](const partition_state& x) { return x.done; });
+      if (all_done) {
+        summary_.warnings.push_back(fmt::format(
+            "restore {} was already completed by an earlier run: nothing is produced again (group offsets are "
+            "committed again); to restore once more delete {} or choose another target topic",
+            summary_.restore_id, o_.checkpoint_state.value_or(sf::backup_paths{plan_.backup.backup_id}.restore_dir(summary_.restore_id))));
+      } else {
+        kb::log::info("resuming restore {} from its saved state", summary_.restore_id);
+      }
+    }
+    co_return kb::result<void>{};
+  }
+
+  asio::awaitable<kb::result<void>> async_save_state() {
+    // One save at a time, so an older snapshot never lands after a newer one.
+    for (int i = 0; saving_ && i < 3000; ++i) co_await sleep(10ms);
+    saving_ = true;
+    auto r = co_await async_save_state_now();
+    saving_ = false;
+    co_return r;
+  }
+
+  asio::awaitable<kb::result<void>> async_save_state_now() {
+    state_.updated_ms = now_ms();
+    std::string text = to_json(state_);
+    dirty_ = false;
+    if (o_.checkpoint_state) {
+      const std::string path = *o_.checkpoint_state;
+      auto write = [path, text]() -> kb::result<void> {
+        const std::string tmp = path + ".tmp";
+        {
+          std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+          out << text;
+          out.flush();
+          if (!out) return fail(errc::io, "cannot write the restore checkpoint " + tmp);
+        }
+        std::error_code ec;
+        std::filesystem::rename(tmp, path, ec);
+        if (ec) return fail(errc::io, fmt::format("cannot replace the restore checkpoint {}: {}", path, ec.message()));
+        return {};
+      };
+      auto r = co_await on_pool(std::move(write));
+      co_return r;
+    }
+    const std::string key = state_key();
+    auto put = [this, key, text]() -> kb::result<void> { return store_.put(key, as_bytes(text)); };
+    auto r = co_await on_pool(std::move(put));
+    co_return r;
+  }
+
+  kb::result<void> write_offset_report() {
+    if (!o_.offset_report) return {};
+    std::ofstream out(*o_.offset_report, std::ios::binary | std::ios::trunc);
+    out << to_json(state_);
+    if (!out) return fail(errc::io, "cannot write restore.offset_report " + *o_.offset_report);
+    return {};
+  }
+
+  asio::awaitable<void> async_checkpoint_loop() {
+    while (!finished_) {
+      co_await sleep(1000ms);
+      if (finished_) break;
+      if (dirty_) {
+        if (auto r = co_await async_save_state(); !r) kb::log::warn("restore checkpoint not saved: {}", r.error().message);
+      }
+      if (o_.on_progress) o_.on_progress(summary_.records, summary_.bytes, plan_.bytes());
+    }
+  }
+
+  // ---- topics, producer, lanes --------------------------------------------------------------
+  asio::awaitable<kb::result<void>> async_create_topics() {
+    if (to_create_.empty()) co_return kb::result<void>{};
+    protocol::create_topics_request req;
+    req.topics = to_create_;
+    req.timeout_ms = 30000;
+    auto r = co_await cluster_->async_send(any_node(), req);
+    if (!r) co_return fail(std::move(r.error()));
+    std::vector<std::string> names;
+    for (const auto& t : r->topics) {
+      names.push_back(t.name);
+      if (t.error_code != 0 && t.error_code != static_cast<std::int16_t>(error_code::topic_already_exists)) {
+        co_return fail(protocol::classify(t.error_code) == protocol::error_class::authorization ? errc::authorization : errc::broker,
+                       fmt::format("cannot create target topic '{}': {}", t.name, kafka_error(t.error_code, t.error_message)));
+      }
+      kb::log::info("created target topic '{}'", t.name);
+    }
+    // Wait until every new partition has a leader (bounded: 60 x 500 ms).
+    for (int attempt = 0; attempt < 60; ++attempt) {
+      (void)co_await cluster_->async_refresh_metadata(names);
+      bool ready = true;
+      for (const auto& t : to_create_) {
+        const auto* info = cluster_->find_topic(t.name);
+        if (info == nullptr || static_cast<std::int32_t>(info->partitions.size()) < t.num_partitions) {
+          ready = false;
+          break;
+        }
+        for (const auto& p : info->partitions) ready = ready && p.leader_id >= 0;
+      }
+      if (ready) co_return kb::result<void>{};
+      co_await sleep(500ms);
+    }
+    co_return fail(errc::timeout, std::string("created target topics have no partition leaders after 30 s"));
+  }
+
+  asio::awaitable<kb::result<void>> async_init_producer() {
+    protocol::init_producer_id_request req;
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      auto r = co_await cluster_->async_send(any_node(), req);
+      if (!r) co_return fail(std::move(r.error()));
+      if (r->error_code == 0) {
+        producer_id_ = r->producer_id;
+        producer_epoch_ = r->producer_epoch;
+        kb::log::debug("idempotent producer id {} epoch {}", producer_id_, producer_epoch_);
+        co_return kb::result<void>{};
+      }
+      const auto cls = protocol::classify(r->error_code);
+      if (cls == protocol::error_class::authorization) {
+        co_return fail(errc::authorization, "Not authorized to access cluster: InitProducerId needs Write on a topic "
+                                            "or IdempotentWrite on the cluster");
+      }
+      if (cls == protocol::error_class::fatal) {
+        co_return fail(errc::broker, "InitProducerId: " + kafka_error(r->error_code, {}));
+      }
+      co_await sleep(std::chrono::milliseconds(200 * (attempt + 1)));
+    }
+    co_return fail(errc::timeout, std::string("InitProducerId kept failing; is the target cluster healthy?"));
+  }
+
+  lane& lane_for(const std::string& topic, std::int32_t partition) {
+    auto key = net::topic_partition{topic, partition};
+    auto it = lanes_.find(key);
+    if (it == lanes_.end()) {
+      auto l = std::make_unique<lane>();
+      l->tp = key;
+      l->space = std::make_unique<signal>(io_.get_executor());
+      it = lanes_.emplace(key, std::move(l)).first;
+    }
+    return *it->second;
+  }
+
+  asio::awaitable<kb::result<std::int64_t>> async_end_offset(const net::topic_partition& tp) {
+    std::vector<std::string> names;  // not a braced list: g++ 12 rejects initializer_list arrays in coroutines
+    names.push_back(tp.topic);
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      auto leader = cluster_->leader(tp);
+      if (!leader) {
+        (void)co_await cluster_->async_refresh_metadata(names);
+        co_await sleep(250ms);
+        continue;
+      }
+      protocol::list_offsets_request req;
+      protocol::list_offsets_request::partition part;
+      part.partition_index = tp.partition;
+      part.timestamp = protocol::latest_timestamp;
+      protocol::list_offsets_request::topic topic;
+      topic.name = tp.topic;
+      topic.partitions.push_back(part);
+      req.topics.push_back(std::move(topic));
+      auto r = co_await cluster_->async_send(*leader, req);
+      if (!r) co_return fail(std::move(r.error()));
+      if (r->topics.empty() || r->topics[0].partitions.empty()) co_return fail(errc::protocol, std::string("empty ListOffsets response"));
+      const auto& p = r->topics[0].partitions[0];
+      if (p.error_code == 0) co_return p.offset;
+      if (protocol::classify(p.error_code) == protocol::error_class::authorization) {
+        co_return fail(errc::authorization, fmt::format("Not authorized to access topic '{}': the restore principal needs "
+                                                        "Describe on it",
+                                                        tp.topic));
+      }
+      (void)co_await cluster_->async_refresh_metadata(names);
+      co_await sleep(250ms);
+    }
+    co_return fail(errc::timeout, fmt::format("cannot read the end offset of {}[{}]", tp.topic, tp.partition));
+  }
+
+  asio::awaitable<kb::result<void>> async_prepare_lanes() {
+    std::vector<std::string> names;
+    for (const auto& t : plan_.topics) names.push_back(t.target);
+    if (auto r = co_await cluster_->async_refresh_metadata(names); !r) co_return r;
+    for (std::size_t i = 0; i < plan_.partitions.size(); ++i) {
+      const auto& p = plan_.partitions[i];
+      auto& s = state_.partitions[i];
+      if (p.target_partition < 0) {
+        const auto* t = std::find_if(plan_.topics.data(), plan_.topics.data() + plan_.topics.size(),
+                                     [&](const planned_topic& x) { return x.source == p.source_topic; });
+        for (std::int32_t q = 0; q < t->target_partitions; ++q) lane_for(p.target_topic, q).sources.insert(i);
+        if (resumed_ && !s.done) {
+          summary_.warnings.push_back(fmt::format("{}[{}] is repartitioned: an interrupted restore of it restarts from "
+                                                  "the beginning and may duplicate records",
+                                                  p.source_topic, p.source_partition));
+          s = partition_state{p.source_topic, p.source_partition, p.target_topic, -1, 0, -1, 0, 0, false, {}};
+        }
+        continue;
+      }
+      auto& l = lane_for(p.target_topic, p.target_partition);
+      l.sources.insert(i);
+      if (s.done) continue;
+      auto end = co_await async_end_offset(l.tp);
+      if (!end) co_return fail(std::move(end.error()));
+      if (s.target_end < 0) {
+        s.target_end = *end;  // fresh: remember where our records will start
+        if (*end > 0 && !warned_nonempty_.contains(l.tp.topic)) {
+          warned_nonempty_.insert(l.tp.topic);
+          summary_.warnings.push_back(fmt::format("target topic '{}' already holds records (partition {} ends at offset "
+                                                  "{}): restored records are appended after them",
+                                                  l.tp.topic, l.tp.partition, *end));
+        }
+      } else if (*end < s.target_end) {
+        co_return fail(errc::conflict,
+                       fmt::format("target {}[{}] ends at offset {} but the saved restore state says {} records were "
+                                   "written up to {}: the topic was truncated or recreated; delete {} to restart",
+                                   l.tp.topic, l.tp.partition, *end, s.records, s.target_end,
+                                   o_.checkpoint_state.value_or(state_key())));
+      } else if (*end > s.target_end) {
+        // Acknowledged after the last checkpoint (or in flight at the crash): skip that many.
+        l.skip_records += *end - s.target_end;
+        summary_.records_skipped_on_resume += static_cast<std::uint64_t>(*end - s.target_end);
+      }
+      l.target_next = s.target_end;
+    }
+    for (auto& [tp, l] : lanes_) {
+      if (l->skip_records > 0 && l->sources.size() > 1) {
+        co_return fail(errc::conflict, fmt::format("cannot resume: {}[{}] is written from several source partitions, so "
+                                                   "the records after the last checkpoint cannot be attributed; restore "
+                                                   "into a fresh topic",
+                                                   tp.topic, tp.partition));
+      }
+    }
+    co_return kb::result<void>{};
+  }
+
+  // ---- readers ----------------------------------------------------------------------------
+  asio::awaitable<void> async_reader_loop() {
+    while (!fatal_ && !stopping()) {
+      const std::size_t i = next_partition_++;
+      if (i >= plan_.partitions.size()) break;
+      if (state_.partitions[i].done) continue;
+      if (auto r = co_await async_read_partition(i); !r) {
+        if (!fatal_) fatal_ = std::move(r.error());
+        break;
+      }
+    }
+    --readers_running_;
+    wake_.notify();
+  }
+
+  asio::awaitable<kb::result<void>> async_read_partition(std::size_t index) {
+    const auto& p = plan_.partitions[index];
+    std::int64_t next = state_.partitions[index].next_source_offset;
+    const planned_topic* topic = nullptr;
+    for (const auto& t : plan_.topics)
+      if (t.source == p.source_topic) topic = &t;
+    std::optional<murmur2_partitioner> router;
+    if (topic->repartition) router.emplace(topic->repartition->target_partitions);
+    const std::size_t max_batch = max_batch_bytes(p.target_topic);
+    for (const auto& seg : p.segments) {
+      for (std::uint32_t f : seg.frames) {
+        if (fatal_ || stopping()) co_return kb::result<void>{};
+        const auto& fe = seg.index->frames[f];
+        if (fe.last_offset < next) continue;
+        auto job = [this, &seg, &p, f, next, max_batch]() {
+          frame_work w;
+          w.next_offset = next;
+          auto raw = sf::read_frame(store_, seg.key, *seg.index, f);
+          if (!raw) {
+            w.err = error{raw.error().code, fmt::format("segment {} frame {}: {}", seg.key, f, raw.error().message)};
+            return w;
+          }
+          auto frame = std::make_shared<byte_vector>(std::move(*raw));
+          const auto& fr = seg.index->frames[f];
+          for (std::uint32_t b = fr.first_batch; b < fr.first_batch + fr.batch_count; ++b) {
+            const auto& e = seg.index->batches[b];
+            rewrite_options ro;
+            ro.window = o_.plan.window;
+            ro.min_offset = w.next_offset;
+            ro.max_batch_bytes = max_batch;
+            if (auto r = rewrite_batch(frame, e, p.txns->dropped(e), ro, w.outputs, &w.stats); !r) {
+              w.err = error{r.error().code, fmt::format("{}[{}] in {}: {}", p.source_topic, p.source_partition, seg.key,
+                                                        r.error().message)};
+              return w;
+            }
+            w.next_offset = std::max(w.next_offset, e.last_offset + 1);
+          }
+          return w;
+        };
+        // Named lambdas: g++ 12 destroys lambda temporaries inside co_await expressions twice.
+        frame_work work = co_await on_pool(std::move(job));
+        if (work.err) co_return fail(std::move(*work.err));
+        next = work.next_offset;
+        summary_.batches_passed += work.stats.passed;
+        summary_.batches_reencoded += work.stats.reencoded;
+        summary_.batches_dropped += work.stats.dropped;
+        if (router) {
+          auto split = [&work, &router, max_batch]() { return route(work.outputs, *router, max_batch); };
+          auto routed = co_await on_pool(std::move(split));
+          if (!routed) co_return fail(std::move(routed.error()));
+          for (auto& [part, batches] : *routed)
+            for (auto& ob : batches)
+              if (auto r = co_await async_enqueue(lane_for(p.target_topic, part), std::move(ob), index); !r) co_return r;
+        } else {
+          auto& l = lane_for(p.target_topic, p.target_partition);
+          for (auto& ob : work.outputs)
+            if (auto r = co_await async_enqueue(l, std::move(ob), index); !r) co_return r;
+        }
+      }
+    }
+    // Everything read: the partition is done once its lane has acknowledged it all.
+    pending_done_.push_back({index, p.last_offset + 1});
+    wake_.notify();
+    co_return kb::result<void>{};
+  }
+
+  // Splits batches by murmur2 of the key (null keys round-robin), re-encoding per partition.
+  static kb::result<std::map<std::int32_t, std::vector<output_batch>>> route(const std::vector<output_batch>& in,
+                                                                              murmur2_partitioner& router,
+                                                                              std::size_t max_batch) {
+    std::map<std::int32_t, std::vector<output_batch>> out;
+    for (const auto& ob : in) {
+      auto set = protocol::read_records(shared_bytes(byte_vector(ob.bytes().begin(), ob.bytes().end())));
+      if (!set) return fail(errc::corrupt, "repartitioning: " + set.error().message);
+      auto hdr = protocol::record_batch_header::parse(ob.bytes());
+      if (!hdr) return fail(hdr.error());
+      std::map<std::int32_t, protocol::record_batch_builder> builders;
+      for (const auto& r : *set) {
+        const std::int32_t part = router.choose(r.key);
+        auto it = builders.find(part);
+        if (it == builders.end()) {
+          protocol::batch_options bo;
+          bo.codec = hdr->codec();
+          it = builders.emplace(part, protocol::record_batch_builder(bo)).first;
+        }
+        it->second.add(r);
+        if (it->second.uncompressed_size() > max_batch / 2) {
+          auto built = it->second.build();
+          if (!built) return fail(built.error());
+          output_batch x;
+          x.record_count = static_cast<std::int32_t>(protocol::record_batch_header::parse(*built)->records_count());
+          x.size = built->size();
+          x.storage = std::make_shared<byte_vector>(std::move(*built));
+          x.sources = {{r.offset, x.record_count}};  // offsets are not mapped for repartitioned topics
+          x.reencoded = true;
+          out[part].push_back(std::move(x));
+        }
+      }
+      for (auto& [part, b] : builders) {
+        if (b.count() == 0) continue;
+        const auto n = b.count();
+        auto built = b.build();
+        if (!built) return fail(built.error());
+        output_batch x;
+        x.record_count = n;
+        x.size = built->size();
+        x.storage = std::make_shared<byte_vector>(std::move(*built));
+        x.sources = {{ob.first_source(), n}};
+        x.reencoded = true;
+        out[part].push_back(std::move(x));
+      }
+    }
+    return out;
+  }
+
+  std::size_t max_batch_bytes(const std::string& target_topic) const {
+    for (const auto& t : plan_.topics) {
+      if (t.target != target_topic) continue;
+      if (auto it = t.manifest.configs.find("max.message.bytes"); it != t.manifest.configs.end() && !existing_.contains(target_topic)) {
+        try {
+          return static_cast<std::size_t>(std::stoll(it->second));
+        } catch (const std::exception&) {
+        }
+      }
+    }
+    return 1048588;  // broker default message.max.bytes; MESSAGE_TOO_LARGE splits further
+  }
+
+  asio::awaitable<kb::result<void>> async_enqueue(lane& l, output_batch ob, std::size_t state_index) {
+    if (l.skip_records > 0) {
+      // Already in the target (acknowledged after the last checkpoint of an interrupted run).
+      const auto n = std::min<std::int64_t>(l.skip_records, ob.record_count);
+      auto& s = state_.partitions[state_index];
+      std::int64_t left = n;
+      for (const auto& run : ob.sources) {
+        const auto take = std::min<std::int64_t>(left, run.count);
+        if (take <= 0) break;
+        if (s.target_partition >= 0) (void)s.map.add(run.first, l.target_next, take);
+        l.target_next += take;
+        s.next_source_offset = run.first + take;
+        s.records += static_cast<std::uint64_t>(take);
+        left -= take;
+      }
+      s.target_end = l.target_next;
+      l.skip_records -= n;
+      dirty_ = true;
+      if (n == ob.record_count) co_return kb::result<void>{};
+      auto rest = drop_leading_records(ob, static_cast<std::int32_t>(n));
+      if (!rest) co_return fail(std::move(rest.error()));
+      if (!*rest) co_return kb::result<void>{};
+      ob = std::move(**rest);
+    }
+    while (l.queued_bytes > o_.lane_buffer_bytes && !fatal_ && !stopping()) co_await l.space->wait(200ms);
+    if (fatal_) co_return kb::result<void>{};
+    l.queued_bytes += ob.size;
+    queued_batch qb;
+    qb.id = ++next_batch_id_;
+    qb.batch = std::move(ob);
+    qb.state = state_index;
+    l.queue.push_back(std::move(qb));
+    wake_.notify();
+    co_return kb::result<void>{};
+  }
+
+  // ---- producing --------------------------------------------------------------------------
+  struct request_slot {
+    lane* l;
+    std::uint64_t id;  ///< queued_batch::id (positions shift as acked batches are popped)
+  };
+
+  asio::awaitable<void> async_dispatch() {
+    std::map<std::int32_t, int> broker_in_flight;
+    auto last_progress = std::chrono::steady_clock::now();
+    while (true) {
+      settle_done();
+      if (fatal_) break;
+      bool idle = readers_running_ == 0;
+      for (auto& [tp, l] : lanes_) idle = idle && l->queue.empty();
+      if (idle && pending_done_.empty()) break;
+      if (stopping() && in_flight_total_ == 0) break;
+
+      std::map<std::int32_t, std::pair<protocol::produce_request, std::vector<request_slot>>> requests;
+      std::map<std::int32_t, std::size_t> request_bytes;
+      bool need_refresh = false;
+      const auto now = std::chrono::steady_clock::now();
+      for (auto& [tp, lp] : lanes_) {
+        lane& l = *lp;
+        if (stopping() || l.not_before > now) continue;
+        const bool has_failed = std::any_of(l.queue.begin(), l.queue.end(),
+                                            [](const queued_batch& q) { return q.st == queued_batch::status::failed; });
+        if (has_failed) {
+          if (l.in_flight > 0) continue;  // let the round finish, then resend in order
+          if (auto r = reset_lane(l); !r) {
+            fatal_ = std::move(r.error());
+            break;
+          }
+        }
+        const std::size_t limit = l.established ? static_cast<std::size_t>(o_.max_in_flight_per_partition) : 1;
+        if (l.in_flight >= limit) continue;
+        std::size_t idx = 0;
+        while (idx < l.queue.size() && l.queue[idx].st != queued_batch::status::unsent) ++idx;
+        if (idx == l.queue.size()) continue;
+        auto leader = cluster_->leader(l.tp);
+        if (!leader) {
+          need_refresh = true;
+          continue;
+        }
+        if (broker_in_flight[*leader] >= 4) continue;
+        auto& [req, slots] = requests[*leader];
+        auto& bytes = request_bytes[*leader];
+        if (l.queue[idx].sequence < 0 && l.queue[idx].batch.size > l.max_bytes) {
+          if (auto r = split_queued(l, idx); !r) {
+            fatal_ = std::move(r.error());
+            break;
+          }
+        }
+        auto& qb = l.queue[idx];
+        if (!slots.empty() && bytes + qb.batch.size > o_.max_request_bytes) continue;
+        if (qb.sequence < 0) {
+          qb.sequence = l.next_sequence;
+          l.next_sequence += qb.batch.record_count;
+          if (auto r = stamp_producer(qb.batch, producer_id_, producer_epoch_, qb.sequence); !r) {
+            fatal_ = std::move(r.error());
+            break;
+          }
+        }
+        qb.st = queued_batch::status::in_flight;
+        ++l.in_flight;
+        bytes += qb.batch.size;
+        auto t = std::find_if(req.topic_data.begin(), req.topic_data.end(), [&](const auto& x) { return x.name == l.tp.topic; });
+        if (t == req.topic_data.end()) {
+          req.topic_data.push_back({l.tp.topic, {}});
+          t = req.topic_data.end() - 1;
+        }
+        t->partition_data.push_back({l.tp.partition, byte_view(qb.batch.bytes())});
+        slots.push_back({&l, qb.id});
+      }
+      if (fatal_) break;
+      for (auto& [node, rs] : requests) {
+        rs.first.acks = o_.acks;
+        rs.first.timeout_ms = o_.produce_timeout_ms;
+        ++broker_in_flight[node];
+        ++in_flight_total_;
+        asio::co_spawn(io_, async_send(node, std::move(rs.first), std::move(rs.second), broker_in_flight), asio::detached);
+      }
+      if (!need_refresh) {
+        leaderless_since_.reset();
+      } else if (!leaderless_since_) {
+        leaderless_since_ = std::chrono::steady_clock::now();
+      } else if (std::chrono::steady_clock::now() - *leaderless_since_ > 60s) {
+        fatal_ = error{make_error_code(errc::timeout), "target partitions have had no leader for 60 s; is the target "
+                                                       "cluster healthy and does the topic still exist?"};
+        break;
+      }
+      if (need_refresh || need_metadata_) {
+        need_metadata_ = false;
+        std::vector<std::string> names;
+        for (const auto& t : plan_.topics) names.push_back(t.target);
+        (void)co_await cluster_->async_refresh_metadata(names);
+      }
+      if (o_.on_progress && std::chrono::steady_clock::now() - last_progress > 500ms) {
+        last_progress = std::chrono::steady_clock::now();
+        o_.on_progress(summary_.records, summary_.bytes, plan_.bytes());
+      }
+      if (requests.empty()) co_await wake_.wait(need_refresh ? 200ms : 1000ms);
+    }
+    // Let requests still in flight finish (their acks feed the map) before returning.
+    for (int i = 0; i < 600 && in_flight_total_ > 0; ++i) co_await wake_.wait(100ms);
+    settle_done();
+    if (o_.on_progress) o_.on_progress(summary_.records, summary_.bytes, plan_.bytes());
+  }
+
+  asio::awaitable<void> async_send(std::int32_t node, protocol::produce_request req, std::vector<request_slot> slots,
+                                   std::map<std::int32_t, int>& broker_in_flight) {
+    auto resp = co_await cluster_->async_send(node, std::move(req));
+    --broker_in_flight[node];
+    --in_flight_total_;
+    for (auto& s : slots) {
+      auto found = std::find_if(s.l->queue.begin(), s.l->queue.end(), [&](const queued_batch& q) { return q.id == s.id; });
+      --s.l->in_flight;
+      if (found == s.l->queue.end()) continue;  // cannot happen: in-flight batches stay queued
+      auto& qb = *found;
+      if (!resp) {
+        qb.st = queued_batch::status::failed;
+        note_failure(*s.l, resp.error().message, protocol::error_class::retriable);
+        continue;
+      }
+      const protocol::produce_response::partition* pr = nullptr;
+      for (const auto& t : resp->responses)
+        if (t.name == s.l->tp.topic)
+          for (const auto& p : t.partition_responses)
+            if (p.index == s.l->tp.partition) pr = &p;
+      if (pr == nullptr) {
+        qb.st = queued_batch::status::failed;
+        note_failure(*s.l, "no response for the partition", protocol::error_class::retriable);
+        continue;
+      }
+      const auto code = static_cast<error_code>(pr->error_code);
+      if (code == error_code::none) {
+        qb.st = queued_batch::status::acked;
+        qb.base = pr->base_offset;
+      } else if (code == error_code::duplicate_sequence_number) {
+        qb.st = queued_batch::status::acked;  // written before; its offset follows the previous batch
+        qb.base = -1;
+      } else if (code == error_code::message_too_large || code == error_code::record_list_too_large) {
+        qb.st = queued_batch::status::failed;
+        qb.too_large = true;
+        s.l->max_bytes = std::min(s.l->max_bytes, std::max<std::size_t>(qb.batch.size / 2, 512));
+      } else {
+        qb.st = queued_batch::status::failed;
+        const auto cls = protocol::classify(pr->error_code);
+        if (cls == protocol::error_class::authorization) {
+          if (!fatal_) {
+            fatal_ = error{make_error_code(errc::authorization),
+                           fmt::format("Not authorized to access topic '{}': the restore principal needs Write on it",
+                                       s.l->tp.topic)};
+          }
+        } else if (cls == protocol::error_class::fatal && code != error_code::out_of_order_sequence_number) {
+          if (!fatal_) {
+            fatal_ = error{make_error_code(errc::broker),
+                           fmt::format("producing to {}[{}] failed: {}", s.l->tp.topic, s.l->tp.partition,
+                                       kafka_error(pr->error_code, pr->error_message))};
+          }
+        } else {
+          note_failure(*s.l, kafka_error(pr->error_code, pr->error_message), cls);
+        }
+      }
+    }
+    for (auto& s : slots) settle(*s.l);
+    wake_.notify();
+  }
+
+  void note_failure(lane& l, const std::string& why, protocol::error_class cls) {
+    ++retries_;
+    kb::log::debug("produce to {}[{}] failed, will retry: {}", l.tp.topic, l.tp.partition, why);
+    (void)cls;
+    last_failure_ = why;
+  }
+
+  // Replaces queue entry `i` (unsent) by batches no larger than the lane's learnt limit.
+  kb::result<void> split_queued(lane& l, std::size_t i) {
+    auto pieces = resplit_batch(l.queue[i].batch, l.max_bytes);
+    if (!pieces) {
+      return fail(pieces.error().code, fmt::format("{}[{}]: {}", l.tp.topic, l.tp.partition, pieces.error().message));
+    }
+    const std::size_t state = l.queue[i].state;
+    l.queued_bytes -= l.queue[i].batch.size;
+    l.queue.erase(l.queue.begin() + static_cast<std::ptrdiff_t>(i));
+    std::size_t at = i;
+    for (auto& piece : *pieces) {
+      queued_batch x;
+      x.id = ++next_batch_id_;
+      x.state = state;
+      l.queued_bytes += piece.size;
+      x.batch = std::move(piece);
+      l.queue.insert(l.queue.begin() + static_cast<std::ptrdiff_t>(at++), std::move(x));
+    }
+    return {};
+  }
+
+  // Resends every unacknowledged batch of a lane in order, with their sequences. After a
+  // MESSAGE_TOO_LARGE nothing behind the refused batch was written, so from there on the
+  // batches are split to the learnt limit and sequences are assigned afresh.
+  kb::result<void> reset_lane(lane& l) {
+    bool transient = false;
+    for (const auto& q : l.queue) transient = transient || (q.st == queued_batch::status::failed && !q.too_large);
+    if (++l.failures > 12) {
+      return fail(errc::broker, fmt::format("producing to {}[{}] failed 12 times in a row; last error: {}", l.tp.topic,
+                                            l.tp.partition, last_failure_));
+    }
+    if (transient) {
+      l.not_before = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::min(100 << l.failures, 5000));
+      need_metadata_ = true;
+    }
+    bool resequence = false;
+    std::int32_t seq = -1;
+    for (std::size_t i = 0; i < l.queue.size(); ++i) {
+      auto& qb = l.queue[i];
+      if (qb.st == queued_batch::status::acked) continue;
+      if (seq < 0 && qb.sequence >= 0) seq = qb.sequence;
+      resequence = resequence || qb.too_large;
+      qb.st = queued_batch::status::unsent;
+      if (resequence) qb.sequence = -1;
+      if (qb.too_large) {
+        qb.too_large = false;
+        if (auto r = split_queued(l, i); !r) return r;
+      }
+    }
+    if (resequence && seq >= 0) l.next_sequence = seq;
+    return {};
+  }
+
+  // Pops acknowledged batches from the front of a lane into the offset map and the state.
+  void settle(lane& l) {
+    // A later batch acked while an earlier one failed proves the earlier one was written
+    // (sequences are contiguous): infer its offset backwards.
+    for (std::size_t j = l.queue.size(); j-- > 0;) {
+      if (l.queue[j].st != queued_batch::status::acked || l.queue[j].base < 0) continue;
+      std::int64_t base = l.queue[j].base;
+      for (std::size_t i = j; i-- > 0;) {
+        auto& q = l.queue[i];
+        base -= q.batch.record_count;
+        if (q.st == queued_batch::status::failed && q.sequence >= 0 && !q.too_large) {
+          q.st = queued_batch::status::acked;
+          q.base = base;
+        } else if (q.st == queued_batch::status::acked && q.base < 0) {
+          q.base = base;
+        }
+      }
+      break;
+    }
+    bool popped = false;
+    while (!l.queue.empty() && l.queue.front().st == queued_batch::status::acked) {
+      auto& qb = l.queue.front();
+      const std::int64_t base = qb.base >= 0 ? qb.base : l.target_next;
+      auto& s = state_.partitions[qb.state];
+      if (s.target_partition >= 0) {
+        std::int64_t t = base;
+        for (const auto& run : qb.batch.sources) {
+          if (auto r = s.map.add(run.first, t, run.count); !r && !fatal_) fatal_ = r.error();
+          t += run.count;
+        }
+        s.next_source_offset = qb.batch.last_source() + 1;
+        s.target_end = base + qb.batch.record_count;
+      }
+      l.target_next = base + qb.batch.record_count;
+      s.records += static_cast<std::uint64_t>(qb.batch.record_count);
+      s.bytes += qb.batch.size;
+      summary_.records += static_cast<std::uint64_t>(qb.batch.record_count);
+      summary_.bytes += qb.batch.size;
+      l.queued_bytes -= qb.batch.size;
+      l.failures = 0;
+      l.established = true;
+      l.queue.pop_front();
+      popped = true;
+      dirty_ = true;
+    }
+    if (popped) l.space->notify();
+  }
+
+  // Partitions whose reader finished are done once no batch of theirs waits in any lane.
+  void settle_done() {
+    for (auto it = pending_done_.begin(); it != pending_done_.end();) {
+      const auto [index, end] = *it;
+      bool waiting = false;
+      for (const auto& [tp, l] : lanes_)
+        for (const auto& q : l->queue) waiting = waiting || q.state == index;
+      if (waiting) {
+        ++it;
+        continue;
+      }
+      auto& s = state_.partitions[index];
+      s.next_source_offset = std::max(s.next_source_offset, end);
+      s.done = true;
+      dirty_ = true;
+      it = pending_done_.erase(it);
+    }
+  }
+
+  // ---- consumer groups --------------------------------------------------------------------
+  asio::awaitable<kb::result<void>> async_commit_groups() {
+    if (!o_.reset_consumer_offsets || plan_.group_offsets.empty()) co_return kb::result<void>{};
+    std::map<std::string, std::vector<const planned_group_offset*>> by_group;
+    for (const auto& g : plan_.group_offsets) by_group[g.group].push_back(&g);
+    for (const auto& [group, offsets] : by_group) {
+      group_summary gs;
+      gs.group = group;
+      protocol::offset_commit_request req;
+      req.group_id = group;
+      req.generation_id_or_member_epoch = -1;
+      for (const auto* g : offsets) {
+        if (!g->translatable) {
+          gs.notes.push_back(fmt::format("{}[{}]: not translated: topic '{}' is repartitioned, so source offsets have no "
+                                         "single target position",
+                                         g->source.topic, g->source.partition, g->target_topic));
+          continue;
+        }
+        const partition_state* s = nullptr;
+        for (const auto& p : state_.partitions)
+          if (p.source_topic == g->source.topic && p.source_partition == g->source.partition) s = &p;
+        if (s == nullptr) continue;
+        auto target = s->map.translate(g->source.offset);
+        if (!target) {
+          // Nothing restored from this partition: the group starts where the restore left the target.
+          if (s->target_end < 0) {
+            gs.notes.push_back(fmt::format("{}[{}]: no records restored and no target position known; not committed",
+                                           g->source.topic, g->source.partition));
+            continue;
+          }
+          target = s->target_end;
+        }
+        auto t = std::find_if(req.topics.begin(), req.topics.end(), [&](const auto& x) { return x.name == g->target_topic; });
+        if (t == req.topics.end()) {
+          req.topics.push_back({g->target_topic, {}});
+          t = req.topics.end() - 1;
+        }
+        t->partitions.push_back({g->target_partition, *target, -1, g->source.metadata});
+        kb::log::info("group {}: {}[{}] offset {} -> {}[{}] offset {}", group, g->source.topic, g->source.partition,
+                      g->source.offset, g->target_topic, g->target_partition, *target);
+      }
+      if (req.topics.empty()) {
+        summary_.groups.push_back(std::move(gs));
+        continue;
+      }
+      bool committed = false;
+      for (int attempt = 0; attempt < 8 && !committed; ++attempt) {
+        auto node = coordinators_.contains(group) ? kb::result<std::int32_t>(coordinators_[group]) : co_await async_coordinator(group);
+        if (!node) co_return fail(std::move(node.error()));
+        auto r = co_await cluster_->async_send(*node, req);
+        if (!r) co_return fail(std::move(r.error()));
+        std::optional<std::int16_t> retry;
+        std::size_t ok = 0;
+        for (const auto& t : r->topics) {
+          for (const auto& p : t.partitions) {
+            if (p.error_code == 0) {
+              ++ok;
+              continue;
+            }
+            const auto code = static_cast<error_code>(p.error_code);
+            if (code == error_code::group_authorization_failed) {
+              co_return fail(errc::authorization,
+                             fmt::format("Not authorized to access group '{}': committing offsets needs Read on group "
+                                         "'{}' (kafka-acls --add --operation Read --group {})",
+                                         group, group, group));
+            }
+            if (code == error_code::topic_authorization_failed) {
+              co_return fail(errc::authorization,
+                             fmt::format("Not authorized to access topic '{}': committing the offsets of group '{}' "
+                                         "needs Read on the topic as well as on the group (kafka-acls --add "
+                                         "--operation Read --topic {})",
+                                         t.name, group, t.name));
+            }
+            if (code == error_code::unknown_member_id || code == error_code::illegal_generation ||
+                code == error_code::rebalance_in_progress) {
+              co_return fail(errc::conflict, fmt::format("consumer group '{}' became active during the restore ({}): "
+                                                         "stop its consumers and re-run the restore to commit its offsets",
+                                                         group, kafka_error(p.error_code, {})));
+            }
+            if (protocol::classify(p.error_code) == protocol::error_class::fatal) {
+              co_return fail(errc::broker, fmt::format("OffsetCommit for group '{}' on {}[{}]: {}", group, t.name,
+                                                       p.partition_index, kafka_error(p.error_code, {})));
+            }
+            retry = p.error_code;
+          }
+        }
+        if (!retry) {
+          committed = true;
+          gs.partitions_committed = ok;
+        } else {
+          coordinators_.erase(group);
+          co_await sleep(std::chrono::milliseconds(250 * (attempt + 1)));
+        }
+      }
+      if (!committed) co_return fail(errc::timeout, fmt::format("could not commit offsets of group '{}' after 8 attempts", group));
+      summary_.groups.push_back(std::move(gs));
+    }
+    co_return kb::result<void>{};
+  }
+
+  void finish_summary() {
+    summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    for (const auto& t : plan_.topics) {
+      topic_summary ts{t.source, t.target, 0, 0};
+      for (const auto& s : state_.partitions) {
+        if (s.source_topic != t.source) continue;
+        ts.records += s.records;
+        ts.bytes += s.bytes;
+      }
+      summary_.topics.push_back(ts);
+    }
+  }
+
+  storage::object_store& store_;
+  const restore_options& o_;
+  restore_plan plan_;
+  asio::io_context io_;
+  asio::thread_pool pool_;
+  signal wake_;
+  std::shared_ptr<net::cluster> cluster_;
+  restore_summary summary_;
+  restore_state state_;
+  std::set<std::string> existing_;
+  std::set<std::string> warned_nonempty_;
+  std::map<std::string, std::int32_t> topic_ops_;  ///< authorized operations of existing targets
+  std::vector<protocol::create_topics_request::topic> to_create_;
+  std::map<std::string, std::int32_t> coordinators_;
+  std::map<net::topic_partition, std::unique_ptr<lane>> lanes_;
+  std::vector<std::pair<std::size_t, std::int64_t>> pending_done_;
+  std::optional<error> fatal_;
+  std::string last_failure_;
+  std::int64_t producer_id_ = -1;
+  std::int16_t producer_epoch_ = -1;
+  std::size_t next_partition_ = 0;
+  std::uint64_t next_batch_id_ = 0;
+  std::size_t readers_running_ = 0;
+  std::size_t in_flight_total_ = 0;
+  bool resumed_ = false;
+  bool dirty_ = false;
+  bool finished_ = false;
+  bool need_metadata_ = false;
+  bool saving_ = false;
+  std::chrono::steady_clock::time_point started_;
+  std::optional<std::chrono::steady_clock::time_point> leaderless_since_;
+  std::optional<asio::ip::tcp::acceptor> acceptor_;
+  std::uint64_t retries_ = 0;
+};
+
+}  // namespace
+
+std::string render_metrics(const restore_metrics& m) {
+  std::string out;
+  auto metric = [&](std::string_view name, std::string_view type, std::string_view help, std::uint64_t value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{}{{restore_id=\"{}\"}} {}\n", name, help, name, type, name,
+                       m.restore_id, value);
+  };
+  metric("kafka_backup_restore_records_total", "counter", "Records acknowledged by the target cluster.", m.records);
+  metric("kafka_backup_restore_bytes_total", "counter", "Record batch bytes acknowledged by the target cluster.",
+         m.bytes);
+  metric("kafka_backup_restore_batches_passed_total", "counter", "Stored batches produced unchanged but for the header.",
+         m.batches_passed);
+  metric("kafka_backup_restore_batches_reencoded_total", "counter",
+         "Stored batches re-encoded (compaction gaps, window cuts, legacy, LogAppendTime, size).", m.batches_reencoded);
+  metric("kafka_backup_restore_batches_dropped_total", "counter",
+         "Stored batches dropped (control, aborted, empty, outside the window).", m.batches_dropped);
+  metric("kafka_backup_restore_produce_retries_total", "counter", "Produce attempts retried.", m.produce_retries);
+  metric("kafka_backup_restore_requests_in_flight", "gauge", "Produce requests awaiting a response.",
+         m.requests_in_flight);
+  metric("kafka_backup_restore_partitions", "gauge", "Source partitions in the restore plan.", m.partitions_total);
+  metric("kafka_backup_restore_partitions_done", "gauge", "Source partitions completely restored.", m.partitions_done);
+  metric("kafka_backup_restore_planned_bytes", "gauge", "Raw bytes of the frames the plan downloads.", m.planned_bytes);
+  return out;
+}
+
+kb::result<restore_summary> run_restore(storage::object_store& store, const restore_options& options) {
+  auto plan = build_plan(store, options.plan);
+  if (!plan) return fail(std::move(plan.error()));
+  engine e(store, options, std::move(*plan));
+  return e.run();
+}
+
+}  // namespace kb::pipeline::restore

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Installs what kafka-backup needs to build and test on Debian 12: the Debian packages, then
+# the test tools into a cache outside the repository ($KB_CACHE):
+#   kafka-<V>/lib       Apache Kafka broker + CLI tool jars (mvn copy-dependencies)
+#   bin/versitygw       S3 server that verifies SigV4 (go install)
+#   venv/               Python venv with pytest and confluent-kafka (tests/harness/requirements.txt)
+# Idempotent: each tool is keyed by its version (and input file hash) with a .complete marker
+# and is reused when present. Runs as root, reads no stdin.
+#
+# Usage: scripts/install-deps.sh [--no-apt] [--tools-only]
+#   --no-apt      skip apt-get (Debian packages assumed present)
+#   --tools-only  install only the cached test tools (implies --no-apt)
+# Environment: KB_CACHE (default $HOME/.cache/kafka-backup), KAFKA_VERSION (4.1.1),
+#   LOG4J2_VERSION (2.24.3), VERSITYGW_VERSION (v1.7.0).
+set -euo pipefail
+
+KB_CACHE="${KB_CACHE:-$HOME/.cache/kafka-backup}"
+KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
+LOG4J2_VERSION="${LOG4J2_VERSION:-2.24.3}"
+VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.7.0}"
+DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+POM="$ROOT/tests/harness/kafka/pom.xml"
+REQS="$ROOT/tests/harness/requirements.txt"
+
+DO_APT=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-apt) DO_APT=0 ;;
+    --tools-only) DO_APT=0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "install-deps: unknown flag '$arg' (use --no-apt, --tools-only)" >&2; exit 2 ;;
+  esac
+done
+
+export DEBIAN_FRONTEND=noninteractive
+# Go lives outside PATH on some images.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  export PATH="$PATH:/usr/local/go/bin"
+fi
+
+T_ALL=$(date +%s)
+now() { date +%s; }
+say() { echo "install-deps: $*"; }
+die() { echo "install-deps: ERROR: $*" >&2; exit 1; }
+step_done() { say "$1 ($(( $(now) - $2 )) s)"; }
+
+APT_PKGS=(meson ninja-build pkg-config g++ clang-14 clang-tidy-14 clang-format-14
+  libclang-rt-14-dev libboost1.81-dev libboost-json1.81-dev libssl-dev libsasl2-dev libzstd-dev
+  liblz4-dev libxxhash-dev libsnappy-dev zlib1g-dev libyaml-cpp-dev libcurl4-openssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libexpected-dev libfmt-dev kcat openssl curl ccache
+  iproute2 python3-venv)
+# Needed by the tool steps; installed through apt only when missing.
+command -v java >/dev/null 2>&1 || APT_PKGS+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || APT_PKGS+=(maven)
+
+# ---------------------------------------------------------------- Debian packages
+if [ "$DO_APT" = 1 ]; then
+  t=$(now)
+  missing=()
+  for p in "${APT_PKGS[@]}"; do
+    st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$st" = installed ] || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    step_done "apt: all ${#APT_PKGS[@]} Debian packages already installed, skipped" "$t"
+  else
+    say "apt: installing ${missing[*]}"
+    apt-get update -q || die "apt-get update failed"
+    apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null \
+      || die "apt-get install failed for: ${missing[*]}"
+    step_done "apt: installed ${#missing[@]} package(s)" "$t"
+  fi
+fi
+
+mkdir -p "$KB_CACHE/bin"
+
+# ---------------------------------------------------------------- Kafka jars
+sha() { sha256sum "$1" | cut -c1-16; }
+kafka_dir="$KB_CACHE/kafka-$KAFKA_VERSION"
+kafka_key="kafka=$KAFKA_VERSION log4j2=$LOG4J2_VERSION pom=$(sha "$POM")"
+t=$(now)
+if [ -f "$kafka_dir/.complete" ] && [ "$(cat "$kafka_dir/.complete")" = "$kafka_key" ]; then
+  step_done "kafka $KAFKA_VERSION: reused $kafka_dir/lib" "$t"
+else
+  command -v mvn >/dev/null 2>&1 || die "mvn not found (apt-get install maven)"
+  command -v java >/dev/null 2>&1 || die "java not found (apt-get install openjdk-17-jre-headless)"
+  say "kafka $KAFKA_VERSION: fetching jars with mvn into $kafka_dir/lib"
+  rm -rf "$kafka_dir"
+  mkdir -p "$kafka_dir"
+  if ! mvn -B -q -f "$POM" -Dkafka.version="$KAFKA_VERSION" -Dlog4j2.version="$LOG4J2_VERSION" \
+      "$DEP_PLUGIN:copy-dependencies" -DincludeScope=runtime \
+      -DoutputDirectory="$kafka_dir/lib" </dev/null >"$kafka_dir/mvn.log" 2>&1; then
+    tail -n 30 "$kafka_dir/mvn.log" >&2
+    die "mvn could not fetch Kafka $KAFKA_VERSION jars (log: $kafka_dir/mvn.log)"
+  fi
+  # Both halves must be there: the broker (kafka_2.13) and the CLI tools (kafka-tools).
+  ls "$kafka_dir/lib/kafka_2.13-$KAFKA_VERSION.jar" "$kafka_dir/lib/kafka-tools-$KAFKA_VERSION.jar" \
+     "$kafka_dir/lib/log4j-slf4j-impl-$LOG4J2_VERSION.jar" >/dev/null \
+    || die "Kafka jars incomplete in $kafka_dir/lib"
+  v=$(java -cp "$kafka_dir/lib/*" kafka.Kafka --version 2>/dev/null | head -n 1 || true)
+  case "$v" in
+    "$KAFKA_VERSION"*) ;;
+    *) die "java -cp $kafka_dir/lib/* kafka.Kafka --version printed '$v', expected $KAFKA_VERSION" ;;
+  esac
+  echo "$kafka_key" >"$kafka_dir/.complete"
+  step_done "kafka $KAFKA_VERSION: installed $(ls "$kafka_dir/lib" | wc -l) jars, $(du -sm "$kafka_dir/lib" | cut -f1) MB" "$t"
+fi
+
+# ---------------------------------------------------------------- versitygw
+t=$(now)
+vgw_marker="$KB_CACHE/bin/.versitygw.complete"
+if [ -f "$vgw_marker" ] && [ -x "$KB_CACHE/bin/versitygw" ] \
+   && grep -qx "requested=$VERSITYGW_VERSION .*" "$vgw_marker"; then
+  step_done "versitygw: reused $KB_CACHE/bin/versitygw ($(cat "$vgw_marker"))" "$t"
+else
+  command -v go >/dev/null 2>&1 || die "go not found (Go >= 1.25 is needed to build versitygw)"
+  say "versitygw $VERSITYGW_VERSION: go install (a cold build takes minutes)"
+  rm -f "$vgw_marker"
+  gi() { GOBIN="$KB_CACHE/bin" GOTOOLCHAIN=local CGO_ENABLED=0 \
+           go install "github.com/versity/versitygw/cmd/versitygw@$1" </dev/null >"$KB_CACHE/versitygw-install.log" 2>&1; }
+  got="$VERSITYGW_VERSION"
+  if ! gi "$VERSITYGW_VERSION"; then
+    tail -n 20 "$KB_CACHE/versitygw-install.log" >&2
+    newest=$(GOTOOLCHAIN=local go list -m -versions github.com/versity/versitygw 2>/dev/null | tr ' ' '\n' | tail -n 1)
+    [ -n "$newest" ] && [ "$newest" != "$VERSITYGW_VERSION" ] \
+      || die "go install versitygw@$VERSITYGW_VERSION failed (log: $KB_CACHE/versitygw-install.log)"
+    say "versitygw $VERSITYGW_VERSION was refused; trying the newest offered version $newest"
+    gi "$newest" || { tail -n 20 "$KB_CACHE/versitygw-install.log" >&2;
+                      die "go install versitygw@$newest failed too"; }
+    got="$newest"
+  fi
+  [ -x "$KB_CACHE/bin/versitygw" ] || die "go install succeeded but $KB_CACHE/bin/versitygw is missing"
+  echo "requested=$VERSITYGW_VERSION installed=$got" >"$vgw_marker"
+  step_done "versitygw: installed $got into $KB_CACHE/bin" "$t"
+fi
+
+# ---------------------------------------------------------------- Python venv
+t=$(now)
+venv="$KB_CACHE/venv"
+venv_key="requirements=$(sha "$REQS")"
+if [ -f "$venv/.complete" ] && [ "$(cat "$venv/.complete")" = "$venv_key" ] && [ -x "$venv/bin/python" ]; then
+  step_done "venv: reused $venv" "$t"
+else
+  # Debian's interpreter has the venv module (python3-venv); prefer it over other pythons on PATH.
+  py=/usr/bin/python3
+  [ -x "$py" ] || py=$(command -v python3) || die "python3 not found"
+  say "venv: creating $venv with $py and installing $(grep -v '^#' "$REQS" | xargs)"
+  rm -rf "$venv"
+  "$py" -m venv "$venv" || die "python3 -m venv failed (apt-get install python3-venv)"
+  if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$REQS" </dev/null \
+      >"$KB_CACHE/venv-install.log" 2>&1; then
+    tail -n 20 "$KB_CACHE/venv-install.log" >&2
+    die "pip install -r $REQS failed (log: $KB_CACHE/venv-install.log)"
+  fi
+  "$venv/bin/python" -c 'import confluent_kafka, pytest' || die "venv imports failed"
+  echo "$venv_key" >"$venv/.complete"
+  step_done "venv: installed $("$venv/bin/python" -c 'import confluent_kafka, pytest; print("confluent-kafka", confluent_kafka.__version__, "librdkafka", confluent_kafka.libversion()[0], "pytest", pytest.__version__)')" "$t"
+fi
+
+say "done in $(( $(now) - T_ALL )) s; cache $KB_CACHE"

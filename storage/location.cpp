@@ -1,0 +1,317 @@
+#include "storage/location.hpp"
+
+#include <cstdlib>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "storage/filesystem_store.hpp"
+
+namespace kb::storage {
+namespace {
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+result<std::string> percent_decode(std::string_view text, std::string_view what) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    const int hi = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
+    const int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+    if (hi < 0 || lo < 0) {
+      return fail(errc::invalid_argument, fmt::format("bad %-escape in the {} of a storage URL", what));
+    }
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+bool valid_bucket(std::string_view bucket) noexcept {
+  if (bucket.empty() || bucket.size() > 255) return false;
+  for (const char c : bucket) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+result<bool> parse_bool(std::string_view text, std::string_view key) {
+  if (text == "true" || text == "1" || text == "yes") return true;
+  if (text == "false" || text == "0" || text == "no") return false;
+  return fail(errc::invalid_argument,
+              fmt::format("storage URL parameter {}={} is not a boolean; use true or false", key,
+                          text));
+}
+
+result<std::string> normalize_endpoint(std::string_view endpoint) {
+  std::string out(endpoint);
+  while (!out.empty() && out.back() == '/') out.pop_back();
+  const bool http = out.starts_with("http://");
+  const bool https = out.starts_with("https://");
+  const std::size_t host_start = http ? 7 : https ? 8 : 0;
+  if (host_start == 0 || out.size() == host_start) {
+    return fail(errc::invalid_argument,
+                fmt::format("S3 endpoint '{}' must be an http:// or https:// URL such as "
+                            "http://127.0.0.1:7070",
+                            endpoint));
+  }
+  if (out.find_first_of("/?#", host_start) != std::string::npos) {
+    return fail(errc::invalid_argument,
+                fmt::format("S3 endpoint '{}' must not have a path; put the bucket and prefix in "
+                            "the s3:// URL",
+                            endpoint));
+  }
+  return out;
+}
+
+result<location> parse_s3(std::string_view rest) {
+  location out;
+  out.kind = backend_kind::s3;
+  std::string_view query;
+  if (const auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  const auto slash = rest.find('/');
+  out.bucket = std::string(rest.substr(0, slash));
+  if (!valid_bucket(out.bucket)) {
+    return fail(errc::invalid_argument,
+                fmt::format("storage URL s3://{} has no valid bucket name; use "
+                            "s3://bucket/prefix",
+                            rest));
+  }
+  if (slash != std::string_view::npos) {
+    auto decoded = percent_decode(rest.substr(slash + 1), "prefix");
+    if (!decoded) return tl::unexpected(decoded.error());
+    auto prefix = normalize_prefix(*decoded);
+    if (!prefix) return tl::unexpected(prefix.error());
+    out.prefix = std::move(*prefix);
+  }
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    const std::string_view key = pair.substr(0, eq);
+    auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1),
+                                "query");
+    if (!value) return tl::unexpected(value.error());
+    if (key == "endpoint") {
+      auto endpoint = normalize_endpoint(*value);
+      if (!endpoint) return tl::unexpected(endpoint.error());
+      out.endpoint = std::move(*endpoint);
+    } else if (key == "region") {
+      out.region = *value;
+    } else if (key == "path_style" || key == "force_path_style") {
+      auto flag = parse_bool(*value, key);
+      if (!flag) return tl::unexpected(flag.error());
+      out.path_style = *flag;
+    } else if (key == "allow_http") {
+      // Accepted for OSO compatibility: an http:// endpoint is allowed by being written.
+      auto flag = parse_bool(*value, key);
+      if (!flag) return tl::unexpected(flag.error());
+    } else {
+      return fail(errc::invalid_argument,
+                  fmt::format("unknown storage URL parameter '{}'; known: endpoint, region, "
+                              "path_style",
+                              key));
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> non_empty(const env_lookup& env, std::string_view name) {
+  if (!env) return std::nullopt;
+  auto value = env(name);
+  if (value && value->empty()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+std::string location::to_url() const {
+  if (kind == backend_kind::filesystem) {
+    std::string out = path;
+    if (!prefix.empty()) {
+      if (!out.empty() && out.back() != '/') out.push_back('/');
+      out += prefix;
+    }
+    return out;
+  }
+  std::string out = fmt::format("s3://{}/{}", bucket, prefix);
+  std::vector<std::string> params;
+  if (!endpoint.empty()) params.push_back("endpoint=" + endpoint);
+  if (!region.empty()) params.push_back("region=" + region);
+  if (path_style) params.push_back(std::string("path_style=") + (*path_style ? "true" : "false"));
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    out.push_back(i == 0 ? '?' : '&');
+    out += params[i];
+  }
+  return out;
+}
+
+result<std::string> normalize_prefix(std::string_view prefix) {
+  std::string out;
+  std::size_t i = 0;
+  while (i <= prefix.size()) {
+    const auto slash = prefix.find('/', i);
+    const std::size_t end = slash == std::string_view::npos ? prefix.size() : slash;
+    const std::string_view segment = prefix.substr(i, end - i);
+    if (segment == "." || segment == "..") {
+      return fail(errc::invalid_argument,
+                  fmt::format("storage prefix '{}' contains a '.' or '..' segment; name the "
+                              "folder directly",
+                              prefix));
+    }
+    if (!segment.empty()) {
+      out += segment;
+      out.push_back('/');
+    }
+    if (slash == std::string_view::npos) break;
+    i = slash + 1;
+  }
+  if (!out.empty()) {
+    if (auto ok = validate_prefix(out); !ok) return tl::unexpected(ok.error());
+  }
+  return out;
+}
+
+result<location> parse_location(std::string_view url) {
+  if (url.empty()) {
+    return fail(errc::invalid_argument,
+                "storage location is empty; give a directory, file:///abs/path or s3://bucket/prefix");
+  }
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) {
+    location out;
+    out.path = std::string(url);
+    return out;
+  }
+  const std::string_view scheme = url.substr(0, scheme_end);
+  const std::string_view rest = url.substr(scheme_end + 3);
+  if (scheme == "file") {
+    std::string_view path = rest;
+    if (path.starts_with("localhost/")) path.remove_prefix(9);
+    if (!path.starts_with("/")) {
+      return fail(errc::invalid_argument,
+                  fmt::format("file URL '{}' must name an absolute path: file:///abs/path", url));
+    }
+    auto decoded = percent_decode(path, "path");
+    if (!decoded) return tl::unexpected(decoded.error());
+    location out;
+    out.path = std::move(*decoded);
+    return out;
+  }
+  if (scheme == "s3") return parse_s3(rest);
+  if (scheme == "azure" || scheme == "gcs" || scheme == "gs") {
+    return fail(errc::unsupported,
+                fmt::format("{}:// storage is not supported yet; use s3:// or a filesystem path",
+                            scheme));
+  }
+  return fail(errc::invalid_argument,
+              fmt::format("unknown storage URL scheme '{}://'; use a path, file:///abs/path or "
+                          "s3://bucket/prefix",
+                          scheme));
+}
+
+env_lookup process_environment() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* value = std::getenv(std::string(name).c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+result<s3_options> resolve_s3_options(const location& where, const store_settings& settings,
+                                      const env_lookup& env) {
+  s3_options out;
+  out.bucket = where.bucket;
+  out.prefix = where.prefix;
+  out.endpoint = where.endpoint;
+  out.path_style = where.path_style.value_or(!where.endpoint.empty());
+  if (!where.region.empty()) {
+    out.region = where.region;
+  } else if (auto r = non_empty(env, "AWS_REGION")) {
+    out.region = *r;
+  } else if (auto d = non_empty(env, "AWS_DEFAULT_REGION")) {
+    out.region = *d;
+  } else {
+    out.region = "us-east-1";
+  }
+
+  const std::string where_text = where.to_url();
+  if (!settings.access_key.empty() || !settings.secret_key.empty()) {
+    if (settings.access_key.empty() || settings.secret_key.empty()) {
+      return fail(errc::config,
+                  fmt::format("storage for {} has only one of access_key and secret_key; set both "
+                              "or neither (then AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are "
+                              "used)",
+                              where_text));
+    }
+    out.credentials.access_key_id = settings.access_key;
+    out.credentials.secret_access_key = settings.secret_key;
+    out.credentials.session_token = settings.session_token;
+  } else {
+    auto id = non_empty(env, "AWS_ACCESS_KEY_ID");
+    auto secret = non_empty(env, "AWS_SECRET_ACCESS_KEY");
+    if (!id || !secret) {
+      return fail(errc::config,
+                  fmt::format("no S3 credentials for {}: {} is not set; export AWS_ACCESS_KEY_ID "
+                              "and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary "
+                              "keys) or set storage.access_key and storage.secret_key",
+                              where_text, !id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY"));
+    }
+    out.credentials.access_key_id = std::move(*id);
+    out.credentials.secret_access_key = secret_string(std::move(*secret));
+    if (auto token = non_empty(env, "AWS_SESSION_TOKEN")) {
+      out.credentials.session_token = secret_string(std::move(*token));
+    }
+  }
+
+  out.sse = settings.sse;
+  out.sse_kms_key_id = settings.sse_kms_key_id;
+  if (!out.sse_kms_key_id.empty() && out.sse != sse_mode::aws_kms) {
+    return fail(errc::config,
+                "storage.sse_kms_key_id is set but server_side_encryption is not aws:kms; set "
+                "server_side_encryption: aws:kms or remove the key id");
+  }
+  if (settings.part_size != 0) out.part_size = settings.part_size;
+  if (settings.max_parallel_parts != 0) out.max_parallel_parts = settings.max_parallel_parts;
+  return out;
+}
+
+result<std::unique_ptr<object_store>> open_store(const location& where,
+                                                 const store_settings& settings,
+                                                 const env_lookup& env) {
+  if (where.kind == backend_kind::filesystem) {
+    if (where.path.empty()) {
+      return fail(errc::config, "filesystem storage needs a path (storage.path)");
+    }
+    std::filesystem::path root(where.path);
+    if (!where.prefix.empty()) root /= where.prefix;
+    return std::unique_ptr<object_store>(std::make_unique<filesystem_store>(std::move(root)));
+  }
+  auto options = resolve_s3_options(where, settings, env);
+  if (!options) return tl::unexpected(options.error());
+  return make_s3_store(std::move(*options));
+}
+
+result<std::unique_ptr<object_store>> open_store(std::string_view url, const env_lookup& env) {
+  auto where = parse_location(url);
+  if (!where) return tl::unexpected(where.error());
+  return open_store(*where, store_settings{}, env);
+}
+
+}  // namespace kb::storage

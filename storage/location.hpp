@@ -1,0 +1,74 @@
+// Storage locations: parsing of storage URLs (plain path, file:///abs, s3://bucket/prefix?...),
+// prefix normalisation, credential lookup through an injected environment, and open_store().
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/error.hpp"
+#include "storage/object_store.hpp"
+#include "storage/s3_store.hpp"
+#include "storage/sigv4.hpp"
+
+namespace kb::storage {
+
+enum class backend_kind { filesystem, s3 };
+
+/// Where a backup lives. The same place whether it came from a URL or from the config.
+struct location {
+  backend_kind kind = backend_kind::filesystem;
+  std::string path;      ///< filesystem: the directory, as given (absolute or relative)
+  std::string bucket;    ///< s3
+  std::string prefix;    ///< normalised: "" or "a/b/" (never a leading '/')
+  std::string endpoint;  ///< s3: "http://127.0.0.1:7070"; empty for AWS itself
+  std::string region;    ///< s3: empty means AWS_REGION / AWS_DEFAULT_REGION / us-east-1
+  std::optional<bool> path_style;  ///< s3: unset means true with an endpoint, else false
+
+  /// The canonical URL of this location: "/data/backups/prod/" or "s3://b/prod/?region=...".
+  [[nodiscard]] std::string to_url() const;
+};
+
+/// `prod`, `prod/`, `/prod/` and `//prod//` all become `prod/`; "" and "/" become "".
+/// Fails with errc::invalid_argument on "." or ".." segments.
+result<std::string> normalize_prefix(std::string_view prefix);
+
+/// Parses a storage URL: a plain path, `file:///abs/path`, or
+/// `s3://bucket/prefix?endpoint=http://h:p&region=r&path_style=true`. Unknown query keys are
+/// an error (a typo must not silently change where data goes); azure:// and gcs:// are
+/// errc::unsupported for now.
+result<location> parse_location(std::string_view url);
+
+/// Looks a variable up; std::nullopt when unset. Injected so tests need no real environment.
+using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
+/// The process environment.
+env_lookup process_environment();
+
+/// What a configuration may add to a location. Empty credentials mean "from the
+/// environment": AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
+struct store_settings {
+  std::string access_key;
+  secret_string secret_key;
+  secret_string session_token;
+  sse_mode sse = sse_mode::none;
+  std::string sse_kms_key_id;
+  std::size_t part_size = 0;           ///< 0: the default (8 MiB); minimum 5 MiB
+  std::size_t max_parallel_parts = 0;  ///< 0: the default (4)
+};
+
+/// The S3 client options for an s3 location: region and credentials resolved through `env`,
+/// addressing style, SSE. errc::config when credentials are missing or settings conflict.
+result<s3_options> resolve_s3_options(const location& where, const store_settings& settings,
+                                      const env_lookup& env);
+
+/// Opens the store a location names.
+result<std::unique_ptr<object_store>> open_store(const location& where,
+                                                 const store_settings& settings,
+                                                 const env_lookup& env);
+/// Parses `url` and opens it with settings from the environment only.
+result<std::unique_ptr<object_store>> open_store(std::string_view url, const env_lookup& env);
+
+}  // namespace kb::storage

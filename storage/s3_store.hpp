@@ -1,0 +1,50 @@
+// The S3 backend over libcurl: PutObject, multipart upload with parallel parts, ranged
+// GetObject, HeadObject, ListObjectsV2, DeleteObject; SigV4 on every request; path-style or
+// virtual-host addressing; SSE; bounded retries with jittered exponential back-off.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "storage/object_store.hpp"
+#include "storage/sigv4.hpp"
+
+namespace kb::storage {
+
+enum class sse_mode { none, aes256, aws_kms };
+
+struct s3_options {
+  std::string bucket;
+  std::string prefix;                ///< normalised ("" or "a/b/")
+  std::string region = "us-east-1";
+  std::string endpoint;              ///< "http://127.0.0.1:7070"; empty: https://s3.<region>.amazonaws.com
+  bool path_style = false;           ///< https://host/bucket/key instead of https://bucket.host/key
+  aws_credentials credentials;
+  sse_mode sse = sse_mode::none;
+  std::string sse_kms_key_id;        ///< with aws:kms; empty: the AWS-managed key
+
+  std::size_t part_size = 8u << 20;       ///< multipart above this; at least 5 MiB
+  std::size_t max_parallel_parts = 4;     ///< parts in flight per writer
+  std::size_t list_page_size = 1000;      ///< max-keys per ListObjectsV2 page
+  int max_attempts = 5;                   ///< per request, including the first
+  std::chrono::milliseconds initial_backoff{100};
+  std::chrono::milliseconds max_backoff{5000};
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::seconds stall_timeout{60};  ///< abort a transfer slower than 1 KiB/s this long
+  bool sign_payload = true;                ///< sign the SHA-256 of each body (S3 checks it)
+  std::string ca_file;                     ///< extra trust anchors for https endpoints
+  /// The clock used for signatures; defaults to the system clock.
+  std::function<std::chrono::system_clock::time_point()> clock;
+};
+
+/// Minimum S3 multipart part size (all parts but the last).
+inline constexpr std::size_t s3_min_part_size = 5u << 20;
+
+/// Creates an S3 store; errc::config for invalid options (part size, missing bucket).
+/// No request is sent until the first operation.
+result<std::unique_ptr<object_store>> make_s3_store(s3_options options);
+
+}  // namespace kb::storage

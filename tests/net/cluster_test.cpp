@@ -1,0 +1,167 @@
+#include "net/cluster.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/net/fake_broker.hpp"
+
+namespace kb::net {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using testing::fake_behavior;
+using testing::fake_broker;
+
+template <class T>
+result<T> run(asio::io_context& io, asio::awaitable<result<T>> task, std::chrono::milliseconds limit = 10s) {
+  std::optional<result<T>> out;
+  asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, result<T> r) {
+    out = e ? result<T>(fail(errc::internal, "coroutine threw")) : std::move(r);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!out && std::chrono::steady_clock::now() < deadline) {
+    io.restart();
+    io.run_for(10ms);
+  }
+  if (!out) return fail(errc::internal, "task did not finish in time");
+  return std::move(*out);
+}
+
+fake_behavior with_topics() {
+  fake_behavior b;
+  b.mechanisms.clear();
+  b.topics = {{"orders", 3}, {"payments", 1}};
+  return b;
+}
+
+cluster_options options_for(std::vector<std::string> servers) {
+  cluster_options opts;
+  opts.bootstrap_servers = std::move(servers);
+  opts.connection.connect_timeout = 1s;
+  opts.connection.request_timeout = 1s;
+  opts.retry_backoff = 10ms;
+  opts.retry_backoff_max = 50ms;
+  opts.max_attempts = 3;
+  return opts;
+}
+
+std::uint16_t unused_port(asio::io_context& io) {
+  asio::ip::tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
+  return probe.local_endpoint().port();
+}
+
+TEST(cluster_helpers, parse_host_port) {
+  EXPECT_EQ(parse_host_port("kafka-0:9093").value(), std::make_pair(std::string("kafka-0"), std::uint16_t{9093}));
+  EXPECT_EQ(parse_host_port("[::1]:9092").value(), std::make_pair(std::string("::1"), std::uint16_t{9092}));
+  for (const char* bad : {"kafka", "kafka:", ":9092", "kafka:0", "kafka:70000", "kafka:9o92", "::1:9092", "[::1]9092"}) {
+    auto r = parse_host_port(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_TRUE(r.error().is(errc::config));
+  }
+}
+
+TEST(cluster_helpers, backoff_grows_with_jitter_and_cap) {
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 200; ++i) {
+    const auto first = backoff_delay(0, 100ms, 10s, rng);
+    EXPECT_GE(first, 80ms);
+    EXPECT_LE(first, 120ms);
+    const auto third = backoff_delay(3, 100ms, 10s, rng);  // 800 ms ± 20%
+    EXPECT_GE(third, 640ms);
+    EXPECT_LE(third, 960ms);
+    EXPECT_LE(backoff_delay(40, 100ms, 10s, rng), 10s);
+    EXPECT_GE(backoff_delay(40, 100ms, 10s, rng), 8s);
+  }
+}
+
+TEST(cluster_helpers, metadata_refresh_classification) {
+  // Apache Kafka error codes (Errors.java): 6 NOT_LEADER_OR_FOLLOWER, 3 UNKNOWN_TOPIC_OR_PARTITION,
+  // 74 FENCED_LEADER_EPOCH, 75 UNKNOWN_LEADER_EPOCH, 5 LEADER_NOT_AVAILABLE.
+  for (std::int16_t code : {6, 3, 74, 75, 5}) EXPECT_TRUE(needs_metadata_refresh(code)) << code;
+  for (std::int16_t code : {0, 1, 29, 58}) EXPECT_FALSE(needs_metadata_refresh(code)) << code;
+  const auto denied = topic_error(29, "orders", "User:backup");
+  EXPECT_TRUE(denied.is(errc::authorization));
+  EXPECT_EQ(denied.message.rfind("Not authorized to access topic 'orders'", 0), 0u);
+  EXPECT_EQ(exit_code_for(denied), exit_code::access);
+}
+
+TEST(cluster, bootstraps_past_a_dead_server_and_maps_leaders) {
+  asio::io_context io;
+  fake_broker broker(io, with_topics());
+  const auto dead = unused_port(io);
+  auto c = cluster::create(io.get_executor(), options_for({"127.0.0.1:" + std::to_string(dead),
+                                                           "127.0.0.1:" + std::to_string(broker.port())}));
+  auto boot = run(io, c->async_bootstrap());
+  ASSERT_TRUE(boot) << boot.error().message;
+  EXPECT_EQ(c->cluster_id().value_or(""), "fake-cluster");
+  ASSERT_EQ(c->brokers().size(), 1u);
+  ASSERT_NE(c->find_topic("orders"), nullptr);
+  EXPECT_EQ(c->find_topic("orders")->partitions.size(), 3u);
+  EXPECT_EQ(c->leader({"orders", 2}).value(), 1);
+  auto missing = c->leader({"orders", 3});
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(missing.error().is(errc::not_found));
+  EXPECT_FALSE(c->leader({"nope", 0}));
+
+  const std::vector<topic_partition> wanted = {{"orders", 0}, {"payments", 0}, {"orders", 1}, {"ghost", 0}};
+  std::vector<topic_partition> unassigned;
+  const auto grouped = c->group_by_leader(wanted, &unassigned);
+  ASSERT_EQ(grouped.size(), 1u);
+  EXPECT_EQ(grouped.at(1).size(), 3u);
+  ASSERT_EQ(unassigned.size(), 1u);
+  EXPECT_EQ(unassigned[0].topic, "ghost");
+
+  // The bootstrap connection is adopted as node 1's connection: no second connection.
+  auto conn = run(io, c->async_connection(1));
+  ASSERT_TRUE(conn) << conn.error().message;
+  EXPECT_EQ(broker.sessions(), 1);
+  c->close();
+}
+
+TEST(cluster, all_servers_down_names_each) {
+  asio::io_context io;
+  const auto a = unused_port(io);
+  auto c = cluster::create(io.get_executor(), options_for({"127.0.0.1:" + std::to_string(a)}));
+  auto boot = run(io, c->async_bootstrap());
+  ASSERT_FALSE(boot);
+  EXPECT_TRUE(boot.error().is(errc::connect));
+  EXPECT_NE(boot.error().message.find("127.0.0.1:" + std::to_string(a)), std::string::npos) << boot.error().message;
+}
+
+TEST(cluster, sasl_failure_is_not_retried) {
+  asio::io_context io;
+  fake_behavior b = with_topics();
+  b.mechanisms = {"PLAIN"};
+  fake_broker broker(io, b);
+  auto opts = options_for({"127.0.0.1:" + std::to_string(broker.port())});
+  opts.connection.protocol = security_protocol::sasl_plaintext;
+  opts.connection.sasl = {"PLAIN", "backup", secret("wrong")};
+  auto c = cluster::create(io.get_executor(), opts);
+  auto boot = run(io, c->async_bootstrap());
+  ASSERT_FALSE(boot);
+  EXPECT_TRUE(boot.error().is(errc::sasl));
+  EXPECT_EQ(broker.count(protocol::api_key::sasl_authenticate), 1);
+}
+
+TEST(cluster, send_reconnects_after_connection_loss) {
+  asio::io_context io;
+  fake_behavior b = with_topics();
+  b.drop_at_request = 2;  // ApiVersions, Metadata, then the user's request: dropped once
+  b.drop_only_first_session = true;
+  fake_broker broker(io, b);
+  auto c = cluster::create(io.get_executor(), options_for({"127.0.0.1:" + std::to_string(broker.port())}));
+  ASSERT_TRUE(run(io, c->async_bootstrap()));
+  protocol::api_versions_request req;
+  req.client_software_name = "again";
+  req.client_software_version = "1";
+  auto resp = run(io, c->async_send(1, req));
+  ASSERT_TRUE(resp) << resp.error().message;
+  EXPECT_EQ(broker.sessions(), 2);
+  // Metadata for one topic merges into the cache.
+  ASSERT_TRUE(run(io, c->async_refresh_metadata(std::vector<std::string>{"payments"})));
+  EXPECT_NE(c->find_topic("orders"), nullptr);
+  EXPECT_NE(c->find_topic("payments"), nullptr);
+}
+
+}  // namespace
+}  // namespace kb::net

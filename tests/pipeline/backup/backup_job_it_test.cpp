@@ -1,0 +1,172 @@
+// The backup engine against the harness's real broker ($KB_TEST_ENV): a memory budget far
+// below the data size, many partitions per fetch, and request_stop() in continuous mode.
+// Data is produced by kcat; expected counts come from what was produced.
+#include "pipeline/backup/backup_job.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "protocol/create_topics.hpp"
+#include "storage/filesystem_store.hpp"
+#include "storage/location.hpp"
+#include "tests/net/harness_env.hpp"
+
+namespace kb::pipeline::backup {
+namespace {
+
+using namespace std::chrono_literals;
+using net::testing::env;
+namespace fs = std::filesystem;
+
+std::string plaintext() { return env().str({"kafka", "listeners", "PLAINTEXT"}); }
+
+std::string create_topic(int partitions) {
+  boost::asio::io_context io;
+  net::cluster_options o;
+  o.bootstrap_servers = {plaintext()};
+  auto c = net::cluster::create(io.get_executor(), o);
+  auto boot = net::testing::run(io, c->async_bootstrap());
+  EXPECT_TRUE(boot) << boot.error().message;
+  const std::string topic = "kb-backup-it-" + std::to_string(std::random_device{}() % 10000000);
+  protocol::create_topics_request req;
+  req.topics.push_back({topic, partitions, 1, {}, {}});
+  req.timeout_ms = 20000;
+  auto r = net::testing::run(io, c->async_send(c->brokers().begin()->first, req));
+  EXPECT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->topics.at(0).error_code, 0);
+  return topic;
+}
+
+/// `count` records into one partition with kcat (small producer batches).
+void produce(const std::string& topic, int partition, int count, std::size_t value_size) {
+  const std::string cmd = "kcat -b " + plaintext() + " -P -t " + topic + " -p " + std::to_string(partition) +
+                          " -K: -X batch.num.messages=25";
+  FILE* p = ::popen(cmd.c_str(), "w");
+  ASSERT_NE(p, nullptr);
+  const std::string value(value_size, 'v');
+  for (int i = 0; i < count; ++i) std::fprintf(p, "k%d:%s%d\n", i, value.c_str(), i);
+  ASSERT_EQ(::pclose(p), 0);
+}
+
+boost::json::object read_json(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return boost::json::parse(s.str()).as_object();
+}
+
+options base_options(const std::string& topic, const std::string& id) {
+  options o;
+  o.cluster.bootstrap_servers = {plaintext()};
+  o.backup_id = id;
+  o.topics.include = {topic};
+  o.codec = storage::format::frame_codec::lz4;
+  o.handle_signals = false;
+  o.lease_ttl_ms = 10'000;
+  return o;
+}
+
+struct temp_dir {
+  fs::path path = fs::temp_directory_path() / ("kb-backup-it-" + std::to_string(std::random_device{}()));
+  temp_dir() { fs::create_directories(path); }
+  ~temp_dir() { fs::remove_all(path); }
+};
+
+TEST(backup_job_it, small_memory_budget_many_partitions) {
+  ASSERT_TRUE(env().error.empty());
+  constexpr int partitions = 6, per_partition = 3000;
+  const auto topic = create_topic(partitions);
+  for (int p = 0; p < partitions; ++p) produce(topic, p, per_partition, 200);  // ~0.6 MiB each
+
+  temp_dir dir;
+  auto store = storage::open_store(dir.path.string(), storage::process_environment());
+  ASSERT_TRUE(store) << store.error().message;
+  auto o = base_options(topic, "budget");
+  o.max_buffer_bytes = 1u << 20;       // far below the 3.6 MiB of data and the segment size
+  o.fetch_max_bytes = 256u << 10;
+  o.segment_max_bytes = 4u << 20;      // only memory pressure or the end seals segments
+  o.max_concurrent_partitions = 6;
+  backup_job job(std::move(o), **store);
+  int progress_calls = 0;
+  auto s = job.run([&](const stats&) { ++progress_calls; });
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->records, static_cast<std::uint64_t>(partitions * per_partition));
+  EXPECT_EQ(s->partitions, static_cast<std::uint64_t>(partitions));
+  EXPECT_FALSE(s->interrupted);
+  EXPECT_GE(progress_calls, 1);
+  // Under the budget the engine must seal early, so there are more segments than partitions.
+  EXPECT_GT(s->segments, static_cast<std::uint64_t>(partitions));
+  for (int p = 0; p < partitions; ++p) {
+    auto ck = read_json(dir.path / "budget/topics" / topic / std::to_string(p) / "checkpoint.json");
+    EXPECT_EQ(ck.at("next_offset").to_number<std::int64_t>(), per_partition) << "partition " << p;
+    EXPECT_EQ(ck.at("records").to_number<std::int64_t>(), per_partition) << "partition " << p;
+  }
+  EXPECT_FALSE(fs::exists(dir.path / "budget/lock.json"));  // the lease is released
+}
+
+TEST(backup_job_it, continuous_until_request_stop_commits_everything) {
+  ASSERT_TRUE(env().error.empty());
+  const auto topic = create_topic(2);
+  produce(topic, 0, 500, 50);
+  temp_dir dir;
+  auto store = storage::open_store(dir.path.string(), storage::process_environment());
+  ASSERT_TRUE(store);
+  auto o = base_options(topic, "cont");
+  o.mode = run_mode::continuous;
+  o.poll_interval_ms = 50;
+  o.segment_max_interval_ms = 600'000;  // nothing is sealed by time: only the stop seals
+  backup_job job(std::move(o), **store);
+  std::thread producer([&] {
+    std::this_thread::sleep_for(1s);
+    produce(topic, 1, 700, 50);
+    std::this_thread::sleep_for(2s);
+    job.request_stop();
+  });
+  auto s = job.run();
+  producer.join();
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_TRUE(s->interrupted);
+  EXPECT_EQ(s->records, 1200u);
+  EXPECT_EQ(read_json(dir.path / "cont/topics" / topic / "0/checkpoint.json").at("next_offset").to_number<std::int64_t>(), 500);
+  EXPECT_EQ(read_json(dir.path / "cont/topics" / topic / "1/checkpoint.json").at("next_offset").to_number<std::int64_t>(), 700);
+}
+
+TEST(backup_job_it, continuous_discovers_new_topics_and_partitions) {
+  ASSERT_TRUE(env().error.empty());
+  const auto first = create_topic(1);
+  produce(first, 0, 100, 20);
+  temp_dir dir;
+  auto store = storage::open_store(dir.path.string(), storage::process_environment());
+  ASSERT_TRUE(store);
+  auto o = base_options(first, "discover");
+  o.topics.include = {"kb-backup-it-*"};  // a glob: topics created later match too
+  o.mode = run_mode::continuous;
+  o.poll_interval_ms = 50;
+  o.discovery_interval = 500ms;
+  backup_job job(std::move(o), **store);
+  std::string second;
+  std::thread later([&] {
+    std::this_thread::sleep_for(1500ms);
+    second = create_topic(2);
+    produce(second, 1, 40, 20);
+    std::this_thread::sleep_for(3s);
+    job.request_stop();
+  });
+  auto s = job.run();
+  later.join();
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_FALSE(second.empty());
+  EXPECT_EQ(read_json(dir.path / "discover/topics" / first / "0/checkpoint.json").at("next_offset").to_number<std::int64_t>(), 100);
+  EXPECT_EQ(read_json(dir.path / "discover/topics" / second / "1/checkpoint.json").at("next_offset").to_number<std::int64_t>(), 40);
+  EXPECT_TRUE(fs::exists(dir.path / "discover/topics" / second / "topic.json"));
+}
+
+}  // namespace
+}  // namespace kb::pipeline::backup

@@ -1,0 +1,160 @@
+#include "pipeline/backup/batch_info.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace kb::pipeline::backup {
+namespace {
+
+namespace sf = storage::format;
+using ::testing::HasSubstr;
+
+protocol::fetched_batch make_batch(protocol::batch_options o, int records, std::int64_t ts = 1000) {
+  protocol::record_batch_builder b(o);
+  for (int i = 0; i < records; ++i) {
+    const std::string v = "value-" + std::to_string(i);
+    b.add(ts + i, std::nullopt, as_bytes(v));
+  }
+  auto bytes = b.build();
+  EXPECT_TRUE(bytes);
+  protocol::fetched_batch f;
+  f.bytes = shared_bytes(std::move(*bytes));
+  f.magic = 2;
+  f.base_offset = o.base_offset;
+  f.last_offset = o.base_offset + records - 1;
+  return f;
+}
+
+// A control batch as a broker writes it: key {version 0, type}, value {version 0, epoch}.
+protocol::fetched_batch make_marker(std::int64_t offset, std::int64_t pid, bool commit) {
+  protocol::batch_options o;
+  o.base_offset = offset;
+  o.producer_id = pid;
+  o.producer_epoch = 3;
+  o.transactional = true;
+  o.control = true;
+  protocol::record_batch_builder b(o);
+  const std::uint8_t key[] = {0, 0, 0, static_cast<std::uint8_t>(commit ? 1 : 0)};
+  const std::uint8_t value[] = {0, 0, 0, 0, 0, 7};
+  b.add(5000, byte_view(key), byte_view(value));
+  auto bytes = b.build();
+  EXPECT_TRUE(bytes);
+  protocol::fetched_batch f;
+  f.bytes = shared_bytes(std::move(*bytes));
+  f.base_offset = offset;
+  f.last_offset = offset;
+  return f;
+}
+
+TEST(describe_batch, plain_batch_header_fields) {
+  protocol::batch_options o;
+  o.base_offset = 42;
+  o.producer_id = 9;
+  o.producer_epoch = 1;
+  o.base_sequence = 17;
+  auto b = make_batch(o, 3, 2000);
+  auto e = describe_batch(b);
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->first_offset, 42);
+  EXPECT_EQ(e->last_offset, 44);
+  EXPECT_EQ(e->first_timestamp, 2000);
+  EXPECT_EQ(e->max_timestamp, 2002);
+  EXPECT_EQ(e->record_count, 3);
+  EXPECT_EQ(e->flags, 0);
+  EXPECT_EQ(e->producer_id, 9);
+  EXPECT_EQ(e->producer_epoch, 1);
+  EXPECT_EQ(e->base_sequence, 17);
+  EXPECT_EQ(e->size, b.bytes.size());
+}
+
+TEST(describe_batch, crc_mismatch_is_corrupt) {
+  protocol::batch_options o;
+  o.base_offset = 7;
+  auto b = make_batch(o, 2);
+  byte_vector bytes(b.bytes.view().begin(), b.bytes.view().end());
+  bytes.back() ^= 0x01;
+  b.bytes = shared_bytes(std::move(bytes));
+  auto e = describe_batch(b);
+  ASSERT_FALSE(e);
+  EXPECT_TRUE(e.error().is(errc::corrupt));
+  EXPECT_THAT(e.error().message, HasSubstr("offset 7"));
+}
+
+TEST(describe_batch, control_batches_say_commit_or_abort) {
+  auto c = describe_batch(make_marker(10, 5, true));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->flags, sf::batch_flags::transactional | sf::batch_flags::control | sf::batch_flags::commit_marker);
+  auto a = describe_batch(make_marker(11, 5, false));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->flags, sf::batch_flags::transactional | sf::batch_flags::control | sf::batch_flags::abort_marker);
+}
+
+TEST(describe_batch, log_append_time_flag) {
+  protocol::batch_options o;
+  o.ts_type = protocol::timestamp_type::log_append_time;
+  auto e = describe_batch(make_batch(o, 1));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->flags, sf::batch_flags::log_append_time);
+}
+
+sf::batch_entry txn_data(std::int64_t first, std::int64_t last, std::int64_t pid) {
+  sf::batch_entry e;
+  e.first_offset = first;
+  e.last_offset = last;
+  e.producer_id = pid;
+  e.producer_epoch = 2;
+  e.flags = sf::batch_flags::transactional;
+  return e;
+}
+sf::batch_entry txn_marker(std::int64_t offset, std::int64_t pid, bool commit) {
+  auto e = txn_data(offset, offset, pid);
+  e.flags |= sf::batch_flags::control | (commit ? sf::batch_flags::commit_marker : sf::batch_flags::abort_marker);
+  return e;
+}
+
+TEST(txn_tracker, interleaved_producers) {
+  txn_tracker t;
+  EXPECT_FALSE(t.observe(txn_data(0, 4, 100)));
+  EXPECT_FALSE(t.observe(txn_data(5, 6, 200)));
+  EXPECT_FALSE(t.observe(txn_data(7, 9, 100)));
+  sf::batch_entry plain;
+  plain.first_offset = 10;
+  plain.last_offset = 10;
+  EXPECT_FALSE(t.observe(plain));  // non-transactional data touches no span
+  EXPECT_EQ(t.open_count(), 2u);
+  auto c = t.observe(txn_marker(11, 100, true));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*c, (sf::txn_span{100, 2, 0, 11, sf::txn_outcome::committed}));
+  auto a = t.observe(txn_marker(12, 200, false));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a, (sf::txn_span{200, 2, 5, 12, sf::txn_outcome::aborted}));
+  EXPECT_EQ(t.open_count(), 0u);
+  // The next transaction of the same producer starts a new span.
+  EXPECT_FALSE(t.observe(txn_data(13, 13, 100)));
+  auto open = t.open_spans();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0], (sf::txn_span{100, 2, 13, 13, sf::txn_outcome::open}));
+}
+
+TEST(txn_tracker, restored_open_span_keeps_its_first_offset) {
+  txn_tracker t;
+  t.restore({{300, 1, 50, 60, sf::txn_outcome::open}, {400, 1, 10, 20, sf::txn_outcome::committed}});
+  EXPECT_EQ(t.open_count(), 1u);
+  EXPECT_FALSE(t.observe(txn_data(61, 65, 300)));
+  auto c = t.observe(txn_marker(66, 300, false));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->first_offset, 50);
+  EXPECT_EQ(c->last_offset, 66);
+  EXPECT_EQ(c->outcome, sf::txn_outcome::aborted);
+}
+
+TEST(txn_tracker, marker_without_seen_data) {
+  txn_tracker t;
+  auto c = t.observe(txn_marker(8, 7, true));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->first_offset, 8);
+  EXPECT_EQ(c->outcome, sf::txn_outcome::committed);
+}
+
+}  // namespace
+}  // namespace kb::pipeline::backup

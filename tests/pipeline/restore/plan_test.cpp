@@ -1,0 +1,220 @@
+// Restore planning over a backup set written here with the storage format's builder into a
+// temporary filesystem store: topic selection and mapping, frames the window needs, aborted
+// transactions seen across segments, group offsets to translate, and the dry-run text.
+#include "pipeline/restore/plan.hpp"
+
+#include <filesystem>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "protocol/records/record_batch.hpp"
+#include "storage/filesystem_store.hpp"
+
+namespace kb::pipeline::restore {
+namespace {
+
+namespace sf = storage::format;
+
+class plan_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("kb-plan-" + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(dir_);
+    store_ = std::make_unique<storage::filesystem_store>(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void put_json(const std::string& key, const std::string& text) { ASSERT_TRUE(store_->put(key, as_bytes(text))); }
+
+  // One segment of `batches` (first offset, count, first/max timestamp, flags, pid), one batch per
+  // frame so the plan's frame choice is visible.
+  void segment(const std::string& topic, int partition,
+               const std::vector<std::tuple<std::int64_t, int, std::int64_t, std::uint16_t, std::int64_t>>& batches) {
+    sf::segment_builder::options o;
+    o.header.topic = topic;
+    o.header.partition = partition;
+    o.header.codec = sf::frame_codec::none;
+    o.frame_target_bytes = 1;  // every batch seals its frame
+    sf::segment_builder b(o);
+    std::vector<sf::segment_builder::raw_frame> frames;
+    for (const auto& [first, count, ts, flags, pid] : batches) {
+      byte_vector bytes;
+      sf::batch_entry e;
+      e.first_offset = first;
+      e.last_offset = first + count - 1;
+      e.record_count = count;
+      e.first_timestamp = ts;
+      e.max_timestamp = ts + count - 1;
+      e.flags = flags;
+      e.producer_id = pid;
+      if (flags & sf::batch_flags::control) {
+        bytes = protocol::build_control_batch(flags & sf::batch_flags::abort_marker ? protocol::control_type::abort
+                                                                                  : protocol::control_type::commit,
+                                              pid, 0, 0, ts, first)
+                    .value();
+      } else {
+        protocol::batch_options bo;
+        bo.base_offset = first;
+        bo.producer_id = pid;
+        bo.producer_epoch = pid >= 0 ? 0 : -1;
+        bo.base_sequence = pid >= 0 ? 0 : -1;
+        bo.transactional = (flags & sf::batch_flags::transactional) != 0;
+        protocol::record_batch_builder rb(bo);
+        for (int i = 0; i < count; ++i) rb.add(ts + i, std::nullopt, as_bytes(std::string("v")));
+        bytes = rb.build().value();
+      }
+      if (auto f = b.append(bytes, e)) frames.push_back(std::move(*f));
+    }
+    if (auto f = b.seal_frame()) frames.push_back(std::move(*f));
+    std::vector<byte_vector> raw(frames.size());
+    for (auto& f : frames) raw[f.frame] = sf::encode_frame(sf::frame_codec::none, 0, f.raw).value();
+    const auto first = b.first_offset(), last = b.last_offset();
+    auto bytes = std::move(b).finish(std::move(raw));
+    ASSERT_TRUE(bytes) << bytes.error().message;
+    ASSERT_TRUE(store_->put(sf::backup_paths{"bk"}.segment(topic, partition, first, last), *bytes));
+  }
+
+  void backup(const std::vector<std::pair<std::string, int>>& topics) {
+    sf::backup_manifest m;
+    m.backup_id = "bk";
+    m.source_cluster_id = "cluster-1";
+    m.mode = "snapshot";
+    m.compression = "none";
+    m.tool_version = "test";
+    for (const auto& [t, n] : topics) {
+      m.topics.push_back(t);
+      sf::topic_manifest tm;
+      tm.name = t;
+      tm.partition_count = n;
+      tm.configs["retention.ms"] = "-1";
+      put_json(sf::backup_paths{"bk"}.topic_manifest(t), sf::to_json(tm));
+    }
+    put_json(sf::backup_paths{"bk"}.backup_manifest(), sf::to_json(m));
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<storage::filesystem_store> store_;
+};
+
+TEST_F(plan_test, missing_backup_is_not_found_naming_it) {
+  plan_options o;
+  o.backup_id = "nope";
+  auto p = build_plan(*store_, o);
+  ASSERT_FALSE(p);
+  EXPECT_TRUE(p.error().is(errc::not_found));
+  EXPECT_NE(p.error().message.find("nope"), std::string::npos);
+}
+
+TEST_F(plan_test, selection_mapping_and_partition_mapping) {
+  backup({{"orders", 2}, {"orders-internal", 1}, {"payments", 1}});
+  segment("orders", 0, {{0, 5, 1000, 0, -1}});
+  segment("orders", 1, {{0, 3, 1000, 0, -1}});
+  segment("orders-internal", 0, {{0, 1, 1000, 0, -1}});
+  segment("payments", 0, {{0, 2, 1000, 0, -1}});
+  plan_options o;
+  o.backup_id = "bk";
+  o.include = {"orders*", "~pay.*"};
+  o.exclude = {"*-internal"};
+  o.topic_mapping = {{"orders", "orders-restored"}};
+  o.partition_mapping = {{0, 1}, {1, 0}};
+  auto p = build_plan(*store_, o);
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_EQ(p->topics.size(), 2u);
+  EXPECT_EQ(p->topics[0].source, "orders");
+  EXPECT_EQ(p->topics[0].target, "orders-restored");
+  EXPECT_EQ(p->topics[1].target, "payments");
+  ASSERT_EQ(p->partitions.size(), 3u);
+  EXPECT_EQ(p->partitions[0].target_partition, 1);
+  EXPECT_EQ(p->partitions[1].target_partition, 0);
+  EXPECT_EQ(p->partitions[0].records, 5u);
+  EXPECT_EQ(p->records(), 10u);
+  const auto text = describe_plan(*p, o);
+  EXPECT_NE(text.find("Topic orders -> orders-restored"), std::string::npos) << text;
+  EXPECT_NE(text.find("partition 0 -> 1"), std::string::npos) << text;
+}
+
+TEST_F(plan_test, window_selects_frames_and_transactions_span_segments) {
+  backup({{"t", 1}});
+  const auto T = sf::batch_flags::transactional;
+  const auto A = static_cast<std::uint16_t>(sf::batch_flags::control | sf::batch_flags::abort_marker | T);
+  // Segment 1: plain 0..9 @1000, txn of pid 7 at 10..14 @2000 (its ABORT lies in segment 2).
+  segment("t", 0, {{0, 10, 1000, 0, -1}, {10, 5, 2000, T, 7}});
+  // Segment 2: plain 15..19 @3000, the ABORT marker at 20, plain 21..30 @5000.
+  segment("t", 0, {{15, 5, 3000, 0, -1}, {20, 1, 3100, A, 7}, {21, 10, 5000, 0, -1}});
+  plan_options o;
+  o.backup_id = "bk";
+  o.window.start = 1500;  // drops the first batch without reading it
+  auto p = build_plan(*store_, o);
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_EQ(p->partitions.size(), 1u);
+  const auto& part = p->partitions[0];
+  ASSERT_EQ(part.segments.size(), 2u);
+  EXPECT_TRUE(part.segments[0].frames.empty());  // frame 0 before the window, frame 1 aborted
+  EXPECT_EQ(part.segments[1].frames, (std::vector<std::uint32_t>{0, 2}));
+  EXPECT_EQ(part.records, 15u);
+  EXPECT_EQ(part.first_offset, 15);
+  EXPECT_EQ(part.last_offset, 30);
+  EXPECT_EQ(part.dropped_batches, 3u);  // before the window, aborted, marker
+}
+
+TEST_F(plan_test, group_offsets_follow_the_mapping_and_repartitioning_is_not_translatable) {
+  backup({{"a", 1}, {"b", 1}});
+  segment("a", 0, {{0, 5, 1000, 0, -1}});
+  segment("b", 0, {{0, 5, 1000, 0, -1}});
+  sf::group_snapshot older;
+  older.captured_ms = 100;
+  older.groups["g1"] = {{"a", 0, 1, -1, ""}};
+  sf::group_snapshot newer;
+  newer.captured_ms = 200;
+  newer.groups["g1"] = {{"a", 0, 3, -1, ""}, {"b", 0, 4, -1, ""}, {"gone", 0, 1, -1, ""}};
+  put_json(sf::backup_paths{"bk"}.group_snapshot(100), sf::to_json(older));
+  put_json(sf::backup_paths{"bk"}.group_snapshot(200), sf::to_json(newer));
+  plan_options o;
+  o.backup_id = "bk";
+  o.topic_mapping = {{"a", "a2"}};
+  o.repartitioning = {{"b", {repartition_strategy::murmur2, 3}}};
+  o.consumer_groups = {"g1", "missing"};
+  auto p = build_plan(*store_, o);
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_EQ(p->group_offsets.size(), 2u);  // the newest snapshot; topic "gone" is not restored
+  EXPECT_EQ(p->group_offsets[0].source.offset, 3);
+  EXPECT_EQ(p->group_offsets[0].target_topic, "a2");
+  EXPECT_TRUE(p->group_offsets[0].translatable);
+  EXPECT_FALSE(p->group_offsets[1].translatable);
+  EXPECT_EQ(p->topics[1].target_partitions, 3);
+  ASSERT_EQ(p->warnings.size(), 1u);
+  EXPECT_NE(p->warnings[0].find("missing"), std::string::npos);
+}
+
+TEST_F(plan_test, internal_topics_only_when_named) {
+  backup({{"__consumer_offsets", 1}, {"app", 1}});
+  segment("__consumer_offsets", 0, {{0, 2, 1000, 0, -1}});
+  segment("app", 0, {{0, 2, 1000, 0, -1}});
+  plan_options o;
+  o.backup_id = "bk";
+  auto p = build_plan(*store_, o);
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_EQ(p->topics.size(), 1u);
+  EXPECT_EQ(p->topics[0].source, "app");
+  ASSERT_EQ(p->warnings.size(), 1u);
+  EXPECT_NE(p->warnings[0].find("__consumer_offsets"), std::string::npos);
+  o.include = {"__consumer_offsets"};
+  auto q = build_plan(*store_, o);
+  ASSERT_TRUE(q);
+  ASSERT_EQ(q->topics.size(), 1u);
+  EXPECT_EQ(q->topics[0].source, "__consumer_offsets");
+}
+
+TEST(topic_matches, globs_and_regexes) {
+  EXPECT_TRUE(topic_matches("orders-*", "orders-eu"));
+  EXPECT_TRUE(topic_matches("orders-?", "orders-1"));
+  EXPECT_FALSE(topic_matches("orders-?", "orders-12"));
+  EXPECT_TRUE(topic_matches("*", "anything"));
+  EXPECT_FALSE(topic_matches("orders", "orders2"));
+  EXPECT_TRUE(topic_matches("~pay(ments)?-[0-9]+", "payments-42"));
+  EXPECT_FALSE(topic_matches("~pay", "payments"));  // the whole name must match
+}
+
+}  // namespace
+}  // namespace kb::pipeline::restore

@@ -1,0 +1,408 @@
+// The `.kbs` segment: round trips of real librdkafka batches through every frame codec, frame
+// boundaries, gaps and transactional spans, ranged reads from a filesystem store, and rejection
+// of every flipped byte, every truncation and an unknown version.
+#include "storage/format/segment.hpp"
+
+#include <cstring>
+
+#include <gtest/gtest.h>
+#include <xxhash.h>
+
+#include "protocol/records/record_batch.hpp"
+#include "storage/filesystem_store.hpp"
+#include "storage/format/segment_layout.hpp"
+#include "tests/storage/format/test_batches.hpp"
+
+namespace kb::storage::format {
+namespace {
+
+using testing::batch_run;
+using testing::build_segment;
+using testing::test_batch;
+
+byte_vector concat(const std::vector<test_batch>& batches) {
+  byte_vector out;
+  for (const auto& b : batches) out.insert(out.end(), b.bytes.begin(), b.bytes.end());
+  return out;
+}
+
+class SegmentCodec : public ::testing::TestWithParam<frame_codec> {};
+
+TEST_P(SegmentCodec, RoundTripsRealBatchesByteForByte) {
+  const auto batches = batch_run(1000, 24);
+  // A small frame target so that the segment holds several frames.
+  const byte_vector seg = build_segment(batches, GetParam(), 8 * 1024);
+  auto idx = parse_segment(seg);
+  ASSERT_TRUE(idx) << idx.error().message;
+
+  EXPECT_EQ(idx->header.topic, "orders");
+  EXPECT_EQ(idx->header.partition, 3);
+  EXPECT_EQ(idx->header.codec, GetParam());
+  EXPECT_EQ(idx->header.created_ms, 1'700'000'000'000);
+  EXPECT_EQ(idx->file_size, seg.size());
+  ASSERT_EQ(idx->batches.size(), batches.size());
+  EXPECT_GT(idx->frames.size(), 2u);
+  EXPECT_EQ(idx->first_offset(), 1000);
+  EXPECT_EQ(idx->last_offset(), batches.back().entry.last_offset);
+  EXPECT_EQ(idx->raw_bytes(), concat(batches).size());
+  // 4 records in each *_small file, 300 in each *_300 file.
+  EXPECT_EQ(idx->record_count(), 4u * (3 * 4 + 3 * 300));
+
+  // Every batch comes back from its frame at the recorded place, with its CRC intact.
+  std::vector<byte_vector> raw_frames;
+  for (const auto& f : idx->frames) {
+    auto raw = decode_frame(idx->header.codec, byte_view(seg).subspan(f.file_offset, f.stored_size), f.raw_size);
+    ASSERT_TRUE(raw) << raw.error().message;
+    raw_frames.push_back(std::move(*raw));
+  }
+  byte_vector all;
+  for (const auto& r : raw_frames) all.insert(all.end(), r.begin(), r.end());
+  EXPECT_EQ(all, concat(batches));
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const auto& e = idx->batches[i];
+    auto expected = batches[i].entry;
+    EXPECT_EQ(e.first_offset, expected.first_offset);
+    EXPECT_EQ(e.last_offset, expected.last_offset);
+    EXPECT_EQ(e.first_timestamp, expected.first_timestamp);
+    EXPECT_EQ(e.max_timestamp, expected.max_timestamp);
+    EXPECT_EQ(e.record_count, expected.record_count);
+    ASSERT_LT(e.frame, raw_frames.size());
+    const byte_view got = byte_view(raw_frames[e.frame]).subspan(e.position, e.size);
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), batches[i].bytes.begin(), batches[i].bytes.end())) << "batch " << i;
+    EXPECT_TRUE(protocol::check_batch_crc(got).has_value()) << "batch " << i;
+  }
+  if (GetParam() != frame_codec::none) {
+    std::uint64_t stored = 0;
+    for (const auto& f : idx->frames) stored += f.stored_size;
+    EXPECT_LT(stored, idx->raw_bytes()) << "the 300-record JSON batches compress";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Codecs, SegmentCodec,
+                         ::testing::Values(frame_codec::none, frame_codec::lz4, frame_codec::zstd),
+                         [](const auto& p) {
+                           switch (p.param) {
+                             case frame_codec::none: return std::string("none");
+                             case frame_codec::lz4: return std::string("lz4");
+                             case frame_codec::zstd: return std::string("zstd");
+                           }
+                           return std::string("unknown");
+                         });
+
+TEST(Segment, FramesSealAtTheTargetAndOversizedBatchesStandAlone) {
+  const auto small1 = testing::rebased("none_small.bin", 0);
+  const auto small2 = testing::rebased("none_small.bin", 10);
+  const auto big = testing::rebased("none_300.bin", 20);
+  const auto small3 = testing::rebased("none_small.bin", 400);
+  ASSERT_LT(small1.bytes.size() * 2, big.bytes.size());
+
+  segment_builder::options o;
+  o.header = {"t", 0, frame_codec::none, 1};
+  o.frame_target_bytes = static_cast<std::uint32_t>(small1.bytes.size() * 2);
+  segment_builder b(o);
+  EXPECT_TRUE(b.empty());
+  EXPECT_FALSE(b.append(small1.bytes, small1.entry)) << "half full";
+  auto f0 = b.append(small2.bytes, small2.entry);
+  ASSERT_TRUE(f0) << "two small batches reach the target";
+  EXPECT_EQ(f0->frame, 0u);
+  EXPECT_EQ(f0->raw.size(), small1.bytes.size() * 2);
+  auto f1 = b.append(big.bytes, big.entry);
+  ASSERT_TRUE(f1) << "a batch above the target fills a frame alone";
+  EXPECT_EQ(f1->frame, 1u);
+  EXPECT_EQ(f1->raw, big.bytes);
+  EXPECT_FALSE(b.append(small3.bytes, small3.entry));
+  EXPECT_EQ(b.batch_count(), 4u);
+  EXPECT_EQ(b.first_offset(), 0);
+  EXPECT_EQ(b.last_offset(), small3.entry.last_offset);
+  EXPECT_EQ(b.raw_bytes(), small1.bytes.size() * 3 + big.bytes.size());
+  auto f2 = b.seal_frame();
+  ASSERT_TRUE(f2);
+  EXPECT_EQ(f2->frame, 2u);
+  EXPECT_FALSE(b.seal_frame()) << "nothing left open";
+
+  std::vector<segment_builder::raw_frame> sealed;
+  sealed.push_back(std::move(*f0));
+  sealed.push_back(std::move(*f1));
+  sealed.push_back(std::move(*f2));
+  auto seg = testing::finish_segment(std::move(b), std::move(sealed));
+  auto idx = parse_segment(seg);
+  ASSERT_TRUE(idx) << idx.error().message;
+  ASSERT_EQ(idx->frames.size(), 3u);
+  EXPECT_EQ(idx->frames[0].batch_count, 2u);
+  EXPECT_EQ(idx->frames[0].first_offset, 0);
+  EXPECT_EQ(idx->frames[0].last_offset, small2.entry.last_offset);
+  EXPECT_EQ(idx->frames[1].first_batch, 2u);
+  EXPECT_EQ(idx->frames[1].batch_count, 1u);
+  EXPECT_EQ(idx->frames[1].raw_size, big.bytes.size());
+  EXPECT_EQ(idx->frames[2].first_offset, 400);
+  EXPECT_EQ(idx->batches[1].position, small1.bytes.size());
+  EXPECT_EQ(idx->batches[3].frame, 2u);
+  EXPECT_EQ(idx->batches[3].position, 0u);
+  // Header (26 + topic "t") then frames back to back.
+  EXPECT_EQ(idx->frames[0].file_offset, 27u);
+  EXPECT_EQ(idx->frames[1].file_offset, 27u + idx->frames[0].stored_size);
+  // Frame time range: from the batch headers.
+  EXPECT_EQ(idx->frames[1].max_timestamp, big.entry.max_timestamp);
+  EXPECT_EQ(idx->frames[1].min_timestamp, big.entry.first_timestamp);
+}
+
+TEST(Segment, GapsAndTransactionalSpansRoundTrip) {
+  const auto batches = batch_run(500, 3);
+  const std::vector<offset_gap> gaps = {{1000, 1999}, {100, 499}};  // out of order on purpose
+  const std::vector<txn_span> txns = {{42, 3, 400, 510, txn_outcome::committed},
+                                      {43, 0, 600, 700, txn_outcome::aborted},
+                                      {44, 1, 900, 950, txn_outcome::open}};
+  auto seg = build_segment(batches, frame_codec::zstd, 1u << 20, gaps, txns);
+  auto idx = parse_segment(seg);
+  ASSERT_TRUE(idx) << idx.error().message;
+  ASSERT_EQ(idx->gaps.size(), 2u);
+  EXPECT_EQ(idx->gaps[0], (offset_gap{100, 499})) << "gaps are stored sorted";
+  EXPECT_EQ(idx->gaps[1], (offset_gap{1000, 1999}));
+  EXPECT_EQ(idx->txns, txns);
+  EXPECT_EQ(idx->first_offset(), 100) << "a gap before the first batch counts";
+  EXPECT_EQ(idx->last_offset(), 1999) << "a gap after the last batch counts";
+}
+
+TEST(Segment, GapOnlySegment) {
+  segment_builder::options o;
+  o.header = {"t", 1, frame_codec::lz4, 5};
+  segment_builder b(o);
+  b.add_gap({0, 99});
+  EXPECT_FALSE(b.empty());
+  EXPECT_EQ(b.first_offset(), 0);
+  EXPECT_EQ(b.last_offset(), 99);
+  auto seg = testing::finish_segment(std::move(b), {});
+  auto idx = parse_segment(seg);
+  ASSERT_TRUE(idx) << idx.error().message;
+  EXPECT_TRUE(idx->frames.empty());
+  EXPECT_EQ(idx->first_offset(), 0);
+  EXPECT_EQ(idx->last_offset(), 99);
+}
+
+TEST(Segment, RecordCountLeavesOutControlBatches) {
+  auto data = testing::rebased("none_small.bin", 0);
+  auto marker_bytes = protocol::build_control_batch(protocol::control_type::commit, 7, 0, 1, 1'700'000'000'000, 4);
+  ASSERT_TRUE(marker_bytes);
+  test_batch marker{*marker_bytes, testing::entry_of(*marker_bytes)};
+  marker.entry.flags |= batch_flags::commit_marker;
+  ASSERT_TRUE(marker.entry.flags & batch_flags::control);
+  auto idx = parse_segment(build_segment({data, marker}, frame_codec::none));
+  ASSERT_TRUE(idx) << idx.error().message;
+  EXPECT_EQ(idx->record_count(), 4u);
+  EXPECT_EQ(idx->batches[1].flags, batch_flags::control | batch_flags::transactional | batch_flags::commit_marker);
+}
+
+TEST(Segment, OffsetsOutOfOrderFailAtFinish) {
+  segment_builder::options o;
+  o.header = {"t", 0, frame_codec::none, 1};
+  segment_builder b(o);
+  auto a = testing::rebased("none_small.bin", 10);
+  auto c = testing::rebased("none_small.bin", 12);  // overlaps 10..13
+  (void)b.append(a.bytes, a.entry);
+  (void)b.append(c.bytes, c.entry);
+  std::vector<byte_vector> frames;
+  auto f = b.seal_frame();
+  ASSERT_TRUE(f);
+  frames.push_back(f->raw);
+  auto r = std::move(b).finish(std::move(frames));
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::internal));
+  EXPECT_NE(r.error().message.find("does not follow offset 13"), std::string::npos) << r.error().message;
+}
+
+TEST(Segment, FinishNeedsEveryFrame) {
+  segment_builder::options o;
+  o.header = {"t", 0, frame_codec::none, 1};
+  segment_builder b(o);
+  auto a = testing::rebased("none_small.bin", 0);
+  (void)b.append(a.bytes, a.entry);
+  auto r = std::move(b).finish({});
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::internal));
+}
+
+TEST(Segment, FileNames) {
+  EXPECT_EQ(segment_file_name(0, 41), "00000000000000000000-00000000000000000041.kbs");
+  EXPECT_EQ(segment_file_name(9'223'372'036'854'775'806, 9'223'372'036'854'775'807),
+            "09223372036854775806-09223372036854775807.kbs");
+}
+
+TEST(FrameCodec, DecodeRejectsAWrongRawSize) {
+  const auto raw = testing::read_testdata("none_300.bin");
+  for (auto codec : {frame_codec::none, frame_codec::lz4, frame_codec::zstd}) {
+    auto stored = encode_frame(codec, 3, raw);
+    ASSERT_TRUE(stored);
+    const auto n = static_cast<std::uint32_t>(raw.size());
+    auto ok = decode_frame(codec, *stored, n);
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(*ok, raw);
+    auto shorter = decode_frame(codec, *stored, n - 1);
+    ASSERT_FALSE(shorter);
+    EXPECT_TRUE(shorter.error().is(errc::corrupt));
+    auto longer = decode_frame(codec, *stored, n + 1);
+    ASSERT_FALSE(longer);
+    EXPECT_TRUE(longer.error().is(errc::corrupt));
+    if (codec != frame_codec::none) {
+      auto cut = decode_frame(codec, byte_view(*stored).first(stored->size() / 2), n);
+      ASSERT_FALSE(cut);
+      EXPECT_TRUE(cut.error().is(errc::corrupt));
+    }
+  }
+}
+
+TEST(FrameCodec, ZstdLevelChangesTheOutput) {
+  const auto raw = testing::read_testdata("none_300.bin");
+  auto fast = encode_frame(frame_codec::zstd, 1, raw);
+  auto best = encode_frame(frame_codec::zstd, 19, raw);
+  ASSERT_TRUE(fast && best);
+  EXPECT_LT(best->size(), fast->size());
+}
+
+// --- ranged reads ---------------------------------------------------------------------------
+
+TEST(SegmentStore, IndexAndFramesByRangeReads) {
+  testing::temp_dir dir;
+  filesystem_store store(dir.path());
+  const auto batches = batch_run(0, 12);
+  const auto seg = build_segment(batches, frame_codec::zstd, 4 * 1024);
+  const std::string key = "b/topics/orders/3/" + segment_file_name(0, batches.back().entry.last_offset);
+  ASSERT_TRUE(store.put(key, seg));
+
+  auto whole = parse_segment(seg);
+  ASSERT_TRUE(whole);
+  auto by_head = read_segment_index(store, key);
+  ASSERT_TRUE(by_head) << by_head.error().message;
+  auto by_size = read_segment_index(store, key, seg.size());
+  ASSERT_TRUE(by_size) << by_size.error().message;
+  EXPECT_EQ(by_head->batches, whole->batches);
+  EXPECT_EQ(by_head->frames, whole->frames);
+  EXPECT_EQ(by_head->header, whole->header);
+  EXPECT_EQ(by_head->file_size, seg.size());
+  EXPECT_EQ(by_head->file_xxh3, XXH3_64bits(seg.data(), seg.size() - layout::trailer_size));
+  EXPECT_EQ(by_size->batches, whole->batches);
+
+  byte_vector all;
+  for (std::uint32_t i = 0; i < by_head->frames.size(); ++i) {
+    auto raw = read_frame(store, key, *by_head, i);
+    ASSERT_TRUE(raw) << raw.error().message;
+    all.insert(all.end(), raw->begin(), raw->end());
+  }
+  EXPECT_EQ(all, concat(batches));
+  auto none = read_frame(store, key, *by_head, static_cast<std::uint32_t>(by_head->frames.size()));
+  ASSERT_FALSE(none);
+  EXPECT_TRUE(none.error().is(errc::invalid_argument));
+
+  auto missing = read_segment_index(store, "b/nope.kbs");
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(missing.error().is(errc::not_found));
+}
+
+TEST(SegmentStore, DamagedFrameAndTruncatedObjectAreCorrupt) {
+  testing::temp_dir dir;
+  filesystem_store store(dir.path());
+  const auto seg = build_segment(batch_run(0, 6), frame_codec::lz4, 2 * 1024);
+  auto idx = parse_segment(seg);
+  ASSERT_TRUE(idx);
+  ASSERT_GE(idx->frames.size(), 2u);
+
+  byte_vector damaged = seg;
+  damaged[idx->frames[1].file_offset + 3] ^= 0x10;
+  ASSERT_TRUE(store.put("d.kbs", damaged));
+  auto index = read_segment_index(store, "d.kbs");
+  ASSERT_TRUE(index) << "the index itself is intact";
+  EXPECT_TRUE(read_frame(store, "d.kbs", *index, 0));
+  auto bad = read_frame(store, "d.kbs", *index, 1);
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(bad.error().is(errc::corrupt));
+  EXPECT_NE(bad.error().message.find("frame 1 checksum mismatch"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("d.kbs"), std::string::npos);
+
+  ASSERT_TRUE(store.put("t.kbs", byte_view(seg).first(seg.size() - 100)));
+  auto cut = read_segment_index(store, "t.kbs");
+  ASSERT_FALSE(cut);
+  EXPECT_TRUE(cut.error().is(errc::corrupt));
+  EXPECT_NE(cut.error().message.find("t.kbs"), std::string::npos);
+}
+
+// --- rejection ----------------------------------------------------------------------------
+
+TEST(SegmentReject, EveryFlippedByteIsCorrupt) {
+  const auto small = testing::rebased("none_small.bin", 7);
+  const auto marker = testing::rebased("zstd_small.bin", 20);
+  for (auto codec : {frame_codec::none, frame_codec::zstd}) {
+    const auto seg = build_segment({small, marker}, codec, 64, {{11, 19}}, {{5, 1, 7, 30, txn_outcome::committed}}, "t", 0);
+    ASSERT_TRUE(parse_segment(seg));
+    for (std::size_t i = 0; i < seg.size(); ++i) {
+      for (std::uint8_t bit : {std::uint8_t{0x01}, std::uint8_t{0x80}}) {
+        byte_vector bad = seg;
+        bad[i] ^= bit;
+        auto r = parse_segment(bad);
+        ASSERT_FALSE(r) << "byte " << i << " of " << seg.size() << " flipped and still accepted";
+        ASSERT_TRUE(r.error().is(errc::corrupt)) << "byte " << i << ": " << r.error().message;
+      }
+    }
+  }
+}
+
+TEST(SegmentReject, EveryTruncationIsCorrupt) {
+  const auto seg = build_segment(batch_run(0, 3), frame_codec::lz4, 512);
+  for (std::size_t n = 0; n < seg.size(); ++n) {
+    auto r = parse_segment(byte_view(seg).first(n));
+    ASSERT_FALSE(r) << "length " << n;
+    ASSERT_TRUE(r.error().is(errc::corrupt)) << "length " << n << ": " << r.error().message;
+  }
+}
+
+TEST(SegmentReject, TrailingOrLeadingJunkIsCorrupt) {
+  auto seg = build_segment(batch_run(0, 2), frame_codec::none);
+  byte_vector longer = seg;
+  longer.push_back(0);
+  EXPECT_TRUE(parse_segment(longer).error().is(errc::corrupt));
+  byte_vector shifted(1, 0);
+  shifted.insert(shifted.end(), seg.begin(), seg.end());
+  EXPECT_TRUE(parse_segment(shifted).error().is(errc::corrupt));
+}
+
+/// Rewrites the version in the trailer and header and re-seals every checksum, as a newer
+/// writer would produce them.
+byte_vector with_version(byte_vector seg, std::uint16_t version) {
+  const std::size_t t = seg.size() - layout::trailer_size;
+  seg[4] = static_cast<std::uint8_t>(version);
+  seg[5] = static_cast<std::uint8_t>(version >> 8);
+  const std::uint64_t file = XXH3_64bits(seg.data(), t);
+  for (int i = 0; i < 8; ++i) seg[t + 24 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(file >> (8 * i));
+  seg[t + layout::trailer_version_at] = static_cast<std::uint8_t>(version);
+  seg[t + layout::trailer_version_at + 1] = static_cast<std::uint8_t>(version >> 8);
+  byte_vector covered(seg.begin() + static_cast<std::ptrdiff_t>(t), seg.begin() + static_cast<std::ptrdiff_t>(t) + 32);
+  covered.insert(covered.end(), seg.begin() + static_cast<std::ptrdiff_t>(t) + 40, seg.end());
+  const std::uint64_t sum = XXH3_64bits(covered.data(), covered.size());
+  for (int i = 0; i < 8; ++i) seg[t + 32 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(sum >> (8 * i));
+  return seg;
+}
+
+TEST(SegmentReject, UnknownVersionIsUnsupported) {
+  const auto seg = build_segment(batch_run(0, 2), frame_codec::none);
+  ASSERT_TRUE(parse_segment(with_version(seg, 1))) << "the helper re-seals correctly";
+  auto r = parse_segment(with_version(seg, 2));
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::unsupported)) << r.error().message;
+  EXPECT_NE(r.error().message.find("version 2"), std::string::npos) << r.error().message;
+
+  testing::temp_dir dir;
+  filesystem_store store(dir.path());
+  ASSERT_TRUE(store.put("v2.kbs", with_version(seg, 2)));
+  auto ranged = read_segment_index(store, "v2.kbs");
+  ASSERT_FALSE(ranged);
+  EXPECT_TRUE(ranged.error().is(errc::unsupported)) << ranged.error().message;
+}
+
+TEST(SegmentReject, NotASegment) {
+  const std::string text(200, 'x');
+  auto r = parse_segment(as_bytes(text));
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::corrupt));
+  EXPECT_NE(r.error().message.find("not a kafka-backup segment"), std::string::npos) << r.error().message;
+}
+
+}  // namespace
+}  // namespace kb::storage::format
