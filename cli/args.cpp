@@ -13,23 +13,22 @@ struct command_info {
   std::string_view name;
   std::string_view synopsis;
   std::string_view summary;
-  bool implemented;
 };
 
 constexpr std::array<command_info, 6> k_commands{{
     {command::backup, "backup", "kafka-backup backup --config FILE",
-     "Back up the topics of `source:` to `storage:` (one-shot, snapshot or continuous).", false},
+     "Back up the topics of `source:` to `storage:` (one-shot, snapshot or continuous)."},
     {command::restore, "restore", "kafka-backup restore --config FILE [--dry-run]",
-     "Restore a backup set into the cluster of `target:`.", false},
-    {command::list, "list", "kafka-backup list --path URL",
-     "List the backup sets under a storage location.", false},
+     "Restore a backup set into the cluster of `target:`."},
+    {command::list, "list", "kafka-backup list --path URL [--format text|json]",
+     "List the backup sets under a storage location."},
     {command::describe, "describe",
      "kafka-backup describe --path URL --backup-id ID [--format text|json]",
-     "Show a backup set's topics, partitions, offsets, sizes and gaps.", false},
+     "Show a backup set's topics, partitions, offsets, sizes and gaps."},
     {command::validate, "validate", "kafka-backup validate --path URL --backup-id ID [--deep]",
-     "Check a backup set's integrity (--deep reads and verifies every segment).", false},
+     "Check a backup set's integrity (--deep reads and verifies every segment)."},
     {command::config, "config", "kafka-backup config --config FILE [--format yaml|json]",
-     "Print the resolved configuration with defaults filled in and secrets as ***.", true},
+     "Print the resolved configuration with defaults filled in and secrets as ***."},
 }};
 
 const command_info* find_command(std::string_view name) {
@@ -59,7 +58,7 @@ bool accepts(command c, std::string_view flag) {
   switch (c) {
     case command::backup: return flag == "--config";
     case command::restore: return flag == "--config" || flag == "--dry-run";
-    case command::list: return flag == "--path";
+    case command::list: return flag == "--path" || flag == "--format";
     case command::describe: return flag == "--path" || flag == "--backup-id" || flag == "--format";
     case command::validate: return flag == "--path" || flag == "--backup-id" || flag == "--deep";
     case command::config: return flag == "--config" || flag == "--format";
@@ -106,8 +105,7 @@ std::string usage_text() {
       "  kafka-backup --version | --help\n\n"
       "Commands:\n";
   for (const auto& info : k_commands) {
-    text += fmt::format("  {:<9} {}{}\n", info.name, info.summary,
-                        info.implemented ? "" : " (coming: not implemented yet)");
+    text += fmt::format("  {:<9} {}\n", info.name, info.summary);
   }
   text +=
       "\nGlobal flags (before or after the command):\n"
@@ -129,12 +127,12 @@ std::string usage_text() {
 std::string command_usage(command c) {
   const auto* info = find_command(c);
   if (!info) return usage_text();
-  std::string text = fmt::format("Usage: {}\n\n{}{}\n\nFlags:\n", info->synopsis, info->summary,
-                                 info->implemented ? "" : "\nComing: not implemented yet.");
+  std::string text = fmt::format("Usage: {}\n\n{}\n\nFlags:\n", info->synopsis, info->summary);
   if (accepts(c, "--config")) text += "  -c, --config FILE       the YAML configuration file\n";
   if (accepts(c, "--path")) text += "  -p, --path URL          a plain path, file:///abs/path or s3://bucket/prefix?...\n";
   if (accepts(c, "--backup-id")) text += "  -b, --backup-id ID      the backup set's id\n";
-  if (c == command::describe) text += "  -f, --format text|json  output format (default text)\n";
+  if (c == command::describe || c == command::list)
+    text += "  -f, --format text|json  output format (default text)\n";
   if (c == command::config) text += "  -f, --format yaml|json  output format (default yaml)\n";
   if (accepts(c, "--dry-run")) text += "      --dry-run           plan and report, write nothing\n";
   if (accepts(c, "--deep")) text += "      --deep              download and verify every segment\n";

@@ -12,7 +12,7 @@ namespace kb::cli {
 
 /// Runs the program with `args` (without the program name). Normal output goes to `out`,
 /// errors and usage hints to `err`; log lines (config warnings) go to the process log (stderr).
-/// Returns 0, 1 (runtime, or a command that is not implemented yet), 2 (usage/config), 3 or 4.
+/// Returns 0, 1 (runtime failure), 2 (usage/config), 3 or 4.
 [[nodiscard]] int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                       const env_lookup& env);
 

@@ -104,13 +104,14 @@ TEST(args, help_and_version) {
   EXPECT_EQ(a->cmd, command::backup);
 }
 
-TEST(run, help_lists_commands_and_says_what_is_coming) {
+TEST(run, help_lists_every_command_and_the_exit_codes) {
   const auto r = run_with({"--help"});
   EXPECT_EQ(r.code, 0);
   for (const char* cmd : {"backup", "restore", "list", "describe", "validate", "config"}) {
     EXPECT_THAT(r.out, HasSubstr(cmd));
   }
-  EXPECT_THAT(r.out, HasSubstr("not implemented yet"));
+  EXPECT_EQ(r.out.find("not implemented"), std::string::npos);
+  EXPECT_THAT(r.out, HasSubstr("4 integrity failure"));
   EXPECT_THAT(r.out, HasSubstr("--log-level"));
 }
 
@@ -129,10 +130,14 @@ TEST(run, usage_errors_exit_2) {
   EXPECT_THAT(r.err, HasSubstr("usage: kafka-backup list --path URL"));
 }
 
-TEST(run, unimplemented_commands_exit_1_and_say_so) {
-  const auto r = run_with({"list", "--path", "/tmp/x"});
-  EXPECT_EQ(r.code, 1);
-  EXPECT_THAT(r.err, HasSubstr("not implemented yet"));
+TEST(run, list_takes_a_format_and_rejects_an_unknown_one) {
+  const auto bad = run_with({"list", "--path", "/tmp/x", "--format", "xml"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--format must be text or json, not 'xml'"));
+  const auto help = run_with({"list", "--help"});
+  EXPECT_EQ(help.code, 0);
+  EXPECT_THAT(help.out, HasSubstr("--format text|json"));
+  EXPECT_EQ(help.out.find("not implemented"), std::string::npos);
 }
 
 TEST(run, missing_config_file_exits_2) {

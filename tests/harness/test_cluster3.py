@@ -23,6 +23,22 @@ def metadata(bootstrap: str, topic: str | None = None) -> dict:
     return json.loads(p.stdout)
 
 
+def settled_metadata(bootstrap: str, topic: str, partitions: int, timeout: float = 30) -> dict:
+    """Metadata once every broker answering knows all of the new topic's partitions and their leaders.
+
+    CreateTopics returns when the controller has the topic; brokers learn it from the metadata log
+    a moment later, so the first answer can list no partitions yet.
+    """
+    def known():
+        md = metadata(bootstrap, topic)
+        parts = md["topics"][0].get("partitions", []) if md.get("topics") else []
+        ready = len(parts) == partitions and all(p.get("leader", -1) in (1, 2, 3) for p in parts)
+        return md if ready else None
+    md = wait_for(known, timeout)
+    assert md, f"topic {topic} did not show {partitions} partition(s) with leaders within {timeout}s"
+    return md
+
+
 def broker_ids(md: dict) -> list[int]:
     return sorted(b["id"] for b in md["brokers"])
 
@@ -73,7 +89,7 @@ def test_three_brokers_up(env3):
 def test_topic_defaults_replicate_three_ways(env3):
     boot = env3["kafka"]["listeners"]["PLAINTEXT"]
     topic = new_topic(boot, partitions=3, replication=3)
-    md = metadata(boot, topic)
+    md = settled_metadata(boot, topic, 3)
     parts = md["topics"][0]["partitions"]
     assert len(parts) == 3
     assert all(sorted(p["replicas"][i]["id"] for i in range(3)) == [1, 2, 3] for p in parts)
@@ -86,7 +102,7 @@ def test_kill_leaves_metadata_and_start_brings_back(env3, sig):
     boot = env3["kafka"]["listeners"]["PLAINTEXT"]
     topic = new_topic(boot, partitions=1, replication=3)
     before = produce_acks_all(boot, topic, 20)
-    leader = metadata(boot, topic)["topics"][0]["partitions"][0]["leader"]
+    leader = settled_metadata(boot, topic, 1)["topics"][0]["partitions"][0]["leader"]
     assert leader in (1, 2, 3)
 
     r = cluster(env3, "kill", "--node", str(leader), "--signal", sig)
