@@ -413,14 +413,15 @@ def format_node(tools: list[str], node_dir: Path, scram_args: list[str]) -> None
 
 
 def add_acls(tools: list[str], bootstrap: str) -> None:
-    """ACLs per the brief, one AclCommand JVM per binding set, run in parallel."""
+    """The least-privilege ACLs of docs/security.md, one AclCommand JVM per binding set, in parallel.
+    restore gets Read on topics as well as on groups: OffsetCommit checks Read on both."""
     acl = [*tools, "org.apache.kafka.tools.AclCommand", "--bootstrap-server", bootstrap, "--add", "--force"]
     jobs = [
         ["--allow-principal", "User:backup", "--operation", "Read", "--operation", "Describe",
          "--topic", "*", "--group", "*"],
         ["--allow-principal", "User:backup", "--operation", "Describe", "--cluster"],
         ["--allow-principal", "User:restore", "--operation", "Write", "--operation", "Create",
-         "--operation", "Describe", "--topic", "*"],
+         "--operation", "Describe", "--operation", "Read", "--topic", "*"],
         ["--allow-principal", "User:restore", "--operation", "Read", "--group", "*"],
     ]
     procs = [subprocess.Popen(acl + j, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -230,6 +230,52 @@ def test_restore_may_create_and_write_backup_may_not_write(env, kcat, filled_top
     assert "TOPIC_AUTHORIZATION_FAILED" in str(ei.value) or "authoriz" in str(ei.value).lower()
 
 
+def _commit_offset(conf: dict, group: str, topic: str, offset: int):
+    """Commits `offset` for partition 0 of `topic` in `group` with an admin client (FindCoordinator,
+    then OffsetCommit, as a restore does); returns the broker's error, or None."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient(conf)  # kept alive until the future resolves
+    req = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0, offset)])]
+    for fut in admin.alter_consumer_group_offsets(req, request_timeout=30).values():
+        try:
+            res = fut.result(timeout=60)
+        except KafkaException as e:
+            return e.args[0]
+        errs = [tp.error for tp in res.topic_partitions if tp.error]
+        if errs:
+            return errs[0]
+    return None
+
+
+def _committed_offset(env, group: str, topic: str) -> int:
+    """The group's committed offset for partition 0, read by the super user (-1001: none)."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient(client_security(env, "PLAINTEXT"))
+    req = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0)])]
+    for fut in admin.list_consumer_group_offsets(req, request_timeout=30).values():
+        return fut.result(timeout=60).topic_partitions[0].offset
+    raise AssertionError("no answer for the group")
+
+
+def test_restore_may_commit_group_offsets_noacl_may_not(env, filled_topic):
+    """OffsetCommit needs Read on the group and Read on the topic: the restore user has both;
+    the noacl user has neither and gets GROUP_AUTHORIZATION_FAILED, leaving the offset as it was."""
+    from confluent_kafka import KafkaError
+
+    topic, _ = filled_topic
+    group = f"kbh-commit-{uuid.uuid4().hex[:8]}"
+    err = _commit_offset(client_security(env, "SASL_SSL", "SCRAM-SHA-512", "restore"), group, topic, 2)
+    assert err is None, err
+    assert _committed_offset(env, group, topic) == 2
+    err = _commit_offset(client_security(env, "SASL_SSL", "SCRAM-SHA-512", "noacl"), group, topic, 1)
+    assert err is not None and err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED, err
+    assert _committed_offset(env, group, topic) == 2
+
+
 # ------------------------------------------------------------------ confluent-kafka
 def test_confluent_kafka_sasl_ssl_scram512_admin_produces_backup_consumes(env):
     from confluent_kafka import Consumer, Producer
