@@ -71,6 +71,25 @@ error topic_error(std::int16_t error_code, std::string_view topic, std::string_v
   return error{make_error_code(errc::broker), fmt::format("topic '{}': broker error {}", topic, protocol::name(code))};
 }
 
+error group_error(std::int16_t error_code, std::string_view group, std::string_view principal_hint) {
+  const auto code = static_cast<protocol::error_code>(error_code);
+  if (code == protocol::error_code::group_authorization_failed)
+    return error{make_error_code(errc::authorization),
+                 fmt::format("Not authorized to access group '{}': grant {} Describe and Read on the group", group,
+                             principal_hint.empty() ? std::string("the principal") : std::string(principal_hint))};
+  return error{make_error_code(errc::broker), fmt::format("group '{}': broker error {}", group, protocol::name(code))};
+}
+
+error cluster_error(std::int16_t error_code, std::string_view operation, std::string_view principal_hint) {
+  const auto code = static_cast<protocol::error_code>(error_code);
+  if (code == protocol::error_code::cluster_authorization_failed)
+    return error{make_error_code(errc::authorization),
+                 fmt::format("Not authorized to access cluster: grant {} {} on the cluster resource",
+                             principal_hint.empty() ? std::string("the principal") : std::string(principal_hint),
+                             operation)};
+  return error{make_error_code(errc::broker), fmt::format("cluster: broker error {}", protocol::name(code))};
+}
+
 std::shared_ptr<cluster> cluster::create(asio::any_io_executor executor, cluster_options opts) {
   return std::shared_ptr<cluster>(new cluster(std::move(executor), std::move(opts)));
 }
@@ -101,6 +120,22 @@ asio::awaitable<void> cluster::async_sleep(std::chrono::milliseconds delay) {
   asio::steady_timer timer(executor_);
   timer.expires_after(delay);
   co_await timer.async_wait(use_tuple);
+}
+
+asio::awaitable<bool> cluster::async_backoff_before(int attempt, std::chrono::steady_clock::time_point deadline) {
+  const auto delay = next_backoff(attempt);
+  if (std::chrono::steady_clock::now() + delay >= deadline) co_return false;
+  co_await async_sleep(delay);
+  co_return true;
+}
+
+error cluster::unreachable(std::int32_t node_id, std::chrono::milliseconds waited, const error& last) const {
+  const auto b = brokers_.find(node_id);
+  const std::string where = b == brokers_.end() ? std::string("not in metadata")
+                                                : fmt::format("{}:{}", b->second.host, b->second.port);
+  // Keep the cause's code (connect or timeout) so callers refresh metadata and re-route.
+  return error{last.code, fmt::format("broker node {} ({}) did not answer within {} ms: {}", node_id, where,
+                                      waited.count(), last.message)};
 }
 
 asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_open(const std::string& host, std::uint16_t port) {
@@ -150,7 +185,8 @@ asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_any_connecti
     if (conn && conn->is_ready()) co_return conn;
   std::optional<error> last;
   for (const auto& [id, broker] : brokers_) {
-    auto conn = co_await async_connection(id);
+    // One attempt per broker: a dead one must not hold up the others.
+    auto conn = co_await async_connection(id, std::chrono::steady_clock::now() + opts_.connection.connect_timeout, 1);
     if (conn) co_return conn;
     if (is_permanent(conn.error())) co_return fail(std::move(conn.error()));
     last = std::move(conn.error());
@@ -253,24 +289,41 @@ void cluster::apply_metadata(const protocol::metadata_response& md, bool full) {
 }
 
 asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_connection(std::int32_t node_id) {
+  return async_connection(node_id, std::chrono::steady_clock::now() + opts_.connection.request_timeout);
+}
+
+asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_connection(
+    std::int32_t node_id, std::chrono::steady_clock::time_point deadline, int attempts) {
   auto self = shared_from_this();
+  using clock = std::chrono::steady_clock;
   std::optional<error> last;
-  for (int attempt = 0; attempt < opts_.max_attempts; ++attempt) {
+  const int max_attempts = attempts > 0 ? attempts : opts_.max_attempts;
+  for (int attempt = 0; attempt < max_attempts; ++attempt) {
     if (auto it = connections_.find(node_id); it != connections_.end()) {
       auto conn = it->second;
-      // Another coroutine may be connecting it: wait for it to settle (bounded by connect timeout).
+      // Another coroutine may be connecting it: wait for it to settle (its connect timeout
+      // bounds this; the deadline bounds our share of it).
       for (int polls = 0; conn->state() != connection_state::ready &&
-                          conn->state() != connection_state::disconnected && polls < 10'000;
+                          conn->state() != connection_state::disconnected && polls < 10'000 &&
+                          clock::now() < deadline;
            ++polls)
         co_await async_sleep(std::chrono::milliseconds(5));
       if (conn->is_ready()) co_return conn;
+      if (conn->state() != connection_state::disconnected) {
+        last = error{make_error_code(errc::connect), fmt::format("connecting to {} is still in progress", conn->broker())};
+        break;
+      }
       if (connections_.find(node_id) != connections_.end() && connections_[node_id] == conn) connections_.erase(node_id);
     }
     auto broker = brokers_.find(node_id);
     if (broker == brokers_.end())
       co_return fail(errc::not_found, fmt::format("broker node {} is not in the cluster metadata", node_id));
-    if (attempt > 0) co_await async_sleep(next_backoff(attempt - 1));
-    auto conn = connection::create(executor_, broker->second.host, broker->second.port, opts_.connection);
+    if (attempt > 0 && !co_await async_backoff_before(attempt - 1, deadline)) break;
+    auto copts = opts_.connection;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    copts.connect_timeout = std::clamp(left, std::min(copts.connect_timeout, std::chrono::milliseconds(1000)),
+                                       copts.connect_timeout);
+    auto conn = connection::create(executor_, broker->second.host, broker->second.port, std::move(copts));
     connections_[node_id] = conn;
     auto connected = co_await conn->async_connect();
     if (connected) co_return conn;
@@ -278,6 +331,7 @@ asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_connection(s
     if (is_permanent(connected.error())) co_return fail(std::move(connected.error()));
     log::debug("broker node {}: {} (attempt {})", node_id, connected.error().message, attempt + 1);
     last = std::move(connected.error());
+    if (clock::now() >= deadline) break;
   }
   co_return fail(std::move(*last));
 }

@@ -73,6 +73,12 @@ struct cluster_options {
 /// A broker error code on `topic` as a kb::error: TOPIC_AUTHORIZATION_FAILED becomes
 /// errc::authorization "Not authorized to access topic '<t>' …", others errc::broker.
 [[nodiscard]] error topic_error(std::int16_t error_code, std::string_view topic, std::string_view principal_hint);
+/// Same for a consumer group: GROUP_AUTHORIZATION_FAILED becomes errc::authorization
+/// "Not authorized to access group '<g>' …".
+[[nodiscard]] error group_error(std::int16_t error_code, std::string_view group, std::string_view principal_hint);
+/// Same for cluster-level calls: CLUSTER_AUTHORIZATION_FAILED becomes errc::authorization
+/// "Not authorized to access cluster: …" naming `operation` (e.g. "Describe").
+[[nodiscard]] error cluster_error(std::int16_t error_code, std::string_view operation, std::string_view principal_hint);
 
 /// Threading as for connection: one executor, no concurrent handlers. Held by shared_ptr.
 class cluster : public std::enable_shared_from_this<cluster> {
@@ -92,13 +98,21 @@ class cluster : public std::enable_shared_from_this<cluster> {
       std::optional<std::vector<std::string>> topics = std::nullopt);
 
   /// A ready connection to `node_id`, reusing the open one or connecting (with back-off on
-  /// connect failures, up to max_attempts). errc::not_found for a node not in the metadata.
+  /// connect failures, up to max_attempts, all within the connection's request_timeout).
+  /// errc::not_found for a node not in the metadata.
   [[nodiscard]] boost::asio::awaitable<result<std::shared_ptr<connection>>> async_connection(std::int32_t node_id);
+  /// Same, giving up once `deadline` has passed or after `attempts` connects (<= 0: max_attempts);
+  /// at least one connect is tried, with a connect timeout of at least 1 s.
+  [[nodiscard]] boost::asio::awaitable<result<std::shared_ptr<connection>>> async_connection(
+      std::int32_t node_id, std::chrono::steady_clock::time_point deadline, int attempts = 0);
   /// Any ready connection (the least recently failed broker), for metadata and admin calls.
   [[nodiscard]] boost::asio::awaitable<result<std::shared_ptr<connection>>> async_any_connection();
 
   /// Sends `req` to `node_id`; on a lost connection (errc::connect) reconnects with back-off
-  /// and resends, up to max_attempts. Broker error codes inside the response are the caller's.
+  /// and resends, up to max_attempts. The whole call, reconnects included, ends within the
+  /// connection's request_timeout: a dead broker gives errc::connect (or errc::timeout) naming
+  /// the node, and the caller refreshes metadata and re-routes. Broker error codes inside the
+  /// response are the caller's.
   template <class Request>
   [[nodiscard]] boost::asio::awaitable<result<typename Request::response_type>> async_send(std::int32_t node_id,
                                                                                            Request req);
@@ -126,6 +140,9 @@ class cluster : public std::enable_shared_from_this<cluster> {
   boost::asio::awaitable<void> async_sleep(std::chrono::milliseconds delay);
   void apply_metadata(const protocol::metadata_response& md, bool full);
   [[nodiscard]] std::chrono::milliseconds next_backoff(int attempt);
+  /// Sleeps the back-off for `attempt` unless that would pass `deadline`; false then.
+  boost::asio::awaitable<bool> async_backoff_before(int attempt, std::chrono::steady_clock::time_point deadline);
+  [[nodiscard]] error unreachable(std::int32_t node_id, std::chrono::milliseconds waited, const error& last) const;
 
   boost::asio::any_io_executor executor_;
   cluster_options opts_;
@@ -142,20 +159,28 @@ template <class Request>
 boost::asio::awaitable<result<typename Request::response_type>> cluster::async_send(std::int32_t node_id,
                                                                                     Request req) {
   auto self = shared_from_this();
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  // One budget for the whole call: nested retries (reconnects inside resends) once added up to
+  // minutes against a dead broker.
+  const auto deadline = start + opts_.connection.request_timeout;
   std::optional<error> last;
   for (int attempt = 0; attempt < opts_.max_attempts; ++attempt) {
-    if (attempt > 0) co_await async_sleep(next_backoff(attempt - 1));
-    auto conn = co_await async_connection(node_id);
+    if (attempt > 0 && !co_await async_backoff_before(attempt - 1, deadline)) break;
+    auto conn = co_await async_connection(node_id, deadline);
     if (!conn) {
       if (!conn.error().is(errc::connect)) co_return fail(std::move(conn.error()));
       last = std::move(conn.error());
       continue;
     }
-    auto resp = co_await (*conn)->async_request(req);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    auto resp = co_await (*conn)->async_request(req, std::max(left, std::chrono::milliseconds(1)));
     if (resp || !resp.error().is(errc::connect)) co_return resp;
     last = std::move(resp.error());  // connection lost: reconnect and resend
+    if (clock::now() >= deadline) break;
   }
-  co_return fail(std::move(*last));
+  co_return fail(unreachable(node_id, std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start),
+                             last ? *last : error{make_error_code(errc::connect), "no attempt was made"}));
 }
 
 }  // namespace kb::net

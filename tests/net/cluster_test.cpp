@@ -163,5 +163,33 @@ TEST(cluster, send_reconnects_after_connection_loss) {
   EXPECT_NE(c->find_topic("payments"), nullptr);
 }
 
+// A broker that dies mid-request (connection dropped, port closed) must not hold async_send
+// for minutes of nested reconnect back-offs: it fails within the request timeout, naming the node.
+TEST(cluster, send_to_a_dead_broker_fails_within_the_request_timeout) {
+  asio::io_context io;
+  fake_behavior b = with_topics();
+  b.drop_at_request = 2;  // ApiVersions, Metadata, then the user's request: dropped
+  fake_broker broker(io, b);
+  auto opts = options_for({"127.0.0.1:" + std::to_string(broker.port())});
+  opts.connection.request_timeout = 1500ms;
+  opts.max_attempts = 8;  // nested retries with these once added up to ~40 s (~100 s at the 10 s cap)
+  opts.retry_backoff = 100ms;
+  opts.retry_backoff_max = 1s;
+  auto c = cluster::create(io.get_executor(), opts);
+  ASSERT_TRUE(run(io, c->async_bootstrap()));
+  broker.stop();  // reconnects are refused from now on
+  const auto start = std::chrono::steady_clock::now();
+  auto resp = run(io, c->async_send(1, protocol::api_versions_request{"x", "1"}), 20s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(resp);
+  EXPECT_TRUE(resp.error().is(errc::connect) || resp.error().is(errc::timeout)) << resp.error().message;
+  EXPECT_NE(resp.error().message.find("broker node 1 (127.0.0.1:"), std::string::npos) << resp.error().message;
+  EXPECT_LT(took, 2500ms) << resp.error().message;
+  // A metadata refresh cannot reach it either, and also ends in bounded time.
+  const auto refresh_start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(run(io, c->async_refresh_metadata(), 60s));
+  EXPECT_LT(std::chrono::steady_clock::now() - refresh_start, 15s);
+}
+
 }  // namespace
 }  // namespace kb::net

@@ -27,7 +27,12 @@ struct harness_env {
   std::string error;
 
   static const harness_env& get() {
-    static const harness_env env = load();
+    static const harness_env env = load("KB_TEST_ENV");
+    return env;
+  }
+  /// The three-broker profile ($KB_TEST_ENV_CLUSTER3).
+  static const harness_env& get_cluster3() {
+    static const harness_env env = load("KB_TEST_ENV_CLUSTER3");
     return env;
   }
   std::string str(std::initializer_list<const char*> path) const {
@@ -40,17 +45,17 @@ struct harness_env {
   }
 
  private:
-  static harness_env load() {
+  static harness_env load(const std::string& var) {
     harness_env env;
-    const char* path = std::getenv("KB_TEST_ENV");
+    const char* path = std::getenv(var.c_str());
     if (path == nullptr || *path == '\0') {
-      env.error = "KB_TEST_ENV is not set: run `python3 tests/harness/cluster.py up` and export "
-                  "KB_TEST_ENV=<run-dir>/env.json";
+      env.error = var + " is not set: run `python3 tests/harness/cluster.py up` and export " + var +
+                  "=<run-dir>/env.json";
       return env;
     }
     std::ifstream in(path);
     if (!in) {
-      env.error = std::string("cannot read KB_TEST_ENV file ") + path;
+      env.error = "cannot read " + var + " file " + path;
       return env;
     }
     std::stringstream text;
@@ -58,7 +63,7 @@ struct harness_env {
     boost::system::error_code ec;
     auto value = json::parse(text.str(), ec);
     if (ec || !value.is_object()) {
-      env.error = std::string("KB_TEST_ENV file is not a JSON object: ") + path;
+      env.error = var + " file is not a JSON object: " + path;
       return env;
     }
     env.root = value;
@@ -69,6 +74,13 @@ struct harness_env {
 inline const harness_env& env() {
   const auto& e = harness_env::get();
   EXPECT_TRUE(e.error.empty()) << e.error;
+  return e;
+}
+
+inline const harness_env& env3() {
+  const auto& e = harness_env::get_cluster3();
+  EXPECT_TRUE(e.error.empty()) << e.error;
+  EXPECT_EQ(e.str({"profile"}), "cluster3") << "KB_TEST_ENV_CLUSTER3 must name a cluster3 profile env.json";
   return e;
 }
 

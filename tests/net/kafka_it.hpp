@@ -65,6 +65,11 @@ struct session {
     const auto t = listener(listener_name);
     conn = connection::create(io.get_executor(), t.host, t.port, std::move(opts));
   }
+  /// Connects to `listener_name` with exactly `opts` (any mechanism, client certificate, …).
+  session(const char* listener_name, connection_options opts) {
+    const auto t = listener(listener_name);
+    conn = connection::create(io.get_executor(), t.host, t.port, std::move(opts));
+  }
   ~session() {
     if (conn) conn->close();
   }
@@ -145,6 +150,7 @@ struct fetched {
   std::vector<protocol::compression_codec> codecs;
   std::vector<protocol::control_record> markers;
   std::vector<std::int64_t> marker_producers;
+  std::vector<std::int64_t> timestamps;          ///< of `records`, same order
   protocol::fetch_response::partition partition;
 };
 
@@ -215,6 +221,7 @@ inline result<fetched> fetch_all(session& s, const std::string& topic, std::int6
           pr.headers.emplace_back(std::string(as_text(h.key)),
                                   h.value ? std::optional<std::string>(std::string(as_text(*h.value))) : std::nullopt);
         out.records.push_back(std::move(pr));
+        out.timestamps.push_back(r.timestamp);
       }
       offset = std::max(offset, b.last_offset + 1);
       out.batches.push_back(std::move(b));
