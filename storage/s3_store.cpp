@@ -6,6 +6,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -215,12 +216,48 @@ class s3_store final : public object_store {
 
   result<void> put(std::string_view key, byte_view data) override {
     if (auto ok = validate_key(key); !ok) return ok;
-    if (data.size() > options_.part_size) {
-      s3_writer writer(*this, std::string(key));
-      if (auto ok = writer.write(data); !ok) return ok;
-      return writer.commit();
-    }
+    if (data.size() > options_.part_size) return put_multipart(key, data);
     return put_single(key, data, false);
+  }
+
+  /// A whole object already in memory: its parts are sent straight from `data` (which outlives
+  /// the call), with no copy into part buffers as the streaming writer must make.
+  result<void> put_multipart(std::string_view key, byte_view data) {
+    auto id = create_multipart(key);
+    if (!id) return tl::unexpected(id.error());
+    const std::string name(key);
+    const std::size_t part_size = options_.part_size;
+    const std::size_t parallel = std::max<std::size_t>(1, options_.max_parallel_parts);
+    std::deque<std::pair<int, std::future<result<std::string>>>> in_flight;
+    std::vector<std::pair<int, std::string>> done;
+    std::optional<kb::error> failed;
+    auto wait_oldest = [&] {
+      auto [number, etag] = std::move(in_flight.front());
+      in_flight.pop_front();
+      auto r = etag.get();
+      if (!r) {
+        if (!failed) failed = r.error();
+      } else {
+        done.emplace_back(number, std::move(*r));
+      }
+    };
+    int number = 1;
+    for (std::size_t at = 0; at < data.size() && !failed; at += part_size, ++number) {
+      while (in_flight.size() >= parallel && !failed) wait_oldest();
+      if (failed) break;
+      const byte_view piece = data.subspan(at, std::min(part_size, data.size() - at));
+      in_flight.emplace_back(number, std::async(std::launch::async, [this, &name, &id, number, piece] {
+                               return upload_part(name, *id, number, piece);
+                             }));
+    }
+    while (!in_flight.empty()) wait_oldest();  // every part settles before `data` may go away
+    if (!failed) {
+      std::sort(done.begin(), done.end());
+      if (auto ok = complete_multipart(key, *id, done); ok) return {};
+      else failed = ok.error();
+    }
+    abort_multipart(key, *id);
+    return tl::unexpected(*failed);
   }
 
   result<void> put_if_absent(std::string_view key, byte_view data) override {

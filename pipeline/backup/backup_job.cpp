@@ -113,6 +113,7 @@ struct open_segment {
   bool closing = false;
   steady::time_point opened = steady::now();
   std::uint64_t charged = 0;  ///< bytes held against the memory budget
+  std::uint64_t assembly = 0;  ///< budget taken for the segment's assembled bytes while uploading
   std::uint64_t records = 0;  ///< non-control
   std::uint64_t batches = 0;
   std::uint64_t raw_bytes = 0;  ///< taken when the upload starts (finish() consumes the builder)
@@ -180,6 +181,7 @@ struct backup_job::impl {
   int fetches_in_flight = 0;
   std::size_t rotation_ = 0;
   int uploads_in_flight = 0;
+  bool waiting_uploads = false;  ///< an upload waits for budget room (retried on each upload_done)
   int background_in_flight = 0;  ///< lease renewals and other store calls on the pool
   bool metadata_stale = false;
   steady::time_point last_refresh = steady::now();
@@ -576,6 +578,11 @@ struct backup_job::impl {
 
   void submit_compress(partition_state& ps, const std::shared_ptr<open_segment>& seg, sf::segment_builder::raw_frame f) {
     if (seg->compressed.size() <= f.frame) seg->compressed.resize(f.frame + 1);
+    if (opts.codec == sf::frame_codec::none) {
+      // Stored as is: the raw frame is the stored frame (no copy, no trip through the pool).
+      seg->compressed[f.frame] = std::move(f.raw);
+      return;
+    }
     ++seg->outstanding;
     const auto tp = ps.tp;
     compress_pool->submit([this, seg, tp, f = std::move(f), codec = opts.codec, level = opts.compression_level]() mutable {
@@ -613,6 +620,18 @@ struct backup_job::impl {
     if (first_error || ps.uploading || ps.closing.empty()) return;
     auto seg = ps.closing.front();
     if (!seg->closing || seg->outstanding != 0) return;
+    // Assembling the segment holds its frames and the assembled copy at once: that copy is
+    // charged to the budget too, so memory stays bounded. One upload may always go ahead.
+    std::uint64_t stored_estimate = 0;
+    for (const auto& c : seg->compressed) stored_estimate += c ? c->size() : 0;
+    if (!budget.try_acquire(stored_estimate)) {
+      if (uploads_in_flight > 0) {
+        waiting_uploads = true;
+        return;
+      }
+      budget.force_acquire(stored_estimate);
+    }
+    seg->assembly = stored_estimate;
     ps.closing.pop_front();
     ps.uploading = true;
     ++uploads_in_flight;
@@ -642,6 +661,8 @@ struct backup_job::impl {
       upload_result res{sf::partition_checkpoint{}, 0};
       res.checkpoint = [&]() -> result<sf::partition_checkpoint> {
         auto bytes = std::move(seg->builder).finish(std::move(frames));
+        // finish() consumed the frames: their bytes are free now, only the assembled copy is held.
+        budget.release(std::exchange(seg->charged, 0));
         if (!bytes) return fail(std::move(bytes.error()));
         res.stored = bytes->size();
         if (auto r = upload(key, *bytes); !r) return fail(std::move(r.error()));
@@ -657,29 +678,16 @@ struct backup_job::impl {
     });
   }
 
-  result<void> upload(const std::string& key, const byte_vector& bytes) {
-    if (bytes.size() <= opts.multipart_threshold) return store.put(key, bytes);
-    auto w = store.open_writer(key);
-    if (!w) return fail(std::move(w.error()));
-    constexpr std::size_t chunk = 4u << 20;
-    for (std::size_t pos = 0; pos < bytes.size(); pos += chunk) {
-      const auto n = std::min(chunk, bytes.size() - pos);
-      if (auto r = (*w)->write(byte_view(bytes).subspan(pos, n)); !r) {
-        (*w)->abort();
-        return r;
-      }
-    }
-    if (auto r = (*w)->commit(); !r) {
-      (*w)->abort();
-      return r;
-    }
-    return {};
-  }
+  /// The assembled segment is in memory and stays there until this returns, so the store
+  /// sends it from there: S3 uploads large ones as parallel parts straight from the buffer, the
+  /// filesystem streams it to disk in pieces.
+  result<void> upload(const std::string& key, const byte_vector& bytes) { return store.put(key, bytes); }
 
   void upload_done(const net::topic_partition& tp, open_segment& seg, upload_result res) {
     --uploads_in_flight;
     budget.release(seg.charged);
     seg.charged = 0;
+    budget.release(std::exchange(seg.assembly, 0));
     auto it = parts.find(tp);
     if (it == parts.end()) return;
     auto& ps = it->second;
@@ -697,6 +705,11 @@ struct backup_job::impl {
     totals.bytes_stored += res.stored;
     log::debug("backup: {} durable, next offset {}", ps.checkpoint.last_segment, ps.checkpoint.next_offset);
     try_start_upload(ps);
+    if (waiting_uploads) {
+      // Uploads held back for memory: let them try again now that some was freed.
+      waiting_uploads = false;
+      for (auto& [other_tp, other] : parts) try_start_upload(other);
+    }
     poke();
   }
 

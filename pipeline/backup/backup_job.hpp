@@ -52,7 +52,6 @@ struct options {
   std::int64_t lease_ttl_ms = 60'000;
   std::size_t compression_threads = 0;  ///< 0: the number of cores
   std::size_t upload_threads = 4;
-  std::uint64_t multipart_threshold = 8ull << 20;  ///< larger segments go through open_writer
   std::uint32_t max_in_flight_per_broker = 2;
   bool handle_signals = true;  ///< SIGINT/SIGTERM: seal and commit what is in flight, exit ok
   std::chrono::milliseconds progress_interval{500};

@@ -4,12 +4,15 @@
 
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <deque>
 #include <filesystem>
-#include <limits>
 #include <fstream>
+#include <limits>
+#include <map>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -90,6 +93,25 @@ class signal {
 
  private:
   asio::steady_timer timer_;
+};
+
+// Coroutines waiting for room in the restore's memory budget. Each waits on its own timer (one
+// shared timer would let every new wait cancel the previous one); a release wakes them all.
+class wait_list {
+ public:
+  asio::awaitable<void> wait(asio::any_io_executor ex, std::chrono::milliseconds limit) {
+    asio::steady_timer t(ex, limit);
+    timers_.push_back(&t);
+    boost::system::error_code ec;
+    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    std::erase(timers_, &t);
+  }
+  void notify_all() {
+    for (auto* t : timers_) t->cancel();
+  }
+
+ private:
+  std::vector<asio::steady_timer*> timers_;
 };
 
 struct queued_batch {
@@ -714,6 +736,8 @@ class engine {
     co_return fail(errc::timeout, std::string("InitProducerId kept failing; is the target cluster healthy?"));
   }
 
+  std::uint64_t buffered_bytes() const noexcept { return queued_total_ + preparing_bytes_; }
+
   lane& lane_for(const std::string& topic, std::int32_t partition) {
     auto key = net::topic_partition{topic, partition};
     auto it = lanes_.find(key);
@@ -726,44 +750,79 @@ class engine {
     return *it->second;
   }
 
-  asio::awaitable<kb::result<std::int64_t>> async_end_offset(const net::topic_partition& tp) {
-    std::vector<std::string> names;  // not a braced list: g++ 12 rejects initializer_list arrays in coroutines
-    names.push_back(tp.topic);
-    for (int attempt = 0; attempt < 20; ++attempt) {
-      auto leader = cluster_->leader(tp);
-      if (!leader) {
+  /// End offsets of many partitions: one ListOffsets per leader (not one per partition, which
+  /// costs a round trip each with a thousand partitions); retried while leaders settle.
+  asio::awaitable<kb::result<std::map<net::topic_partition, std::int64_t>>> async_end_offsets(
+      std::vector<net::topic_partition> todo) {
+    std::map<net::topic_partition, std::int64_t> out;
+    std::vector<std::string> names;
+    for (const auto& tp : todo)
+      if (std::find(names.begin(), names.end(), tp.topic) == names.end()) names.push_back(tp.topic);
+    for (int attempt = 0; attempt < 20 && !todo.empty(); ++attempt) {
+      if (attempt > 0) {
         (void)co_await cluster_->async_refresh_metadata(names);
         co_await sleep(250ms);
-        continue;
       }
-      protocol::list_offsets_request req;
-      protocol::list_offsets_request::partition part;
-      part.partition_index = tp.partition;
-      part.timestamp = protocol::latest_timestamp;
-      protocol::list_offsets_request::topic topic;
-      topic.name = tp.topic;
-      topic.partitions.push_back(part);
-      req.topics.push_back(std::move(topic));
-      auto r = co_await cluster_->async_send(*leader, req);
-      if (!r) co_return fail(std::move(r.error()));
-      if (r->topics.empty() || r->topics[0].partitions.empty()) co_return fail(errc::protocol, std::string("empty ListOffsets response"));
-      const auto& p = r->topics[0].partitions[0];
-      if (p.error_code == 0) co_return p.offset;
-      if (protocol::classify(p.error_code) == protocol::error_class::authorization) {
-        co_return fail(errc::authorization, fmt::format("Not authorized to access topic '{}': the restore principal needs "
-                                                        "Describe on it",
-                                                        tp.topic));
+      std::map<std::int32_t, std::vector<net::topic_partition>> by_leader;
+      std::vector<net::topic_partition> retry;
+      for (const auto& tp : todo) {
+        if (auto leader = cluster_->leader(tp)) by_leader[*leader].push_back(tp);
+        else retry.push_back(tp);
       }
-      (void)co_await cluster_->async_refresh_metadata(names);
-      co_await sleep(250ms);
+      for (const auto& [leader, tps] : by_leader) {
+        protocol::list_offsets_request req;
+        for (const auto& tp : tps) {
+          if (req.topics.empty() || req.topics.back().name != tp.topic) {
+            protocol::list_offsets_request::topic topic;
+            topic.name = tp.topic;
+            req.topics.push_back(std::move(topic));
+          }
+          protocol::list_offsets_request::partition part;
+          part.partition_index = tp.partition;
+          part.timestamp = protocol::latest_timestamp;
+          req.topics.back().partitions.push_back(part);
+        }
+        auto r = co_await cluster_->async_send(leader, req);
+        if (!r) co_return fail(std::move(r.error()));
+        std::set<net::topic_partition> answered;
+        for (const auto& t : r->topics) {
+          for (const auto& p : t.partitions) {
+            const net::topic_partition tp{t.name, p.partition_index};
+            if (p.error_code == 0) {
+              out[tp] = p.offset;
+              answered.insert(tp);
+            } else if (protocol::classify(p.error_code) == protocol::error_class::authorization) {
+              co_return fail(errc::authorization, fmt::format("Not authorized to access topic '{}': the restore "
+                                                              "principal needs Describe on it",
+                                                              t.name));
+            }
+          }
+        }
+        for (const auto& tp : tps)
+          if (!answered.contains(tp)) retry.push_back(tp);
+      }
+      todo = std::move(retry);
     }
-    co_return fail(errc::timeout, fmt::format("cannot read the end offset of {}[{}]", tp.topic, tp.partition));
+    if (!todo.empty()) {
+      co_return fail(errc::timeout, fmt::format("cannot read the end offset of {}[{}] (and {} more)", todo.front().topic,
+                                                todo.front().partition, todo.size() - 1));
+    }
+    co_return out;
   }
 
   asio::awaitable<kb::result<void>> async_prepare_lanes() {
     std::vector<std::string> names;
     for (const auto& t : plan_.topics) names.push_back(t.target);
     if (auto r = co_await cluster_->async_refresh_metadata(names); !r) co_return r;
+    std::vector<net::topic_partition> direct;
+    for (std::size_t i = 0; i < plan_.partitions.size(); ++i) {
+      const auto& p = plan_.partitions[i];
+      if (p.target_partition >= 0 && !state_.partitions[i].done) direct.push_back({p.target_topic, p.target_partition});
+    }
+    std::sort(direct.begin(), direct.end());
+    direct.erase(std::unique(direct.begin(), direct.end()), direct.end());
+    auto ends = co_await async_end_offsets(std::move(direct));
+    if (!ends) co_return fail(std::move(ends.error()));
     for (std::size_t i = 0; i < plan_.partitions.size(); ++i) {
       const auto& p = plan_.partitions[i];
       auto& s = state_.partitions[i];
@@ -782,8 +841,9 @@ class engine {
       auto& l = lane_for(p.target_topic, p.target_partition);
       l.sources.insert(i);
       if (s.done) continue;
-      auto end = co_await async_end_offset(l.tp);
-      if (!end) co_return fail(std::move(end.error()));
+      const auto found = ends->find(l.tp);
+      if (found == ends->end()) co_return fail(errc::internal, fmt::format("no end offset read for {}[{}]", l.tp.topic, l.tp.partition));
+      const std::int64_t* end = &found->second;
       if (s.target_end < 0) {
         s.target_end = *end;  // fresh: remember where our records will start
         if (*end > 0 && !warned_nonempty_.contains(l.tp.topic)) {
@@ -845,6 +905,13 @@ class engine {
         if (fatal_ || stopping()) co_return kb::result<void>{};
         const auto& fe = seg.index->frames[f];
         if (fe.last_offset < next) continue;
+        // The memory budget (restore_options::max_buffer_bytes) covers frames being prepared and
+        // batches queued in every lane; one frame may always go ahead so a restore cannot stall.
+        const std::uint64_t need = fe.raw_size;
+        while (buffered_bytes() > 0 && buffered_bytes() + need > o_.max_buffer_bytes && !fatal_ && !stopping())
+          co_await budget_waiters_.wait(io_.get_executor(), 200ms);
+        if (fatal_ || stopping()) co_return kb::result<void>{};
+        preparing_bytes_ += need;  // released below once its batches are queued (or on error)
         auto job = [this, &seg, &p, f, next, max_batch]() {
           frame_work w;
           w.next_offset = next;
@@ -872,7 +939,10 @@ class engine {
         };
         // Named lambdas: g++ 12 destroys lambda temporaries inside co_await expressions twice.
         frame_work work = co_await on_pool(std::move(job));
-        if (work.err) co_return fail(std::move(*work.err));
+        if (work.err) {
+          preparing_bytes_ -= need;
+          co_return fail(std::move(*work.err));
+        }
         next = work.next_offset;
         summary_.batches_passed += work.stats.passed;
         summary_.batches_reencoded += work.stats.reencoded;
@@ -880,15 +950,28 @@ class engine {
         if (router) {
           auto split = [&work, &router, max_batch]() { return route(work.outputs, *router, max_batch); };
           auto routed = co_await on_pool(std::move(split));
-          if (!routed) co_return fail(std::move(routed.error()));
-          for (auto& [part, batches] : *routed)
-            for (auto& ob : batches)
-              if (auto r = co_await async_enqueue(lane_for(p.target_topic, part), std::move(ob), index); !r) co_return r;
+          if (!routed) {
+            preparing_bytes_ -= need;
+            co_return fail(std::move(routed.error()));
+          }
+          for (auto& [part, batches] : *routed) {
+            for (auto& ob : batches) {
+              if (auto r = co_await async_enqueue(lane_for(p.target_topic, part), std::move(ob), index); !r) {
+                preparing_bytes_ -= need;
+                co_return r;
+              }
+            }
+          }
         } else {
           auto& l = lane_for(p.target_topic, p.target_partition);
-          for (auto& ob : work.outputs)
-            if (auto r = co_await async_enqueue(l, std::move(ob), index); !r) co_return r;
+          for (auto& ob : work.outputs) {
+            if (auto r = co_await async_enqueue(l, std::move(ob), index); !r) {
+              preparing_bytes_ -= need;
+              co_return r;
+            }
+          }
         }
+        preparing_bytes_ -= need;
       }
     }
     // Everything read: the partition is done once its lane has acknowledged it all.
@@ -986,6 +1069,9 @@ class engine {
     while (l.queued_bytes > o_.lane_buffer_bytes && !fatal_ && !stopping()) co_await l.space->wait(200ms);
     if (fatal_) co_return kb::result<void>{};
     l.queued_bytes += ob.size;
+    queued_total_ += ob.size;
+    if (waiting_per_state_.size() <= state_index) waiting_per_state_.resize(state_index + 1, 0);
+    ++waiting_per_state_[state_index];
     queued_batch qb;
     qb.id = ++next_batch_id_;
     qb.batch = std::move(ob);
@@ -1108,6 +1194,12 @@ class engine {
     auto resp = co_await cluster_->async_send(node, std::move(req));
     --broker_in_flight[node];
     --in_flight_total_;
+    // One lookup table per response: a request can carry a thousand partitions.
+    std::map<std::pair<std::string_view, std::int32_t>, const protocol::produce_response::partition*> answers;
+    if (resp) {
+      for (const auto& t : resp->responses)
+        for (const auto& p : t.partition_responses) answers[{t.name, p.index}] = &p;
+    }
     for (auto& s : slots) {
       auto found = std::find_if(s.l->queue.begin(), s.l->queue.end(), [&](const queued_batch& q) { return q.id == s.id; });
       --s.l->in_flight;
@@ -1118,11 +1210,8 @@ class engine {
         note_failure(*s.l, resp.error().message, protocol::error_class::retriable);
         continue;
       }
-      const protocol::produce_response::partition* pr = nullptr;
-      for (const auto& t : resp->responses)
-        if (t.name == s.l->tp.topic)
-          for (const auto& p : t.partition_responses)
-            if (p.index == s.l->tp.partition) pr = &p;
+      const auto answer = answers.find({std::string_view(s.l->tp.topic), s.l->tp.partition});
+      const protocol::produce_response::partition* pr = answer == answers.end() ? nullptr : answer->second;
       if (pr == nullptr) {
         qb.st = queued_batch::status::failed;
         note_failure(*s.l, "no response for the partition", protocol::error_class::retriable);
@@ -1178,6 +1267,8 @@ class engine {
     }
     const std::size_t state = l.queue[i].state;
     l.queued_bytes -= l.queue[i].batch.size;
+    queued_total_ -= l.queue[i].batch.size;
+    --waiting_per_state_[state];
     l.queue.erase(l.queue.begin() + static_cast<std::ptrdiff_t>(i));
     std::size_t at = i;
     for (auto& piece : *pieces) {
@@ -1185,6 +1276,8 @@ class engine {
       x.id = ++next_batch_id_;
       x.state = state;
       l.queued_bytes += piece.size;
+      queued_total_ += piece.size;
+      ++waiting_per_state_[state];
       x.batch = std::move(piece);
       l.queue.insert(l.queue.begin() + static_cast<std::ptrdiff_t>(at++), std::move(x));
     }
@@ -1262,23 +1355,25 @@ class engine {
       summary_.records += static_cast<std::uint64_t>(qb.batch.record_count);
       summary_.bytes += qb.batch.size;
       l.queued_bytes -= qb.batch.size;
+      queued_total_ -= qb.batch.size;
+      --waiting_per_state_[qb.state];
       l.failures = 0;
       l.established = true;
       l.queue.pop_front();
       popped = true;
       dirty_ = true;
     }
-    if (popped) l.space->notify();
+    if (popped) {
+      l.space->notify();
+      budget_waiters_.notify_all();
+    }
   }
 
   // Partitions whose reader finished are done once no batch of theirs waits in any lane.
   void settle_done() {
     for (auto it = pending_done_.begin(); it != pending_done_.end();) {
       const auto [index, end] = *it;
-      bool waiting = false;
-      for (const auto& [tp, l] : lanes_)
-        for (const auto& q : l->queue) waiting = waiting || q.state == index;
-      if (waiting) {
+      if (index < waiting_per_state_.size() && waiting_per_state_[index] > 0) {
         ++it;
         continue;
       }
@@ -1419,6 +1514,10 @@ class engine {
   std::map<std::string, std::int32_t> coordinators_;
   std::map<net::topic_partition, std::unique_ptr<lane>> lanes_;
   std::vector<std::pair<std::size_t, std::int64_t>> pending_done_;
+  std::vector<std::size_t> waiting_per_state_;  ///< queued batches per state index (settle_done)
+  std::uint64_t queued_total_ = 0;              ///< bytes queued in all lanes
+  std::uint64_t preparing_bytes_ = 0;           ///< raw bytes of frames being read and rewritten
+  wait_list budget_waiters_;
   std::optional<error> fatal_;
   std::string last_failure_;
   std::int64_t producer_id_ = -1;

@@ -44,6 +44,9 @@ struct restore_options {
   std::size_t max_request_bytes = 8u << 20;
   int max_in_flight_per_partition = 5;          ///< the broker remembers 5 batches per producer
   std::size_t lane_buffer_bytes = 32u << 20;    ///< prepared bytes waiting per target partition
+  /// All frames being prepared plus all batches waiting in every lane stay below this, whatever
+  /// the partition count (one frame may exceed it so that progress never stops).
+  std::uint64_t max_buffer_bytes = 128ull << 20;
   /// Called on the engine thread about every 500 ms and at the end.
   std::function<void(std::uint64_t records, std::uint64_t bytes, std::uint64_t total_bytes)> on_progress;
   const std::atomic<bool>* stop = nullptr;      ///< set from a signal handler: stop cleanly

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import confluent_kafka as ck
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 
@@ -123,15 +123,37 @@ def read_partition(env: dict, topic: str, partition: int, isolation: str = "read
     return out
 
 
+def _read_acl(topic: str, user: str, permission):
+    from confluent_kafka.admin import AclBinding, AclOperation, ResourcePatternType, ResourceType
+    return AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, f"User:{user}", "*",
+                      AclOperation.READ, permission)
+
+
 def grant_read(env: dict, topic: str, user: str) -> None:
-    from confluent_kafka.admin import (AclBinding, AclOperation, AclPermissionType, ResourcePatternType,
-                                       ResourceType)
+    from confluent_kafka.admin import AclPermissionType
     admin = AdminClient(plain(env))
-    acl = AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, f"User:{user}", "*",
-                     AclOperation.READ, AclPermissionType.ALLOW)
-    for fut in admin.create_acls([acl]).values():
+    for fut in admin.create_acls([_read_acl(topic, user, AclPermissionType.ALLOW)]).values():
         fut.result(30)
     time.sleep(1)  # ACL changes propagate through the metadata log
+
+
+def deny_read(env: dict, topic: str, user: str) -> None:
+    """The harness grants the restore user Read on every topic; a DENY on one topic takes it away."""
+    from confluent_kafka.admin import AclPermissionType
+    admin = AdminClient(plain(env))
+    for fut in admin.create_acls([_read_acl(topic, user, AclPermissionType.DENY)]).values():
+        fut.result(30)
+    time.sleep(1)
+
+
+def undo_deny_read(env: dict, topic: str, user: str) -> None:
+    from confluent_kafka.admin import AclBindingFilter, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
+    admin = AdminClient(plain(env))
+    flt = AclBindingFilter(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, f"User:{user}", "*",
+                           AclOperation.READ, AclPermissionType.DENY)
+    for fut in admin.delete_acls([flt]).values():
+        fut.result(30)
+    time.sleep(1)
 
 
 def content(recs: list[dict]) -> list[tuple]:
@@ -370,13 +392,14 @@ def test_consumer_group_offsets_translate_through_a_window(env, tmp_path):
     cfg = restore_config(env, tmp_path, store, "b", [src], {
         "topic_mapping": {src: dst}, "time_window_start": base + 30 * 100,
         "consumer_groups": [g_mid, g_early], "reset_consumer_offsets": True})
-    # OffsetCommit needs Read on the topic too, which the harness's restore user lacks: refused
-    # before any record is written.
+    # OffsetCommit needs Read on the topic too: without it the restore is refused before any
+    # record is written.
+    deny_read(env, dst, "restore")
     r = run_restore(env, cfg)
     assert r.returncode == 3, r.stderr
     assert "Not authorized to access topic" in r.stderr and "Read" in r.stderr
     assert read_partition(env, dst, 0) == []
-    grant_read(env, dst, "restore")
+    undo_deny_read(env, dst, "restore")
     r = run_restore(env, cfg)
     assert r.returncode == 0, r.stderr
     got = read_partition(env, dst, 0)
@@ -488,7 +511,11 @@ def test_kill_9_during_restore_then_rerun_restores_every_record_once(env, tmp_pa
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if topic_exists(env, dst):
-            total = sum(c.get_watermark_offsets(TopicPartition(dst, q), timeout=10)[1] for q in range(2))
+            try:
+                total = sum(c.get_watermark_offsets(TopicPartition(dst, q), timeout=10)[1] for q in range(2))
+            except KafkaException:
+                time.sleep(0.05)  # the just-created topic's leaders are not known everywhere yet
+                continue
             if total > 2000:
                 proc.send_signal(signal.SIGKILL)
                 killed_at = total
