@@ -817,12 +817,15 @@ class engine {
     std::vector<net::topic_partition> direct;
     for (std::size_t i = 0; i < plan_.partitions.size(); ++i) {
       const auto& p = plan_.partitions[i];
+      // Asked even for topics created just now: ListOffsets answering is also the sign that a
+      // new partition accepts Produce (metadata names its leader earlier than that).
       if (p.target_partition >= 0 && !state_.partitions[i].done) direct.push_back({p.target_topic, p.target_partition});
     }
     std::sort(direct.begin(), direct.end());
     direct.erase(std::unique(direct.begin(), direct.end()), direct.end());
     auto ends = co_await async_end_offsets(std::move(direct));
     if (!ends) co_return fail(std::move(ends.error()));
+
     for (std::size_t i = 0; i < plan_.partitions.size(); ++i) {
       const auto& p = plan_.partitions[i];
       auto& s = state_.partitions[i];
