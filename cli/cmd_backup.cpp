@@ -9,99 +9,10 @@
 
 #include "cli/command_support.hpp"
 #include "pipeline/backup/backup_job.hpp"
-#include "net/tls.hpp"
-#include "storage/location.hpp"
-#include "storage/object_store.hpp"
 
 namespace kb::cli {
 
 namespace {
-
-kb::result<net::cluster_options> source_options(const kafka_config& k) {
-  net::cluster_options o;
-  o.bootstrap_servers = k.bootstrap_servers;
-  o.connection.client_id = k.client_id;
-  const auto& s = k.security;
-  switch (s.protocol) {
-    case security_protocol::plaintext: o.connection.protocol = net::security_protocol::plaintext; break;
-    case security_protocol::ssl: o.connection.protocol = net::security_protocol::ssl; break;
-    case security_protocol::sasl_plaintext: o.connection.protocol = net::security_protocol::sasl_plaintext; break;
-    case security_protocol::sasl_ssl: o.connection.protocol = net::security_protocol::sasl_ssl; break;
-  }
-  if (s.uses_sasl()) {
-    switch (s.mechanism) {
-      case sasl_mechanism::plain: o.connection.sasl.mechanism = "PLAIN"; break;
-      case sasl_mechanism::scram_sha_256: o.connection.sasl.mechanism = "SCRAM-SHA-256"; break;
-      case sasl_mechanism::scram_sha_512: o.connection.sasl.mechanism = "SCRAM-SHA-512"; break;
-      case sasl_mechanism::gssapi:
-        return fail(errc::unsupported, "source.security.sasl_mechanism: GSSAPI is not built into this binary "
-                                       "(build with -Dgssapi=enabled)");
-      case sasl_mechanism::none:
-        return fail(errc::config, "source.security.sasl_mechanism is required with a SASL security_protocol");
-    }
-    o.connection.sasl.username = s.sasl_username;
-    o.connection.sasl.password = net::secret(s.sasl_password.reveal());
-  }
-  if (s.uses_tls()) {
-    o.connection.tls.ca_location = s.ssl_ca_location;
-    o.connection.tls.certificate_location = s.ssl_certificate_location;
-    o.connection.tls.key_location = s.ssl_key_location;
-    if (!s.ssl_key_password.empty()) o.connection.tls.key_password = net::secret(s.ssl_key_password.reveal());
-    o.connection.tls.endpoint_identification = s.ssl_endpoint_identification;
-    if (!s.ssl_endpoint_identification) {
-      kb::log::warn("source.security.ssl_endpoint_identification is false: broker host names are not verified");
-    }
-    // Built once here: a missing CA, certificate or key file is a configuration error before
-    // anything else starts, and every broker connection shares the context.
-    auto ctx = net::make_tls_context(o.connection.tls);
-    if (!ctx) return fail(std::move(ctx.error()));
-    o.connection.tls_context = std::move(*ctx);
-  }
-  return o;
-}
-
-kb::result<std::unique_ptr<storage::object_store>> open_backup_store(const storage_config& sc) {
-  storage::location where;
-  storage::store_settings settings;
-  switch (sc.backend) {
-    case storage_backend::filesystem:
-      where.kind = storage::backend_kind::filesystem;
-      where.path = sc.path;
-      break;
-    case storage_backend::s3:
-      where.kind = storage::backend_kind::s3;
-      where.bucket = sc.bucket;
-      where.endpoint = sc.endpoint.value_or("");
-      where.region = sc.region.value_or("");
-      where.path_style = sc.path_style ? std::optional<bool>(true) : std::nullopt;
-      settings.access_key = sc.access_key.reveal();
-      settings.secret_key = storage::secret_string(sc.secret_key.reveal());
-      settings.session_token = storage::secret_string(sc.session_token.reveal());
-      switch (sc.sse) {
-        case server_side_encryption::none: settings.sse = storage::sse_mode::none; break;
-        case server_side_encryption::aes256: settings.sse = storage::sse_mode::aes256; break;
-        case server_side_encryption::aws_kms: settings.sse = storage::sse_mode::aws_kms; break;
-      }
-      settings.sse_kms_key_id = sc.sse_kms_key_id.value_or("");
-      break;
-    case storage_backend::azure:
-    case storage_backend::gcs:
-      return fail(errc::unsupported, fmt::format("storage.backend: {} is not supported yet; use filesystem or s3",
-                                                 to_string(sc.backend)));
-  }
-  where.prefix = sc.prefix;
-  return storage::open_store(where, settings, storage::process_environment());
-}
-
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) {
-    b /= 1024;
-    ++u;
-  }
-  return fmt::format("{:.1f} {}", b, units[u]);
-}
 
 std::string progress_line(const pipeline::backup::stats& s) {
   const double secs = std::max(s.seconds, 0.001);
@@ -127,7 +38,7 @@ int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, st
     print_error(err, fmt::format("{}: the backup needs a 'source:' section (bootstrap_servers, security)", cfg.file));
     return static_cast<int>(kb::exit_code::usage);
   }
-  auto source = source_options(*cfg.source);
+  auto source = cluster_options_from(*cfg.source, "source");
   if (!source) return report(err, source.error());
 
   namespace pb = pipeline::backup;
@@ -184,7 +95,7 @@ int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, st
     }
   }
 
-  auto store = open_backup_store(cfg.storage);
+  auto store = open_config_store(cfg.storage);
   if (!store) return report(err, store.error());
 
   const bool progress = !args.global.no_progress && ::isatty(STDERR_FILENO) == 1;

@@ -11,8 +11,6 @@
 
 #include "cli/command_support.hpp"
 #include "pipeline/restore/restore.hpp"
-#include "storage/location.hpp"
-#include "storage/object_store.hpp"
 
 namespace kb::cli {
 
@@ -22,81 +20,6 @@ std::atomic<bool> restore_stop{false};
 
 extern "C" void on_restore_signal(int) { restore_stop.store(true); }
 
-kb::result<net::cluster_options> target_options(const kafka_config& k) {
-  net::cluster_options o;
-  o.bootstrap_servers = k.bootstrap_servers;
-  o.connection.client_id = k.client_id;
-  const auto& s = k.security;
-  switch (s.protocol) {
-    case security_protocol::plaintext: o.connection.protocol = net::security_protocol::plaintext; break;
-    case security_protocol::ssl: o.connection.protocol = net::security_protocol::ssl; break;
-    case security_protocol::sasl_plaintext: o.connection.protocol = net::security_protocol::sasl_plaintext; break;
-    case security_protocol::sasl_ssl: o.connection.protocol = net::security_protocol::sasl_ssl; break;
-  }
-  if (s.uses_sasl()) {
-    switch (s.mechanism) {
-      case sasl_mechanism::plain: o.connection.sasl.mechanism = "PLAIN"; break;
-      case sasl_mechanism::scram_sha_256: o.connection.sasl.mechanism = "SCRAM-SHA-256"; break;
-      case sasl_mechanism::scram_sha_512: o.connection.sasl.mechanism = "SCRAM-SHA-512"; break;
-      case sasl_mechanism::gssapi:
-        return fail(errc::unsupported, "target.security.sasl_mechanism: GSSAPI is not built into this binary "
-                                       "(build with -Dgssapi=enabled)");
-      case sasl_mechanism::none:
-        return fail(errc::config, "target.security.sasl_mechanism is required with a SASL security_protocol");
-    }
-    o.connection.sasl.username = s.sasl_username;
-    o.connection.sasl.password = net::secret(s.sasl_password.reveal());
-  }
-  if (s.uses_tls()) {
-    o.connection.tls.ca_location = s.ssl_ca_location;
-    o.connection.tls.certificate_location = s.ssl_certificate_location;
-    o.connection.tls.key_location = s.ssl_key_location;
-    if (!s.ssl_key_password.empty()) o.connection.tls.key_password = net::secret(s.ssl_key_password.reveal());
-    o.connection.tls.endpoint_identification = s.ssl_endpoint_identification;
-    if (!s.ssl_endpoint_identification) {
-      kb::log::warn("target.security.ssl_endpoint_identification is false: broker host names are not verified");
-    }
-  }
-  return o;
-}
-
-kb::result<std::unique_ptr<storage::object_store>> open_backup_store(const storage_config& sc) {
-  storage::location where;
-  storage::store_settings settings;
-  switch (sc.backend) {
-    case storage_backend::filesystem:
-      where.kind = storage::backend_kind::filesystem;
-      where.path = sc.path;
-      break;
-    case storage_backend::s3:
-      where.kind = storage::backend_kind::s3;
-      where.bucket = sc.bucket;
-      where.endpoint = sc.endpoint.value_or("");
-      where.region = sc.region.value_or("");
-      where.path_style = sc.path_style ? std::optional<bool>(true) : std::nullopt;
-      settings.access_key = sc.access_key.reveal();
-      settings.secret_key = storage::secret_string(sc.secret_key.reveal());
-      settings.session_token = storage::secret_string(sc.session_token.reveal());
-      break;
-    case storage_backend::azure:
-    case storage_backend::gcs:
-      return fail(errc::unsupported, fmt::format("storage.backend: {} is not supported yet; use filesystem or s3",
-                                                 to_string(sc.backend)));
-  }
-  where.prefix = sc.prefix;
-  return storage::open_store(where, settings, storage::process_environment());
-}
-
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) {
-    b /= 1024;
-    ++u;
-  }
-  return fmt::format("{:.1f} {}", b, units[u]);
-}
-
 }  // namespace
 
 int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err) {
@@ -104,7 +27,7 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
     print_error(err, fmt::format("{}: the restore needs a 'target:' section (bootstrap_servers, security)", cfg.file));
     return static_cast<int>(kb::exit_code::usage);
   }
-  auto target = target_options(*cfg.target);
+  auto target = cluster_options_from(*cfg.target, "target");
   if (!target) return report(err, target.error());
 
   pipeline::restore::restore_options o;
@@ -164,7 +87,7 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
   auto old_int = std::signal(SIGINT, on_restore_signal);
   auto old_term = std::signal(SIGTERM, on_restore_signal);
 
-  auto store = open_backup_store(cfg.storage);
+  auto store = open_config_store(cfg.storage);
   if (!store) {
     std::signal(SIGINT, old_int);
     std::signal(SIGTERM, old_term);
@@ -191,7 +114,8 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
                        human_bytes(static_cast<double>(t.bytes)));
   }
   for (const auto& g : s.groups) {
-    out << fmt::format("  group {}: {} partition offsets committed\n", g.group, g.partitions_committed);
+    out << fmt::format("  group {}: offsets committed for {} partition{}\n", g.group, g.partitions_committed,
+                       g.partitions_committed == 1 ? "" : "s");
     for (const auto& n : g.notes) out << "    " << n << "\n";
   }
   const double mbps = s.seconds > 0 ? static_cast<double>(s.bytes) / 1e6 / s.seconds : 0.0;

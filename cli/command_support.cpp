@@ -3,10 +3,13 @@
 #include <ostream>
 #include <string_view>
 
+#include <fmt/format.h>
+
 #include "base/log.hpp"
+#include "net/tls.hpp"
+#include "storage/location.hpp"
 
 namespace kb::cli {
-
 
 void print_error(std::ostream& err, std::string_view message) {
   std::size_t start = 0;
@@ -51,6 +54,95 @@ std::optional<config> load(const parsed_args& args, std::ostream& err, const env
 int report(std::ostream& err, const kb::error& e) {
   print_error(err, e.message);
   return static_cast<int>(kb::exit_code_for(e));
+}
+
+kb::result<net::cluster_options> cluster_options_from(const kafka_config& k, std::string_view section) {
+  net::cluster_options o;
+  o.bootstrap_servers = k.bootstrap_servers;
+  o.connection.client_id = k.client_id;
+  const auto& s = k.security;
+  switch (s.protocol) {
+    case security_protocol::plaintext: o.connection.protocol = net::security_protocol::plaintext; break;
+    case security_protocol::ssl: o.connection.protocol = net::security_protocol::ssl; break;
+    case security_protocol::sasl_plaintext: o.connection.protocol = net::security_protocol::sasl_plaintext; break;
+    case security_protocol::sasl_ssl: o.connection.protocol = net::security_protocol::sasl_ssl; break;
+  }
+  if (s.uses_sasl()) {
+    switch (s.mechanism) {
+      case sasl_mechanism::plain: o.connection.sasl.mechanism = "PLAIN"; break;
+      case sasl_mechanism::scram_sha_256: o.connection.sasl.mechanism = "SCRAM-SHA-256"; break;
+      case sasl_mechanism::scram_sha_512: o.connection.sasl.mechanism = "SCRAM-SHA-512"; break;
+      case sasl_mechanism::gssapi:
+        // A setting this binary cannot honour is a configuration error (exit 2), not a runtime one.
+        return fail(errc::config, fmt::format("{}.security.sasl_mechanism: GSSAPI is not built into this "
+                                              "binary (build with -Dgssapi=enabled)",
+                                              section));
+      case sasl_mechanism::none:
+        return fail(errc::config, fmt::format("{}.security.sasl_mechanism is required with a SASL security_protocol",
+                                              section));
+    }
+    o.connection.sasl.username = s.sasl_username;
+    o.connection.sasl.password = net::secret(s.sasl_password.reveal());
+  }
+  if (s.uses_tls()) {
+    o.connection.tls.ca_location = s.ssl_ca_location;
+    o.connection.tls.certificate_location = s.ssl_certificate_location;
+    o.connection.tls.key_location = s.ssl_key_location;
+    if (!s.ssl_key_password.empty()) o.connection.tls.key_password = net::secret(s.ssl_key_password.reveal());
+    o.connection.tls.endpoint_identification = s.ssl_endpoint_identification;
+    if (!s.ssl_endpoint_identification) {
+      kb::log::warn("{}.security.ssl_endpoint_identification is false: broker host names are not verified", section);
+    }
+    // Built once here: a missing CA, certificate or key file is a configuration error before
+    // anything else starts, and every broker connection shares the context.
+    auto ctx = net::make_tls_context(o.connection.tls);
+    if (!ctx) return fail(std::move(ctx.error()));
+    o.connection.tls_context = std::move(*ctx);
+  }
+  return o;
+}
+
+kb::result<std::unique_ptr<storage::object_store>> open_config_store(const storage_config& sc) {
+  storage::location where;
+  storage::store_settings settings;
+  switch (sc.backend) {
+    case storage_backend::filesystem:
+      where.kind = storage::backend_kind::filesystem;
+      where.path = sc.path;
+      break;
+    case storage_backend::s3:
+      where.kind = storage::backend_kind::s3;
+      where.bucket = sc.bucket;
+      where.endpoint = sc.endpoint.value_or("");
+      where.region = sc.region.value_or("");
+      where.path_style = sc.path_style ? std::optional<bool>(true) : std::nullopt;
+      settings.access_key = sc.access_key.reveal();
+      settings.secret_key = storage::secret_string(sc.secret_key.reveal());
+      settings.session_token = storage::secret_string(sc.session_token.reveal());
+      switch (sc.sse) {
+        case server_side_encryption::none: settings.sse = storage::sse_mode::none; break;
+        case server_side_encryption::aes256: settings.sse = storage::sse_mode::aes256; break;
+        case server_side_encryption::aws_kms: settings.sse = storage::sse_mode::aws_kms; break;
+      }
+      settings.sse_kms_key_id = sc.sse_kms_key_id.value_or("");
+      break;
+    case storage_backend::azure:
+    case storage_backend::gcs:
+      return fail(errc::config, fmt::format("storage.backend: {} is not supported yet; use filesystem or s3",
+                                            to_string(sc.backend)));
+  }
+  where.prefix = sc.prefix;
+  return storage::open_store(where, settings, storage::process_environment());
+}
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) {
+    b /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.1f} {}", b, units[u]);
 }
 
 }  // namespace kb::cli

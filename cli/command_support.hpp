@@ -1,15 +1,19 @@
-// What the subcommands share: error printing, config loading with logging applied, and the
-// entry point of each subcommand (one file per command: cmd_backup, cmd_restore, cmd_inspect).
+// What the subcommands share: error printing, config loading with logging applied, the mapping of
+// the config onto connection options and a storage backend, and each subcommand's entry point.
 #pragma once
 
 #include <iosfwd>
+#include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "base/error.hpp"
 #include "cli/args.hpp"
 #include "cli/config.hpp"
 #include "cli/env_subst.hpp"
+#include "net/cluster.hpp"
+#include "storage/object_store.hpp"
 
 namespace kb::cli {
 
@@ -24,6 +28,17 @@ void apply_logging(const global_flags& flags, const logging_config* from_config)
 
 /// Loads the config, logs its warnings, and reports errors. Returns nullopt after printing.
 std::optional<config> load(const parsed_args& args, std::ostream& err, const env_lookup& env);
+
+/// Maps a `source:` or `target:` section (named by `section` in messages) onto cluster options.
+/// The TLS context is built here, so a missing CA, certificate or key file is a configuration
+/// error before any connection starts, and every broker connection shares it.
+kb::result<net::cluster_options> cluster_options_from(const kafka_config& k, std::string_view section);
+
+/// Opens the `storage:` section's backend (filesystem or S3 with credentials and SSE).
+kb::result<std::unique_ptr<storage::object_store>> open_config_store(const storage_config& sc);
+
+/// 1536 -> "1.5 KiB": sizes in progress lines and summaries.
+std::string human_bytes(double bytes);
 
 /// `kafka-backup backup` with a loaded config whose mode is backup.
 int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err);

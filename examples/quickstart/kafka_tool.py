@@ -135,13 +135,18 @@ def verify(bootstrap: str, pairs: list[tuple[str, str]], window: tuple[int, int]
             print(f"  MISMATCH {src} has partitions {sorted(s)}, {dst} has {sorted(d)}")
             bad += 1
             continue
+        total_want = total_got = 0
         for part in sorted(s):
             want = [r[1:] for r in s[part] if window is None or window[0] <= r[4] <= window[1]]
             got = [r[1:] for r in d[part]]
             same = want == got
             bad += not same
+            total_want, total_got = total_want + len(want), total_got + len(got)
             print(f"  {src}[{part}] {len(want):5d} records{' in window' if window else ''}  ->  {dst}[{part}] "
                   f"{len(got):5d} records   {'identical (key, value, headers, timestamp)' if same else 'MISMATCH'}")
+        print(f"  {src}: {total_want} records{' in window' if window else ''}, {dst}: {total_got} records   "
+              f"{'OK' if total_want == total_got else 'MISMATCH'}")
+        bad += total_want != total_got
         if group and src == "qs-orders":
             bad += verify_group(bootstrap, group, src, dst, s, d)
     return bad

@@ -148,3 +148,17 @@ def test_restore_without_a_target_section_exits_2(tmp_path):
     r = run(["restore", "--config", str(cfg)])
     assert r.returncode == 2, r.stderr
     assert "target" in r.stderr
+
+
+@pytest.mark.parametrize("section,expect", [
+    ("source:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  backend: azure\n  account_name: a\n"
+     "  container_name: c\n", "storage.backend: azure is not supported yet"),
+    ("source:\n  bootstrap_servers: [\"127.0.0.1:1\"]\n  security:\n    security_protocol: SASL_PLAINTEXT\n"
+     "    sasl_mechanism: GSSAPI\nstorage:\n  path: /tmp/unused\n", "GSSAPI is not built into this binary"),
+])
+def test_settings_this_binary_cannot_honour_exit_2_before_connecting(tmp_path, section, expect):
+    cfg = tmp_path / "backup.yaml"
+    cfg.write_text("mode: backup\nbackup_id: nightly\n" + section)
+    r = run(["backup", "--config", str(cfg)])
+    assert r.returncode == 2, r.stderr
+    assert expect in r.stderr

@@ -5,6 +5,7 @@ harness's real Kafka 4.1 broker ($KB_TEST_ENV) for fresh SCRAM users, are exactl
 refused by the broker's tool. Data is produced and checked with confluent-kafka."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -36,15 +37,15 @@ def binary() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def env() -> dict:
-    path = os.environ.get("KB_TEST_ENV")
-    if not path or not Path(path).is_file():
-        pytest.fail("KB_TEST_ENV must name the harness env.json (tests/harness/cluster.py up)", pytrace=False)
-    e = json.loads(Path(path).read_text())
-    if e.get("profile") != "single":
-        pytest.fail("these tests need the single-node harness profile", pytrace=False)
-    return e
+def _harness_fixtures():
+    """tests/harness/conftest.py, loaded by path: its `env` fixture reads $KB_TEST_ENV."""
+    spec = importlib.util.spec_from_file_location("kb_harness_conftest", REPO / "tests" / "harness" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+env = _harness_fixtures().env
 
 
 def blocks(path: Path, lang: str) -> list[str]:
