@@ -1,5 +1,5 @@
-"""The documentation works as printed: every YAML block of README.md and docs/security.md loads
-with `kafka-backup config`, and the kafka-acls.sh commands of docs/security.md, run against the
+"""The documentation works as printed: every YAML block of README.md and docs/security.md, and
+every config under examples/, loads with `kafka-backup config`, and the kafka-acls.sh commands of docs/security.md, run against the
 harness's real Kafka 4.1 broker ($KB_TEST_ENV) for fresh SCRAM users, are exactly enough for
 `kafka-backup backup` and `restore` ($KB_BINARY) — and the seed page's restore group command is
 refused by the broker's tool. Data is produced and checked with confluent-kafka."""
@@ -169,6 +169,14 @@ def test_every_yaml_block_loads_with_config_and_hides_secrets(doc, tmp_path):
         assert r.returncode == 0, f"{doc.name} yaml block {i}:\n{text}\n{r.stderr}"
         for name, value in SECRET_ENV.items():
             assert value not in r.stdout + r.stderr, f"{name} leaked printing {doc.name} block {i}"
+
+
+@pytest.mark.parametrize("example", sorted((REPO / "examples").rglob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_config_loads(example):
+    r = kb(["config", "--config", str(example)], SECRET_ENV)
+    assert r.returncode == 0, r.stderr
+    for name, value in SECRET_ENV.items():
+        assert value not in r.stdout + r.stderr, f"{name} leaked printing {example.name}"
 
 
 # ---- ACLs ------------------------------------------------------------------------------------------
