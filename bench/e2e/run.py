@@ -10,6 +10,8 @@ and prints a markdown table (median of --runs after one warm-up, with min and ma
 Log bytes: the size of the partition's *.log files in the broker's log dir after loading
 (what the broker stores and serves), so every tool is judged on the same byte count.
 Every loop is bounded in count and in time; the harness this script starts is stopped on exit.
+Each dataset's topics, backup sets and S3 objects are deleted once it is measured, so a full run
+needs disk for one dataset at a time.
 """
 from __future__ import annotations
 
@@ -191,6 +193,14 @@ class Bench:
         self.rows: list[dict] = []
         self.seq = 0
 
+    def s3_dir(self, bid: str) -> Path | None:
+        """Where the harness's S3 server (versitygw, posix backend) keeps a backup set's objects."""
+        s3 = self.env.get("s3")
+        if not s3 or "log" not in s3:
+            return None
+        d = Path(s3["log"]).parent / "data" / s3["bucket"] / "bench" / bid
+        return d if d.is_dir() else None
+
     def java(self, cls: str, *flags: str) -> list[str]:
         return [*self.env["kafka"]["java_tools"], f"org.apache.kafka.tools.{cls}", *flags] \
             if "java_tools" in self.env["kafka"] else ["java", "-cp", f"{self.env['kafka']['lib_dir']}/*",
@@ -263,11 +273,17 @@ class Bench:
                     return [self.args.binary, "--no-progress", "backup", "--config", str(cfg)]
 
                 def stored(i, backend=backend, label=label):
-                    if backend != "filesystem":
+                    bid = f"b-{ds}-{label}-{backend}-{i}"
+                    d = self.tmp / "store" / bid if backend == "filesystem" else self.s3_dir(bid)
+                    if d is None or not d.is_dir():
                         return None
-                    d = self.tmp / "store" / f"b-{ds}-{label}-{backend}-{i}"
-                    return sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+                    total = sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+                    if backend == "s3":
+                        shutil.rmtree(d, ignore_errors=True)  # measured: free the disk
+                    return total
 
+                if backend == "s3" and self.args.s3_labels is not None and label not in self.args.s3_labels:
+                    continue
                 self.repeat(ds, f"backup {backend} {label}", cmd, None, nbytes, n, stored)
                 if backend == "filesystem":  # free disk: keep only the last run's set
                     for i in range(self.args.runs):
@@ -315,6 +331,21 @@ class Bench:
                 self.rdk, nbytes, n, before=fresh(f"kp-{topic}"))
 
 
+def drop_dataset(env: dict, tmp: Path, topic: str) -> None:
+    """Deletes the dataset's topic and every topic the tools produced from it, and its backup sets."""
+    from confluent_kafka.admin import AdminClient
+    admin = AdminClient({"bootstrap.servers": env["kafka"]["listeners"]["PLAINTEXT"]})
+    names = [t for t in admin.list_topics(timeout=30).topics if t == topic or t.startswith(f"{topic}-restored-")
+             or t.startswith(f"pp-{topic}-") or t.startswith(f"kp-{topic}-")]
+    if names:
+        for fut in admin.delete_topics(names, operation_timeout=60).values():
+            try:
+                fut.result(timeout=90)
+            except Exception as e:  # noqa: BLE001 - best effort: only disk space is at stake
+                log(f"could not delete a topic of {topic}: {e}")
+    shutil.rmtree(tmp / "store", ignore_errors=True)
+
+
 def table(rows: list[dict]) -> str:
     out = ["| dataset | tool | MB/s (median) | min–max | records/s | our CPU s/GB | broker CPU s/GB | peak RSS MiB | "
            "stored MB | × kcat -C | × ProducerPerf |",
@@ -346,7 +377,11 @@ def main() -> int:
     ap.add_argument("--run-dir", default="/tmp/kb-bench-harness", help="harness run dir (started and stopped here)")
     ap.add_argument("--env", help="use an already running harness's env.json (not stopped here)")
     ap.add_argument("--no-java", action="store_true", help="skip ConsumerPerformance/ProducerPerformance")
+    ap.add_argument("--s3-labels", help="comma list of codecs also measured against S3, e.g. none,zstd-1 "
+                                        "(default: all of none, lz4, zstd-1, zstd-3)")
+    ap.add_argument("--keep", action="store_true", help="keep each dataset's topics and backup sets")
     args = ap.parse_args()
+    args.s3_labels = args.s3_labels.split(",") if args.s3_labels else None
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     if args.smoke:
         args.runs = 1
@@ -385,6 +420,8 @@ def main() -> int:
                     b.backups(ds, topic, nbytes, nrec)
                     b.restores(ds, topic, nbytes, nrec)
                 b.producers(ds, topic, nbytes, nrec)
+                if not args.keep:
+                    drop_dataset(env, Path(tmpd), topic)
             meta = {"mode": mode, "runs": args.runs, "datasets": names, "uname": list(os.uname()),
                     "nproc": os.cpu_count(), "kafka": env["kafka"].get("version"),
                     "loadavg_end": Path("/proc/loadavg").read_text().split()[:3], "rows": b.rows}
