@@ -112,6 +112,14 @@ void cluster::close() {
   bootstrap_connection_.reset();
 }
 
+std::uint32_t cluster::take_slot(std::int32_t node_id) {
+  const std::uint32_t n = std::max<std::uint32_t>(1, opts_.connections_per_broker);
+  auto& next = next_slot_[node_id];
+  const std::uint32_t slot = next % n;
+  next = (slot + 1) % n;
+  return slot;
+}
+
 std::chrono::milliseconds cluster::next_backoff(int attempt) {
   return backoff_delay(attempt, opts_.retry_backoff, opts_.retry_backoff_max, rng_);
 }
@@ -247,7 +255,7 @@ void cluster::apply_metadata(const protocol::metadata_response& md, bool full) {
     brokers[b.node_id] = broker_address{b.node_id, b.host, static_cast<std::uint16_t>(b.port), b.rack};
   // Connections to brokers that left, or moved, are closed.
   for (auto it = connections_.begin(); it != connections_.end();) {
-    auto found = brokers.find(it->first);
+    auto found = brokers.find(it->first.first);
     if (found == brokers.end() || found->second.host != it->second->host() || found->second.port != it->second->port()) {
       it->second->close();
       it = connections_.erase(it);
@@ -262,8 +270,8 @@ void cluster::apply_metadata(const protocol::metadata_response& md, bool full) {
   if (bootstrap_connection_ && bootstrap_connection_->is_ready()) {
     for (const auto& [id, b] : brokers_) {
       if (b.host == bootstrap_connection_->host() && b.port == bootstrap_connection_->port() &&
-          !connections_.contains(id)) {
-        connections_[id] = bootstrap_connection_;
+          !connections_.contains({id, 0})) {
+        connections_[{id, 0}] = bootstrap_connection_;
         break;
       }
     }
@@ -293,13 +301,14 @@ asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_connection(s
 }
 
 asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_connection(
-    std::int32_t node_id, std::chrono::steady_clock::time_point deadline, int attempts) {
+    std::int32_t node_id, std::chrono::steady_clock::time_point deadline, int attempts, std::uint32_t slot) {
   auto self = shared_from_this();
   using clock = std::chrono::steady_clock;
   std::optional<error> last;
   const int max_attempts = attempts > 0 ? attempts : opts_.max_attempts;
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
-    if (auto it = connections_.find(node_id); it != connections_.end()) {
+    const std::pair<std::int32_t, std::uint32_t> key{node_id, slot};
+    if (auto it = connections_.find(key); it != connections_.end()) {
       auto conn = it->second;
       // Another coroutine may be connecting it: wait for it to settle (its connect timeout
       // bounds this; the deadline bounds our share of it).
@@ -313,7 +322,8 @@ asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_connection(
         last = error{make_error_code(errc::connect), fmt::format("connecting to {} is still in progress", conn->broker())};
         break;
       }
-      if (connections_.find(node_id) != connections_.end() && connections_[node_id] == conn) connections_.erase(node_id);
+      if (auto again = connections_.find(key); again != connections_.end() && again->second == conn)
+        connections_.erase(again);
     }
     auto broker = brokers_.find(node_id);
     if (broker == brokers_.end())
@@ -324,10 +334,11 @@ asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_connection(
     copts.connect_timeout = std::clamp(left, std::min(copts.connect_timeout, std::chrono::milliseconds(1000)),
                                        copts.connect_timeout);
     auto conn = connection::create(executor_, broker->second.host, broker->second.port, std::move(copts));
-    connections_[node_id] = conn;
+    connections_[key] = conn;
     auto connected = co_await conn->async_connect();
     if (connected) co_return conn;
-    if (connections_.find(node_id) != connections_.end() && connections_[node_id] == conn) connections_.erase(node_id);
+    if (auto again = connections_.find(key); again != connections_.end() && again->second == conn)
+      connections_.erase(again);
     if (is_permanent(connected.error())) co_return fail(std::move(connected.error()));
     log::debug("broker node {}: {} (attempt {})", node_id, connected.error().message, attempt + 1);
     last = std::move(connected.error());

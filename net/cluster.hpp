@@ -56,6 +56,9 @@ struct cluster_options {
   std::chrono::milliseconds retry_backoff{100};       ///< first back-off (librdkafka retry.backoff.ms)
   std::chrono::milliseconds retry_backoff_max{10'000}; ///< cap (retry.backoff.max.ms)
   int max_attempts = 8;  ///< per operation: connects, metadata refreshes, retried requests
+  /// Connections kept per broker (config `connections_per_broker`); async_send spreads its
+  /// requests over them round-robin, opening each on first use. Metadata and admin calls use one.
+  std::uint32_t connections_per_broker = 1;
 };
 
 /// Splits "host:port" / "[v6]:port"; errc::config naming the entry otherwise.
@@ -104,7 +107,7 @@ class cluster : public std::enable_shared_from_this<cluster> {
   /// Same, giving up once `deadline` has passed or after `attempts` connects (<= 0: max_attempts);
   /// at least one connect is tried, with a connect timeout of at least 1 s.
   [[nodiscard]] boost::asio::awaitable<result<std::shared_ptr<connection>>> async_connection(
-      std::int32_t node_id, std::chrono::steady_clock::time_point deadline, int attempts = 0);
+      std::int32_t node_id, std::chrono::steady_clock::time_point deadline, int attempts = 0, std::uint32_t slot = 0);
   /// Any ready connection (the least recently failed broker), for metadata and admin calls.
   [[nodiscard]] boost::asio::awaitable<result<std::shared_ptr<connection>>> async_any_connection();
 
@@ -140,6 +143,8 @@ class cluster : public std::enable_shared_from_this<cluster> {
   boost::asio::awaitable<void> async_sleep(std::chrono::milliseconds delay);
   void apply_metadata(const protocol::metadata_response& md, bool full);
   [[nodiscard]] std::chrono::milliseconds next_backoff(int attempt);
+  /// The slot async_send uses next for `node_id` (round-robin over connections_per_broker).
+  [[nodiscard]] std::uint32_t take_slot(std::int32_t node_id);
   /// Sleeps the back-off for `attempt` unless that would pass `deadline`; false then.
   boost::asio::awaitable<bool> async_backoff_before(int attempt, std::chrono::steady_clock::time_point deadline);
   [[nodiscard]] error unreachable(std::int32_t node_id, std::chrono::milliseconds waited, const error& last) const;
@@ -150,7 +155,9 @@ class cluster : public std::enable_shared_from_this<cluster> {
   std::map<std::string, topic_info> topics_;
   std::optional<std::string> cluster_id_;
   std::int32_t controller_id_ = -1;
-  std::map<std::int32_t, std::shared_ptr<connection>> connections_;
+  /// Open connections by (node id, slot); slot < connections_per_broker.
+  std::map<std::pair<std::int32_t, std::uint32_t>, std::shared_ptr<connection>> connections_;
+  std::map<std::int32_t, std::uint32_t> next_slot_;  ///< round-robin position per broker
   std::shared_ptr<connection> bootstrap_connection_;  ///< until the node id is known
   std::mt19937_64 rng_;
 };
@@ -165,9 +172,10 @@ boost::asio::awaitable<result<typename Request::response_type>> cluster::async_s
   // minutes against a dead broker.
   const auto deadline = start + opts_.connection.request_timeout;
   std::optional<error> last;
+  const std::uint32_t slot = take_slot(node_id);
   for (int attempt = 0; attempt < opts_.max_attempts; ++attempt) {
     if (attempt > 0 && !co_await async_backoff_before(attempt - 1, deadline)) break;
-    auto conn = co_await async_connection(node_id, deadline);
+    auto conn = co_await async_connection(node_id, deadline, 0, slot);
     if (!conn) {
       if (!conn.error().is(errc::connect)) co_return fail(std::move(conn.error()));
       last = std::move(conn.error());

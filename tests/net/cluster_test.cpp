@@ -191,5 +191,24 @@ TEST(cluster, send_to_a_dead_broker_fails_within_the_request_timeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - refresh_start, 15s);
 }
 
+TEST(cluster, send_spreads_requests_over_connections_per_broker) {
+  for (const std::uint32_t per_broker : {1u, 3u}) {
+    SCOPED_TRACE(per_broker);
+    asio::io_context io;
+    fake_broker broker(io, with_topics());
+    auto opts = options_for({"127.0.0.1:" + std::to_string(broker.port())});
+    opts.connections_per_broker = per_broker;
+    auto c = cluster::create(io.get_executor(), opts);
+    ASSERT_TRUE(run(io, c->async_bootstrap()));
+    EXPECT_EQ(broker.sessions(), 1);  // the bootstrap connection becomes node 1's first
+    for (int i = 0; i < 6; ++i) {
+      auto resp = run(io, c->async_send(1, protocol::api_versions_request{"x", "1"}));
+      ASSERT_TRUE(resp) << resp.error().message;
+    }
+    EXPECT_EQ(broker.sessions(), static_cast<int>(per_broker));
+    EXPECT_EQ(broker.count(protocol::api_key::api_versions), static_cast<int>(per_broker) + 6);
+  }
+}
+
 }  // namespace
 }  // namespace kb::net
