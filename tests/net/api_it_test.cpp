@@ -124,7 +124,7 @@ void exercise_every_api(bool low) {
     auto r = s.send(protocol::api_versions_request{"kb-net-it", "1.0"});
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->error_code, 0);
-    EXPECT_GE(r->api_keys.size(), 50u);  // Kafka 4.1 lists some 60 APIs
+    EXPECT_GE(r->api_keys.size(), protocol::supported_apis.size());  // Kafka 4.1 lists some 60
     const auto fetch = std::find_if(r->api_keys.begin(), r->api_keys.end(),
                                     [](const auto& k) { return k.api_key == 1; });
     ASSERT_NE(fetch, r->api_keys.end());
