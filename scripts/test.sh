@@ -80,6 +80,66 @@ phase "unit and fuzz-corpus tests"
 suites=(unit fuzz)
 run_meson_suite unit
 
+# ASan+UBSan over every unit and fuzz-corpus test (and, once the harness is up, the integration
+# tests); TSan over the pipeline's unit tests, where the lock-free queue and worker pool live.
+asan_build="$build-asan"
+tsan_build="$build-tsan"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+
+phase "ASan+UBSan build ($asan_build) and unit tests"
+asan_ok=1
+if [ ! -f "$asan_build/build.ninja" ]; then
+  meson setup "$asan_build" --wrap-mode=nodownload -Db_sanitize=address,undefined -Db_lundef=false \
+    >"$results/asan-setup.log" 2>&1 || { tail -n 20 "$results/asan-setup.log"; asan_ok=0; }
+fi
+if [ "$asan_ok" = 1 ] && ninja -C "$asan_build" -j"$(nproc)" >"$results/asan-build.log" 2>&1; then
+  suites_saved=("${suites[@]}")
+  build_saved=$build; build=$asan_build
+  suites=(unit fuzz)
+  run_meson_suite asan-unit
+  build=$build_saved; suites=("${suites_saved[@]}")
+else
+  tail -n 30 "$results/asan-build.log"
+  echo "test.sh: the ASan+UBSan build failed" >&2
+  printf '<testsuite name="asan-build" tests="1" failures="1"><testcase classname="sanitizers" name="asan_build"><failure message="ASan+UBSan build failed"/></testcase></testsuite>\n' \
+    >"$results/asan-build.xml"
+  result_files+=("$results/asan-build.xml")
+  asan_ok=0
+fi
+
+phase "TSan build ($tsan_build) and pipeline unit tests"
+tsan_ok=1
+if [ ! -f "$tsan_build/build.ninja" ]; then
+  meson setup "$tsan_build" --wrap-mode=nodownload -Db_sanitize=thread -Db_lundef=false \
+    >"$results/tsan-setup.log" 2>&1 || { tail -n 20 "$results/tsan-setup.log"; tsan_ok=0; }
+fi
+if [ "$tsan_ok" = 1 ]; then
+  # Only the pipeline's unit tests: their targets, then those tests by name.
+  mapfile -t tsan_targets < <(ninja -C "$tsan_build" -t targets all \
+    | sed -n 's|^\(tests/pipeline/[^:]*_test\): .*|\1|p' | grep -v '_it_test$')
+  mapfile -t tsan_tests < <(meson test -C "$tsan_build" --list 2>/dev/null \
+    | sed -n 's|^[^/]*unit[^/]*/ \(pipeline/.*\)$|\1|p')
+  if [ "${#tsan_targets[@]}" -gt 0 ] && [ "${#tsan_tests[@]}" -gt 0 ] \
+     && ninja -C "$tsan_build" -j"$(nproc)" "${tsan_targets[@]}" >"$results/tsan-build.log" 2>&1; then
+    meson test -C "$tsan_build" --no-rebuild --print-errorlogs --num-processes 2 \
+      --logbase kb-tsan "${tsan_tests[@]}" >"$results/tsan.log" 2>&1
+    tail -n 15 "$results/tsan.log"
+    cp "$tsan_build/meson-logs/kb-tsan.json" "$results/tsan.json" 2>/dev/null
+    result_files+=("$results/tsan.json")
+  else
+    tsan_ok=0
+  fi
+fi
+if [ "$tsan_ok" = 0 ]; then
+  tail -n 30 "$results/tsan-build.log" 2>/dev/null
+  echo "test.sh: the TSan build of the pipeline tests failed" >&2
+  printf '<testsuite name="tsan-build" tests="1" failures="1"><testcase classname="sanitizers" name="tsan_build"><failure message="TSan build failed"/></testcase></testsuite>\n' \
+    >"$results/tsan-build.xml"
+  result_files+=("$results/tsan-build.xml")
+fi
+
 phase "harness up: single broker, five listeners, S3 server"
 "$venv_python" tests/harness/cluster.py up --profile single --run-dir "$build/harness" \
   || fail_early "the single-broker harness did not start" harness
@@ -89,6 +149,12 @@ export KB_TEST_ENV="$repo/$build/harness/env.json"
 phase "integration tests (real broker and S3)"
 suites=(integration)
 run_meson_suite integration KB_TEST_ENV="$KB_TEST_ENV"
+if [ "$asan_ok" = 1 ]; then
+  build_saved=$build; build=$asan_build
+  run_meson_suite asan-integration KB_TEST_ENV="$KB_TEST_ENV"
+  build=$build_saved
+fi
+suites=(integration)
 run_pytest pytest-single "not cluster3" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup"
 stop_harnesses
 
@@ -106,6 +172,19 @@ fi
 run_pytest pytest-cluster3 "cluster3" KB_TEST_ENV_CLUSTER3="$KB_TEST_ENV_CLUSTER3" \
   KB_BINARY="$repo/$build/cli/kafka-backup"
 stop_harnesses
+
+phase "benchmark smoke run (bench/e2e/run.sh --quick --smoke; no timing assertions)"
+bench_log="$results/bench-smoke.log"
+if bash bench/e2e/run.sh --quick --smoke --binary "$repo/$build/cli/kafka-backup" >"$bench_log" 2>&1; then
+  tail -n 12 "$bench_log"
+  printf '<testsuite name="bench-smoke" tests="1" failures="0"><testcase classname="bench" name="e2e_quick_smoke"/></testsuite>\n' \
+    >"$results/bench-smoke.xml"
+else
+  tail -n 40 "$bench_log"
+  printf '<testsuite name="bench-smoke" tests="1" failures="1"><testcase classname="bench" name="e2e_quick_smoke"><failure message="bench/e2e/run.sh --quick --smoke failed; see %s"/></testcase></testsuite>\n' \
+    "$bench_log" >"$results/bench-smoke.xml"
+fi
+result_files+=("$results/bench-smoke.xml")
 
 phase ""
 printf '\ntotal time %ds\n' $(( $(date +%s) - started ))
