@@ -3,8 +3,11 @@
 // partition count.
 #pragma once
 
+#include <malloc.h>
+
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 
 namespace kb::pipeline {
 
@@ -40,5 +43,18 @@ class memory_budget {
   const std::uint64_t limit_;
   std::atomic<std::uint64_t> used_{0};
 };
+
+/// Makes bytes released to the budget count as released memory too. glibc gives every thread
+/// that allocates its own arena and keeps what it frees there: with frames and segments built on
+/// the io thread and freed on pool threads the RSS settled at the budget plus ~90 MiB more
+/// (measured: 217 MiB for a 64 MiB budget, 125 MiB with one arena). Frame-sized allocations are
+/// few, so one arena costs no contention. Process-wide, applied once, before the pools start.
+inline void share_one_allocator_arena() noexcept {
+  static std::once_flag once;
+  std::call_once(once, [] { ::mallopt(M_ARENA_MAX, 1); });
+}
+
+/// Hands whole free pages back to the kernel; call after large buffers were freed.
+inline void return_free_memory() noexcept { ::malloc_trim(0); }
 
 }  // namespace kb::pipeline

@@ -688,6 +688,9 @@ struct backup_job::impl {
     budget.release(seg.charged);
     seg.charged = 0;
     budget.release(std::exchange(seg.assembly, 0));
+    // The segment's buffers are free now; without this glibc keeps their pages and the RSS
+    // climbs well past the budget. Reusing a returned page costs one page fault.
+    return_free_memory();
     auto it = parts.find(tp);
     if (it == parts.end()) return;
     auto& ps = it->second;
@@ -1307,6 +1310,7 @@ struct backup_job::impl {
     on_progress = std::move(cb);
     started = steady::now();
     const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+    share_one_allocator_arena();
     compress_pool = std::make_unique<worker_pool>(opts.compression_threads ? opts.compression_threads : cores);
     upload_pool = std::make_unique<worker_pool>(std::max<std::size_t>(1, opts.upload_threads));
 

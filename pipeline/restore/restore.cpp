@@ -27,6 +27,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "pipeline/memory_budget.hpp"
 #include "pipeline/restore/offset_map.hpp"
 #include "pipeline/restore/partitioner.hpp"
 #include "protocol/create_topics.hpp"
@@ -1369,6 +1370,10 @@ class engine {
     if (popped) {
       l.space->notify();
       budget_waiters_.notify_all();
+      if (++settled_since_trim_ >= 64) {  // acknowledged frames were freed: give the pages back
+        settled_since_trim_ = 0;
+        return_free_memory();
+      }
     }
   }
 
@@ -1521,6 +1526,7 @@ class engine {
   std::uint64_t queued_total_ = 0;              ///< bytes queued in all lanes
   std::uint64_t preparing_bytes_ = 0;           ///< raw bytes of frames being read and rewritten
   wait_list budget_waiters_;
+  std::uint32_t settled_since_trim_ = 0;
   std::optional<error> fatal_;
   std::string last_failure_;
   std::int64_t producer_id_ = -1;
@@ -1567,6 +1573,7 @@ std::string render_metrics(const restore_metrics& m) {
 }
 
 kb::result<restore_summary> run_restore(storage::object_store& store, const restore_options& options) {
+  share_one_allocator_arena();  // frames are read on the pool and freed on the engine thread
   auto plan = build_plan(store, options.plan);
   if (!plan) return fail(std::move(plan.error()));
   engine e(store, options, std::move(*plan));

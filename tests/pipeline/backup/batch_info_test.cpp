@@ -72,7 +72,7 @@ TEST(describe_batch, crc_mismatch_is_corrupt) {
   o.base_offset = 7;
   auto b = make_batch(o, 2);
   byte_vector bytes(b.bytes.view().begin(), b.bytes.view().end());
-  bytes.back() ^= 0x01;
+  bytes[bytes.size() / 2] ^= 0x01;  // inside the CRC-covered records (not back(): g++ 12 -O3 false positive)
   b.bytes = shared_bytes(std::move(bytes));
   auto e = describe_batch(b);
   ASSERT_FALSE(e);

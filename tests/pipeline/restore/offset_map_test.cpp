@@ -43,13 +43,13 @@ TEST(offset_map, out_of_order_add_is_refused) {
 
 TEST(offset_map, state_round_trips_through_json) {
   restore_state s;
-  s.restore_id = "r-1";
-  s.backup_id = "b";
+  s.restore_id = std::string("r-1");  // not a literal: g++ 12 -O3 -Wrestrict false positive
+  s.backup_id = std::string("b");
   s.updated_ms = 1700000000000;
   partition_state p;
-  p.source_topic = "orders";
+  p.source_topic = std::string("orders");
   p.source_partition = 3;
-  p.target_topic = "orders-restored";
+  p.target_topic = std::string("orders-restored");
   p.target_partition = 1;
   p.next_source_offset = 42;
   p.target_end = 17;
