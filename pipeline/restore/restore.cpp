@@ -752,14 +752,16 @@ class engine {
   }
 
   /// End offsets of many partitions: one ListOffsets per leader (not one per partition, which
-  /// costs a round trip each with a thousand partitions); retried while leaders settle.
+  /// costs a round trip each with a thousand partitions); retried while leaders settle. A topic
+  /// of 1,000 partitions created a moment ago can take well over 5 s to answer for all of them
+  /// on a busy broker, so partitions are retried for up to 60 s (240 rounds of 250 ms).
   asio::awaitable<kb::result<std::map<net::topic_partition, std::int64_t>>> async_end_offsets(
       std::vector<net::topic_partition> todo) {
     std::map<net::topic_partition, std::int64_t> out;
     std::vector<std::string> names;
     for (const auto& tp : todo)
       if (std::find(names.begin(), names.end(), tp.topic) == names.end()) names.push_back(tp.topic);
-    for (int attempt = 0; attempt < 20 && !todo.empty(); ++attempt) {
+    for (int attempt = 0; attempt < 240 && !todo.empty(); ++attempt) {
       if (attempt > 0) {
         (void)co_await cluster_->async_refresh_metadata(names);
         co_await sleep(250ms);
