@@ -122,6 +122,28 @@ def load_dataset(env: dict, topic: str, name: str, total: int, seed: int) -> int
     return count
 
 
+def create_ready_topic(admin, name: str, parts: int) -> None:
+    """Creates a topic and waits (bounded) until every partition answers ListOffsets: metadata
+    names leaders before a fresh 1,000-partition topic accepts writes, and a producer started
+    then may spend minutes retrying NOT_LEADER_OR_FOLLOWER (ProducerPerformance did, on D6)."""
+    from confluent_kafka import TopicPartition
+    from confluent_kafka.admin import NewTopic, OffsetSpec
+    admin.create_topics([NewTopic(name, parts, 1)])[name].result(timeout=60)
+    pending = {TopicPartition(name, p): OffsetSpec.latest() for p in range(parts)}
+    deadline = time.monotonic() + 120
+    while pending and time.monotonic() < deadline:
+        for tp, fut in admin.list_offsets(pending, request_timeout=30).items():
+            try:
+                fut.result()
+                pending.pop(tp, None)
+            except Exception:  # noqa: BLE001 - not ready yet; asked again below
+                pass
+        if pending:
+            time.sleep(0.25)
+    if pending:
+        raise TimeoutError(f"{len(pending)} partitions of {name} not ready after 120 s")
+
+
 def log_bytes(env: dict, topic: str) -> int:
     root = Path(env["kafka"]["brokers"][0]["dir"])
     return sum(f.stat().st_size for f in root.rglob("*.log") if f.parent.name.rsplit("-", 1)[0] == topic)
@@ -303,24 +325,21 @@ class Bench:
                 "restore": {"topic_mapping": {topic: f"{topic}-restored-{i}"}}}))
             return [self.args.binary, "--no-progress", "restore", "--config", str(cfg)]
 
-        # The target topic is created before the timed run, as for the producers below: creating
-        # (and waiting for) 1,000 partitions is not restore work and would dominate D6.
-        from confluent_kafka.admin import AdminClient, NewTopic
+        # The target topic is created (and ready) before the timed run, as for the producers
+        # below: bringing up 1,000 partitions is not restore work and would dominate D6.
+        from confluent_kafka.admin import AdminClient
         admin = AdminClient({"bootstrap.servers": self.bs})
         parts = DATASETS[ds][1]
-
-        def fresh(i):
-            name = f"{topic}-restored-{i}"
-            admin.create_topics([NewTopic(name, parts, 1)])[name].result(timeout=60)
-        self.repeat(ds, "restore (ours)", cmd, None, nbytes, n, before=fresh)
+        self.repeat(ds, "restore (ours)", cmd, None, nbytes, n,
+                    before=lambda i: create_ready_topic(admin, f"{topic}-restored-{i}", parts))
 
     def producers(self, ds: str, topic: str, nbytes: int, n: int) -> None:
         size, parts, codec, _ = DATASETS[ds]
-        from confluent_kafka.admin import AdminClient, NewTopic
+        from confluent_kafka.admin import AdminClient
         admin = AdminClient({"bootstrap.servers": self.bs})
 
         def fresh(name):
-            return lambda i: admin.create_topics([NewTopic(f"{name}-{i}", parts, 1)])[f"{name}-{i}"].result(timeout=60)
+            return lambda i: create_ready_topic(admin, f"{name}-{i}", parts)
         if not self.args.no_java:
             self.repeat(ds, "ProducerPerformance", lambda i: self.java(
                 "ProducerPerformance", "--topic", f"pp-{topic}-{i}", "--num-records", str(n), "--record-size",
