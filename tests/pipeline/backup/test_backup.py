@@ -49,18 +49,6 @@ def dump_tool(binary) -> Path:
     return p
 
 
-@pytest.fixture(scope="session")
-def rdkafka_dir(tmp_path_factory) -> Path:
-    """kcat with the confluent-kafka wheel's librdkafka (Debian's 2.0.2 fails SCRAM on Kafka 4)."""
-    import confluent_kafka
-
-    libs = sorted((Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs").glob("librdkafka-*.so.1"))
-    assert libs, "confluent-kafka wheel without bundled librdkafka"
-    d = tmp_path_factory.mktemp("rdkafka")
-    (d / "librdkafka.so.1").symlink_to(libs[0])
-    return d
-
-
 def plaintext(env) -> str:
     return env["kafka"]["listeners"]["PLAINTEXT"]
 
