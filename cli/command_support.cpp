@@ -3,6 +3,9 @@
 #include <ostream>
 #include <string_view>
 
+#include <stdlib.h>  // setenv (KRB5_CONFIG for GSSAPI)
+#include <unistd.h>  // access
+
 #include <fmt/format.h>
 
 #include "base/log.hpp"
@@ -72,11 +75,32 @@ kb::result<net::cluster_options> cluster_options_from(const kafka_config& k, std
       case sasl_mechanism::plain: o.connection.sasl.mechanism = "PLAIN"; break;
       case sasl_mechanism::scram_sha_256: o.connection.sasl.mechanism = "SCRAM-SHA-256"; break;
       case sasl_mechanism::scram_sha_512: o.connection.sasl.mechanism = "SCRAM-SHA-512"; break;
-      case sasl_mechanism::gssapi:
+      case sasl_mechanism::gssapi: {
+#ifdef KB_HAVE_GSSAPI
+        o.connection.sasl.mechanism = "GSSAPI";
+        o.connection.sasl.kerberos_service_name = s.sasl_kerberos_service_name;
+        if (s.sasl_keytab_path) {
+          if (::access(s.sasl_keytab_path->c_str(), R_OK) != 0)
+            return fail(errc::config, fmt::format("{}.security.sasl_keytab_path: cannot read keytab {}", section,
+                                                  *s.sasl_keytab_path));
+          o.connection.sasl.keytab_path = *s.sasl_keytab_path;
+        }
+        if (s.sasl_krb5_config_path) {
+          if (::access(s.sasl_krb5_config_path->c_str(), R_OK) != 0)
+            return fail(errc::config, fmt::format("{}.security.sasl_krb5_config_path: cannot read {}", section,
+                                                  *s.sasl_krb5_config_path));
+          // MIT Kerberos reads its profile from $KRB5_CONFIG when its first context is made;
+          // this runs before any connection exists.
+          ::setenv("KRB5_CONFIG", s.sasl_krb5_config_path->c_str(), 1);
+        }
+        break;
+#else
         // A setting this binary cannot honour is a configuration error (exit 2), not a runtime one.
         return fail(errc::config, fmt::format("{}.security.sasl_mechanism: GSSAPI is not built into this "
                                               "binary (build with -Dgssapi=enabled)",
                                               section));
+#endif
+      }
       case sasl_mechanism::none:
         return fail(errc::config, fmt::format("{}.security.sasl_mechanism is required with a SASL security_protocol",
                                               section));

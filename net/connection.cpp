@@ -236,7 +236,9 @@ error connection::sasl_error(std::string_view why) const {
 
 asio::awaitable<result<void>> connection::async_authenticate() {
   const bool initial = state_ != connection_state::ready;
-  auto mech = make_sasl_mechanism(opts_.sasl);
+  sasl_credentials creds = opts_.sasl;
+  creds.host = host_;  // GSSAPI names the broker's service principal after the host dialled
+  auto mech = make_sasl_mechanism(creds);
   if (!mech) co_return fail(mech.error().code, sasl_error(mech.error().message).message);
   if (initial && !uses_tls(opts_.protocol) && authentications_ == 0) {
     if (opts_.sasl.mechanism == "PLAIN")

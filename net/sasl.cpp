@@ -1,6 +1,9 @@
 #include "net/sasl.hpp"
 
 #include "net/sasl_plain.hpp"
+#ifdef KB_HAVE_GSSAPI
+#include "net/sasl_gssapi.hpp"
+#endif
 #include "net/scram.hpp"
 
 namespace kb::net {
@@ -18,9 +21,16 @@ result<std::unique_ptr<sasl_mechanism>> make_sasl_mechanism(const sasl_credentia
     if (!mech) return fail(mech.error());
     return std::unique_ptr<sasl_mechanism>(std::move(*mech));
   }
-  if (creds.mechanism == "GSSAPI")
+  if (creds.mechanism == "GSSAPI") {
+#ifdef KB_HAVE_GSSAPI
+    auto mech = sasl_gssapi::create({creds.kerberos_service_name, creds.host, creds.username, creds.keytab_path});
+    if (!mech) return fail(mech.error());
+    return std::unique_ptr<sasl_mechanism>(std::move(*mech));
+#else
     return fail(errc::unsupported,
                 "SASL mechanism GSSAPI is not built into this binary (meson -Dgssapi=enabled)");
+#endif
+  }
   return fail(errc::unsupported, "unknown SASL mechanism '" + creds.mechanism +
                                      "'; use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
 }

@@ -41,13 +41,18 @@ class sasl_mechanism {
 
 /// Credentials and limits for a mechanism.
 struct sasl_credentials {
-  std::string mechanism;  ///< PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
-  std::string username;
+  std::string mechanism;  ///< PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 | GSSAPI
+  std::string username;   ///< GSSAPI: the Kerberos principal (optional; empty: the default one)
   secret password;
+  // GSSAPI only (builds with -Dgssapi=enabled).
+  std::string kerberos_service_name = "kafka";  ///< service part of the broker's principal
+  std::string keytab_path{};                    ///< client keytab; empty: the credential cache
+  std::string host{};  ///< the broker host being dialled (service/host); set by the connection
 };
 
-/// Makes the mechanism named in `creds.mechanism`; errc::unsupported for GSSAPI or an unknown
-/// name, errc::invalid_argument for credentials the mechanism cannot carry.
+/// Makes the mechanism named in `creds.mechanism`; errc::unsupported for an unknown name (and
+/// for GSSAPI in builds without it), errc::invalid_argument for credentials the mechanism
+/// cannot carry.
 [[nodiscard]] result<std::unique_ptr<sasl_mechanism>> make_sasl_mechanism(const sasl_credentials& creds);
 
 }  // namespace kb::net

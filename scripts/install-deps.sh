@@ -50,7 +50,10 @@ APT_PKGS=(meson ninja-build pkg-config g++ clang-14 clang-tidy-14 clang-format-1
   libclang-rt-14-dev libboost1.81-dev libboost-json1.81-dev libssl-dev libsasl2-dev libzstd-dev
   liblz4-dev libxxhash-dev libsnappy-dev zlib1g-dev libyaml-cpp-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libexpected-dev libfmt-dev kcat openssl curl ccache
-  iproute2 python3-venv)
+  iproute2 python3-venv
+  # GSSAPI (-Dgssapi=enabled): MIT GSS-API headers, the Cyrus GSSAPI plugin, and the KDC and
+  # tools tests/harness/kerberos.py runs.
+  libkrb5-dev libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server krb5-user)
 # Needed by the tool steps; installed through apt only when missing.
 command -v java >/dev/null 2>&1 || APT_PKGS+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || APT_PKGS+=(maven)
