@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Kerberos test harness: an MIT KDC (Debian krb5-kdc) and one KRaft Kafka broker whose
-SASL_PLAINTEXT listener offers GSSAPI, for the GSSAPI tests (tests/net/gssapi_it_test.cpp).
+SASL_PLAINTEXT and SASL_SSL listeners offer GSSAPI, for the GSSAPI tests (tests/net/gssapi_it_test.cpp).
 
 Subcommands (Python 3.11 stdlib only; reuses cluster.py's helpers without changing it):
   up      start KDC + broker, write RUN/env.json (profile "kerberos")
@@ -126,21 +126,26 @@ def wait_kdc(run_dir: Path, pid: int, deadline: float) -> None:
     raise HarnessError(f"KDC not answering within {KDC_START_TIMEOUT:.0f} s: {last}")
 
 
-def broker_properties(node_dir: Path, ports: dict, keytab: Path) -> str:
+def broker_properties(node_dir: Path, ports: dict, keytab: Path, pki: Path) -> str:
     lst = (f"PLAINTEXT://127.0.0.1:{ports['PLAINTEXT']},SASL_PLAINTEXT://127.0.0.1:{ports['SASL_PLAINTEXT']},"
-           f"CONTROLLER://127.0.0.1:{ports['CONTROLLER']}")
+           f"SASL_SSL://127.0.0.1:{ports['SASL_SSL']},CONTROLLER://127.0.0.1:{ports['CONTROLLER']}")
     adv = (f"PLAINTEXT://127.0.0.1:{ports['PLAINTEXT']},"
-           f"SASL_PLAINTEXT://{SERVICE_HOST}:{ports['SASL_PLAINTEXT']}")
+           f"SASL_PLAINTEXT://{SERVICE_HOST}:{ports['SASL_PLAINTEXT']},SASL_SSL://{SERVICE_HOST}:{ports['SASL_SSL']}")
     jaas = ("com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true "
             f'keyTab="{keytab}" principal="{SERVICE}/{SERVICE_HOST}@{REALM}";')
     return cluster.COMMON_PROPS + f"""node.id=1
 controller.quorum.voters=1@127.0.0.1:{ports['CONTROLLER']}
 listeners={lst}
 advertised.listeners={adv}
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
 sasl.enabled.mechanisms=GSSAPI
 sasl.kerberos.service.name={SERVICE}
 listener.name.sasl_plaintext.gssapi.sasl.jaas.config={jaas}
+listener.name.sasl_ssl.gssapi.sasl.jaas.config={jaas}
+ssl.keystore.type=PEM
+ssl.keystore.location={pki / 'broker.pem'}
+ssl.truststore.type=PEM
+ssl.truststore.location={pki / 'ca.crt'}
 log.dirs={node_dir / 'data'}
 default.replication.factor=1
 min.insync.replicas=1
@@ -179,7 +184,7 @@ def cmd_up(args) -> None:
         shutil.rmtree(run_dir)
     (run_dir / "kdc").mkdir(parents=True)
     os.chmod(run_dir, 0o700)
-    names = ["KDC", "PLAINTEXT", "SASL_PLAINTEXT", "CONTROLLER"]
+    names = ["KDC", "PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "CONTROLLER"]
     ports = dict(zip(names, cluster.free_ports(len(names))))
     (run_dir / "krb5.conf").write_text(KRB5_CONF.format(realm=REALM, run=run_dir, port=ports["KDC"]))
     (run_dir / "kdc" / "kdc.conf").write_text(KDC_CONF.format(realm=REALM, kdc=run_dir / "kdc", port=ports["KDC"]))
@@ -216,7 +221,10 @@ def cmd_up(args) -> None:
         (run_dir / "log4j2-tools.properties").write_text(cluster.LOG4J2_TOOLS)
         node_dir = run_dir / "node1"
         (node_dir / "logs").mkdir(parents=True)
-        (node_dir / "server.properties").write_text(broker_properties(node_dir, ports, run_dir / "kafka.keytab"))
+        # The single profile's PKI (CA, broker certificate for localhost) for the SASL_SSL listener.
+        tls = cluster.make_pki(run_dir / "pki", secrets.token_urlsafe(15))
+        (node_dir / "server.properties").write_text(
+            broker_properties(node_dir, ports, run_dir / "kafka.keytab", run_dir / "pki"))
         tools = cluster.java_tools_prefix(run_dir, lib)
         cluster.run([*tools, "kafka.tools.StorageTool", "format", "-c", str(node_dir / "server.properties"),
                      "-t", CLUSTER_ID], timeout=120)
@@ -228,7 +236,8 @@ def cmd_up(args) -> None:
         broker = {"node_id": 1, "pid": pid, "log": str(node_dir / "logs" / "server.log"),
                   "stdout": str(node_dir / "stdout.log"), "dir": str(node_dir), "cmd": cmd}
         listeners = {"PLAINTEXT": f"127.0.0.1:{ports['PLAINTEXT']}",
-                     "SASL_PLAINTEXT": f"{SERVICE_HOST}:{ports['SASL_PLAINTEXT']}"}
+                     "SASL_PLAINTEXT": f"{SERVICE_HOST}:{ports['SASL_PLAINTEXT']}",
+                     "SASL_SSL": f"{SERVICE_HOST}:{ports['SASL_SSL']}"}
         env["kafka"] = {"version": cluster.KAFKA_VERSION, "lib_dir": str(lib), "java_tools": tools,
                         "cluster_id": CLUSTER_ID, "listeners": listeners, "brokers": [broker]}
         cluster.write_env(run_dir, {**env, "starting": True})
@@ -236,6 +245,7 @@ def cmd_up(args) -> None:
         cluster.wait_metadata(listeners["PLAINTEXT"], {1}, time.monotonic() + 60)
         log(f"Kafka up with GSSAPI on {listeners['SASL_PLAINTEXT']} ({time.monotonic() - t0:.1f} s)")
 
+        env["tls"] = {"ca": tls["ca"]}
         env["kerberos"] = {
             "realm": REALM, "krb5_config": str(run_dir / "krb5.conf"),
             "service_name": SERVICE, "service_principal": svc,

@@ -1,8 +1,9 @@
 // Integration (suite 'kerberos'): SASL GSSAPI against the MIT KDC and Kafka broker of
-// tests/harness/kerberos.py ($KB_TEST_ENV_KERBEROS). Authenticates from a keytab and from a
-// kinit credential cache, reads metadata, produces and fetches; a principal without a ticket
-// and a wrong service name fail with the documented SASL message; `kafka-backup backup`
-// ($KB_BINARY) with sasl_mechanism GSSAPI backs a topic up to the filesystem.
+// tests/harness/kerberos.py ($KB_TEST_ENV_KERBEROS). Authenticates from a keytab (over
+// SASL_PLAINTEXT and SASL_SSL) and from a kinit credential cache, reads metadata, produces and
+// fetches; a principal without a ticket and a wrong service name fail with the documented SASL
+// message; `kafka-backup backup` ($KB_BINARY) with sasl_mechanism GSSAPI backs a topic up to
+// the filesystem.
 #include <sys/wait.h>
 
 #include <array>
@@ -109,6 +110,16 @@ TEST_F(gssapi_it, keytab_authenticates_reads_metadata_produces_and_fetches) {
   round_trip(s);
   // The user's cache stays untouched: the keytab's tickets live in a private memory cache.
   EXPECT_FALSE(fs::exists(cache_));
+}
+
+TEST_F(gssapi_it, keytab_over_sasl_ssl_round_trips) {
+  auto opts = gssapi_options(env().str({"kerberos", "client_principal"}), env().str({"kerberos", "client_keytab"}));
+  opts.protocol = security_protocol::sasl_ssl;
+  opts.tls.ca_location = env().str({"tls", "ca"});
+  session s("SASL_SSL", std::move(opts));
+  auto ok = s.connect();
+  ASSERT_TRUE(ok) << ok.error().message;
+  round_trip(s);
 }
 
 TEST_F(gssapi_it, keytab_without_principal_uses_its_first_entry) {
