@@ -60,13 +60,13 @@ TEST_F(sasl_gssapi_unit, principal_without_cache_entry_says_to_kinit) {
   EXPECT_NE(first.error().message.find("kinit"), std::string::npos) << first.error().message;
 }
 
-TEST_F(sasl_gssapi_unit, default_credentials_absent_fail_in_the_first_step) {
+TEST_F(sasl_gssapi_unit, default_credentials_absent_fail_in_the_first_step_saying_to_kinit) {
   auto mech = sasl_gssapi::create({.service_name = "kafka", .host = "localhost", .principal = {}, .keytab_path = {}});
   ASSERT_TRUE(mech);
   auto first = (*mech)->step({});
   ASSERT_FALSE(first);
   EXPECT_TRUE(first.error().is(errc::sasl)) << first.error().message;
-  EXPECT_NE(first.error().message.find("GSSAPI"), std::string::npos) << first.error().message;
+  EXPECT_NE(first.error().message.find("kinit"), std::string::npos) << first.error().message;
 }
 
 TEST_F(sasl_gssapi_unit, empty_host_is_an_internal_error) {
