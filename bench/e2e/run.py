@@ -234,7 +234,11 @@ class Bench:
         samples = []
         for i in range(self.args.runs + 1):
             if before:
-                before(i)
+                try:
+                    before(i)
+                except Exception as e:  # noqa: BLE001 - a setup failure loses this run, not the others
+                    log(f"{dataset} {tool} run {i}: setup failed, run skipped: {e}")
+                    continue
             m = measure(make_cmd(i), env_extra, self.broker_pid)
             m.update(dataset=dataset, tool=tool, run=i, warmup=i == 0, log_bytes=nbytes, records=nrecords,
                      mb_s=nbytes / MB / m["wall_s"], records_s=nrecords / m["wall_s"],
