@@ -34,6 +34,8 @@ REALM = "KB.TEST"
 SERVICE = "kafka"
 SERVICE_HOST = "localhost"
 KDC_START_TIMEOUT = 20.0
+# KIP-368 session lifetime on the SASL_SSL listener only, so a test sees GSSAPI re-authentication.
+REAUTH_MS = 3000
 CLUSTER_ID = cluster.CLUSTER_ID
 
 KRB5_CONF = """[libdefaults]
@@ -142,6 +144,7 @@ sasl.enabled.mechanisms=GSSAPI
 sasl.kerberos.service.name={SERVICE}
 listener.name.sasl_plaintext.gssapi.sasl.jaas.config={jaas}
 listener.name.sasl_ssl.gssapi.sasl.jaas.config={jaas}
+listener.name.sasl_ssl.gssapi.connections.max.reauth.ms={REAUTH_MS}
 ssl.keystore.type=PEM
 ssl.keystore.location={pki / 'broker.pem'}
 ssl.truststore.type=PEM
@@ -250,7 +253,7 @@ def cmd_up(args) -> None:
             "realm": REALM, "krb5_config": str(run_dir / "krb5.conf"),
             "service_name": SERVICE, "service_principal": svc,
             "client_principal": f"client@{REALM}", "client_keytab": str(run_dir / "client.keytab"),
-            "noticket_principal": f"noticket@{REALM}",
+            "noticket_principal": f"noticket@{REALM}", "sasl_ssl_session_lifetime_ms": REAUTH_MS,
         }
         cluster.write_env(run_dir, env)
     except BaseException:

@@ -122,6 +122,27 @@ TEST_F(gssapi_it, keytab_over_sasl_ssl_round_trips) {
   round_trip(s);
 }
 
+TEST_F(gssapi_it, reauthenticates_when_the_sasl_ssl_session_expires) {
+  // The harness gives SASL_SSL sessions a short lifetime (KIP-368): requests spread over more
+  // than two lifetimes all succeed, over the same connection, with fresh GSSAPI exchanges.
+  auto opts = gssapi_options(env().str({"kerberos", "client_principal"}), env().str({"kerberos", "client_keytab"}));
+  opts.protocol = security_protocol::sasl_ssl;
+  opts.tls.ca_location = env().str({"tls", "ca"});
+  session s("SASL_SSL", std::move(opts));
+  auto ok = s.connect();
+  ASSERT_TRUE(ok) << ok.error().message;
+  const auto conn = s.conn;
+  for (int i = 0; i < 16; ++i) {  // 16 x 450 ms = 7.2 s, about 2.4 lifetimes of 3 s
+    protocol::metadata_request md;
+    auto r = s.send(md);
+    ASSERT_TRUE(r) << "request " << i << ": " << r.error().message;
+    std::this_thread::sleep_for(450ms);
+  }
+  EXPECT_EQ(s.conn, conn);
+  EXPECT_TRUE(s.conn->is_ready());
+  EXPECT_GE(s.conn->authentications(), 3);
+}
+
 TEST_F(gssapi_it, keytab_without_principal_uses_its_first_entry) {
   session s("SASL_PLAINTEXT", gssapi_options("", env().str({"kerberos", "client_keytab"})));
   auto ok = s.connect();
