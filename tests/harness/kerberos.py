@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cluster  # noqa: E402  (helpers: spawn, stop_pids, pid_alive, free_ports, ...)
-from cluster import HarnessError, log  # noqa: E402
+from cluster import HarnessError  # noqa: E402
 
 REALM = "KB.TEST"
 SERVICE = "kafka"
@@ -58,6 +58,10 @@ KRB5_CONF = """[libdefaults]
 [domain_realm]
     localhost = {realm}
 """
+
+def log(msg: str) -> None:
+    print(f"kerberos.py: {msg}", flush=True)
+
 
 KDC_CONF = """[kdcdefaults]
     kdc_listen = 127.0.0.1:{port}
