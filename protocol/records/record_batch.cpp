@@ -352,10 +352,19 @@ result<std::optional<fetched_batch>> batch_splitter::next() {
   b.base_offset = get_be<std::int64_t>(p);
   if (b.magic == 2) {
     if (total < batch_header_size) return corrupt(fmt::format("batch_length {} is below the 49-byte minimum", length));
-    b.last_offset = b.base_offset + get_be<std::int32_t>(p + off_last_offset_delta);
+    const auto delta = get_be<std::int32_t>(p + off_last_offset_delta);
+    // Offsets are never negative; checking both also keeps the sum (and next_offset_) in range.
+    if (b.base_offset < 0 || delta < 0 || b.base_offset > std::numeric_limits<std::int64_t>::max() - delta - 1) {
+      return corrupt(fmt::format("base offset {} with last offset delta {} at byte {} is out of range",
+                                 b.base_offset, delta, pos_));
+    }
+    b.last_offset = b.base_offset + delta;
   } else if (b.magic == 0 || b.magic == 1) {
     const std::size_t min = b.magic == 0 ? legacy_min_size_v0 : legacy_min_size_v1;
     if (static_cast<std::size_t>(length) < min) return corrupt("legacy message is shorter than its fixed fields");
+    if (b.base_offset < 0 || b.base_offset == std::numeric_limits<std::int64_t>::max()) {
+      return corrupt(fmt::format("offset {} at byte {} is out of range", b.base_offset, pos_));
+    }
     b.last_offset = b.base_offset;
   } else {
     return corrupt(fmt::format("unknown magic byte {} at byte {}", b.magic, pos_ + batch_magic_offset));
