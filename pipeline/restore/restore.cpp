@@ -1093,6 +1093,19 @@ class engine {
     std::uint64_t id;  ///< queued_batch::id (positions shift as acked batches are popped)
   };
 
+  /// Whether one more batch keeps the totals sent within rate × elapsed plus one second's burst.
+  bool within_rate(std::uint64_t records, std::uint64_t bytes, std::chrono::steady_clock::time_point now) {
+    if (o_.rate_limit_records_per_sec == 0 && o_.rate_limit_bytes_per_sec == 0) return true;
+    if (!pacing_since_) pacing_since_ = now;
+    const double elapsed = std::chrono::duration<double>(now - *pacing_since_).count() + 1.0;
+    auto fits = [&](std::uint64_t limit, std::uint64_t sent, std::uint64_t more) {
+      // Always let the first batch through, however large, so a batch above the limit still goes.
+      return limit == 0 || sent == 0 || static_cast<double>(sent + more) <= static_cast<double>(limit) * elapsed;
+    };
+    return fits(o_.rate_limit_records_per_sec, paced_records_, records) &&
+           fits(o_.rate_limit_bytes_per_sec, paced_bytes_, bytes);
+  }
+
   asio::awaitable<void> async_dispatch() {
     std::map<std::int32_t, int> broker_in_flight;
     auto last_progress = std::chrono::steady_clock::now();
@@ -1107,6 +1120,7 @@ class engine {
       std::map<std::int32_t, std::pair<protocol::produce_request, std::vector<request_slot>>> requests;
       std::map<std::int32_t, std::size_t> request_bytes;
       bool need_refresh = false;
+      bool rate_limited = false;
       const auto now = std::chrono::steady_clock::now();
       for (auto& [tp, lp] : lanes_) {
         lane& l = *lp;
@@ -1141,6 +1155,10 @@ class engine {
         }
         auto& qb = l.queue[idx];
         if (!slots.empty() && bytes + qb.batch.size > o_.max_request_bytes) continue;
+        if (!within_rate(static_cast<std::uint64_t>(qb.batch.record_count), qb.batch.size, now)) {
+          rate_limited = true;
+          break;
+        }
         if (qb.sequence < 0) {
           qb.sequence = l.next_sequence;
           l.next_sequence += qb.batch.record_count;
@@ -1152,6 +1170,8 @@ class engine {
         qb.st = queued_batch::status::in_flight;
         ++l.in_flight;
         bytes += qb.batch.size;
+        paced_records_ += static_cast<std::uint64_t>(qb.batch.record_count);
+        paced_bytes_ += qb.batch.size;
         auto t = std::find_if(req.topic_data.begin(), req.topic_data.end(), [&](const auto& x) { return x.name == l.tp.topic; });
         if (t == req.topic_data.end()) {
           req.topic_data.push_back({l.tp.topic, {}});
@@ -1187,7 +1207,7 @@ class engine {
         last_progress = std::chrono::steady_clock::now();
         o_.on_progress(summary_.records, summary_.bytes, plan_.bytes());
       }
-      if (requests.empty()) co_await wake_.wait(need_refresh ? 200ms : 1000ms);
+      if (requests.empty()) co_await wake_.wait(rate_limited ? 20ms : need_refresh ? 200ms : 1000ms);
     }
     // Let requests still in flight finish (their acks feed the map) before returning.
     for (int i = 0; i < 600 && in_flight_total_ > 0; ++i) co_await wake_.wait(100ms);
@@ -1537,6 +1557,9 @@ class engine {
   std::uint64_t next_batch_id_ = 0;
   std::size_t readers_running_ = 0;
   std::size_t in_flight_total_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> pacing_since_;
+  std::uint64_t paced_records_ = 0;
+  std::uint64_t paced_bytes_ = 0;
   bool resumed_ = false;
   bool dirty_ = false;
   bool finished_ = false;

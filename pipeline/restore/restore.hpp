@@ -47,6 +47,10 @@ struct restore_options {
   /// All frames being prepared plus all batches waiting in every lane stay below this, whatever
   /// the partition count (one frame may exceed it so that progress never stops).
   std::uint64_t max_buffer_bytes = 128ull << 20;
+  /// Produce pacing (`restore.rate_limit_*`): 0 is no limit. Averaged from the first send, with
+  /// at most one second's worth sent ahead.
+  std::uint64_t rate_limit_records_per_sec = 0;
+  std::uint64_t rate_limit_bytes_per_sec = 0;
   /// Called on the engine thread about every 500 ms and at the end.
   std::function<void(std::uint64_t records, std::uint64_t bytes, std::uint64_t total_bytes)> on_progress;
   const std::atomic<bool>* stop = nullptr;      ///< set from a signal handler: stop cleanly

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "protocol/fetch.hpp"
 #include "protocol/metadata.hpp"
 
@@ -39,7 +41,7 @@ fetch_response sample_fetch() {
 metadata_response sample_metadata() {
   metadata_response resp;
   resp.brokers = {{1, "b1", 9092, std::string("r1")}, {2, "b2", 9092, std::nullopt}};
-  resp.cluster_id = "c";
+  resp.cluster_id.emplace("c");  // not operator=: g++ 12 -O2 misreports -Wrestrict on it
   resp.controller_id = 1;
   resp.topics = {{0, std::string("orders"), uuid{}, false, {{0, 0, 1, 3, {1, 2}, {1, 2}, {}}}, -2147483648},
                  {3, std::string("missing"), uuid{}, false, {}, -2147483648}};
@@ -59,12 +61,12 @@ int main(int argc, char** argv) {
   for (std::int16_t v : {4, 7, 11, 12, 13, 16, 17}) {
     writer w;
     sample_fetch().encode(w, v);
-    write_file(root / "fetch_response" / ("v" + std::to_string(v)), w);
+    write_file(root / "fetch_response" / fmt::format("v{}", v), w);
   }
   for (std::int16_t v : {1, 5, 7, 9, 10, 12, 13}) {
     writer w;
     sample_metadata().encode(w, v);
-    write_file(root / "metadata_response" / ("v" + std::to_string(v)), w);
+    write_file(root / "metadata_response" / fmt::format("v{}", v), w);
   }
   return 0;
 }

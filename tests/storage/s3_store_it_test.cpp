@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "storage/location.hpp"
@@ -281,7 +282,7 @@ TEST_F(S3StoreIT, ConcurrentPutsFromThreads) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 5; ++i) {
-        if (!store_->put("t" + std::to_string(t) + "/" + std::to_string(i), as_bytes("v"))) ++failures;
+        if (!store_->put(fmt::format("t{}/{}", t, i), as_bytes("v"))) ++failures;
       }
     });
   }

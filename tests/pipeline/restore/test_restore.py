@@ -714,3 +714,37 @@ def test_dry_run_prints_the_plan_and_writes_nothing(env, tmp_path):
     assert "nothing was written" in r.stdout
     assert not topic_exists(env, dst)
     assert not (store / "b" / "restores").exists()
+
+
+def test_rate_limit_paces_produce_and_restores_everything(env, tmp_path):
+    src = name("paced")
+    create_topic(env, src, 1)
+    produce(env, src, sample_records(3000), **{"batch.num.messages": 100, "linger.ms": 5})
+    store = make_backup(env, tmp_path, "b", [src])
+    dst = src + "-r"
+    cfg = restore_config(env, tmp_path, store, "b", [src],
+                         {"topic_mapping": {src: dst}, "rate_limit_records_per_sec": 1000})
+    started = time.monotonic()
+    r = run_restore(env, cfg)
+    took = time.monotonic() - started
+    assert r.returncode == 0, r.stderr
+    assert "not supported" not in r.stderr
+    # 3000 records at 1000/s with one second's burst cannot finish in under 2 s; a lower bound
+    # only, so a slow machine never fails it.
+    assert took >= 1.9, f"restore took {took:.2f} s: the rate limit was not applied"
+    assert content(read_partition(env, dst, 0)) == content(read_partition(env, src, 0))
+
+
+def test_purge_topics_is_refused_with_exit_2_before_anything_is_written(env, tmp_path):
+    src = name("purge")
+    create_topic(env, src, 1)
+    produce(env, src, sample_records(10))
+    store = make_backup(env, tmp_path, "b", [src])
+    dst = src + "-r"
+    cfg = restore_config(env, tmp_path, store, "b", [src], {"topic_mapping": {src: dst}, "purge_topics": True})
+    r = run_restore(env, cfg)
+    assert r.returncode == 2, r.stderr
+    assert "restore.purge_topics: true is not supported" in r.stderr
+    assert "topic_mapping" in r.stderr
+    assert not topic_exists(env, dst)
+    assert not (store / "b" / "restores").exists()
