@@ -32,6 +32,10 @@ stop_harnesses() {
     "$venv_python" tests/harness/cluster.py down --run-dir "$dir" || true
   done
   harness_dirs=()
+  if [ -n "${kerberos_dir:-}" ]; then
+    "$venv_python" tests/harness/kerberos.py down --run-dir "$kerberos_dir" || true
+    kerberos_dir=""
+  fi
 }
 trap stop_harnesses EXIT
 
@@ -91,8 +95,9 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 phase "ASan+UBSan build ($asan_build) and unit tests"
 asan_ok=1
 if [ ! -f "$asan_build/build.ninja" ]; then
+  # GSSAPI (Cyrus SASL + MIT Kerberos) is built here, so the Kerberos suite runs under ASan too.
   meson setup "$asan_build" --wrap-mode=nodownload -Db_sanitize=address,undefined -Db_lundef=false \
-    >"$results/asan-setup.log" 2>&1 || { tail -n 20 "$results/asan-setup.log"; asan_ok=0; }
+    -Dgssapi=enabled >"$results/asan-setup.log" 2>&1 || { tail -n 20 "$results/asan-setup.log"; asan_ok=0; }
 fi
 if [ "$asan_ok" = 1 ] && ninja -C "$asan_build" -j"$(nproc)" >"$results/asan-build.log" 2>&1; then
   suites_saved=("${suites[@]}")
@@ -157,6 +162,22 @@ fi
 suites=(integration)
 run_pytest pytest-single "not cluster3" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup"
 stop_harnesses
+
+phase "Kerberos: MIT KDC and a GSSAPI broker; GSSAPI tests (ASan build)"
+if [ "$asan_ok" = 1 ]; then
+  kerberos_dir="$asan_build/kerberos"
+  if "$venv_python" tests/harness/kerberos.py up --run-dir "$kerberos_dir"; then
+    build_saved=$build; build=$asan_build; suites=(kerberos)
+    run_meson_suite asan-kerberos KB_TEST_ENV_KERBEROS="$repo/$kerberos_dir/env.json"
+    build=$build_saved
+  else
+    echo "test.sh: the Kerberos harness did not start" >&2
+    printf '<testsuite name="kerberos-harness" tests="1" failures="1"><testcase classname="harness" name="kerberos_up"><failure message="kerberos.py up failed"/></testcase></testsuite>\n' \
+      >"$results/kerberos-harness.xml"
+    result_files+=("$results/kerberos-harness.xml")
+  fi
+  stop_harnesses
+fi
 
 phase "harness up: three-broker cluster"
 "$venv_python" tests/harness/cluster.py up --profile cluster3 --no-s3 --run-dir "$build/harness3" \
