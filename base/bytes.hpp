@@ -29,7 +29,14 @@ class shared_bytes {
  public:
   shared_bytes() = default;
   explicit shared_bytes(byte_vector owned)
-      : owner_(std::make_shared<const byte_vector>(std::move(owned))), view_(*owner_) {}
+      : owner_(std::make_shared<const byte_vector>(std::move(owned))),
+        view_(*static_cast<const byte_vector*>(owner_.get())) {}
+  /// Takes `size` bytes the caller filled in a plain array: unlike byte_vector, nothing was
+  /// zero-filled first (a fresh response body of up to 16 MiB).
+  shared_bytes(std::unique_ptr<std::uint8_t[]> owned, std::size_t size)
+      : view_(owned.get(), size) {
+    owner_ = std::shared_ptr<const std::uint8_t[]>(std::move(owned));
+  }
 
   [[nodiscard]] byte_view view() const noexcept { return view_; }
   [[nodiscard]] const std::uint8_t* data() const noexcept { return view_.data(); }
@@ -45,7 +52,7 @@ class shared_bytes {
   }
 
  private:
-  std::shared_ptr<const byte_vector> owner_;
+  std::shared_ptr<const void> owner_;  ///< a byte_vector or a byte array
   byte_view view_;
 };
 

@@ -433,23 +433,25 @@ asio::awaitable<void> connection::async_read_loop() {
                                  broker_, size, opts_.max_response_bytes, to_string(opts_.protocol))});
       co_return;
     }
-    byte_vector body(static_cast<std::size_t>(size));
+    // Not zero-filled (unlike byte_vector(size)): every byte is overwritten by the read.
+    const auto body_size = static_cast<std::size_t>(size);
+    std::unique_ptr<std::uint8_t[]> body(new std::uint8_t[body_size]);
     if (tls_stream_) {
-      auto [rec, n] = co_await asio::async_read(*tls_stream_, asio::buffer(body), use_tuple);
+      auto [rec, n] = co_await asio::async_read(*tls_stream_, asio::buffer(body.get(), body_size), use_tuple);
       ec = rec;
     } else {
-      auto [rec, n] = co_await asio::async_read(socket_, asio::buffer(body), use_tuple);
+      auto [rec, n] = co_await asio::async_read(socket_, asio::buffer(body.get(), body_size), use_tuple);
       ec = rec;
     }
     if (ec) {
       fail_all(transport_error(ec, "reading a response"));
       co_return;
     }
-    const std::int32_t correlation_id = protocol::peek_correlation_id(body).value_or(-1);
+    const std::int32_t correlation_id = protocol::peek_correlation_id(byte_view(body.get(), body_size)).value_or(-1);
     if (auto it = pending_.find(correlation_id); it != pending_.end()) {
       pending_request* pending = it->second;
       pending_.erase(it);
-      pending->outcome = shared_bytes(std::move(body));
+      pending->outcome = shared_bytes(std::move(body), body_size);
       pending->timer.cancel();
     } else if (abandoned_.erase(correlation_id) == 0) {
       fail_all(error{make_error_code(errc::protocol),

@@ -151,6 +151,7 @@ struct partition_state {
 struct upload_result {
   result<sf::partition_checkpoint> checkpoint;
   std::uint64_t stored = 0;
+  std::vector<byte_vector> spare_frames;  ///< written frame buffers, for the next frames to reuse
 };
 
 }  // namespace
@@ -161,6 +162,10 @@ struct backup_job::impl {
         store(s),
         paths{opts.backup_id},
         budget(opts.max_buffer_bytes),
+        // The filesystem writes a segment's pieces in sequence, straight from the frames. S3
+        // sends one buffer as parallel parts from where it lies, but its streaming writer
+        // would copy every part, so it gets the segment as one buffer.
+        store_takes_parts(!s.describe().starts_with("s3://")),
         wake(io) {}
 
   options opts;
@@ -168,6 +173,7 @@ struct backup_job::impl {
   sf::backup_paths paths;
   asio::io_context io;
   memory_budget budget;
+  bool store_takes_parts;
   std::unique_ptr<worker_pool> compress_pool;
   std::unique_ptr<worker_pool> upload_pool;
   std::shared_ptr<net::cluster> cluster;
@@ -622,8 +628,10 @@ struct backup_job::impl {
     if (!seg->closing || seg->outstanding != 0) return;
     // Assembling the segment holds its frames and the assembled copy at once: that copy is
     // charged to the budget too, so memory stays bounded. One upload may always go ahead.
+    // Written in pieces, the segment needs no assembled copy: nothing more to charge.
     std::uint64_t stored_estimate = 0;
-    for (const auto& c : seg->compressed) stored_estimate += c ? c->size() : 0;
+    if (!store_takes_parts)
+      for (const auto& c : seg->compressed) stored_estimate += c ? c->size() : 0;
     if (!budget.try_acquire(stored_estimate)) {
       if (uploads_in_flight > 0) {
         waiting_uploads = true;
@@ -658,16 +666,15 @@ struct backup_job::impl {
     for (const auto& g : seg->gaps) next.gaps.push_back(g);
     const auto tp = ps.tp;
     upload_pool->submit([this, seg, tp, key, ckey, next, frames = std::move(frames)]() mutable {
-      upload_result res{sf::partition_checkpoint{}, 0};
+      upload_result res{sf::partition_checkpoint{}, 0, {}};
       res.checkpoint = [&]() -> result<sf::partition_checkpoint> {
-        auto bytes = std::move(seg->builder).finish(std::move(frames));
-        // finish() consumed the frames: their bytes are free now, only the assembled copy is held.
-        budget.release(std::exchange(seg->charged, 0));
-        if (!bytes) return fail(std::move(bytes.error()));
-        res.stored = bytes->size();
-        if (auto r = upload(key, *bytes); !r) return fail(std::move(r.error()));
-        bytes->clear();
-        bytes->shrink_to_fit();
+        auto pieces = std::move(seg->builder).finish_parts(std::move(frames));
+        if (!pieces) return fail(std::move(pieces.error()));
+        res.stored = pieces->size();
+        if (auto r = upload(key, *pieces, *seg); !r) return fail(std::move(r.error()));
+        // Uncompressed frames were the open frames' buffers: hand them back for reuse.
+        if (opts.codec == sf::frame_codec::none) res.spare_frames = std::move(pieces->frames);
+        pieces->frames.clear();
         // Invariant 2: the checkpoint moves only once the segment is durable.
         next.bytes_stored += res.stored;
         next.updated_ms = now_ms();
@@ -678,16 +685,44 @@ struct backup_job::impl {
     });
   }
 
-  /// The assembled segment is in memory and stays there until this returns, so the store
-  /// sends it from there: S3 uploads large ones as parallel parts straight from the buffer, the
-  /// filesystem streams it to disk in pieces.
-  result<void> upload(const std::string& key, const byte_vector& bytes) { return store.put(key, bytes); }
+  /// The segment's pieces stay in memory until this returns. A store that takes pieces gets
+  /// them in order through one writer (no assembled copy); otherwise they are joined once
+  /// into a buffer of the exact size, charged to the budget in try_start_upload, which S3
+  /// sends as parallel parts straight from that buffer.
+  result<void> upload(const std::string& key, sf::segment_builder::parts& pieces, open_segment& seg) {
+    if (store_takes_parts) {
+      auto writer = store.open_writer(key);
+      if (!writer) return fail(std::move(writer.error()));
+      auto& w = **writer;
+      auto write = [&](const byte_vector& b) { return b.empty() ? result<void>{} : w.write(b); };
+      if (auto r = write(pieces.head); !r) return r;
+      for (const auto& f : pieces.frames)
+        if (auto r = write(f); !r) return r;
+      if (auto r = write(pieces.tail); !r) return r;
+      return w.commit();
+    }
+    byte_vector bytes;
+    bytes.reserve(pieces.size());
+    auto add = [&](byte_vector& b) {
+      bytes.insert(bytes.end(), b.begin(), b.end());
+      b = byte_vector{};  // each piece is freed once copied
+    };
+    add(pieces.head);
+    for (auto& f : pieces.frames) add(f);
+    add(pieces.tail);
+    // The frames' bytes are in the assembled copy now; the budget holds that copy.
+    budget.release(std::exchange(seg.charged, 0));
+    return store.put(key, bytes);
+  }
 
   void upload_done(const net::topic_partition& tp, open_segment& seg, upload_result res) {
     --uploads_in_flight;
     budget.release(seg.charged);
     seg.charged = 0;
     budget.release(std::exchange(seg.assembly, 0));
+    if (auto cur = parts.find(tp); cur != parts.end() && cur->second.cur)
+      for (auto& f : res.spare_frames) cur->second.cur->builder.recycle_frame(std::move(f));
+    res.spare_frames.clear();
     // The segment's buffers are free now; without this glibc keeps their pages and the RSS
     // climbs well past the budget. Reusing a returned page costs one page fault.
     return_free_memory();

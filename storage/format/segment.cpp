@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <utility>
 
 #include <fmt/format.h>
@@ -597,6 +598,17 @@ std::optional<segment_builder::raw_frame> segment_builder::append(byte_view batc
     return std::nullopt;
   }
   if (open_frame_.empty()) {
+    // Room for the target plus one more batch, taken once: the batch that fills the frame
+    // usually runs past the target, and growing by doubling re-copies and faults in pages.
+    // Capped so a huge target does not reserve a huge buffer up front.
+    const std::size_t want = std::min<std::size_t>(
+        std::size_t{opts_.frame_target_bytes} + std::min<std::size_t>(opts_.frame_target_bytes, 16u << 20), 64u << 20);
+    if (open_frame_.capacity() < want && !spare_frames_.empty()) {
+      open_frame_ = std::move(spare_frames_.back());
+      spare_frames_.pop_back();
+      open_frame_.clear();
+    }
+    if (open_frame_.capacity() < want) open_frame_.reserve(want);
     frame_entry f;
     f.first_batch = static_cast<std::uint32_t>(index_.batches.size());
     f.first_offset = entry.first_offset;
@@ -618,6 +630,10 @@ std::optional<segment_builder::raw_frame> segment_builder::append(byte_view batc
   // frame never exceeds the 2 GiB a reader accepts.
   if (open_frame_.size() >= opts_.frame_target_bytes) return seal_frame();
   return std::nullopt;
+}
+
+void segment_builder::recycle_frame(byte_vector buffer) {
+  if (spare_frames_.size() < 2 && buffer.capacity() > 0) spare_frames_.push_back(std::move(buffer));
 }
 
 void segment_builder::add_gap(offset_gap gap) { index_.gaps.push_back(gap); }
@@ -648,7 +664,13 @@ std::int64_t segment_builder::last_offset() const noexcept {
   return last;
 }
 
-kb::result<byte_vector> segment_builder::finish(std::vector<byte_vector> compressed_frames) && {
+std::uint64_t segment_builder::parts::size() const noexcept {
+  std::uint64_t n = head.size() + tail.size();
+  for (const auto& f : frames) n += f.size();
+  return n;
+}
+
+kb::result<segment_builder::parts> segment_builder::finish_parts(std::vector<byte_vector> compressed_frames) && {
   if (!misuse_.empty())
     return fail(errc::internal, fmt::format("segment {}/{}: {}", opts_.header.topic, opts_.header.partition, misuse_));
   if (!open_frame_.empty())
@@ -664,13 +686,18 @@ kb::result<byte_vector> segment_builder::finish(std::vector<byte_vector> compres
   std::sort(index_.gaps.begin(), index_.gaps.end(),
             [](const offset_gap& a, const offset_gap& b) { return a.first_offset < b.first_offset; });
 
-  byte_vector out;
-  std::uint64_t total = L::header_fixed_size + opts_.header.topic.size() + L::trailer_size;
-  for (const auto& c : compressed_frames) total += c.size();
-  out.reserve(total + L::index_fixed_size + index_.batches.size() * L::batch_entry_size +
-              index_.frames.size() * L::frame_entry_size);
-  write_header(out, opts_.header, opts_.compression_level);
-  const auto header_length = static_cast<std::uint32_t>(out.size());
+  // The file checksum streams over the pieces, so nothing is joined to compute it.
+  const std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
+  if (!state || XXH3_64bits_reset(state.get()) != XXH_OK)
+    return fail(errc::internal, "cannot allocate an XXH3 state");
+  auto hash = [&](byte_view b) { (void)XXH3_64bits_update(state.get(), b.data(), b.size()); };
+
+  parts out;
+  out.head.reserve(L::header_fixed_size + opts_.header.topic.size());
+  write_header(out.head, opts_.header, opts_.compression_level);
+  hash(out.head);
+  const auto header_length = static_cast<std::uint32_t>(out.head.size());
+  std::uint64_t at = header_length;
   for (std::size_t i = 0; i < compressed_frames.size(); ++i) {
     auto& f = index_.frames[i];
     const auto& c = compressed_frames[i];
@@ -680,16 +707,37 @@ kb::result<byte_vector> segment_builder::finish(std::vector<byte_vector> compres
     if (opts_.header.codec == frame_codec::none && c.size() != f.raw_size)
       return fail(errc::internal, fmt::format("segment {}/{}: frame {} is uncompressed but differs in size from its raw bytes",
                                               opts_.header.topic, opts_.header.partition, i));
-    f.file_offset = out.size();
+    f.file_offset = at;
     f.stored_size = static_cast<std::uint32_t>(c.size());
     f.xxh3 = xxh3(c);
-    out.insert(out.end(), c.begin(), c.end());
+    hash(c);
+    at += c.size();
   }
-  const std::uint64_t index_offset = out.size();
-  const byte_vector index = encode_index(index_, header_length);
-  out.insert(out.end(), index.begin(), index.end());
-  const std::uint64_t file_sum = xxh3(out);
-  write_trailer(out, index_offset, index.size(), xxh3(index), file_sum);
+  const std::uint64_t index_offset = at;
+  out.tail = encode_index(index_, header_length);
+  hash(out.tail);
+  const std::uint64_t index_length = out.tail.size();
+  const std::uint64_t index_sum = xxh3(out.tail);
+  out.tail.reserve(index_length + L::trailer_size);
+  write_trailer(out.tail, index_offset, index_length, index_sum, XXH3_64bits_digest(state.get()));
+  out.frames = std::move(compressed_frames);
+  return out;
+}
+
+kb::result<byte_vector> segment_builder::finish(std::vector<byte_vector> compressed_frames) && {
+  auto p = std::move(*this).finish_parts(std::move(compressed_frames));
+  if (!p) return fail(std::move(p.error()));
+  byte_vector out;
+  out.reserve(p->size());
+  auto add = [&](const byte_vector& b) {
+    if (b.empty()) return;
+    const auto n = out.size();
+    out.resize(n + b.size());
+    std::memcpy(out.data() + n, b.data(), b.size());
+  };
+  add(p->head);
+  for (const auto& f : p->frames) add(f);
+  add(p->tail);
   return out;
 }
 

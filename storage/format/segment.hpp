@@ -130,6 +130,15 @@ class segment_builder {
     byte_vector raw;
   };
 
+  /// A finished segment in pieces whose concatenation is the `.kbs` file: writing them in
+  /// order saves assembling one copy of every frame.
+  struct parts {
+    byte_vector head;                 ///< the segment header
+    std::vector<byte_vector> frames;  ///< the stored frames, as given to finish_parts
+    byte_vector tail;                 ///< the index and the trailer
+    [[nodiscard]] std::uint64_t size() const noexcept;
+  };
+
   explicit segment_builder(options opts);
 
   /// Copies `batch` into the open frame; entry.frame/position/size are filled in here.
@@ -147,14 +156,21 @@ class segment_builder {
   [[nodiscard]] std::int64_t last_offset() const noexcept;  ///< of batches and gaps
   [[nodiscard]] const options& opts() const noexcept { return opts_; }
 
+  /// Hands back a frame buffer that has been written out, so a later frame reuses its pages
+  /// instead of faulting in fresh ones. Keeps at most two; the rest are freed.
+  void recycle_frame(byte_vector buffer);
+
   /// Assembles header, frames (compressed, indexed by raw_frame::frame, all of them) and the
   /// index footer into the segment's bytes. Call after the last seal_frame.
   [[nodiscard]] kb::result<byte_vector> finish(std::vector<byte_vector> compressed_frames) &&;
+  /// Like finish, but returns the pieces instead of one copy of them (same bytes, in order).
+  [[nodiscard]] kb::result<parts> finish_parts(std::vector<byte_vector> compressed_frames) &&;
 
  private:
   options opts_;
   segment_index index_;
   byte_vector open_frame_;
+  std::vector<byte_vector> spare_frames_;  ///< recycled buffers for the next frames
   std::int64_t open_frame_min_ts_ = -1;
   std::uint64_t raw_bytes_ = 0;
   std::string misuse_;  ///< the first caller error (offsets out of order), reported by finish

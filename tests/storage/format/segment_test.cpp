@@ -221,6 +221,94 @@ TEST(Segment, FinishNeedsEveryFrame) {
   EXPECT_TRUE(r.error().is(errc::internal));
 }
 
+/// Builds `batches` into a builder and returns it with its sealed frames, stored as is or
+/// compressed, ready for finish or finish_parts.
+std::pair<segment_builder, std::vector<byte_vector>> filled_builder(const std::vector<test_batch>& batches,
+                                                                    frame_codec codec) {
+  segment_builder::options o;
+  o.header = {"orders", 3, codec, 1'700'000'000'000};
+  o.frame_target_bytes = 8 * 1024;
+  segment_builder b(o);
+  std::vector<segment_builder::raw_frame> sealed;
+  for (const auto& t : batches)
+    if (auto f = b.append(t.bytes, t.entry)) sealed.push_back(std::move(*f));
+  b.add_gap({0, 999});
+  b.add_txn_span({9, 0, 1000, 1001, txn_outcome::open});
+  if (auto f = b.seal_frame()) sealed.push_back(std::move(*f));
+  std::vector<byte_vector> frames(sealed.size());
+  for (auto& f : sealed) {
+    if (codec == frame_codec::none) {
+      frames.at(f.frame) = std::move(f.raw);
+    } else {
+      auto c = encode_frame(codec, 3, f.raw);
+      EXPECT_TRUE(c);
+      if (c) frames.at(f.frame) = std::move(*c);
+    }
+  }
+  return {std::move(b), std::move(frames)};
+}
+
+TEST_P(SegmentCodec, FinishPartsJoinToExactlyTheBytesOfFinish) {
+  const auto batches = batch_run(1000, 24);
+  auto [whole_builder, whole_frames] = filled_builder(batches, GetParam());
+  auto whole = std::move(whole_builder).finish(std::move(whole_frames));
+  ASSERT_TRUE(whole) << whole.error().message;
+  auto [part_builder, part_frames] = filled_builder(batches, GetParam());
+  auto parts = std::move(part_builder).finish_parts(std::move(part_frames));
+  ASSERT_TRUE(parts) << parts.error().message;
+  ASSERT_GT(parts->frames.size(), 2u);
+
+  byte_vector joined(parts->head);
+  for (const auto& f : parts->frames) joined.insert(joined.end(), f.begin(), f.end());
+  joined.insert(joined.end(), parts->tail.begin(), parts->tail.end());
+  EXPECT_EQ(parts->size(), joined.size());
+  EXPECT_EQ(joined, *whole);
+  // The streamed file checksum is the one-shot XXH3 of every byte before the trailer.
+  auto idx = parse_segment(joined);
+  ASSERT_TRUE(idx) << idx.error().message;
+  EXPECT_EQ(idx->file_xxh3, XXH3_64bits(joined.data(), joined.size() - layout::trailer_size));
+}
+
+TEST(Segment, FinishPartsHandsBackTheFrameBuffersWithoutCopying) {
+  auto [b, frames] = filled_builder(batch_run(1000, 24), frame_codec::none);
+  std::vector<const std::uint8_t*> where;
+  for (const auto& f : frames) where.push_back(f.data());
+  auto parts = std::move(b).finish_parts(std::move(frames));
+  ASSERT_TRUE(parts) << parts.error().message;
+  ASSERT_EQ(parts->frames.size(), where.size());
+  for (std::size_t i = 0; i < where.size(); ++i) EXPECT_EQ(parts->frames[i].data(), where[i]) << "frame " << i;
+}
+
+TEST(Segment, FinishPartsReportsMisuseLikeFinish) {
+  auto [b, frames] = filled_builder(batch_run(1000, 24), frame_codec::none);
+  frames.pop_back();
+  auto parts = std::move(b).finish_parts(std::move(frames));
+  ASSERT_FALSE(parts);
+  EXPECT_TRUE(parts.error().is(errc::internal));
+}
+
+TEST(Segment, RecycledFrameBufferHoldsTheNextFrame) {
+  const auto batches = batch_run(1000, 24);
+  segment_builder::options o;
+  o.header = {"orders", 3, frame_codec::none, 1};
+  o.frame_target_bytes = 8 * 1024;
+  segment_builder b(o);
+  byte_vector spare;
+  spare.reserve(64 * 1024);
+  const std::uint8_t* const spare_at = spare.data();
+  b.recycle_frame(std::move(spare));
+  std::optional<segment_builder::raw_frame> first;
+  std::vector<test_batch> in_first;
+  for (const auto& t : batches) {
+    in_first.push_back(t);
+    if ((first = b.append(t.bytes, t.entry))) break;
+  }
+  ASSERT_TRUE(first) << "the batches fill at least one frame";
+  EXPECT_EQ(first->raw.data(), spare_at);
+  // It holds exactly the frame's batches, nothing of what it held before.
+  EXPECT_EQ(first->raw, concat(in_first));
+}
+
 TEST(Segment, FileNames) {
   EXPECT_EQ(segment_file_name(0, 41), "00000000000000000000-00000000000000000041.kbs");
   EXPECT_EQ(segment_file_name(9'223'372'036'854'775'806, 9'223'372'036'854'775'807),
