@@ -244,6 +244,9 @@ asio::awaitable<result<void>> connection::async_authenticate() {
     if (opts_.sasl.mechanism == "PLAIN")
       log::warn("SASL PLAIN over SASL_PLAINTEXT sends the password of user '{}' unencrypted to broker {}; use SASL_SSL",
                 opts_.sasl.username, broker_);
+    else if (opts_.sasl.mechanism == "GSSAPI")
+      log::warn("GSSAPI over SASL_PLAINTEXT leaves the records exchanged with broker {} unencrypted; use SASL_SSL",
+                broker_);
     else
       log::warn("{} over SASL_PLAINTEXT exposes the exchange with broker {} to offline password guessing; use SASL_SSL",
                 opts_.sasl.mechanism, broker_);
