@@ -301,6 +301,17 @@ log.cleaner.dedupe.buffer.size=33554432
 """
 
 
+# Replication settings of a one-broker cluster (also used by kerberos.py's broker).
+SINGLE_NODE_REPLICATION = """default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+"""
+
+
 def single_properties(node_dir: Path, ports: dict, pki: Path, pw: dict) -> str:
     lst = ",".join(f"{name}://127.0.0.1:{ports[name]}" for name in
                    ("PLAINTEXT", "SSL", "MTLS", "SASL_PLAINTEXT", "SASL_SSL", "CONTROLLER"))
@@ -330,14 +341,7 @@ authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:ANONYMOUS;User:admin
 allow.everyone.if.no.acl.found=false
 log.dirs={node_dir / 'data'}
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-"""
+{SINGLE_NODE_REPLICATION}"""
 
 
 def cluster3_properties(node_id: int, node_dir: Path, ports: dict[int, dict]) -> str:

@@ -154,14 +154,7 @@ ssl.keystore.location={pki / 'broker.pem'}
 ssl.truststore.type=PEM
 ssl.truststore.location={pki / 'ca.crt'}
 log.dirs={node_dir / 'data'}
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-"""
+{cluster.SINGLE_NODE_REPLICATION}"""
 
 
 def recorded_procs(env: dict) -> list[tuple[str, int, str]]:
