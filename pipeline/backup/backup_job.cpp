@@ -180,6 +180,8 @@ struct backup_job::impl {
   asio::steady_timer wake;
   std::atomic<bool> stop_requested{false};
   bool stopping = false;
+  steady::time_point stop_since{};
+  steady::time_point last_stop_report{};
   std::optional<error> first_error;
   std::map<net::topic_partition, partition_state> parts;
   std::set<std::string> topics;
@@ -1164,6 +1166,20 @@ struct backup_job::impl {
     return true;
   }
 
+  /// What drained() still waits for, for the log when a stop takes long.
+  std::string drain_blockers() const {
+    std::size_t resets = 0, at_pool = 0, unsealed = 0;
+    for (const auto& [tp, ps] : parts) {
+      resets += ps.needs_reset ? 1 : 0;
+      for (const auto& seg : ps.closing) at_pool += seg->outstanding > 0 ? 1 : 0;
+      unsealed += (ps.cur || !ps.closing.empty() || ps.uploading) ? 1 : 0;
+    }
+    return fmt::format("{} fetch(es), {} upload(s), {} store call(s) in flight; {} partition(s) resolving an "
+                       "offset reset; {} segment(s) at the compression pool; {} partition(s) with unsealed or "
+                       "unuploaded segments",
+                       fetches_in_flight, uploads_in_flight, background_in_flight, resets, at_pool, unsealed);
+  }
+
   void report_progress() {
     if (!on_progress) return;
     totals.seconds = std::chrono::duration<double>(steady::now() - started).count();
@@ -1309,6 +1325,14 @@ struct backup_job::impl {
         log::info("backup: stop requested; sealing and committing what is in flight");
         totals.interrupted = true;
         stopping = true;
+        stop_since = steady::now();
+        last_stop_report = stop_since;
+      }
+      if (stopping && steady::now() - last_stop_report >= std::chrono::seconds(10)) {
+        last_stop_report = steady::now();
+        log::warn("backup: still stopping after {} s: {}",
+                  std::chrono::duration_cast<std::chrono::seconds>(last_stop_report - stop_since).count(),
+                  drain_blockers());
       }
       if (!stopping) {
         if (auto r = co_await async_refresh_if_needed(opts.mode == run_mode::continuous); !r) set_error(std::move(r.error()));
