@@ -141,7 +141,16 @@ def create_ready_topic(admin, name: str, parts: int) -> None:
         if pending:
             time.sleep(0.25)
     if pending:
-        raise TimeoutError(f"{len(pending)} partitions of {name} not ready after 120 s")
+        # Best effort: the tool's own retries cover the rest, so the run goes ahead (the smoke run
+        # once saw a fresh 12-partition topic never answer the admin client's ListOffsets).
+        errors = {}
+        for tp, fut in admin.list_offsets(pending, request_timeout=10).items():
+            try:
+                fut.result()
+            except Exception as e:  # noqa: BLE001 - reported, not fatal
+                errors[tp.partition] = str(e)
+        log(f"{name}: {len(pending)} partition(s) did not answer ListOffsets within 120 s "
+            f"(last errors: {dict(list(errors.items())[:3])}); starting the run anyway")
 
 
 def log_bytes(env: dict, topic: str) -> int:
