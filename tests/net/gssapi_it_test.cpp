@@ -67,6 +67,14 @@ class gssapi_it : public ::testing::Test {
     return opts;
   }
 
+  /// The harness client's keytab login over the SASL_SSL listener.
+  connection_options client_sasl_ssl_options() const {
+    auto opts = gssapi_options(env().str({"kerberos", "client_principal"}), env().str({"kerberos", "client_keytab"}));
+    opts.protocol = security_protocol::sasl_ssl;
+    opts.tls.ca_location = env().str({"tls", "ca"});
+    return opts;
+  }
+
   std::string run_dir_;
   fs::path cache_;
 };
@@ -113,10 +121,7 @@ TEST_F(gssapi_it, keytab_authenticates_reads_metadata_produces_and_fetches) {
 }
 
 TEST_F(gssapi_it, keytab_over_sasl_ssl_round_trips) {
-  auto opts = gssapi_options(env().str({"kerberos", "client_principal"}), env().str({"kerberos", "client_keytab"}));
-  opts.protocol = security_protocol::sasl_ssl;
-  opts.tls.ca_location = env().str({"tls", "ca"});
-  session s("SASL_SSL", std::move(opts));
+  session s("SASL_SSL", client_sasl_ssl_options());
   auto ok = s.connect();
   ASSERT_TRUE(ok) << ok.error().message;
   round_trip(s);
@@ -125,10 +130,7 @@ TEST_F(gssapi_it, keytab_over_sasl_ssl_round_trips) {
 TEST_F(gssapi_it, reauthenticates_when_the_sasl_ssl_session_expires) {
   // The harness gives SASL_SSL sessions a short lifetime (KIP-368): requests spread over more
   // than two lifetimes all succeed, over the same connection, with fresh GSSAPI exchanges.
-  auto opts = gssapi_options(env().str({"kerberos", "client_principal"}), env().str({"kerberos", "client_keytab"}));
-  opts.protocol = security_protocol::sasl_ssl;
-  opts.tls.ca_location = env().str({"tls", "ca"});
-  session s("SASL_SSL", std::move(opts));
+  session s("SASL_SSL", client_sasl_ssl_options());
   auto ok = s.connect();
   ASSERT_TRUE(ok) << ok.error().message;
   const auto conn = s.conn;
