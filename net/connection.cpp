@@ -443,8 +443,7 @@ asio::awaitable<void> connection::async_read_loop() {
       auto [rec, n] = co_await asio::async_read(*tls_stream_, asio::buffer(body.get(), body_size), use_tuple);
       ec = rec;
     } else {
-      auto [rec, n] = co_await asio::async_read(socket_, asio::buffer(body.get(), body_size), use_tuple);
-      ec = rec;
+      ec = co_await async_read_plain_body(body.get(), body_size);
     }
     if (ec) {
       fail_all(transport_error(ec, "reading a response"));
@@ -463,6 +462,31 @@ asio::awaitable<void> connection::async_read_loop() {
       co_return;
     }
   }
+}
+
+asio::awaitable<boost::system::error_code> connection::async_read_plain_body(std::uint8_t* dst, std::size_t size) {
+  // A large fetch response trickles in ~64 KiB per wake-up (one epoll_wait and one recv each,
+  // ~10,000 of each for 600 MB). SO_RCVLOWAT asks the kernel to wake us once a whole piece has
+  // arrived; never more than what is still to come, so the last piece wakes us too. The kernel
+  // grows the receive buffer to fit and still wakes early when its window would close.
+  constexpr std::size_t wake_bytes = 1u << 20;
+  constexpr std::size_t small_body = 256u << 10;
+  auto set_low_water = [this](int bytes) {
+    if (bytes == receive_low_water_) return;
+    boost::system::error_code ignored;  // advisory: without it reads are just smaller
+    socket_.set_option(asio::socket_base::receive_low_watermark(bytes), ignored);
+    receive_low_water_ = bytes;
+  };
+  std::size_t got = 0;
+  while (got < size) {
+    const std::size_t left = size - got;
+    if (size >= small_body) set_low_water(static_cast<int>(std::min(left, wake_bytes)));
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(dst + got, left), use_tuple);
+    if (ec) co_return ec;
+    got += n;
+  }
+  set_low_water(1);  // the next 4-byte size prefix, and small responses
+  co_return boost::system::error_code{};
 }
 
 error connection::transport_error(const boost::system::error_code& ec, std::string_view during) const {

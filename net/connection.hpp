@@ -144,6 +144,8 @@ class connection : public std::enable_shared_from_this<connection> {
                                                               std::string_view what, std::chrono::milliseconds timeout,
                                                               bool expect_response, bool sensitive);
   boost::asio::awaitable<void> async_read_loop();
+  /// Reads exactly `size` bytes of a response body from the plain socket.
+  boost::asio::awaitable<boost::system::error_code> async_read_plain_body(std::uint8_t* dst, std::size_t size);
   boost::asio::awaitable<void> async_write_loop();
   void enqueue(outgoing out);
   void note_throttle(std::int32_t throttle_ms);
@@ -169,6 +171,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::deque<outgoing> write_queue_;
   bool writing_ = false;
   bool closed_ = false;
+  int receive_low_water_ = 1;  ///< SO_RCVLOWAT of the plain socket
   std::optional<error> failure_;
   std::chrono::steady_clock::time_point throttle_until_{};
   std::optional<std::chrono::steady_clock::time_point> reauth_at_;

@@ -6,6 +6,7 @@
 #include <malloc.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 
@@ -54,7 +55,21 @@ inline void share_one_allocator_arena() noexcept {
   std::call_once(once, [] { ::mallopt(M_ARENA_MAX, 1); });
 }
 
-/// Hands whole free pages back to the kernel; call after large buffers were freed.
-inline void return_free_memory() noexcept { ::malloc_trim(0); }
+/// Hands whole free pages back to the kernel, at most once per `min_interval`; call after
+/// large buffers were freed. Every page handed back costs a page fault when the next frame or
+/// response reuses it: trimming after each upload doubled the page faults of a backup (170 k
+/// instead of 76 k for 613 MB) and cost a quarter of its CPU, without lowering the peak, which
+/// the budget bounds. Trimming now and then still gives a long continuous backup's idle memory
+/// back. Thread-safe; returns whether it trimmed.
+inline bool return_free_memory(std::chrono::steady_clock::duration min_interval = std::chrono::seconds(10)) noexcept {
+  using clock = std::chrono::steady_clock;
+  static std::atomic<clock::rep> last{clock::now().time_since_epoch().count()};  // first call: no trim
+  const clock::rep now = clock::now().time_since_epoch().count();
+  clock::rep seen = last.load(std::memory_order_relaxed);
+  if (now - seen < std::chrono::duration_cast<clock::duration>(min_interval).count()) return false;
+  if (!last.compare_exchange_strong(seen, now, std::memory_order_relaxed)) return false;  // another thread trims
+  ::malloc_trim(0);
+  return true;
+}
 
 }  // namespace kb::pipeline

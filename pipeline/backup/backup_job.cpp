@@ -725,8 +725,8 @@ struct backup_job::impl {
     if (auto cur = parts.find(tp); cur != parts.end() && cur->second.cur)
       for (auto& f : res.spare_frames) cur->second.cur->builder.recycle_frame(std::move(f));
     res.spare_frames.clear();
-    // The segment's buffers are free now; without this glibc keeps their pages and the RSS
-    // climbs well past the budget. Reusing a returned page costs one page fault.
+    // The segment's buffers are free now; now and then hand their pages back (rate-limited:
+    // each returned page costs a fault when the next frame reuses it).
     return_free_memory();
     auto it = parts.find(tp);
     if (it == parts.end()) return;

@@ -1392,7 +1392,7 @@ class engine {
     if (popped) {
       l.space->notify();
       budget_waiters_.notify_all();
-      if (++settled_since_trim_ >= 64) {  // acknowledged frames were freed: give the pages back
+      if (++settled_since_trim_ >= 64) {  // acknowledged frames were freed: give pages back now and then
         settled_since_trim_ = 0;
         return_free_memory();
       }

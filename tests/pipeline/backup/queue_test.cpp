@@ -144,6 +144,23 @@ TEST(memory_budget, concurrent_acquirers_never_exceed_the_limit) {
   EXPECT_EQ(b.used(), 0u);
 }
 
+TEST(memory_budget, returning_free_memory_is_rate_limited) {
+  using namespace std::chrono_literals;
+  // The first call only starts the clock; a zero interval lets the next one through, and
+  // right after it an hour-long interval holds every caller back, from any thread.
+  (void)return_free_memory(1h);
+  EXPECT_TRUE(return_free_memory(0s));
+  EXPECT_FALSE(return_free_memory(1h));
+  std::atomic<int> trimmed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&] {
+      for (int j = 0; j < 100; ++j) trimmed += return_free_memory(1h) ? 1 : 0;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(trimmed.load(), 0);
+}
+
 TEST(worker_pool, runs_every_task_including_those_queued_at_shutdown) {
   std::atomic<int> ran{0};
   {
