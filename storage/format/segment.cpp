@@ -10,7 +10,9 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <lz4.h>
 #include <lz4frame.h>
+#include <lz4hc.h>
 #include <xxhash.h>
 #include <zstd.h>
 
@@ -534,10 +536,144 @@ std::uint64_t segment_index::record_count() const noexcept {
 // -------------------------------------------------------------------------------------------------
 // Frame codecs
 
+namespace {
+
+// Incompressible frames (random bytes, already-compressed batches, short random text for LZ4)
+// are stored as frames of the same codec made of uncompressed blocks: any decoder reads them,
+// the format does not change, and the compressor's CPU is not spent on bytes it cannot shrink.
+
+// The sample: up to 4 pieces of 16 KiB spread from the start to the end of the frame (the
+// whole frame if it is at most 64 KiB), each compressed on its own at the frame's level.
+constexpr std::size_t sample_piece = 16 * 1024;
+constexpr std::size_t sample_pieces = 4;
+
+// A frame is compressed when the sample saves at least 3%. Below that, compression buys at
+// most ~31 KiB per MiB for the codec's full CPU cost (LZ4 on random text stores its blocks
+// raw anyway), and the sample's estimate is not finer than a few percent.
+constexpr std::size_t min_saving_percent = 3;
+
+/// Whether compressing `raw` with `codec` at `level` is worth it, judged on a sample. A
+/// frame with a compressible start but a random rest still compresses when its sampled
+/// pieces together save 3%. Errors of the block API count as "worth it" (the real
+/// compressor then reports them).
+bool worth_compressing(frame_codec codec, int level, byte_view raw) {
+  if (raw.empty()) return true;
+  // A context of its own, kept per thread (frames are encoded on a worker pool): making one per
+  // frame cost ~10 us, and reusing the frame compressor's context after a 16 KiB sample made
+  // the whole-frame compression twice as slow (zstd 1.5, 1 MiB of random letters, level 3).
+  thread_local std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> zctx(nullptr, &ZSTD_freeCCtx);
+  if (codec == frame_codec::zstd && !zctx) {
+    zctx.reset(ZSTD_createCCtx());
+    if (!zctx) return true;  // the real compressor reports the lack of memory
+  }
+  std::array<byte_view, sample_pieces> pieces{};
+  std::size_t count = 1;
+  if (raw.size() <= sample_piece * sample_pieces) {
+    pieces[0] = raw;
+  } else {
+    count = sample_pieces;
+    const std::size_t step = (raw.size() - sample_piece) / (sample_pieces - 1);
+    for (std::size_t i = 0; i < count; ++i) pieces[i] = raw.subspan(i * step, sample_piece);
+  }
+  auto bound = [&](byte_view p) {
+    return codec == frame_codec::lz4 ? static_cast<std::size_t>(LZ4_compressBound(static_cast<int>(p.size())))
+                                     : ZSTD_compressBound(p.size());
+  };
+  std::size_t in = 0;
+  for (std::size_t i = 0; i < count; ++i) in += pieces[i].size();
+  const std::size_t enough = in * (100 - min_saving_percent);  // out * 100 below this: compress
+  // Pieces not compressed yet count at their worst (the codec's bound), so the loop can stop
+  // as soon as the answer is "compress" whatever they hold: compressible frames usually pay
+  // for one piece, not four.
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < count; ++i) out += bound(pieces[i]);
+  byte_vector scratch;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (out * 100 < enough) return true;
+    const auto p = pieces[i];
+    out -= bound(p);
+    if (codec == frame_codec::lz4) {
+      const int n = static_cast<int>(p.size());
+      scratch.resize(static_cast<std::size_t>(LZ4_compressBound(n)));
+      auto* src = reinterpret_cast<const char*>(p.data());
+      auto* dst = reinterpret_cast<char*>(scratch.data());
+      const int cap = static_cast<int>(scratch.size());
+      // Same split as the frame compressor below: up to level 3 fast mode, then LZ4HC.
+      const int got = level > 3 ? LZ4_compress_HC(src, dst, n, cap, level) : LZ4_compress_default(src, dst, n, cap);
+      if (got <= 0) return true;
+      out += static_cast<std::size_t>(got);
+    } else {
+      scratch.resize(ZSTD_compressBound(p.size()));
+      const std::size_t got = ZSTD_compressCCtx(zctx.get(), scratch.data(), scratch.size(), p.data(), p.size(), level);
+      if (ZSTD_isError(got)) return true;
+      out += got;
+    }
+  }
+  return out * 100 < enough;
+}
+
+/// One LZ4 frame (lz4 doc/lz4_Frame_format.md) of uncompressed blocks: independent blocks,
+/// content size set, no checksums. 64 KiB blocks, the size LZ4F itself picks, so a decoder
+/// sizes its buffers as for our compressed frames; this is byte for byte what LZ4F emits for
+/// input none of whose blocks shrink.
+byte_vector store_lz4_frame(byte_view raw) {
+  constexpr std::size_t block = 64 * 1024;
+  byte_vector out;
+  out.reserve(19 + 4 * (raw.size() / block + 1) + raw.size());
+  writer w(out);
+  w.u32(0x184D2204);  // magic
+  const std::size_t descriptor_at = out.size();
+  w.u8(0x68);  // FLG: version 01, independent blocks, content size present
+  w.u8(0x40);  // BD: block maximum size id 4 = 64 KiB
+  w.u64(raw.size());
+  // Header checksum: second byte of XXH32 (seed 0) over the descriptor.
+  w.u8(static_cast<std::uint8_t>(XXH32(out.data() + descriptor_at, out.size() - descriptor_at, 0) >> 8));
+  for (std::size_t at = 0; at < raw.size(); at += block) {
+    const std::size_t n = std::min(block, raw.size() - at);
+    w.u32(static_cast<std::uint32_t>(n) | 0x80000000u);  // high bit: the block is stored uncompressed
+    w.bytes(raw.subspan(at, n));
+  }
+  w.u32(0);  // EndMark
+  return out;
+}
+
+/// One zstd frame (RFC 8878) of Raw_Blocks with a 4-byte Frame_Content_Size. A Window_Descriptor
+/// of 128 KiB rather than Single_Segment: with Single_Segment the window is the content size,
+/// and a streaming decoder with default limits (ours included) refuses windows over 128 MiB,
+/// while frames may hold up to 2 GiB; 128 KiB is also the largest block, so nothing is lost.
+byte_vector store_zstd_frame(byte_view raw) {
+  constexpr std::size_t block = 128 * 1024;
+  byte_vector out;
+  out.reserve(10 + 3 * (raw.size() / block + 1) + raw.size());
+  writer w(out);
+  w.u32(0xFD2FB528);  // magic
+  w.u8(0x80);         // Frame_Header_Descriptor: FCS flag 2 (4 bytes), no Single_Segment, checksum or dict id
+  w.u8(0x38);         // Window_Descriptor: exponent 7, mantissa 0 -> 2^(10+7) = 128 KiB
+  w.u32(static_cast<std::uint32_t>(raw.size()));
+  std::size_t at = 0;
+  do {  // an empty frame still needs one (empty, last) block
+    const std::size_t n = std::min(block, raw.size() - at);
+    const bool last = at + n == raw.size();
+    // Block_Header, 3 bytes LE: Last_Block bit 0, Block_Type 0 (Raw) bits 1-2, Block_Size bits 3-23.
+    const auto header = static_cast<std::uint32_t>(n << 3) | (last ? 1u : 0u);
+    w.u8(static_cast<std::uint8_t>(header));
+    w.u8(static_cast<std::uint8_t>(header >> 8));
+    w.u8(static_cast<std::uint8_t>(header >> 16));
+    w.bytes(raw.subspan(at, n));
+    at += n;
+  } while (at < raw.size());
+  return out;
+}
+
+}  // namespace
+
 kb::result<byte_vector> encode_frame(frame_codec codec, int level, byte_view raw) {
+  // The stored frames carry a 4-byte (zstd) content size; the writer's frames stay below 2 GiB.
+  const bool storable = raw.size() <= std::numeric_limits<std::uint32_t>::max();
   switch (codec) {
     case frame_codec::none: return byte_vector(raw.begin(), raw.end());
     case frame_codec::zstd: {
+      if (storable && !worth_compressing(codec, level, raw)) return store_zstd_frame(raw);
       byte_vector out(ZSTD_compressBound(raw.size()));
       std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> ctx(ZSTD_createCCtx(), &ZSTD_freeCCtx);
       if (!ctx) return fail(errc::internal, "zstd: cannot create a compression context (out of memory)");
@@ -549,6 +685,7 @@ kb::result<byte_vector> encode_frame(frame_codec codec, int level, byte_view raw
       return out;
     }
     case frame_codec::lz4: {
+      if (storable && !worth_compressing(codec, level, raw)) return store_lz4_frame(raw);
       LZ4F_preferences_t prefs{};
       prefs.frameInfo.blockMode = LZ4F_blockIndependent;
       prefs.frameInfo.contentSize = raw.size();
