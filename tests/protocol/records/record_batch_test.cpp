@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "protocol/records/crc32c.hpp"
+#include "base/crc32c.hpp"
 
 namespace kb::protocol {
 namespace {

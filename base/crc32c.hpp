@@ -1,12 +1,12 @@
-// CRC-32C (Castagnoli, polynomial 0x1EDC6F41) as used by Kafka record batches v2: an SSE4.2
-// `crc32` instruction path (three interleaved streams) chosen at run time, and a table fallback.
+// CRC-32C (Castagnoli, polynomial 0x1EDC6F41), used by Kafka record batches v2 and S3 upload
+// checksums: an SSE4.2 `crc32` path (three interleaved streams) chosen at run time, and a table fallback.
 #pragma once
 
 #include <cstdint>
 
 #include "base/bytes.hpp"
 
-namespace kb::protocol {
+namespace kb {
 
 /// CRC-32C of `data`, using the fastest implementation this CPU supports.
 [[nodiscard]] std::uint32_t crc32c(byte_view data) noexcept;
@@ -24,4 +24,4 @@ namespace kb::protocol {
 /// True when the CPU has the SSE4.2 `crc32` instruction (always false off x86-64).
 [[nodiscard]] bool crc32c_hardware_available() noexcept;
 
-}  // namespace kb::protocol
+}  // namespace kb

@@ -1,4 +1,4 @@
-#include "protocol/records/crc32c.hpp"
+#include "base/crc32c.hpp"
 
 #include <cstdint>
 #include <random>
@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-namespace kb::protocol {
+namespace kb {
 namespace {
 
 using crc_fn = std::uint32_t (*)(std::uint32_t, byte_view);
@@ -85,4 +85,4 @@ TEST(crc32c, extend_equals_one_shot) {
 }
 
 }  // namespace
-}  // namespace kb::protocol
+}  // namespace kb

@@ -1,4 +1,4 @@
-#include "protocol/records/crc32c.hpp"
+#include "base/crc32c.hpp"
 
 #include <array>
 #include <bit>
@@ -8,7 +8,7 @@
 #include <nmmintrin.h>
 #endif
 
-namespace kb::protocol {
+namespace kb {
 
 namespace {
 
@@ -172,4 +172,4 @@ std::uint32_t crc32c_extend(std::uint32_t crc, byte_view data) noexcept {
 
 std::uint32_t crc32c(byte_view data) noexcept { return crc32c_extend(0, data); }
 
-}  // namespace kb::protocol
+}  // namespace kb
