@@ -30,6 +30,7 @@
 #include "pipeline/memory_budget.hpp"
 #include "pipeline/restore/offset_map.hpp"
 #include "pipeline/restore/partitioner.hpp"
+#include "pipeline/wake_signal.hpp"
 #include "protocol/create_topics.hpp"
 #include "protocol/describe_groups.hpp"
 #include "protocol/error_codes.hpp"
@@ -81,21 +82,6 @@ bool creatable_config(const std::string& name) {
   return !refused.contains(name);
 }
 
-// A wake-up signal for coroutines on one executor: wait() returns after notify() or timeout.
-class signal {
- public:
-  explicit signal(asio::any_io_executor ex) : timer_(ex) {}
-  void notify() { timer_.cancel(); }
-  asio::awaitable<void> wait(std::chrono::milliseconds limit) {
-    timer_.expires_after(limit);
-    boost::system::error_code ec;
-    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-
- private:
-  asio::steady_timer timer_;
-};
-
 // Coroutines waiting for room in the restore's memory budget. Each waits on its own timer (one
 // shared timer would let every new wait cancel the previous one); a release wakes them all.
 class wait_list {
@@ -141,7 +127,7 @@ struct lane {
   std::int64_t skip_records = 0;  ///< already in the target from an interrupted run
   std::int64_t target_next = -1;  ///< offset the next acked batch should get
   std::set<std::size_t> sources;  ///< state indexes feeding this lane
-  std::unique_ptr<signal> space;  ///< readers wait here for room
+  std::unique_ptr<wake_signal> space;  ///< readers wait here for room
 };
 
 struct frame_work {
@@ -154,7 +140,7 @@ struct frame_work {
 class engine {
  public:
   engine(storage::object_store& store, const restore_options& o, restore_plan plan)
-      : store_(store), o_(o), plan_(std::move(plan)), pool_(2), wake_(io_.get_executor()) {}
+      : store_(store), o_(o), plan_(std::move(plan)), pool_(2), wake_(io_.get_executor()), checkpoint_wake_(io_.get_executor()) {}
 
   kb::result<restore_summary> run() {
     std::optional<kb::result<void>> outcome;
@@ -243,6 +229,7 @@ class engine {
     asio::co_spawn(io_, async_checkpoint_loop(), asio::detached);
     co_await async_dispatch();
     finished_ = true;
+    checkpoint_wake_.notify();  // io_.run() returns only once the checkpoint loop has ended
     if (fatal_) {
       (void)co_await async_save_state();
       co_return fail(std::move(*fatal_));
@@ -669,7 +656,7 @@ class engine {
 
   asio::awaitable<void> async_checkpoint_loop() {
     while (!finished_) {
-      co_await sleep(1000ms);
+      co_await checkpoint_wake_.wait(1000ms);
       if (finished_) break;
       if (dirty_) {
         if (auto r = co_await async_save_state(); !r) kb::log::warn("restore checkpoint not saved: {}", r.error().message);
@@ -745,7 +732,7 @@ class engine {
     if (it == lanes_.end()) {
       auto l = std::make_unique<lane>();
       l->tp = key;
-      l->space = std::make_unique<signal>(io_.get_executor());
+      l->space = std::make_unique<wake_signal>(io_.get_executor());
       it = lanes_.emplace(key, std::move(l)).first;
     }
     return *it->second;
@@ -1533,7 +1520,8 @@ class engine {
   restore_plan plan_;
   asio::io_context io_;
   asio::thread_pool pool_;
-  signal wake_;
+  wake_signal wake_;
+  wake_signal checkpoint_wake_;  ///< ends the checkpoint loop's sleep once the dispatcher is done
   std::shared_ptr<net::cluster> cluster_;
   restore_summary summary_;
   restore_state state_;
