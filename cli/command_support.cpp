@@ -149,6 +149,8 @@ kb::result<std::unique_ptr<storage::object_store>> open_config_store(const stora
         case server_side_encryption::aws_kms: settings.sse = storage::sse_mode::aws_kms; break;
       }
       settings.sse_kms_key_id = sc.sse_kms_key_id.value_or("");
+      settings.checksum = sc.checksum == upload_checksum::sha256 ? storage::upload_checksum::sha256
+                                                                 : storage::upload_checksum::crc32c;
       break;
     case storage_backend::azure:
     case storage_backend::gcs:

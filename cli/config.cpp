@@ -91,6 +91,9 @@ constexpr std::array<enum_entry<server_side_encryption>, 3> k_sse{{
     {"none", server_side_encryption::none},
     {"AES256", server_side_encryption::aes256},
     {"aws:kms", server_side_encryption::aws_kms}}};
+constexpr std::array<enum_entry<upload_checksum>, 2> k_upload_checksums{{
+    {"crc32c", upload_checksum::crc32c},
+    {"sha256", upload_checksum::sha256}}};
 constexpr std::array<enum_entry<compression_codec>, 3> k_codecs{{
     {"zstd", compression_codec::zstd},
     {"lz4", compression_codec::lz4},
@@ -582,6 +585,9 @@ void read_storage(reader& r, const YAML::Node& node, const std::string& path, st
          assign(s.sse, r.enumeration(v, p, k_sse));
        }},
       {"sse_kms_key_id", opt(s.sse_kms_key_id)},
+      {"upload_checksum", [&](const YAML::Node& v, const std::string& p) {
+         assign(s.checksum, r.enumeration(v, p, k_upload_checksums));
+       }},
       {"account_name", str(s.account_name)},
       {"container_name", str(s.container_name)},
       {"account_key", secret(s.account_key)},
@@ -946,7 +952,7 @@ void validate_storage(reader& r, const storage_config& s) {
     std::initializer_list<storage_backend> backends;
   };
   using sb = storage_backend;
-  static const std::array<key_rule, 23> rules{{
+  static const std::array<key_rule, 24> rules{{
       {"path", {sb::filesystem}},
       {"bucket", {sb::s3, sb::gcs}},
       {"region", {sb::s3}},
@@ -960,6 +966,7 @@ void validate_storage(reader& r, const storage_config& s) {
       {"session_token", {sb::s3}},
       {"server_side_encryption", {sb::s3}},
       {"sse_kms_key_id", {sb::s3}},
+      {"upload_checksum", {sb::s3}},
       {"account_name", {sb::azure}},
       {"container_name", {sb::azure}},
       {"account_key", {sb::azure}},
@@ -1164,6 +1171,7 @@ json::object storage_json(const storage_config& s) {
       out["session_token"] = secret_json(s.session_token);
       out["server_side_encryption"] = to_string(s.sse);
       out["sse_kms_key_id"] = optional_json(s.sse_kms_key_id);
+      out["upload_checksum"] = to_string(s.checksum);
       break;
     case storage_backend::azure:
       out["account_name"] = s.account_name;
@@ -1372,6 +1380,7 @@ std::string_view to_string(sasl_mechanism m) noexcept {
 }
 std::string_view to_string(storage_backend b) noexcept { return name_of(k_backends, b); }
 std::string_view to_string(server_side_encryption s) noexcept { return name_of(k_sse, s); }
+std::string_view to_string(upload_checksum c) noexcept { return name_of(k_upload_checksums, c); }
 std::string_view to_string(compression_codec c) noexcept { return name_of(k_codecs, c); }
 std::string_view to_string(start_offset_policy s) noexcept {
   return s == start_offset_policy::specific ? "specific" : name_of(k_start_offsets, s);

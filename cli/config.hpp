@@ -34,6 +34,8 @@ enum class security_protocol { plaintext, ssl, sasl_plaintext, sasl_ssl };
 enum class sasl_mechanism { none, plain, scram_sha_256, scram_sha_512, gssapi };
 enum class storage_backend { filesystem, s3, azure, gcs };
 enum class server_side_encryption { none, aes256, aws_kms };
+/// `storage.upload_checksum` (s3): how the server checks each uploaded body.
+enum class upload_checksum { crc32c, sha256 };
 enum class compression_codec { zstd, lz4, none };
 enum class start_offset_policy { earliest, latest, specific };
 enum class repartition_strategy { murmur2, automatic };
@@ -101,6 +103,7 @@ struct storage_config {
   secret_value session_token;
   server_side_encryption sse = server_side_encryption::none;
   std::optional<std::string> sse_kms_key_id;
+  upload_checksum checksum = upload_checksum::crc32c;
   // azure
   std::string account_name;
   std::string container_name;
@@ -235,6 +238,7 @@ std::string_view to_string(security_protocol p) noexcept;
 std::string_view to_string(sasl_mechanism m) noexcept;
 std::string_view to_string(storage_backend b) noexcept;
 std::string_view to_string(server_side_encryption s) noexcept;
+std::string_view to_string(upload_checksum c) noexcept;
 std::string_view to_string(compression_codec c) noexcept;
 std::string_view to_string(start_offset_policy s) noexcept;
 std::string_view to_string(repartition_strategy s) noexcept;

@@ -282,6 +282,7 @@ result<s3_options> resolve_s3_options(const location& where, const store_setting
 
   out.sse = settings.sse;
   out.sse_kms_key_id = settings.sse_kms_key_id;
+  out.checksum = settings.checksum;
   if (!out.sse_kms_key_id.empty() && out.sse != sse_mode::aws_kms) {
     return fail(errc::config,
                 "storage.sse_kms_key_id is set but server_side_encryption is not aws:kms; set "

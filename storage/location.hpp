@@ -57,6 +57,7 @@ struct store_settings {
   std::string sse_kms_key_id;
   std::size_t part_size = 0;           ///< 0: the default (8 MiB); minimum 5 MiB
   std::size_t max_parallel_parts = 0;  ///< 0: the default (4)
+  upload_checksum checksum = upload_checksum::crc32c;
 };
 
 /// The S3 client options for an s3 location: region and credentials resolved through `env`,

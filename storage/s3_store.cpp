@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include "base/crc32c.hpp"
 #include "base/log.hpp"
 #include "storage/xml.hpp"
 
@@ -59,6 +60,20 @@ std::string strip_quotes(std::string text) {
     return text.substr(1, text.size() - 2);
   }
   return text;
+}
+
+/// Base64 (RFC 4648, padded) of 4 bytes: 8 characters, the last two "==".
+std::string base64_4(const std::uint8_t (&b)[4]) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out += alphabet[b[0] >> 2];
+  out += alphabet[((b[0] & 0x03) << 4) | (b[1] >> 4)];
+  out += alphabet[((b[1] & 0x0F) << 2) | (b[2] >> 6)];
+  out += alphabet[b[2] & 0x3F];
+  out += alphabet[b[3] >> 2];
+  out += alphabet[(b[3] & 0x03) << 4];
+  out += "==";
+  return out;
 }
 
 void curl_global_once() {
@@ -169,6 +184,15 @@ s3_error_body parse_error_body(std::string_view body) {
   return out;
 }
 
+/// One uploaded part as CompleteMultipartUpload lists it.
+struct completed_part {
+  int number = 0;
+  std::string etag;
+  std::string crc32c;  ///< x-amz-checksum-crc32c sent with the part; empty with sha256
+
+  bool operator<(const completed_part& other) const noexcept { return number < other.number; }
+};
+
 class s3_store;
 
 class s3_writer final : public object_writer {
@@ -183,7 +207,7 @@ class s3_writer final : public object_writer {
  private:
   struct part {
     int number = 0;
-    std::future<result<std::string>> etag;  // ETag of the uploaded part
+    std::future<result<completed_part>> done;
   };
   result<void> flush_part();
   result<void> wait_oldest();
@@ -193,7 +217,7 @@ class s3_writer final : public object_writer {
   byte_vector buffer_;
   std::string upload_id_;
   std::deque<part> in_flight_;
-  std::vector<std::pair<int, std::string>> done_;  // part number, ETag
+  std::vector<completed_part> done_;
   int next_part_ = 1;
   std::uint64_t written_ = 0;
   bool finished_ = false;
@@ -228,17 +252,16 @@ class s3_store final : public object_store {
     const std::string name(key);
     const std::size_t part_size = options_.part_size;
     const std::size_t parallel = std::max<std::size_t>(1, options_.max_parallel_parts);
-    std::deque<std::pair<int, std::future<result<std::string>>>> in_flight;
-    std::vector<std::pair<int, std::string>> done;
+    std::deque<std::future<result<completed_part>>> in_flight;
+    std::vector<completed_part> done;
     std::optional<kb::error> failed;
     auto wait_oldest = [&] {
-      auto [number, etag] = std::move(in_flight.front());
+      auto r = in_flight.front().get();
       in_flight.pop_front();
-      auto r = etag.get();
       if (!r) {
         if (!failed) failed = r.error();
       } else {
-        done.emplace_back(number, std::move(*r));
+        done.push_back(std::move(*r));
       }
     };
     int number = 1;
@@ -246,9 +269,9 @@ class s3_store final : public object_store {
       while (in_flight.size() >= parallel && !failed) wait_oldest();
       if (failed) break;
       const byte_view piece = data.subspan(at, std::min(part_size, data.size() - at));
-      in_flight.emplace_back(number, std::async(std::launch::async, [this, &name, &id, number, piece] {
-                               return upload_part(name, *id, number, piece);
-                             }));
+      in_flight.push_back(std::async(std::launch::async, [this, &name, &id, number, piece] {
+        return upload_part(name, *id, number, piece);
+      }));
     }
     while (!in_flight.empty()) wait_oldest();  // every part settles before `data` may go away
     if (!failed) {
@@ -268,7 +291,8 @@ class s3_store final : public object_store {
   result<void> put_single(std::string_view key, byte_view data, bool if_absent) {
     header_list headers = sse_headers();
     if (if_absent) headers.emplace_back("If-None-Match", "*");
-    auto resp = execute("PUT", key, object_path(key), {}, std::move(headers), data);
+    if (crc32c_uploads()) headers.emplace_back("x-amz-checksum-crc32c", crc32c_header(data, 0));
+    auto resp = execute("PUT", key, object_path(key), {}, std::move(headers), data, crc32c_uploads());
     if (!resp) return tl::unexpected(resp.error());
     return {};
   }
@@ -356,7 +380,9 @@ class s3_store final : public object_store {
   // --- multipart, used by s3_writer ---------------------------------------------------------
 
   result<std::string> create_multipart(std::string_view key) {
-    auto resp = execute("POST", key, object_path(key), {{"uploads", ""}}, sse_headers(), {});
+    header_list headers = sse_headers();
+    if (crc32c_uploads()) headers.emplace_back("x-amz-checksum-algorithm", "CRC32C");
+    auto resp = execute("POST", key, object_path(key), {{"uploads", ""}}, std::move(headers), {});
     if (!resp) return tl::unexpected(resp.error());
     auto doc = xml::parse(resp->body);
     if (!doc) return tl::unexpected(doc.error());
@@ -368,25 +394,35 @@ class s3_store final : public object_store {
     return id;
   }
 
-  result<std::string> upload_part(const std::string& key, const std::string& upload_id, int number,
-                                  byte_view data) {
+  result<completed_part> upload_part(const std::string& key, const std::string& upload_id, int number,
+                                     byte_view data) {
+    completed_part out;
+    out.number = number;
+    header_list headers;
+    if (crc32c_uploads()) {
+      out.crc32c = crc32c_header(data, number);
+      headers.emplace_back("x-amz-checksum-crc32c", out.crc32c);
+    }
     auto resp = execute("PUT", key, object_path(key),
-                        {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}}, {}, data);
+                        {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},
+                        std::move(headers), data, crc32c_uploads());
     if (!resp) return tl::unexpected(resp.error());
-    std::string etag = resp->header("etag");
-    if (etag.empty()) {
+    out.etag = resp->header("etag");
+    if (out.etag.empty()) {
       return fail(errc::protocol, fmt::format("UploadPart {} of '{}' in {} returned no ETag", number,
                                               key, describe()));
     }
-    return etag;
+    return out;
   }
 
   result<void> complete_multipart(std::string_view key, const std::string& upload_id,
-                                  const std::vector<std::pair<int, std::string>>& parts) {
+                                  const std::vector<completed_part>& parts) {
     std::string body = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
-    for (const auto& [number, etag] : parts) {
-      body += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", number,
-                          xml::escape(etag));
+    for (const auto& p : parts) {
+      body += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag>", p.number,
+                          xml::escape(p.etag));
+      if (!p.crc32c.empty()) body += fmt::format("<ChecksumCRC32C>{}</ChecksumCRC32C>", p.crc32c);
+      body += "</Part>";
     }
     body += "</CompleteMultipartUpload>";
     auto resp = execute("POST", key, object_path(key), {{"uploadId", upload_id}},
@@ -469,6 +505,22 @@ class s3_store final : public object_store {
   }
   [[nodiscard]] std::string object_path(std::string_view key) const {
     return bucket_path() + options_.prefix + std::string(key);
+  }
+
+  [[nodiscard]] bool crc32c_uploads() const noexcept {
+    return options_.checksum == upload_checksum::crc32c;
+  }
+
+  /// The x-amz-checksum-crc32c of one upload (`part` 0: a single PutObject), wrong on purpose
+  /// only when a test asked for it.
+  [[nodiscard]] std::string crc32c_header(byte_view data, int part) const {
+    if (part == options_.test_only_corrupt_crc32c_part) {
+      const std::uint32_t wrong = ~kb::crc32c(data);
+      const std::uint8_t be[4] = {static_cast<std::uint8_t>(wrong >> 24), static_cast<std::uint8_t>(wrong >> 16),
+                                  static_cast<std::uint8_t>(wrong >> 8), static_cast<std::uint8_t>(wrong)};
+      return base64_4(be);
+    }
+    return s3_crc32c_checksum(data);
   }
 
   [[nodiscard]] header_list sse_headers() const {
@@ -618,6 +670,16 @@ class s3_store final : public object_store {
       }
       return {make_error_code(errc::not_found), fmt::format("object {} not found", object)};
     }
+    // The server's hash of the body differs from the one we sent: damaged in transit, or a
+    // store that computes x-amz-checksum-* differently.
+    if (body.code == "BadDigest" || body.code == "XAmzContentSHA256Mismatch" ||
+        body.code == "XAmzContentChecksumMismatch" || body.code == "InvalidDigest") {
+      return {make_error_code(errc::io),
+              fmt::format("S3 rejected {} {}: the body's checksum did not match ({}); the data was "
+                          "damaged on the way, or this S3-compatible store checks checksums "
+                          "differently (then set storage.upload_checksum: sha256)",
+                          method, object, detail)};
+    }
     if (r.status == 412 || r.status == 409) {
       return {make_error_code(errc::conflict),
               fmt::format("{} {}: a precondition failed ({}); the object already exists or "
@@ -642,11 +704,14 @@ class s3_store final : public object_store {
     return false;
   }
 
-  /// Signs and sends with bounded, jittered retries. `key` is for messages only.
+  /// Signs and sends with bounded, jittered retries. `key` is for messages only. The body's
+  /// SHA-256 is signed unless `unsigned_body` (the caller then sends a checksum header instead).
   result<http_response> execute(const std::string& method, std::string_view key, const std::string& path,
-                                header_list query, header_list headers, byte_view body) {
+                                header_list query, header_list headers, byte_view body,
+                                bool unsigned_body = false) {
     const std::string payload_hash =
-        options_.sign_payload ? sigv4::sha256_hex(body) : std::string(sigv4::unsigned_payload);
+        unsigned_body ? std::string(sigv4::unsigned_payload)
+                      : body.empty() ? std::string(sigv4::empty_payload_hash) : sigv4::sha256_hex(body);
     const std::string url = fmt::format("{}://{}{}{}{}", scheme_, host_, sigv4::canonical_uri(path),
                                         query.empty() ? "" : "?", sigv4::canonical_query(query));
     sigv4::options sign_opts;
@@ -714,7 +779,7 @@ result<void> s3_writer::flush_part() {
   const int number = next_part_++;
   part p;
   p.number = number;
-  p.etag = std::async(std::launch::async, [this, data, number] {
+  p.done = std::async(std::launch::async, [this, data, number] {
     return store_.upload_part(key_, upload_id_, number, *data);
   });
   in_flight_.push_back(std::move(p));
@@ -724,9 +789,9 @@ result<void> s3_writer::flush_part() {
 result<void> s3_writer::wait_oldest() {
   part p = std::move(in_flight_.front());
   in_flight_.pop_front();
-  auto etag = p.etag.get();
-  if (!etag) return tl::unexpected(etag.error());
-  done_.emplace_back(p.number, std::move(*etag));
+  auto uploaded = p.done.get();
+  if (!uploaded) return tl::unexpected(uploaded.error());
+  done_.push_back(std::move(*uploaded));
   return {};
 }
 
@@ -763,7 +828,7 @@ void s3_writer::abort() noexcept {
   if (finished_) return;
   finished_ = true;
   for (auto& p : in_flight_) {
-    if (p.etag.valid()) p.etag.wait();
+    if (p.done.valid()) p.done.wait();
   }
   in_flight_.clear();
   if (!upload_id_.empty()) {
@@ -774,6 +839,13 @@ void s3_writer::abort() noexcept {
 }
 
 }  // namespace
+
+std::string s3_crc32c_checksum(byte_view body) {
+  const std::uint32_t crc = kb::crc32c(body);
+  const std::uint8_t be[4] = {static_cast<std::uint8_t>(crc >> 24), static_cast<std::uint8_t>(crc >> 16),
+                              static_cast<std::uint8_t>(crc >> 8), static_cast<std::uint8_t>(crc)};
+  return base64_4(be);
+}
 
 result<std::unique_ptr<object_store>> make_s3_store(s3_options options) {
   if (options.bucket.empty()) return fail(errc::config, "S3 storage needs a bucket (storage.bucket)");

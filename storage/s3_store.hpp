@@ -1,6 +1,7 @@
 // The S3 backend over libcurl: PutObject, multipart upload with parallel parts, ranged
 // GetObject, HeadObject, ListObjectsV2, DeleteObject; SigV4 on every request; path-style or
-// virtual-host addressing; SSE; bounded retries with jittered exponential back-off.
+// virtual-host addressing; SSE; bounded retries with jittered exponential back-off. Upload bodies
+// carry an x-amz-checksum-crc32c (UNSIGNED-PAYLOAD) or, as an option, a signed SHA-256.
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,12 @@
 namespace kb::storage {
 
 enum class sse_mode { none, aes256, aws_kms };
+
+/// How the server checks each uploaded body (PutObject, UploadPart).
+enum class upload_checksum {
+  crc32c,  ///< x-amz-content-sha256: UNSIGNED-PAYLOAD plus x-amz-checksum-crc32c (cheap, CPU-wise)
+  sha256,  ///< the body's SHA-256 signed in x-amz-content-sha256, for stores without checksums
+};
 
 struct s3_options {
   std::string bucket;
@@ -34,14 +41,21 @@ struct s3_options {
   std::chrono::milliseconds max_backoff{5000};
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::seconds stall_timeout{60};  ///< abort a transfer slower than 1 KiB/s this long
-  bool sign_payload = true;                ///< sign the SHA-256 of each body (S3 checks it)
+  upload_checksum checksum = upload_checksum::crc32c;
   std::string ca_file;                     ///< extra trust anchors for https endpoints
   /// The clock used for signatures; defaults to the system clock.
   std::function<std::chrono::system_clock::time_point()> clock;
+  /// FOR TESTS ONLY (never set by the CLI): with `upload_checksum::crc32c`, send a wrong
+  /// x-amz-checksum-crc32c for this upload so the server's rejection can be tested:
+  /// 0 = every single-request PutObject, n >= 1 = UploadPart number n; -1 = never.
+  int test_only_corrupt_crc32c_part = -1;
 };
 
 /// Minimum S3 multipart part size (all parts but the last).
 inline constexpr std::size_t s3_min_part_size = 5u << 20;
+
+/// The x-amz-checksum-crc32c value of `body`: base64 of its CRC-32C as 4 big-endian bytes.
+std::string s3_crc32c_checksum(byte_view body);
 
 /// Creates an S3 store; errc::config for invalid options (part size, missing bucket).
 /// No request is sent until the first operation.

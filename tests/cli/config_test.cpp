@@ -528,6 +528,34 @@ TEST(config_rules, s3_storage_keys_and_prefix_normalisation) {
               HasSubstr("storage.endpoint: must be a URL starting with http:// or https://"));
 }
 
+TEST(config_rules, s3_upload_checksum_default_values_and_errors) {
+  const std::string s3 = "mode: backup\nbackup_id: a\nsource:\n  bootstrap_servers: [k:1]\n"
+                         "storage:\n  backend: s3\n  bucket: b\n";
+  const auto defaults = load(s3);
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_EQ(defaults->storage.checksum, upload_checksum::crc32c);
+  EXPECT_THAT(to_yaml(*defaults), HasSubstr("upload_checksum: crc32c"));
+
+  const auto sha = load(s3 + "  upload_checksum: SHA256\n");
+  ASSERT_TRUE(sha) << sha.error().message;
+  EXPECT_EQ(sha->storage.checksum, upload_checksum::sha256);
+  // Written back, and what is written back loads again with the same value.
+  const auto again = load(to_yaml(*sha));
+  ASSERT_TRUE(again) << again.error().message << "\n" << to_yaml(*sha);
+  EXPECT_EQ(again->storage.checksum, upload_checksum::sha256);
+  EXPECT_THAT(to_json(*sha), HasSubstr("\"upload_checksum\":\"sha256\""));
+
+  const auto bad = load(s3 + "  upload_checksum: md5\n");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(kb::exit_code_for(bad.error()), kb::exit_code::usage);
+  EXPECT_THAT(bad.error().message,
+              HasSubstr("test.yaml:8:20: storage.upload_checksum: unknown value 'md5'; allowed: crc32c, sha256"));
+
+  const auto fs = load(k_backup_base + "  upload_checksum: sha256\n");
+  ASSERT_TRUE(fs) << fs.error().message;
+  EXPECT_THAT(warnings_of(*fs), HasSubstr("storage.upload_checksum: ignored with backend filesystem"));
+}
+
 TEST(config_helpers, normalize_prefix) {
   EXPECT_EQ(normalize_prefix(""), "");
   EXPECT_EQ(normalize_prefix("/"), "");
