@@ -63,6 +63,7 @@ kb::result<net::cluster_options> cluster_options_from(const kafka_config& k, std
   net::cluster_options o;
   o.bootstrap_servers = k.bootstrap_servers;
   o.connection.client_id = k.client_id;
+  o.connections_per_broker = k.connection.connections_per_broker;
   const auto& s = k.security;
   switch (s.protocol) {
     case security_protocol::plaintext: o.connection.protocol = net::security_protocol::plaintext; break;

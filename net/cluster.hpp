@@ -57,7 +57,9 @@ struct cluster_options {
   std::chrono::milliseconds retry_backoff_max{10'000}; ///< cap (retry.backoff.max.ms)
   int max_attempts = 8;  ///< per operation: connects, metadata refreshes, retried requests
   /// Connections kept per broker (config `connections_per_broker`); async_send spreads its
-  /// requests over them round-robin, opening each on first use. Metadata and admin calls use one.
+  /// requests over them round-robin (or sends on the slot it is given), opening each on first
+  /// use. Metadata and admin calls use one. A broker handles one request per connection at a
+  /// time, so more connections let it work on several.
   std::uint32_t connections_per_broker = 1;
 };
 
@@ -116,9 +118,12 @@ class cluster : public std::enable_shared_from_this<cluster> {
   /// connection's request_timeout: a dead broker gives errc::connect (or errc::timeout) naming
   /// the node, and the caller refreshes metadata and re-routes. Broker error codes inside the
   /// response are the caller's.
+  /// `slot` pins the request to one of the broker's connections (taken modulo
+  /// connections_per_broker): requests that must stay in order, like one partition's idempotent
+  /// produce batches, go on the same slot. Without it the slots take turns.
   template <class Request>
-  [[nodiscard]] boost::asio::awaitable<result<typename Request::response_type>> async_send(std::int32_t node_id,
-                                                                                           Request req);
+  [[nodiscard]] boost::asio::awaitable<result<typename Request::response_type>> async_send(
+      std::int32_t node_id, Request req, std::optional<std::uint32_t> slot = std::nullopt);
 
   /// The leader of a partition from the cache. errc::not_found for an unknown topic/partition,
   /// errc::broker (retriable) while the leader is -1.
@@ -163,8 +168,8 @@ class cluster : public std::enable_shared_from_this<cluster> {
 };
 
 template <class Request>
-boost::asio::awaitable<result<typename Request::response_type>> cluster::async_send(std::int32_t node_id,
-                                                                                    Request req) {
+boost::asio::awaitable<result<typename Request::response_type>> cluster::async_send(
+    std::int32_t node_id, Request req, std::optional<std::uint32_t> pinned) {
   auto self = shared_from_this();
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
@@ -172,7 +177,8 @@ boost::asio::awaitable<result<typename Request::response_type>> cluster::async_s
   // minutes against a dead broker.
   const auto deadline = start + opts_.connection.request_timeout;
   std::optional<error> last;
-  const std::uint32_t slot = take_slot(node_id);
+  const std::uint32_t slot = pinned ? *pinned % std::max<std::uint32_t>(1, opts_.connections_per_broker)
+                                    : take_slot(node_id);
   for (int attempt = 0; attempt < opts_.max_attempts; ++attempt) {
     if (attempt > 0 && !co_await async_backoff_before(attempt - 1, deadline)) break;
     auto conn = co_await async_connection(node_id, deadline, 0, slot);

@@ -390,21 +390,23 @@ def drop_dataset(env: dict, tmp: Path, topic: str) -> None:
 
 def table(rows: list[dict]) -> str:
     out = ["| dataset | tool | MB/s (median) | min–max | records/s | our CPU s/GB | broker CPU s/GB | peak RSS MiB | "
-           "stored MB | × kcat -C | × ProducerPerf |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "stored MB | × kcat -C | × ProducerPerf | × kcat -P |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     ref = {(r["dataset"], r["tool"]): r for r in rows if not r.get("failed")}
     for r in rows:
         if r.get("failed"):
-            out.append(f"| {r['dataset']} | {r['tool']} | failed | | | | | | | | |")
+            out.append(f"| {r['dataset']} | {r['tool']} | failed | | | | | | | | | |")
             continue
         kc = ref.get((r["dataset"], "kcat -C"))
         pp = ref.get((r["dataset"], "ProducerPerformance"))
         ratio_kc = f"{r['mb_s'] / kc['mb_s']:.2f}" if kc and r["tool"].startswith("backup") else ""
+        kp = ref.get((r["dataset"], "kcat -P"))
         ratio_pp = f"{r['mb_s'] / pp['mb_s']:.2f}" if pp and r["tool"].startswith("restore") else ""
+        ratio_kp = f"{r['mb_s'] / kp['mb_s']:.2f}" if kp and r["tool"].startswith("restore") else ""
         st = f"{r['stored_bytes'] / MB:.1f}" if r["stored_bytes"] else ""
         out.append(f"| {r['dataset']} | {r['tool']} | {r['mb_s']:.1f} | {r['mb_s_min']:.1f}–{r['mb_s_max']:.1f} | "
                    f"{r['records_s']:,.0f} | {r['cpu_s_per_gb']:.2f} | {r['broker_cpu_s_per_gb']:.2f} | "
-                   f"{r['peak_rss_mib']:.0f} | {st} | {ratio_kc} | {ratio_pp} |")
+                   f"{r['peak_rss_mib']:.0f} | {st} | {ratio_kc} | {ratio_pp} | {ratio_kp} |")
     return "\n".join(out)
 
 

@@ -128,6 +128,7 @@ struct lane {
   std::int64_t target_next = -1;  ///< offset the next acked batch should get
   std::set<std::size_t> sources;  ///< state indexes feeding this lane
   std::unique_ptr<wake_signal> space;  ///< readers wait here for room
+  std::uint32_t slot = 0;  ///< the leader connection its batches go on, so they stay in order
 };
 
 struct frame_work {
@@ -733,6 +734,7 @@ class engine {
       auto l = std::make_unique<lane>();
       l->tp = key;
       l->space = std::make_unique<wake_signal>(io_.get_executor());
+      l->slot = static_cast<std::uint32_t>(lanes_.size() % std::max<std::uint32_t>(1, o_.target.connections_per_broker));
       it = lanes_.emplace(key, std::move(l)).first;
     }
     return *it->second;
@@ -1075,6 +1077,8 @@ class engine {
   }
 
   // ---- producing --------------------------------------------------------------------------
+  using connection_key = std::pair<std::int32_t, std::uint32_t>;  ///< leader node id, connection slot
+
   struct request_slot {
     lane* l;
     std::uint64_t id;  ///< queued_batch::id (positions shift as acked batches are popped)
@@ -1094,7 +1098,12 @@ class engine {
   }
 
   asio::awaitable<void> async_dispatch() {
-    std::map<std::int32_t, int> broker_in_flight;
+    // Requests go per leader connection: a broker works on one request per connection at a
+    // time, and a partition's batches keep their order by always taking the same connection.
+    std::map<connection_key, int> broker_in_flight;
+    // Two requests per connection keep the broker busy while a response travels; a lone
+    // connection gets four.
+    const int max_in_flight_per_connection = o_.target.connections_per_broker > 1 ? 2 : 4;
     auto last_progress = std::chrono::steady_clock::now();
     while (true) {
       settle_done();
@@ -1104,8 +1113,8 @@ class engine {
       if (idle && pending_done_.empty()) break;
       if (stopping() && in_flight_total_ == 0) break;
 
-      std::map<std::int32_t, std::pair<protocol::produce_request, std::vector<request_slot>>> requests;
-      std::map<std::int32_t, std::size_t> request_bytes;
+      std::map<connection_key, std::pair<protocol::produce_request, std::vector<request_slot>>> requests;
+      std::map<connection_key, std::size_t> request_bytes;
       bool need_refresh = false;
       bool rate_limited = false;
       const auto now = std::chrono::steady_clock::now();
@@ -1131,9 +1140,10 @@ class engine {
           need_refresh = true;
           continue;
         }
-        if (broker_in_flight[*leader] >= 4) continue;
-        auto& [req, slots] = requests[*leader];
-        auto& bytes = request_bytes[*leader];
+        const connection_key via{*leader, l.slot};
+        if (broker_in_flight[via] >= max_in_flight_per_connection) continue;
+        auto& [req, slots] = requests[via];
+        auto& bytes = request_bytes[via];
         if (l.queue[idx].sequence < 0 && l.queue[idx].batch.size > l.max_bytes) {
           if (auto r = split_queued(l, idx); !r) {
             fatal_ = std::move(r.error());
@@ -1168,12 +1178,12 @@ class engine {
         slots.push_back({&l, qb.id});
       }
       if (fatal_) break;
-      for (auto& [node, rs] : requests) {
+      for (auto& [via, rs] : requests) {
         rs.first.acks = o_.acks;
         rs.first.timeout_ms = o_.produce_timeout_ms;
-        ++broker_in_flight[node];
+        ++broker_in_flight[via];
         ++in_flight_total_;
-        asio::co_spawn(io_, async_send(node, std::move(rs.first), std::move(rs.second), broker_in_flight), asio::detached);
+        asio::co_spawn(io_, async_send(via, std::move(rs.first), std::move(rs.second), broker_in_flight), asio::detached);
       }
       if (!need_refresh) {
         leaderless_since_.reset();
@@ -1202,10 +1212,10 @@ class engine {
     if (o_.on_progress) o_.on_progress(summary_.records, summary_.bytes, plan_.bytes());
   }
 
-  asio::awaitable<void> async_send(std::int32_t node, protocol::produce_request req, std::vector<request_slot> slots,
-                                   std::map<std::int32_t, int>& broker_in_flight) {
-    auto resp = co_await cluster_->async_send(node, std::move(req));
-    --broker_in_flight[node];
+  asio::awaitable<void> async_send(connection_key via, protocol::produce_request req, std::vector<request_slot> slots,
+                                   std::map<connection_key, int>& broker_in_flight) {
+    auto resp = co_await cluster_->async_send(via.first, std::move(req), via.second);
+    --broker_in_flight[via];
     --in_flight_total_;
     // One lookup table per response: a request can carry a thousand partitions.
     std::map<std::pair<std::string_view, std::int32_t>, const protocol::produce_response::partition*> answers;

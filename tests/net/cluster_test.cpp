@@ -210,5 +210,22 @@ TEST(cluster, send_spreads_requests_over_connections_per_broker) {
   }
 }
 
+TEST(cluster, send_with_a_slot_stays_on_that_connection) {
+  // Restore pins each partition's produce requests to one slot so they keep their order.
+  asio::io_context io;
+  fake_broker broker(io, with_topics());
+  auto opts = options_for({"127.0.0.1:" + std::to_string(broker.port())});
+  opts.connections_per_broker = 3;
+  auto c = cluster::create(io.get_executor(), opts);
+  ASSERT_TRUE(run(io, c->async_bootstrap()));
+  for (int i = 0; i < 6; ++i) {
+    auto resp = run(io, c->async_send(1, protocol::api_versions_request{"x", "1"}, 4u));  // 4 % 3: slot 1
+    ASSERT_TRUE(resp) << resp.error().message;
+  }
+  EXPECT_EQ(broker.sessions(), 2);  // the bootstrap connection (slot 0) and slot 1, nothing else
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(run(io, c->async_send(1, protocol::api_versions_request{"x", "1"}, 0u)));
+  EXPECT_EQ(broker.sessions(), 2);
+}
+
 }  // namespace
 }  // namespace kb::net
