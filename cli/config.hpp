@@ -137,9 +137,10 @@ struct backup_options {
   bool include_offset_headers = false;  ///< accepted, ignored (no headers in user data)
   std::optional<std::string> source_cluster_id;
   bool consumer_group_snapshot = false;
-  /// 128 MiB keeps a 12-partition backup's peak RSS near 180 MiB at no measured cost in rate
-  /// (BENCHMARKS.md); raise it for fewer, earlier-sealed segments on many partitions.
-  std::uint64_t max_buffer_bytes = 128ull << 20;
+  /// 96 MiB keeps a 12-partition backup's peak RSS near 160 MiB to the filesystem and below
+  /// 240 MiB to S3, at no measured cost in rate (BENCHMARKS.md); more means fewer segments
+  /// sealed early on many partitions.
+  std::uint64_t max_buffer_bytes = 96ull << 20;
 };
 
 struct repartition_rule {

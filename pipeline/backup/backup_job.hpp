@@ -41,7 +41,7 @@ struct options {
   std::uint64_t segment_max_bytes = 128ull << 20;
   std::uint64_t segment_max_interval_ms = 60'000;
   std::uint32_t fetch_max_bytes = 16u << 20;
-  std::uint64_t max_buffer_bytes = 128ull << 20;
+  std::uint64_t max_buffer_bytes = 96ull << 20;
   start_position start = start_position::earliest;
   run_mode mode = run_mode::one_shot;
   std::uint64_t poll_interval_ms = 100;       ///< continuous: the broker's max wait per fetch

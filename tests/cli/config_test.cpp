@@ -81,7 +81,7 @@ TEST(config_defaults, minimal_backup_gets_documented_defaults) {
   EXPECT_EQ(r->backup.start_offset, start_offset_policy::earliest);
   EXPECT_EQ(r->backup.max_concurrent_partitions, 8u);
   EXPECT_EQ(r->backup.poll_interval_ms, 100u);
-  EXPECT_EQ(r->backup.max_buffer_bytes, 128ull * 1024 * 1024);
+  EXPECT_EQ(r->backup.max_buffer_bytes, 96ull * 1024 * 1024);
   EXPECT_FALSE(r->backup.fetch_max_bytes);
   EXPECT_FALSE(r->metrics.enabled);
   EXPECT_EQ(r->metrics.bind_address, "127.0.0.1");
