@@ -945,7 +945,11 @@ struct backup_job::impl {
         appended += b.bytes.size();
         ps.next_offset = e.last_offset + 1;
         any = true;
-        if (seg.builder.raw_bytes() >= opts.segment_max_bytes) close_segment(ps);
+        // A third of the budget at most: one segment then uploads while the next fills and a
+        // fetch is under way, instead of a lone busy partition filling the whole budget and
+        // waiting, fetches stopped, for its one segment to be written.
+        if (seg.builder.raw_bytes() >= std::min<std::uint64_t>(opts.segment_max_bytes, budget.limit() / 3))
+          close_segment(ps);
       }
     }
     if (!any && truncated) {

@@ -133,6 +133,38 @@ TEST(backup_job_it, small_memory_budget_many_partitions) { backup_under_small_bu
 
 TEST(backup_job_it, small_memory_budget_uncompressed) { backup_under_small_budget(storage::format::frame_codec::none); }
 
+TEST(backup_job_it, a_lone_partition_seals_at_a_third_of_the_budget) {
+  // So that one segment is written while the next fills and a fetch is under way, instead of
+  // one segment taking the whole budget and fetching stopping until it is written.
+  ASSERT_TRUE(env().error.empty());
+  const auto topic = create_topic(1);
+  produce(topic, 0, 30000, 200);  // ~6.5 MiB
+  temp_dir dir;
+  auto store = storage::open_store(dir.path.string(), storage::process_environment());
+  ASSERT_TRUE(store) << store.error().message;
+  auto o = base_options(topic, "third");
+  o.codec = storage::format::frame_codec::none;
+  o.max_buffer_bytes = 3u << 20;
+  o.fetch_max_bytes = 256u << 10;
+  o.segment_max_bytes = 64u << 20;  // far above: only the budget's third seals
+  backup_job job(std::move(o), **store);
+  auto s = job.run({});
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->records, 30000u);
+  EXPECT_GE(s->segments, 5u);
+  for (const auto& f : fs::recursive_directory_iterator(dir.path / "third/topics")) {
+    if (f.path().extension() != ".kbs") continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto idx = storage::format::parse_segment(as_bytes(bytes));
+    ASSERT_TRUE(idx) << f.path() << ": " << idx.error().message;
+    std::uint64_t largest_batch = 0;
+    for (const auto& b : idx->batches) largest_batch = std::max<std::uint64_t>(largest_batch, b.size);
+    // Sealed by the append that reached a third, so at most one batch past it.
+    EXPECT_LE(idx->raw_bytes(), (3u << 20) / 3 + largest_batch) << f.path();
+  }
+}
+
 TEST(backup_job_it, continuous_until_request_stop_commits_everything) {
   ASSERT_TRUE(env().error.empty());
   const auto topic = create_topic(2);
