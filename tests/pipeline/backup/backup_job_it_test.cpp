@@ -11,6 +11,8 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -82,6 +84,20 @@ struct temp_dir {
   ~temp_dir() { fs::remove_all(path); }
 };
 
+/// Every `.kbs` file under `root`, parsed and verified (a file that does not verify fails the test).
+std::vector<std::pair<fs::path, storage::format::segment_index>> parsed_segments(const fs::path& root) {
+  std::vector<std::pair<fs::path, storage::format::segment_index>> out;
+  for (const auto& f : fs::recursive_directory_iterator(root)) {
+    if (f.path().extension() != ".kbs") continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto idx = storage::format::parse_segment(as_bytes(bytes));
+    EXPECT_TRUE(idx) << f.path() << ": " << (idx ? "" : idx.error().message);
+    if (idx) out.emplace_back(f.path(), std::move(*idx));
+  }
+  return out;
+}
+
 /// A budget far below the data: the engine must seal early and, for uncompressed frames (stored
 /// without a copy, their assembly charged to the budget), still store every record once, in
 /// segments that verify.
@@ -116,16 +132,9 @@ void backup_under_small_budget(storage::format::frame_codec codec) {
     EXPECT_EQ(ck.at("records").to_number<std::int64_t>(), per_partition) << "partition " << p;
   }
   EXPECT_FALSE(fs::exists(dir.path / "budget/lock.json"));  // the lease is released
-  std::uint64_t segments_checked = 0;
-  for (const auto& f : fs::recursive_directory_iterator(dir.path / "budget/topics")) {
-    if (f.path().extension() != ".kbs") continue;
-    std::ifstream in(f.path(), std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto idx = storage::format::parse_segment(as_bytes(bytes));
-    ASSERT_TRUE(idx) << f.path() << ": " << idx.error().message;
-    EXPECT_EQ(idx->header.codec, codec);
-    ++segments_checked;
-  }
+  const auto segments = parsed_segments(dir.path / "budget/topics");
+  for (const auto& [path, idx] : segments) EXPECT_EQ(idx.header.codec, codec) << path;
+  const std::uint64_t segments_checked = segments.size();
   EXPECT_EQ(segments_checked, s->segments);
 }
 
@@ -152,16 +161,11 @@ TEST(backup_job_it, a_lone_partition_seals_at_a_third_of_the_budget) {
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_EQ(s->records, 30000u);
   EXPECT_GE(s->segments, 5u);
-  for (const auto& f : fs::recursive_directory_iterator(dir.path / "third/topics")) {
-    if (f.path().extension() != ".kbs") continue;
-    std::ifstream in(f.path(), std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto idx = storage::format::parse_segment(as_bytes(bytes));
-    ASSERT_TRUE(idx) << f.path() << ": " << idx.error().message;
+  for (const auto& [path, idx] : parsed_segments(dir.path / "third/topics")) {
     std::uint64_t largest_batch = 0;
-    for (const auto& b : idx->batches) largest_batch = std::max<std::uint64_t>(largest_batch, b.size);
+    for (const auto& b : idx.batches) largest_batch = std::max<std::uint64_t>(largest_batch, b.size);
     // Sealed by the append that reached a third, so at most one batch past it.
-    EXPECT_LE(idx->raw_bytes(), (3u << 20) / 3 + largest_batch) << f.path();
+    EXPECT_LE(idx.raw_bytes(), (3u << 20) / 3 + largest_batch) << path;
   }
 }
 
