@@ -1,5 +1,7 @@
 #include "storage/filesystem_store.hpp"
 
+#include "storage/local_file.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -16,106 +18,10 @@ namespace kb::storage {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr std::string_view temp_marker = ".kb-tmp.";
-
 /// Writes go out in pieces of this size, each handed to the disk at once (sync_file_range), so a
 /// large segment streams to disk while the pipeline keeps working instead of all of it waiting
 /// for the final fsync (the kernel would otherwise hold gigabytes dirty before writing back).
 constexpr std::size_t writeback_chunk = 8u << 20;
-
-kb::error os_error(int err, std::string_view action, const fs::path& path) {
-  const std::string what = std::generic_category().message(err);
-  if (err == ENOSPC || err == EDQUOT) {
-    return {make_error_code(errc::io),
-            fmt::format("{} {}: {} (disk full): free space or point the backup elsewhere, then "
-                        "rerun; nothing half-written was left under a final name",
-                        action, path.string(), what)};
-  }
-  if (err == EACCES || err == EPERM) {
-    return {make_error_code(errc::authorization),
-            fmt::format("{} {}: {}: check the owner and mode of the directory and the user "
-                        "kafka-backup runs as",
-                        action, path.string(), what)};
-  }
-  if (err == EROFS) {
-    return {make_error_code(errc::io),
-            fmt::format("{} {}: {}: the filesystem is mounted read-only", action, path.string(),
-                        what)};
-  }
-  return {make_error_code(errc::io), fmt::format("{} {}: {}", action, path.string(), what)};
-}
-
-class unique_fd {
- public:
-  unique_fd() = default;
-  explicit unique_fd(int fd) noexcept : fd_(fd) {}
-  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  unique_fd& operator=(unique_fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-  ~unique_fd() { reset(); }
-
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
-  void reset() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  /// Closes and reports the close error (which can carry a deferred write error).
-  int close_checked() noexcept {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc == 0 ? 0 : errno;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-result<void> fsync_dir(const fs::path& dir) {
-  unique_fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return tl::unexpected(os_error(errno, "cannot open directory", dir));
-  if (::fsync(fd.get()) != 0 && errno != EINVAL) {
-    return tl::unexpected(os_error(errno, "cannot fsync directory", dir));
-  }
-  return {};
-}
-
-/// mkdir -p, fsyncing the parent of every directory it creates so the new entries are
-/// durable before a file inside them is.
-result<void> make_dirs(const fs::path& dir) {
-  struct stat st{};
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return {};
-    return tl::unexpected(os_error(ENOTDIR, "cannot create directory", dir));
-  }
-  if (dir.has_parent_path() && dir.parent_path() != dir) {
-    if (auto ok = make_dirs(dir.parent_path()); !ok) return ok;
-  }
-  if (::mkdir(dir.c_str(), 0777) != 0) {
-    if (errno == EEXIST) return {};
-    return tl::unexpected(os_error(errno, "cannot create directory", dir));
-  }
-  return fsync_dir(dir.has_parent_path() ? dir.parent_path() : fs::path("."));
-}
-
-result<void> write_all(int fd, byte_view data, const fs::path& path) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return tl::unexpected(os_error(errno, "cannot write", path));
-    }
-    data = data.subspan(static_cast<std::size_t>(n));
-  }
-  return {};
-}
 
 result<void> read_at(int fd, std::uint8_t* out, std::size_t length, std::uint64_t offset,
                      const fs::path& path) {
@@ -133,13 +39,6 @@ result<void> read_at(int fd, std::uint8_t* out, std::size_t length, std::uint64_
     offset += static_cast<std::uint64_t>(n);
   }
   return {};
-}
-
-fs::path temp_path_for(const fs::path& final_path) {
-  static std::atomic<std::uint64_t> counter{0};
-  return final_path.parent_path() /
-         fmt::format("{}{}{}.{}", final_path.filename().string(), temp_marker, ::getpid(),
-                     counter.fetch_add(1, std::memory_order_relaxed));
 }
 
 /// Writes to a temp file next to the final name; commit renames it into place.
