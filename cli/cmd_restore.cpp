@@ -60,6 +60,7 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
   o.max_concurrent_partitions = std::max<std::uint32_t>(cfg.restore.max_concurrent_partitions, 1);
   o.checkpoint_state = cfg.restore.checkpoint_state;
   o.offset_report = cfg.restore.offset_report;
+  o.state_dir = cfg.restore.state_dir;
   if (cfg.metrics.enabled) {
     pipeline::restore::metrics_endpoint m;
     m.bind_address = cfg.metrics.bind_address;

@@ -796,6 +796,7 @@ void read_restore(reader& r, const YAML::Node& node, const std::string& path, re
        }},
       {"checkpoint_state", [&](const YAML::Node& v, const std::string& p) { assign(o.checkpoint_state, r.string(v, p)); }},
       {"offset_report", [&](const YAML::Node& v, const std::string& p) { assign(o.offset_report, r.string(v, p)); }},
+      {"state_dir", [&](const YAML::Node& v, const std::string& p) { assign(o.state_dir, r.string(v, p)); }},
       {"checkpoint_interval_secs", [&](const YAML::Node& v, const std::string& p) {
          (void)r.integer<std::uint64_t>(v, p, 0, u64max);
          r.warn(v.Mark(), p, "has no effect: restore progress is recorded after every acknowledged batch");
@@ -1263,6 +1264,7 @@ json::object restore_json(const restore_options& o) {
   out["rate_limit_bytes_per_sec"] = optional_json(o.rate_limit_bytes_per_sec);
   out["checkpoint_state"] = optional_json(o.checkpoint_state);
   out["offset_report"] = optional_json(o.offset_report);
+  out["state_dir"] = optional_json(o.state_dir);
   return out;
 }
 

@@ -171,6 +171,7 @@ struct restore_options {
   std::optional<std::uint64_t> rate_limit_bytes_per_sec;
   std::optional<std::string> checkpoint_state;  ///< local resume file
   std::optional<std::string> offset_report;     ///< local offset-map report file
+  std::optional<std::string> state_dir;         ///< local state directory (default: the store if writable)
 };
 
 /// `metrics:`.

@@ -56,6 +56,7 @@ std::string to_json(const restore_state& state) {
     o["source_partition"] = p.source_partition;
     o["target_topic"] = p.target_topic;
     o["target_partition"] = p.target_partition;
+    if (!p.target_topic_id.empty()) o["target_topic_id"] = p.target_topic_id;
     o["next_source_offset"] = p.next_source_offset;
     o["target_end"] = p.target_end;
     o["records"] = p.records;
@@ -117,6 +118,7 @@ kb::result<restore_state> parse_restore_state(std::string_view text) {
     KB_TRY_FIELD(p.source_partition, std::int32_t, po, "source_partition", "partition");
     KB_TRY_FIELD(p.target_topic, std::string, po, "target_topic", "partition");
     KB_TRY_FIELD(p.target_partition, std::int32_t, po, "target_partition", "partition");
+    if (po.contains("target_topic_id")) KB_TRY_FIELD(p.target_topic_id, std::string, po, "target_topic_id", "partition");
     KB_TRY_FIELD(p.next_source_offset, std::int64_t, po, "next_source_offset", "partition");
     KB_TRY_FIELD(p.target_end, std::int64_t, po, "target_end", "partition");
     KB_TRY_FIELD(p.records, std::uint64_t, po, "records", "partition");

@@ -55,6 +55,9 @@ struct partition_state {
   std::uint64_t bytes = 0;
   bool done = false;
   offset_map map;
+  /// The target topic's id (hex) when it was written: a re-run that finds another id (topic
+  /// deleted and re-created) starts over instead of trusting this state. Empty: unknown.
+  std::string target_topic_id;
 };
 
 /// Every partition of one restore run (restores/{restore_id}/state.json).

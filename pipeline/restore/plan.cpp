@@ -220,6 +220,15 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
     }
     (void)pp;
     if (!newest) {
+      // A group asked for by name that cannot be translated fails the restore before anything is
+      // written: its consumers would otherwise start from auto.offset.reset, silently.
+      if (!o.consumer_groups.empty()) {
+        return fail(errc::config,
+                    fmt::format("consumer group '{}' cannot be translated: backup '{}' holds no consumer-group "
+                                "snapshot ({} is empty; back up with backup.consumer_group_snapshot: true). Remove "
+                                "it from restore.consumer_groups to restore without group offsets",
+                                o.consumer_groups.front(), o.backup_id, paths.groups_dir()));
+      }
       plan.warnings.push_back(fmt::format("the backup holds no consumer-group snapshot ({} is empty): no group "
                                           "offsets to translate",
                                           paths.groups_dir()));
@@ -236,9 +245,20 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
       for (const auto& g : wanted) {
         auto it = plan.groups->groups.find(g);
         if (it == plan.groups->groups.end()) {
-          plan.warnings.push_back(fmt::format("consumer group '{}' is not in the backup's group snapshot {}", g,
-                                              newest->second));
-          continue;
+          std::string known;
+          std::size_t listed = 0;
+          for (const auto& [name, offs] : plan.groups->groups) {
+            if (listed++ == 10) {
+              known += ", …";
+              break;
+            }
+            known += (known.empty() ? "" : ", ") + name;
+          }
+          return fail(errc::config,
+                      fmt::format("consumer group '{}' cannot be translated: it is not in the backup's group "
+                                  "snapshot {} (groups there: {}). Check the name in restore.consumer_groups, or "
+                                  "remove it to restore without its offsets",
+                                  g, newest->second, known.empty() ? "none" : known));
         }
         for (const auto& off : it->second) {
           auto part = std::find_if(plan.partitions.begin(), plan.partitions.end(), [&](const planned_partition& x) {

@@ -3,6 +3,7 @@
 #include "pipeline/restore/restore.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <algorithm>
 #include <deque>
@@ -30,6 +31,7 @@
 #include "pipeline/memory_budget.hpp"
 #include "pipeline/restore/offset_map.hpp"
 #include "pipeline/restore/partitioner.hpp"
+#include "pipeline/restore/restore_state.hpp"
 #include "pipeline/wake_signal.hpp"
 #include "protocol/create_topics.hpp"
 #include "protocol/describe_groups.hpp"
@@ -220,6 +222,7 @@ class engine {
     if (auto r = co_await async_init_producer(); !r) co_return r;
     if (auto r = co_await async_prepare_lanes(); !r) co_return r;
     kb::log::debug("restore {}: {} target partitions ready", summary_.restore_id, lanes_.size());
+    note_target_ids();
     if (auto r = co_await async_save_state(); !r) co_return r;  // before the first produce
     kb::log::debug("restore {}: initial state saved", summary_.restore_id);
 
@@ -356,6 +359,11 @@ class engine {
                                                       "or set restore.create_topics: true",
                                                       t.target, t.target_partitions));
         }
+        // Kafka answers an unknown topic's authorized operations too: the permissions the
+        // run will need on the topic it creates are checked before anything is created.
+        if (auto r = check_created_topic_ops(t.target, it->topic_authorized_operations); !r) co_return r;
+        topic_ops_[t.target] = it->topic_authorized_operations;
+        target_status_[t.target] = target_topic_status{false, {}};
         protocol::create_topics_request::topic ct;
         ct.name = t.target;
         ct.num_partitions = t.target_partitions;
@@ -391,6 +399,7 @@ class engine {
       }
       existing_.insert(t.target);
       topic_ops_[t.target] = ops;
+      target_status_[t.target] = target_topic_status{true, topic_id_hex(it->topic_id)};
     }
     if (missing.empty()) co_return kb::result<void>{};
     // Authorization and config check of the creations, without creating anything.
@@ -448,6 +457,17 @@ class engine {
       }
     }
     co_return kb::result<void>{};
+  }
+
+  // Write and Describe on a topic the restore will create (Create itself is checked by a
+  // validate-only CreateTopics): a principal with Create but no Write would create it, then fail.
+  static kb::result<void> check_created_topic_ops(const std::string& topic, std::int32_t ops) {
+    if (ops == protocol::authorized_operations_unknown || ops < 0) return {};
+    if ((ops & (1 << acl_write)) && (ops & (1 << acl_describe))) return {};
+    return fail(errc::authorization,
+                fmt::format("Not authorized to access topic '{}': the restore would create it but lacks {} on it "
+                            "(kafka-acls --add --operation Write --operation Describe --topic {})",
+                            topic, (ops & (1 << acl_write)) ? "Describe" : "Write", topic));
   }
 
   asio::awaitable<kb::result<std::int32_t>> async_coordinator(const std::string& group) {
@@ -549,36 +569,25 @@ class engine {
   }
 
   // ---- state ------------------------------------------------------------------------------
-  std::string state_key() const { return sf::backup_paths{plan_.backup.backup_id}.restore_dir(summary_.restore_id) + "state.json"; }
-
+  // Where the state lives, what it says, and whether the target is still what it wrote into
+  // (pipeline/restore/restore_state.hpp). Runs before any topic is created.
   asio::awaitable<kb::result<void>> async_load_state() {
-    std::optional<std::string> text;
-    if (o_.checkpoint_state) {
-      std::ifstream in(*o_.checkpoint_state);
-      if (in) {
-        std::stringstream ss;
-        ss << in.rdbuf();
-        text = ss.str();
-      }
-    } else {
-      const std::string key = state_key();
-      auto get = [this, key] { return store_.get(key); };
-      auto got = co_await on_pool(std::move(get));
-      if (got) {
-        text = std::string(got->begin(), got->end());
-      } else if (!got.error().is(errc::not_found)) {
-        co_return fail(std::move(got.error()));
-      }
-    }
+    state_choice choice;
+    choice.checkpoint_state = o_.checkpoint_state;
+    choice.state_dir = o_.state_dir;
+    choice.backup_id = plan_.backup.backup_id;
+    choice.restore_id = summary_.restore_id;
+    choice.fallback_dir = default_local_state_dir(std::getenv("XDG_STATE_HOME"), std::getenv("HOME"));
+    auto choose = [this, choice] { return choose_state_location(store_, choice); };
+    auto at = co_await on_pool(std::move(choose));
+    if (!at) co_return fail(std::move(at.error()));
+    state_at_ = std::move(*at);
+    auto load = [this] { return load_restore_state(store_, state_at_); };
+    auto loaded = co_await on_pool(std::move(load));
+    if (!loaded) co_return fail(std::move(loaded.error()));
+    std::optional<restore_state> old = std::move(*loaded);
     state_.restore_id = summary_.restore_id;
     state_.backup_id = plan_.backup.backup_id;
-    std::optional<restore_state> old;
-    if (text && !text->empty()) {
-      auto parsed = parse_restore_state(*text);
-      if (!parsed) co_return fail(errc::corrupt, fmt::format("restore state {}: {}", o_.checkpoint_state.value_or(state_key()), parsed.error().message));
-      old = std::move(*parsed);
-      resumed_ = true;
-    }
     for (const auto& p : plan_.partitions) {
       partition_state s;
       s.source_topic = p.source_topic;
@@ -595,6 +604,29 @@ class engine {
       }
       state_.partitions.push_back(std::move(s));
     }
+    if (old) {
+      // Never trust a state whose target is gone or was re-created: start that target over.
+      for (const auto& why : reset_stale_targets(state_, target_status_)) {
+        kb::log::warn("restore {}: {}: the saved state ({}) no longer describes it, so it is restored from the start",
+                      summary_.restore_id, why, state_at_.where);
+      }
+      // Finished partitions are not read again: check here that they still hold what was written.
+      std::vector<net::topic_partition> finished;
+      for (const auto& s : state_.partitions)
+        if (s.done && s.target_partition >= 0 && s.target_end >= 0) finished.push_back({s.target_topic, s.target_partition});
+      if (!finished.empty()) {
+        std::sort(finished.begin(), finished.end());
+        finished.erase(std::unique(finished.begin(), finished.end()), finished.end());
+        auto ends = co_await async_end_offsets(std::move(finished));
+        if (!ends) co_return fail(std::move(ends.error()));
+        std::map<std::pair<std::string, std::int32_t>, std::int64_t> by_tp;
+        for (const auto& [tp, end] : *ends) by_tp[{tp.topic, tp.partition}] = end;
+        if (auto r = check_written_ends(state_, by_tp, state_at_.where); !r) co_return r;
+      }
+      resumed_ = std::any_of(state_.partitions.begin(), state_.partitions.end(), [](const partition_state& x) {
+        return x.done || x.target_end >= 0 || x.records > 0;
+      });
+    }
     if (resumed_) {
       const bool all_done = std::all_of(state_.partitions.begin(), state_.partitions.end(),
                                         [](const partition_state& x) { return x.done; });
@@ -602,12 +634,25 @@ class engine {
         summary_.warnings.push_back(fmt::format(
             "restore {} was already completed by an earlier run: nothing is produced again (group offsets are "
             "committed again); to restore once more delete {} or choose another target topic",
-            summary_.restore_id, o_.checkpoint_state.value_or(sf::backup_paths{plan_.backup.backup_id}.restore_dir(summary_.restore_id))));
+            summary_.restore_id, state_at_.where));
       } else {
-        kb::log::info("resuming restore {} from its saved state", summary_.restore_id);
+        kb::log::info("resuming restore {} from its saved state {}", summary_.restore_id, state_at_.where);
       }
     }
     co_return kb::result<void>{};
+  }
+
+  // The target topic ids go into the state before the first record is produced.
+  void note_target_ids() {
+    for (auto& s : state_.partitions) {
+      const auto* info = cluster_->find_topic(s.target_topic);
+      std::string id = info != nullptr ? topic_id_hex(info->topic_id) : std::string();
+      if (id.empty()) {
+        const auto st = target_status_.find(s.target_topic);
+        if (st != target_status_.end()) id = st->second.topic_id;
+      }
+      if (!id.empty()) s.target_topic_id = id;
+    }
   }
 
   asio::awaitable<kb::result<void>> async_save_state() {
@@ -621,38 +666,15 @@ class engine {
 
   asio::awaitable<kb::result<void>> async_save_state_now() {
     state_.updated_ms = now_ms();
-    std::string text = to_json(state_);
     dirty_ = false;
-    if (o_.checkpoint_state) {
-      const std::string path = *o_.checkpoint_state;
-      auto write = [path, text]() -> kb::result<void> {
-        const std::string tmp = path + ".tmp";
-        {
-          std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-          out << text;
-          out.flush();
-          if (!out) return fail(errc::io, "cannot write the restore checkpoint " + tmp);
-        }
-        std::error_code ec;
-        std::filesystem::rename(tmp, path, ec);
-        if (ec) return fail(errc::io, fmt::format("cannot replace the restore checkpoint {}: {}", path, ec.message()));
-        return {};
-      };
-      auto r = co_await on_pool(std::move(write));
-      co_return r;
-    }
-    const std::string key = state_key();
-    auto put = [this, key, text]() -> kb::result<void> { return store_.put(key, as_bytes(text)); };
-    auto r = co_await on_pool(std::move(put));
+    auto save = [this, snapshot = state_] { return save_restore_state(store_, state_at_, snapshot); };
+    auto r = co_await on_pool(std::move(save));
     co_return r;
   }
 
   kb::result<void> write_offset_report() {
     if (!o_.offset_report) return {};
-    std::ofstream out(*o_.offset_report, std::ios::binary | std::ios::trunc);
-    out << to_json(state_);
-    if (!out) return fail(errc::io, "cannot write restore.offset_report " + *o_.offset_report);
-    return {};
+    return restore::write_offset_report(*o_.offset_report, state_);
   }
 
   asio::awaitable<void> async_checkpoint_loop() {
@@ -829,7 +851,7 @@ class engine {
           summary_.warnings.push_back(fmt::format("{}[{}] is repartitioned: an interrupted restore of it restarts from "
                                                   "the beginning and may duplicate records",
                                                   p.source_topic, p.source_partition));
-          s = partition_state{p.source_topic, p.source_partition, p.target_topic, -1, 0, -1, 0, 0, false, {}};
+          s = partition_state{p.source_topic, p.source_partition, p.target_topic, -1, 0, -1, 0, 0, false, {}, {}};
         }
         continue;
       }
@@ -852,7 +874,7 @@ class engine {
                        fmt::format("target {}[{}] ends at offset {} but the saved restore state says {} records were "
                                    "written up to {}: the topic was truncated or recreated; delete {} to restart",
                                    l.tp.topic, l.tp.partition, *end, s.records, s.target_end,
-                                   o_.checkpoint_state.value_or(state_key())));
+                                   state_at_.where));
       } else if (*end > s.target_end) {
         // Acknowledged after the last checkpoint (or in flight at the crash): skip that many.
         l.skip_records += *end - s.target_end;
@@ -1537,7 +1559,9 @@ class engine {
   restore_state state_;
   std::set<std::string> existing_;
   std::set<std::string> warned_nonempty_;
-  std::map<std::string, std::int32_t> topic_ops_;  ///< authorized operations of existing targets
+  std::map<std::string, std::int32_t> topic_ops_;  ///< authorized operations of the targets
+  std::map<std::string, target_topic_status> target_status_;  ///< exists? topic id? (async_check_target)
+  state_location state_at_;
   std::vector<protocol::create_topics_request::topic> to_create_;
   std::map<std::string, std::int32_t> coordinators_;
   std::map<net::topic_partition, std::unique_ptr<lane>> lanes_;

@@ -1,6 +1,6 @@
 // The restore engine: plan -> download frames -> rewrite batches -> produce with an idempotent
 // producer -> record the exact offset map -> translate and commit consumer-group offsets.
-// Resumable: per-partition state under restores/{restore_id}/ (or a local checkpoint file).
+// Resumable: per-partition state under restores/{restore_id}/ (or a local state directory/file).
 #pragma once
 
 #include <atomic>
@@ -40,6 +40,9 @@ struct restore_options {
   std::uint32_t max_concurrent_partitions = 8;
   std::optional<std::string> checkpoint_state;  ///< local state file instead of restores/{id}/state.json
   std::optional<std::string> offset_report;     ///< local copy of the offset map (JSON)
+  /// restore.state_dir: local directory for the state; absent: the backup store when writable,
+  /// else $XDG_STATE_HOME/kafka-backup (or ~/.local/state/kafka-backup), named in the log.
+  std::optional<std::string> state_dir;
   std::string restore_id;                       ///< empty: derived from backup, target and selection
   std::size_t max_request_bytes = 8u << 20;
   int max_in_flight_per_partition = 5;          ///< the broker remembers 5 batches per producer

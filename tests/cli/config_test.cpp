@@ -468,6 +468,15 @@ TEST(config_rules, oso_restore_keys) {
               HasSubstr("restore.partition_mapping.0: must be between 0 and"));
 }
 
+TEST(config_rules, restore_state_dir) {
+  const auto r = load(k_restore_base + "restore:\n  state_dir: /var/lib/kafka-backup\n");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->restore.state_dir, std::optional<std::string>("/var/lib/kafka-backup"));
+  const auto unset = load(k_restore_base);
+  ASSERT_TRUE(unset) << unset.error().message;
+  EXPECT_FALSE(unset->restore.state_dir);
+}
+
 TEST(config_rules, oso_backup_keys) {
   const auto r = load(k_backup_base +
                       "backup:\n"

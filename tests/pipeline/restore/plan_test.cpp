@@ -174,7 +174,7 @@ TEST_F(plan_test, group_offsets_follow_the_mapping_and_repartitioning_is_not_tra
   o.backup_id = "bk";
   o.topic_mapping = {{"a", "a2"}};
   o.repartitioning = {{"b", {repartition_strategy::murmur2, 3}}};
-  o.consumer_groups = {"g1", "missing"};
+  o.consumer_groups = {"g1"};
   auto p = build_plan(*store_, o);
   ASSERT_TRUE(p) << p.error().message;
   ASSERT_EQ(p->group_offsets.size(), 2u);  // the newest snapshot; topic "gone" is not restored
@@ -183,8 +183,32 @@ TEST_F(plan_test, group_offsets_follow_the_mapping_and_repartitioning_is_not_tra
   EXPECT_TRUE(p->group_offsets[0].translatable);
   EXPECT_FALSE(p->group_offsets[1].translatable);
   EXPECT_EQ(p->topics[1].target_partitions, 3);
-  ASSERT_EQ(p->warnings.size(), 1u);
-  EXPECT_NE(p->warnings[0].find("missing"), std::string::npos);
+  EXPECT_TRUE(p->warnings.empty());
+  // A requested group the snapshot does not hold cannot be translated: a config error naming it.
+  o.consumer_groups = {"g1", "missing"};
+  auto bad = build_plan(*store_, o);
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(bad.error().is(errc::config));
+  EXPECT_NE(bad.error().message.find("consumer group 'missing' cannot be translated"), std::string::npos)
+      << bad.error().message;
+}
+
+TEST_F(plan_test, a_requested_group_without_any_group_snapshot_is_a_config_error) {
+  backup({{"a", 1}});
+  segment("a", 0, {{0, 5, 1000, 0, -1}});
+  plan_options o;
+  o.backup_id = "bk";
+  o.consumer_groups = {"bars-g"};
+  auto p = build_plan(*store_, o);
+  ASSERT_FALSE(p);
+  EXPECT_TRUE(p.error().is(errc::config));
+  EXPECT_NE(p.error().message.find("'bars-g'"), std::string::npos) << p.error().message;
+  EXPECT_NE(p.error().message.find("no consumer-group snapshot"), std::string::npos) << p.error().message;
+  o.consumer_groups.clear();
+  o.auto_consumer_groups = true;  // all groups of the snapshot: none is fine, with a warning
+  auto all = build_plan(*store_, o);
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_EQ(all->warnings.size(), 1u);
 }
 
 TEST_F(plan_test, internal_topics_only_when_named) {
