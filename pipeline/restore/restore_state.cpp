@@ -81,6 +81,7 @@ kb::result<state_location> choose_state_location(storage::object_store& store, c
                                       "directory {} ({}): set restore.state_dir to a writable directory",
                                       put.error().message, c.fallback_dir.string(), ok.error().message));
   }
+  at.seed_key = dir + "state.json";
   kb::log::warn("restore {}: the backup store {} is not writable ({}): restore state is kept in {} instead (set "
                 "restore.state_dir to choose the directory)",
                 c.restore_id, store.describe(), put.error().message, at.where);
@@ -89,6 +90,11 @@ kb::result<state_location> choose_state_location(storage::object_store& store, c
 
 kb::result<std::optional<restore_state>> load_restore_state(storage::object_store& store, const state_location& at) {
   kb::result<byte_vector> got = at.file ? storage::read_file(*at.file, std::size_t{1} << 30) : store.get(at.key);
+  std::string where = at.where;
+  if (!got && got.error().is(errc::not_found) && at.file && !at.seed_key.empty()) {
+    got = store.get(at.seed_key);  // written by an earlier run while the store was writable
+    where = store.describe() + at.seed_key;
+  }
   if (!got) {
     if (got.error().is(errc::not_found)) return std::optional<restore_state>{};
     return fail(std::move(got.error()));
@@ -98,13 +104,13 @@ kb::result<std::optional<restore_state>> load_restore_state(storage::object_stor
     return fail(errc::corrupt, fmt::format("restore state {} is empty (a write was lost, or the file was "
                                            "truncated): it cannot say what was already restored; check the target "
                                            "topics, then delete {} to restore from the start",
-                                           at.where, at.where));
+                                           where, where));
   }
   auto parsed = parse_restore_state(text);
   if (!parsed) {
     return fail(errc::corrupt, fmt::format("restore state {} cannot be read ({}): check the target topics, then "
                                            "delete {} to restore from the start",
-                                           at.where, parsed.error().message, at.where));
+                                           where, parsed.error().message, where));
   }
   return std::optional<restore_state>(std::move(*parsed));
 }

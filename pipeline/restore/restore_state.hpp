@@ -26,6 +26,9 @@ struct state_location {
   std::optional<std::filesystem::path> file;
   std::string key;
   std::string where;  ///< for messages: the file path, or the store and key
+  /// A local fallback for a read-only store: while `file` does not exist yet, the state an
+  /// earlier run left at this key in the store is where this run starts from.
+  std::string seed_key;
 };
 
 /// The local directory used when the backup store is read-only and restore.state_dir is unset:

@@ -96,6 +96,27 @@ TEST_F(restore_state_test, unwritable_store_falls_back_to_the_local_directory) {
   EXPECT_TRUE(fs::is_regular_file(*at->file));
 }
 
+TEST_F(restore_state_test, local_fallback_starts_from_the_state_an_earlier_run_left_in_the_store) {
+  storage::filesystem_store store(dir_ / "store");
+  auto in_store = choose_state_location(store, choice());
+  ASSERT_TRUE(in_store) << in_store.error().message;
+  ASSERT_TRUE(save_restore_state(store, *in_store, sample()));
+  state_location fallback;
+  fallback.file = dir_ / "fallback" / "b1" / "r-1.json";
+  fallback.where = fallback.file->string();
+  fallback.seed_key = in_store->key;
+  auto got = load_restore_state(store, fallback);
+  ASSERT_TRUE(got && *got) << (got ? "none" : got.error().message);
+  EXPECT_TRUE((*got)->partitions.at(0).done);
+  // Once the local file exists it wins.
+  auto newer = sample();
+  newer.partitions[0].records = 7;
+  ASSERT_TRUE(save_restore_state(store, fallback, newer));
+  got = load_restore_state(store, fallback);
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->partitions.at(0).records, 7u);
+}
+
 TEST_F(restore_state_test, state_dir_is_used_without_touching_the_store) {
   storage::filesystem_store store(dir_ / "store");
   auto c = choice();

@@ -184,3 +184,20 @@ def test_restore_from_a_read_only_backup_store_keeps_its_state_locally(env, tmp_
     assert r.returncode == 0, r.stderr
     assert "already completed" in r.stderr, r.stderr
     assert len(read_partition(env, dst, 0)) == 50
+
+
+def test_read_only_store_resumes_from_the_state_an_earlier_writable_run_left(env, tmp_path):
+    src = name("roseed")
+    create_topic(env, src, 1)
+    produce(env, src, records(40))
+    store = make_backup(env, tmp_path, "b", [src])
+    dst = src + "-r"
+    cfg = restore_config(env, tmp_path, store, "b", [src], {"topic_mapping": {src: dst}, "create_topics": True})
+    r = run_restore(env, cfg)
+    assert r.returncode == 0, r.stderr
+    assert len(read_partition(env, dst, 0)) == 40
+    # Later the store is mounted read-only: the state in it still says what was restored.
+    r = run_on_read_only_store(env, store, cfg, {"XDG_STATE_HOME": str(tmp_path / "xdg")})
+    assert r.returncode == 0, r.stderr
+    assert "already completed" in r.stderr, r.stderr
+    assert len(read_partition(env, dst, 0)) == 40
