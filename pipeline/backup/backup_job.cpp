@@ -184,7 +184,8 @@ struct backup_job::impl {
   steady::time_point last_stop_report{};
   std::optional<error> first_error;
   std::map<net::topic_partition, partition_state> parts;
-  std::set<std::string> topics;
+  std::set<std::string> topics;  ///< followed: what the current source.topics selects
+  std::set<std::string> earlier_topics;  ///< listed in backup.json by earlier runs
   std::map<std::int32_t, int> in_flight;  ///< fetches per broker
   int fetches_in_flight = 0;
   std::size_t rotation_ = 0;
@@ -341,7 +342,14 @@ struct backup_job::impl {
 
   result<void> write_backup_manifest(bool final_update) {
     manifest.updated_ms = now_ms();
-    manifest.topics.assign(topics.begin(), topics.end());
+    // Earlier runs' topics stay in the set; those the current config no longer selects are
+    // marked as not followed (their data stays, nothing more is fetched for them).
+    std::set<std::string> listed = earlier_topics;
+    listed.insert(topics.begin(), topics.end());
+    manifest.topics.assign(listed.begin(), listed.end());
+    manifest.not_followed.clear();
+    for (const auto& t : earlier_topics)
+      if (!topics.count(t)) manifest.not_followed.push_back(t);
     (void)final_update;
     return store.put(paths.backup_manifest(), as_bytes(sf::to_json(manifest)));
   }
@@ -410,6 +418,19 @@ struct backup_job::impl {
     return {};
   }
 
+  /// Adds a gap to a checkpoint's list, merged with one it overlaps (a segment may record again
+  /// offsets an earlier one recorded: the batch holding the log start begins below it).
+  static void add_gap(std::vector<sf::offset_gap>& gaps, const sf::offset_gap& g) {
+    for (auto& have : gaps) {
+      if (g.first_offset <= have.last_offset && have.first_offset <= g.last_offset) {
+        have.first_offset = std::min(have.first_offset, g.first_offset);
+        have.last_offset = std::max(have.last_offset, g.last_offset);
+        return;
+      }
+    }
+    gaps.push_back(g);
+  }
+
   static void apply_segment(sf::partition_checkpoint& c, const sf::segment_index& idx, const std::string& key,
                             std::uint64_t stored) {
     c.next_offset = idx.last_offset() + 1;
@@ -424,7 +445,7 @@ struct backup_job::impl {
         c.min_timestamp = f.min_timestamp;
       c.max_timestamp = std::max(c.max_timestamp, f.max_timestamp);
     }
-    for (const auto& g : idx.gaps) c.gaps.push_back(g);
+    for (const auto& g : idx.gaps) add_gap(c.gaps, g);
   }
 
   /// ListOffsets for many partitions, one request per leader. Values by partition.
@@ -665,7 +686,7 @@ struct backup_job::impl {
     if (next.first_offset < 0) next.first_offset = first;
     if (seg->min_ts >= 0 && (next.min_timestamp < 0 || seg->min_ts < next.min_timestamp)) next.min_timestamp = seg->min_ts;
     next.max_timestamp = std::max(next.max_timestamp, seg->max_ts);
-    for (const auto& g : seg->gaps) next.gaps.push_back(g);
+    for (const auto& g : seg->gaps) add_gap(next.gaps, g);
     const auto tp = ps.tp;
     upload_pool->submit([this, seg, tp, key, ckey, next, frames = std::move(frames)]() mutable {
       upload_result res{sf::partition_checkpoint{}, 0, {}};
@@ -932,11 +953,13 @@ struct backup_job::impl {
         }
         auto& seg = current(ps);
         const auto e = *entry;
+        const std::int64_t below = b.magic >= 2 ? record_log_start_inside(ps, seg, e) : 0;
         auto closed = ps.txns.observe(e);
         auto sealed = seg.builder.append(b.bytes.view(), e);
         if (closed) seg.builder.add_txn_span(*closed);
         if (sealed) submit_compress(ps, ps.cur, std::move(*sealed));
-        if ((e.flags & sf::batch_flags::control) == 0) seg.records += static_cast<std::uint64_t>(std::max(0, e.record_count));
+        if ((e.flags & sf::batch_flags::control) == 0)
+          seg.records += static_cast<std::uint64_t>(std::max<std::int64_t>(0, e.record_count - below));
         ++seg.batches;
         if (e.first_timestamp >= 0 && (seg.min_ts < 0 || e.first_timestamp < seg.min_ts)) seg.min_ts = e.first_timestamp;
         seg.max_ts = std::max(seg.max_ts, e.max_timestamp);
@@ -974,6 +997,24 @@ struct backup_job::impl {
     }
     if (ps.end_offset && ps.next_offset >= *ps.end_offset && ps.phase == part_phase::active) finish_partition(ps);
     return appended;
+  }
+
+  /// Kafka answers a fetch from inside a batch with the whole batch. Offsets of it below our
+  /// position were deleted (the log start fell inside it; stored batches never overlap): the
+  /// batch is stored as fetched and those offsets are recorded as a gap in the same segment,
+  /// so readers skip them (DESIGN.md §5 invariant 6). Returns how many offsets lie below.
+  std::int64_t record_log_start_inside(partition_state& ps, open_segment& seg, const sf::batch_entry& e) {
+    if (e.first_offset >= ps.next_offset) return 0;
+    const sf::offset_gap below{e.first_offset, ps.next_offset - 1};
+    if (!seg.builder.gaps_cover(below.first_offset, below.last_offset)) {
+      log::info("backup: {}-{}: the log starts at {}, inside the batch {}..{}; storing the batch as fetched with "
+                "offsets {}..{} recorded as deleted",
+                ps.tp.topic, ps.tp.partition, ps.next_offset, e.first_offset, e.last_offset, below.first_offset,
+                below.last_offset);
+      seg.builder.add_gap(below);
+      seg.gaps.push_back(below);
+    }
+    return below.last_offset - below.first_offset + 1;
   }
 
   /// OFFSET_OUT_OF_RANGE: retention removed what we wanted. Record the gap and go on from the
@@ -1293,10 +1334,16 @@ struct backup_job::impl {
                                                      "cluster {}; use a new backup_id",
                                                      opts.backup_id, m->source_cluster_id, manifest.source_cluster_id));
         }
-        for (const auto& t : m->topics) topics.insert(t);  // keep earlier topics listed
-        std::set<std::string> present;
-        for (const auto& [n, i] : cluster->topics()) present.insert(n);
-        for (auto it = topics.begin(); it != topics.end();) it = present.count(*it) ? std::next(it) : topics.erase(it);
+        // The current config decides what is fetched; earlier topics stay listed.
+        earlier_topics.insert(m->topics.begin(), m->topics.end());
+        std::size_t dropped = 0;
+        std::string names;
+        for (const auto& t : earlier_topics)
+          if (!topics.count(t)) names += (dropped++ ? ", " : "") + t;
+        if (dropped > 0)
+          log::info("backup '{}': {} topic(s) of earlier runs are no longer selected by source.topics and are not "
+                    "fetched (their stored data stays): {}",
+                    opts.backup_id, dropped, names);
       }
     }
     if (auto r = write_backup_manifest(false); !r) co_return r;

@@ -159,6 +159,26 @@ kb::result<backup_objects> scan(storage::object_store& store, const sf::backup_p
   return out;
 }
 
+/// The objects of one partition folder as they are now (scan() of just that folder).
+kb::result<partition_objects> scan_partition(storage::object_store& store, const sf::backup_paths& paths,
+                                             const std::string& topic, std::int32_t partition) {
+  const std::string dir = paths.partition_dir(topic, partition);
+  auto listing = store.list(dir);
+  if (!listing) return fail(std::move(listing.error()));
+  partition_objects p;
+  for (auto& obj : *listing) {
+    const std::string_view name = std::string_view(obj.key).substr(std::min(obj.key.size(), dir.size()));
+    if (name == "checkpoint.json") p.checkpoint = obj;
+    else if (auto range = sf::parse_segment_file_name(name); range && name.find('/') == std::string_view::npos)
+      p.segments.push_back({obj, range->first, range->second});
+    else p.strays.push_back(obj.key);
+  }
+  std::sort(p.segments.begin(), p.segments.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.last < b.last;
+  });
+  return p;
+}
+
 template <class T, class Parse>
 kb::result<T> read_json(storage::object_store& store, const std::string& key, Parse parse) {
   auto bytes = store.get(key);
@@ -276,10 +296,13 @@ void add_segment(partition_summary& p, const sf::segment_index& idx, std::uint64
     next = b.last_offset + 1;
     p.batches += 1;
     p.bytes_raw += b.size;
-    if (p.first_offset < 0) p.first_offset = b.first_offset;
+    // A batch the log start fell inside counts from the start (its leading offsets are a gap).
+    const std::int64_t live = sf::live_first_offset(idx, b);
+    if (p.first_offset < 0) p.first_offset = live;
     p.last_offset = b.last_offset;
     if ((b.flags & sf::batch_flags::control) != 0) continue;
-    if (b.record_count > 0) p.records += static_cast<std::uint64_t>(b.record_count);
+    if (b.record_count > 0)
+      p.records += static_cast<std::uint64_t>(std::max<std::int64_t>(0, b.record_count - (live - b.first_offset)));
     for (auto ts : {b.first_timestamp, b.max_timestamp})
       if (ts >= 0 && (p.min_timestamp < 0 || ts < p.min_timestamp)) p.min_timestamp = ts;
     p.max_timestamp = std::max(p.max_timestamp, b.max_timestamp);
@@ -302,6 +325,8 @@ kb::result<backup_description> describe_backup(storage::object_store& store, std
   for (const auto& name : topic_order(&d.manifest, *objs)) {
     topic_summary ts;
     ts.name = name;
+    ts.followed = std::find(d.manifest.not_followed.begin(), d.manifest.not_followed.end(), name) ==
+                  d.manifest.not_followed.end();
     const auto found = objs->topics.find(name);
     const topic_objects empty;
     const topic_objects& to = found == objs->topics.end() ? empty : found->second;
@@ -354,7 +379,8 @@ std::string describe_text(const backup_description& d) {
   out += fmt::format("  updated         {}\n", when(m.updated_ms));
   for (const auto& n : m.notes) out += fmt::format("  note            {}\n", n);
   for (const auto& t : d.topics) {
-    out += fmt::format("\nTopic {} ({} partition{})\n", t.name, t.partition_count, t.partition_count == 1 ? "" : "s");
+    out += fmt::format("\nTopic {} ({} partition{}){}\n", t.name, t.partition_count, t.partition_count == 1 ? "" : "s",
+                       t.followed ? "" : " — no longer followed: the latest run's source.topics does not select it");
     out += fmt::format("  {:>4}  {:>12}  {:>12}  {:>10}  {:>10}  {:>10}  {:>8}  {:<24}  {:<24}\n", "PART", "FIRST",
                        "LAST", "RECORDS", "RAW", "STORED", "SEGMENTS", "MIN TIMESTAMP", "MAX TIMESTAMP");
     for (const auto& p : t.partitions) {
@@ -395,7 +421,10 @@ std::string describe_json(const backup_description& d) {
                                       {"gaps", std::move(gaps)}});
     }
     topics.emplace_back(
-        json::object{{"name", t.name}, {"partition_count", t.partition_count}, {"partitions", std::move(parts)}});
+        json::object{{"name", t.name},
+                     {"partition_count", t.partition_count},
+                     {"followed", t.followed},
+                     {"partitions", std::move(parts)}});
   }
   json::array bootstrap;
   for (const auto& s : d.manifest.bootstrap_servers) bootstrap.emplace_back(s);
@@ -494,19 +523,33 @@ class validator {
     }
   }
 
-  void check_partition(const std::string& topic, std::int32_t partition, const partition_objects& po, bool compacted) {
-    for (const auto& key : po.strays) problem(key, "unexpected object in a partition folder");
+  void check_partition(const std::string& topic, std::int32_t partition, const partition_objects& listed, bool compacted) {
     const std::string ckey = paths_.checkpoint(topic, partition);
     std::optional<sf::partition_checkpoint> cp;
-    if (!po.checkpoint) {
-      problem(ckey, "missing (every backed-up partition has one)");
-    } else {
+    bool checkpoint_missing = false;
+    {
+      // Read even when the listing showed none: a backup may have written it since.
       auto c = read_json<sf::partition_checkpoint>(store_, ckey, sf::parse_checkpoint);
-      if (!c) problem(ckey, c.error());
+      if (!c && c.error().is(errc::not_found)) checkpoint_missing = true;
+      else if (!c) problem(ckey, c.error());
       else if (c->topic != topic || c->partition != partition)
         problem(ckey, fmt::format("names {}-{}", c->topic, c->partition));
       else cp = std::move(*c);
     }
+    // A backup running meanwhile may have moved the checkpoint on since the folder was listed:
+    // a listing taken after reading the checkpoint holds every segment it names (segments are
+    // durable before the checkpoint points at them), so that snapshot is validated instead.
+    std::optional<partition_objects> relisted;
+    if (cp && !cp->last_segment.empty() &&
+        std::none_of(listed.segments.begin(), listed.segments.end(),
+                     [&](const segment_object& s) { return s.object.key == cp->last_segment; })) {
+      auto again = scan_partition(store_, paths_, topic, partition);
+      if (!again) problem(paths_.partition_dir(topic, partition), again.error());
+      else relisted = std::move(*again);
+    }
+    const partition_objects& po = relisted ? *relisted : listed;
+    for (const auto& key : po.strays) problem(key, "unexpected object in a partition folder");
+    if (checkpoint_missing) problem(ckey, "missing (every backed-up partition has one)");
 
     // Index of every segment (and, deep, the whole segment).
     struct checked {

@@ -56,6 +56,7 @@ struct partition_summary {
 struct topic_summary {
   std::string name;
   std::int32_t partition_count = 0;
+  bool followed = true;  ///< false: the latest backup run's source.topics no longer selects it
   std::vector<partition_summary> partitions;
 };
 

@@ -943,7 +943,8 @@ class engine {
             const auto& e = seg.index->batches[b];
             rewrite_options ro;
             ro.window = o_.plan.window;
-            ro.min_offset = w.next_offset;
+            // Records below a log start that fell inside this batch are a recorded gap: skipped.
+            ro.min_offset = std::max(w.next_offset, sf::live_first_offset(*seg.index, e));
             ro.max_batch_bytes = max_batch;
             if (auto r = rewrite_batch(frame, e, p.txns->dropped(e), ro, w.outputs, &w.stats); !r) {
               w.err = error{r.error().code, fmt::format("{}[{}] in {}: {}", p.source_topic, p.source_partition, seg.key,

@@ -201,6 +201,7 @@ std::string to_json(const backup_manifest& m) {
   o["compression"] = m.compression;
   o["topics"] = to_array(m.topics);
   if (!m.notes.empty()) o["notes"] = to_array(m.notes);
+  if (!m.not_followed.empty()) o["not_followed"] = to_array(m.not_followed);
   return text_of(o);
 }
 
@@ -225,6 +226,7 @@ kb::result<backup_manifest> parse_backup_manifest(std::string_view text) {
   m.compression = f.str("compression");
   m.topics = f.strings("topics");
   m.notes = f.strings("notes", false);
+  m.not_followed = f.strings("not_followed", false);
   if (!f.failed() && m.backup_id.empty()) f.bad("backup_id", "is empty");
   if (!f.failed() && m.compression != "none" && m.compression != "lz4" && m.compression != "zstd")
     f.bad("compression", fmt::format("is '{}', not none, lz4 or zstd", m.compression));

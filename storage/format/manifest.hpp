@@ -51,6 +51,9 @@ struct backup_manifest {
   std::string compression;  ///< none | lz4 | zstd
   std::vector<std::string> topics;
   std::vector<std::string> notes;  ///< what the backup could not capture (e.g. a missing ACL); optional
+  /// Topics of `topics` that the last run's source.topics no longer selects: kept in the set,
+  /// not fetched any more. Optional (absent: every topic is followed).
+  std::vector<std::string> not_followed;
   friend bool operator==(const backup_manifest&, const backup_manifest&) = default;
 };
 

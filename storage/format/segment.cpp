@@ -411,7 +411,9 @@ kb::result<segment_index> parse_index(byte_view bytes, std::uint64_t index_offse
       return bad(fmt::format("gap {} ({}..{}) is backwards or overlaps the previous one", i, g.first_offset,
                              g.last_offset));
     while (bi < idx.batches.size() && idx.batches[bi].last_offset < g.first_offset) ++bi;
-    if (bi < idx.batches.size() && idx.batches[bi].first_offset <= g.last_offset)
+    // A gap may cover the leading offsets of one batch (log start inside it), never more.
+    if (bi < idx.batches.size() && idx.batches[bi].first_offset <= g.last_offset &&
+        (g.first_offset > idx.batches[bi].first_offset || g.last_offset >= idx.batches[bi].last_offset))
       return bad(fmt::format("gap {} ({}..{}) overlaps stored batch at offset {}", i, g.first_offset, g.last_offset,
                              idx.batches[bi].first_offset));
   }
@@ -518,6 +520,13 @@ std::int64_t segment_index::last_offset() const noexcept {
   if (!batches.empty()) last = batches.back().last_offset;
   if (!gaps.empty()) last = std::max(last, gaps.back().last_offset);
   return last;
+}
+
+std::int64_t live_first_offset(const segment_index& index, const batch_entry& entry) noexcept {
+  std::int64_t at = entry.first_offset;
+  for (const auto& g : index.gaps)  // sorted and disjoint (parse_segment checks)
+    if (g.first_offset <= at && g.last_offset >= at) at = g.last_offset + 1;
+  return at;
 }
 
 std::uint64_t segment_index::raw_bytes() const noexcept {
@@ -728,7 +737,12 @@ std::optional<segment_builder::raw_frame> segment_builder::append(byte_view batc
                           L::max_batch_bytes);
     return std::nullopt;
   }
-  const bool follows = empty() || entry.first_offset > last_offset();
+  // After the last batch; it may start inside the trailing gaps (its leading records are below
+  // the partition's start) but must end past them.
+  const std::int64_t last_batch = index_.batches.empty() ? -1 : index_.batches.back().last_offset;
+  bool follows = empty() || entry.first_offset > last_offset();
+  if (!follows && entry.first_offset > last_batch && entry.last_offset > last_offset())
+    follows = gaps_cover(entry.first_offset, last_offset());
   if (entry.first_offset < 0 || entry.first_offset > entry.last_offset || !follows) {
     misuse_ = fmt::format("batch {}..{} does not follow offset {}", entry.first_offset, entry.last_offset,
                           last_offset());
@@ -774,6 +788,17 @@ void segment_builder::recycle_frame(byte_vector buffer) {
 }
 
 void segment_builder::add_gap(offset_gap gap) { index_.gaps.push_back(gap); }
+
+bool segment_builder::gaps_cover(std::int64_t first, std::int64_t last) const {
+  auto gaps = index_.gaps;
+  std::sort(gaps.begin(), gaps.end(), [](const offset_gap& a, const offset_gap& b) { return a.first_offset < b.first_offset; });
+  std::int64_t at = first;
+  for (const auto& g : gaps) {
+    if (at > last) break;
+    if (g.first_offset <= at && g.last_offset >= at) at = g.last_offset + 1;
+  }
+  return at > last;
+}
 
 void segment_builder::add_txn_span(txn_span span) { index_.txns.push_back(span); }
 
@@ -822,6 +847,16 @@ kb::result<segment_builder::parts> segment_builder::finish_parts(std::vector<byt
                                                     opts_.header.topic.size()));
   std::sort(index_.gaps.begin(), index_.gaps.end(),
             [](const offset_gap& a, const offset_gap& b) { return a.first_offset < b.first_offset; });
+  // The same offsets may be recorded twice (a retention reset, then the batch that holds the
+  // new log start): the index holds disjoint gaps.
+  std::vector<offset_gap> merged;
+  for (const auto& g : index_.gaps) {
+    if (!merged.empty() && g.first_offset <= merged.back().last_offset)
+      merged.back().last_offset = std::max(merged.back().last_offset, g.last_offset);
+    else
+      merged.push_back(g);
+  }
+  index_.gaps = std::move(merged);
 
   // The file checksum streams over the pieces, so nothing is joined to compute it.
   const std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);

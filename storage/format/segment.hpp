@@ -108,6 +108,12 @@ struct segment_index {
   [[nodiscard]] std::uint64_t record_count() const noexcept;  ///< non-control records
 };
 
+/// The first offset of `entry` outside the index's gaps. A fetch from inside a batch (the
+/// partition's log start fell in it) returns the whole batch; it is stored as fetched and its
+/// offsets below the start are recorded as a gap over the batch's leading offsets (DESIGN.md §5
+/// invariant 6). Readers skip the records below the returned offset.
+[[nodiscard]] std::int64_t live_first_offset(const segment_index& index, const batch_entry& entry) noexcept;
+
 /// Compresses one frame's raw bytes. Pure and thread-safe: the pipeline's worker pool calls it.
 [[nodiscard]] kb::result<byte_vector> encode_frame(frame_codec codec, int level, byte_view raw);
 /// The inverse; `raw_size` comes from the frame_entry and bounds the output.
@@ -142,9 +148,14 @@ class segment_builder {
   explicit segment_builder(options opts);
 
   /// Copies `batch` into the open frame; entry.frame/position/size are filled in here.
-  /// Offsets must increase. Returns the sealed frame when this append filled it.
+  /// Offsets must increase; a batch may begin inside the recorded gaps that end the segment
+  /// so far (log start inside a batch) as long as it ends past them. Returns the sealed frame
+  /// when this append filled it.
   [[nodiscard]] std::optional<raw_frame> append(byte_view batch, batch_entry entry);
+  /// Overlapping gaps are merged when the segment is finished.
   void add_gap(offset_gap gap);
+  /// True when every offset in [first, last] lies in the gaps added so far.
+  [[nodiscard]] bool gaps_cover(std::int64_t first, std::int64_t last) const;
   void add_txn_span(txn_span span);
   /// Seals the open frame (if it holds anything) and returns it.
   [[nodiscard]] std::optional<raw_frame> seal_frame();

@@ -179,6 +179,57 @@ TEST(Segment, GapOnlySegment) {
   EXPECT_EQ(idx->last_offset(), 99);
 }
 
+// DESIGN.md §5 invariant 6: the log start fell inside a batch. The batch is stored whole and
+// its leading offsets, below the start, are a gap over part of it.
+TEST(Segment, BatchBeginningInsideTheTrailingGapsIsStoredWithItsLeadingOffsetsAsAGap) {
+  segment_builder::options o;
+  o.header = {"t", 0, frame_codec::zstd, 1};
+  segment_builder b(o);
+  auto before = testing::rebased("none_300.bin", 0);  // 0..299
+  auto big = testing::rebased("none_300.bin", 400);   // 400..699; the log start is 500
+  ASSERT_EQ(big.entry.last_offset, 699);
+  (void)b.append(before.bytes, before.entry);
+  b.add_gap({300, 499});  // what a retention reset records
+  EXPECT_TRUE(b.gaps_cover(400, 499));
+  EXPECT_FALSE(b.gaps_cover(400, 500));
+  b.add_gap({400, 499});  // what the backup records for the batch: the same offsets again
+  (void)b.append(big.bytes, big.entry);
+  auto seg = testing::finish_segment(std::move(b), {});
+  auto idx = parse_segment(seg);
+  ASSERT_TRUE(idx) << idx.error().message;
+  ASSERT_EQ(idx->gaps.size(), 1u) << "overlapping gaps are merged";
+  EXPECT_EQ(idx->gaps[0], (offset_gap{300, 499}));
+  EXPECT_EQ(idx->first_offset(), 0);
+  EXPECT_EQ(idx->last_offset(), 699);
+  EXPECT_EQ(live_first_offset(*idx, idx->batches[0]), 0);
+  EXPECT_EQ(live_first_offset(*idx, idx->batches[1]), 500) << "readers skip the offsets below the start";
+}
+
+TEST(Segment, BatchInsideGapsMustEndPastThem) {
+  segment_builder::options o;
+  o.header = {"t", 0, frame_codec::none, 1};
+  segment_builder b(o);
+  auto big = testing::rebased("none_300.bin", 400);  // 400..699
+  b.add_gap({400, 699});  // covers the whole batch: nothing of it would be live
+  (void)b.append(big.bytes, big.entry);
+  std::vector<byte_vector> frames;
+  if (auto f = b.seal_frame()) frames.push_back(std::move(f->raw));
+  auto r = std::move(b).finish(std::move(frames));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("does not follow offset 699"), std::string::npos) << r.error().message;
+}
+
+TEST(SegmentReject, GapCoveringAWholeBatchOrItsMiddle) {
+  for (const offset_gap g : {offset_gap{400, 699}, offset_gap{450, 499}}) {
+    auto big = testing::rebased("none_300.bin", 400);
+    // build_segment adds gaps after the batches, so the builder's own check is not involved.
+    auto seg = build_segment({big}, frame_codec::none, 1u << 20, {g});
+    auto idx = parse_segment(seg);
+    ASSERT_FALSE(idx) << g.first_offset;
+    EXPECT_NE(idx.error().message.find("overlaps stored batch"), std::string::npos) << idx.error().message;
+  }
+}
+
 TEST(Segment, RecordCountLeavesOutControlBatches) {
   auto data = testing::rebased("none_small.bin", 0);
   auto marker_bytes = protocol::build_control_batch(protocol::control_type::commit, 7, 0, 1, 1'700'000'000'000, 4);
