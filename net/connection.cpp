@@ -16,6 +16,7 @@
 #include <boost/asio/write.hpp>
 
 #include "base/log.hpp"
+#include "net/listener_probe.hpp"
 #include "protocol/api_versions.hpp"
 #include "protocol/error_codes.hpp"
 #include "protocol/sasl_authenticate.hpp"
@@ -112,7 +113,13 @@ asio::awaitable<result<void>> connection::async_connect() {
   if (state_ != connection_state::disconnected || closed_)
     co_return fail(errc::internal, "async_connect called on a used connection to broker " + broker_);
   auto outcome = co_await async_connect_steps();
-  if (!outcome) fail_all(outcome.error());
+  if (!outcome) {
+    if (auto explained = co_await async_explain_wrong_listener()) {
+      failure_ = *explained;
+      outcome = fail(std::move(*explained));
+    }
+    fail_all(outcome.error());
+  }
   co_return outcome;
 }
 
@@ -171,10 +178,7 @@ asio::awaitable<result<void>> connection::async_tls_handshake(clock::time_point 
   if (auto prepared = prepare_tls_stream(tls_stream_->native_handle(), host_, opts_.tls.endpoint_identification);
       !prepared)
     co_return fail(std::move(prepared.error()));
-  if (!opts_.tls.endpoint_identification)
-    log::warn("ssl_endpoint_identification is false: the certificate of broker {} is not checked against its "
-              "host name; anyone with a certificate from the same CA can impersonate it",
-              broker_);
+  // ssl_endpoint_identification: false is warned about once by the caller, not per connection.
   asio::steady_timer timer(executor_);
   timer.expires_at(deadline);
   auto outcome =
@@ -184,7 +188,12 @@ asio::awaitable<result<void>> connection::async_tls_handshake(clock::time_point 
                                           "listener?) \u2014 check security_protocol and the broker port",
                                           broker_, ms_count(opts_.connect_timeout)));
   const auto& hec = std::get<0>(std::get<0>(outcome));
-  if (hec) co_return fail(errc::tls, tls_failure_text(broker_, hec, tls_stream_->native_handle()));
+  if (hec) {
+    // A plaintext Kafka listener reads our ClientHello as a ~370 MB request size and closes.
+    if (hec == asio::ssl::error::stream_truncated || hec == asio::error::eof)
+      wrong_listener_symptom_ = listener_symptom::closed_on_client_hello;
+    co_return fail(errc::tls, tls_failure_text(broker_, hec, tls_stream_->native_handle()));
+  }
   co_return result<void>{};
 }
 
@@ -240,17 +249,6 @@ asio::awaitable<result<void>> connection::async_authenticate() {
   creds.host = host_;  // GSSAPI names the broker's service principal after the host dialled
   auto mech = make_sasl_mechanism(creds);
   if (!mech) co_return fail(mech.error().code, sasl_error(mech.error().message).message);
-  if (initial && !uses_tls(opts_.protocol) && authentications_ == 0) {
-    if (opts_.sasl.mechanism == "PLAIN")
-      log::warn("SASL PLAIN over SASL_PLAINTEXT sends the password of user '{}' unencrypted to broker {}; use SASL_SSL",
-                opts_.sasl.username, broker_);
-    else if (opts_.sasl.mechanism == "GSSAPI")
-      log::warn("GSSAPI over SASL_PLAINTEXT leaves the records exchanged with broker {} unencrypted; use SASL_SSL",
-                broker_);
-    else
-      log::warn("{} over SASL_PLAINTEXT exposes the exchange with broker {} to offline password guessing; use SASL_SSL",
-                opts_.sasl.mechanism, broker_);
-  }
   if (initial) state_ = connection_state::sasl_handshake;
   const auto handshake_version = versions_.get(protocol::api_key::sasl_handshake);
   if (!handshake_version || *handshake_version < 1)
@@ -269,10 +267,34 @@ asio::awaitable<result<void>> connection::async_authenticate() {
     co_return fail(sasl_error(fmt::format("the listener does not enable {} (it offers: {}); set sasl_mechanism to "
                                           "one of them",
                                           opts_.sasl.mechanism, join(hs_resp->mechanisms))));
+  if (hs_code == protocol::error_code::illegal_sasl_state && initial)
+    // Kafka answers the first SaslHandshake so only on a listener without SASL.
+    co_return fail(sasl_error(fmt::format("SaslHandshake returned ILLEGAL_SASL_STATE: {}",
+                                          probable_listener_hint(opts_.protocol, listener_symptom::sasl_not_enabled))));
   if (hs_code != protocol::error_code::none)
     co_return fail(sasl_error(fmt::format("SaslHandshake returned {}", protocol::name(hs_code))));
 
   if (initial) state_ = connection_state::sasl_authenticate;
+  if (initial && !uses_tls(opts_.protocol) && authentications_ == 0) {
+    // Once per process and user, not once per connection; before the
+    // first credential leaves (a listener without SASL never gets that far).
+    const std::string once_key = "sasl_plaintext/" + opts_.sasl.mechanism + "/" + opts_.sasl.username;
+    if (opts_.sasl.mechanism == "PLAIN")
+      log::warn_once(once_key,
+                     "SASL PLAIN over SASL_PLAINTEXT sends the password of user '{}' unencrypted to the brokers "
+                     "(first: {}); use SASL_SSL",
+                     opts_.sasl.username, broker_);
+    else if (opts_.sasl.mechanism == "GSSAPI")
+      log::warn_once(once_key,
+                     "GSSAPI over SASL_PLAINTEXT leaves the records exchanged with the brokers (first: {}) "
+                     "unencrypted; use SASL_SSL",
+                     broker_);
+    else
+      log::warn_once(once_key,
+                     "{} over SASL_PLAINTEXT exposes the exchange with the brokers (first: {}) to offline password "
+                     "guessing; use SASL_SSL",
+                     opts_.sasl.mechanism, broker_);
+  }
   const auto auth_version = versions_.get(protocol::api_key::sasl_authenticate);
   if (!auth_version)
     co_return fail(sasl_error("the broker does not offer SaslAuthenticate (KIP-152); use Apache Kafka 1.0 or newer"));
@@ -380,11 +402,23 @@ asio::awaitable<result<shared_bytes>> connection::async_exchange(byte_vector fra
   }
   pending_request pending(executor_);
   pending_[correlation_id] = &pending;
+  const bool first_when_ready = state_ == connection_state::ready && !answered_when_ready_;
   enqueue({std::move(frame), sensitive});
   pending.timer.expires_after(timeout);
   co_await pending.timer.async_wait(use_tuple);
   if (auto it = pending_.find(correlation_id); it != pending_.end() && it->second == &pending) pending_.erase(it);
-  if (pending.outcome) co_return std::move(*pending.outcome);
+  if (pending.outcome) {
+    // Without SASL, a SASL listener closes the connection at the first request after ApiVersions.
+    if (!*pending.outcome && pending.outcome->error().is(errc::connect) && first_when_ready &&
+        !uses_sasl(opts_.protocol) && !answered_when_ready_) {
+      wrong_listener_symptom_ = listener_symptom::closed_before_sasl;
+      if (auto explained = co_await async_explain_wrong_listener()) {
+        failure_ = *explained;
+        co_return fail(std::move(*explained));
+      }
+    }
+    co_return std::move(*pending.outcome);
+  }
   abandoned_.insert(correlation_id);
   co_return fail(errc::timeout, fmt::format("{} request to broker {} timed out after {} ms; the broker may be "
                                             "overloaded or unreachable",
@@ -428,6 +462,16 @@ asio::awaitable<void> connection::async_read_loop() {
       fail_all(transport_error(ec, "reading a response"));
       co_return;
     }
+    // A TLS listener answers our plaintext ApiVersions with an alert record: 0x15 0x03 <minor>
+    // (read as a ~350 MB size prefix, below the frame limit).
+    if (!tls_stream_ && (prefix[0] == 0x15 || prefix[0] == 0x16) && prefix[1] == 0x03 &&
+        state_ == connection_state::api_versions) {
+      wrong_listener_symptom_ = listener_symptom::tls_record_on_plaintext;
+      fail_all(error{make_error_code(errc::tls),
+                     fmt::format("broker {} speaks TLS on this port: {}", broker_,
+                                 probable_listener_hint(opts_.protocol, listener_symptom::tls_record_on_plaintext))});
+      co_return;
+    }
     const std::int32_t size = protocol::peek_frame_size(prefix).value_or(-1);
     if (size < 4 || size > opts_.max_response_bytes) {
       fail_all(error{make_error_code(errc::protocol),
@@ -453,6 +497,7 @@ asio::awaitable<void> connection::async_read_loop() {
     if (auto it = pending_.find(correlation_id); it != pending_.end()) {
       pending_request* pending = it->second;
       pending_.erase(it);
+      if (state_ == connection_state::ready) answered_when_ready_ = true;
       pending->outcome = shared_bytes(std::move(body), body_size);
       pending->timer.cancel();
     } else if (abandoned_.erase(correlation_id) == 0) {
@@ -504,6 +549,34 @@ error connection::transport_error(const boost::system::error_code& ec, std::stri
   return error{make_error_code(errc::connect),
                fmt::format("connection to broker {} lost while {} ({}): {}{}", broker_, during, to_string(state_),
                            ec.message(), hint)};
+}
+
+asio::awaitable<std::optional<error>> connection::async_explain_wrong_listener() {
+  auto self = shared_from_this();
+  if (!wrong_listener_symptom_ || listener_probed_ || !opts_.identify_listener_on_failure) co_return std::nullopt;
+  listener_probed_ = true;
+  const auto symptom = *wrong_listener_symptom_;
+  const bool probe_tls = symptom == listener_symptom::tls_record_on_plaintext ? true
+                         : symptom == listener_symptom::closed_on_client_hello ? false
+                                                                               : uses_tls(opts_.protocol);
+  auto kind = co_await async_identify_listener(executor_, host_, port_, probe_tls, opts_);
+  if (!kind) co_return std::nullopt;
+  const std::string hint = wrong_listener_hint(opts_.protocol, *kind);
+  switch (symptom) {
+    case listener_symptom::tls_record_on_plaintext:
+      co_return error{make_error_code(errc::tls), fmt::format("broker {} speaks TLS on this port: {}", broker_, hint)};
+    case listener_symptom::closed_on_client_hello:
+      if (uses_tls(kind->protocol)) co_return std::nullopt;  // a TLS listener: the handshake failed for another reason
+      co_return error{make_error_code(errc::tls),
+                      fmt::format("SSL handshake failed: broker {} closed the connection on our TLS ClientHello: {}",
+                                  broker_, hint)};
+    case listener_symptom::closed_before_sasl:
+      if (!uses_sasl(kind->protocol)) co_return std::nullopt;  // not a SASL listener: the broker went away
+      co_return error{make_error_code(errc::sasl),
+                      fmt::format("broker {} requires SASL authentication on this port: {}", broker_, hint)};
+    case listener_symptom::sasl_not_enabled: break;
+  }
+  co_return std::nullopt;
 }
 
 void connection::fail_all(const error& err) {

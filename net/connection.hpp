@@ -41,6 +41,8 @@ enum class security_protocol { plaintext, ssl, sasl_plaintext, sasl_ssl };
   return p == security_protocol::sasl_plaintext || p == security_protocol::sasl_ssl;
 }
 
+enum class listener_symptom;  // net/listener_probe.hpp
+
 /// After librdkafka's broker states; any state at `ready` means requests may be sent.
 enum class connection_state {
   disconnected,
@@ -67,6 +69,9 @@ struct connection_options {
   /// Caps the negotiated version of an API (never below the lowest common version); ApiVersions
   /// itself is first sent at min(cap, our max). Empty: the highest common version everywhere.
   std::map<protocol::api_key, std::int16_t> max_versions;
+  /// When a failure looks like a security_protocol that does not match the port, probe the port
+  /// once (net/listener_probe.hpp) and name the listener type in the error. Off for the probes.
+  bool identify_listener_on_failure = true;
 };
 
 /// One TCP (optionally TLS) connection to one broker.
@@ -149,6 +154,9 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<void> async_write_loop();
   void enqueue(outgoing out);
   void note_throttle(std::int32_t throttle_ms);
+  /// The error of a failure that a wrong security_protocol explains, after probing the port;
+  /// nullopt when the probe does not confirm it.
+  boost::asio::awaitable<std::optional<error>> async_explain_wrong_listener();
   /// Fails every pending request with `err`, closes the socket, moves to disconnected.
   void fail_all(const error& err);
   [[nodiscard]] error transport_error(const boost::system::error_code& ec, std::string_view during) const;
@@ -178,6 +186,10 @@ class connection : public std::enable_shared_from_this<connection> {
   bool reauthenticating_ = false;
   boost::asio::steady_timer reauth_gate_;  ///< requests wait on it while re-authenticating
   int authentications_ = 0;
+  /// Set where a failure is typical of a wrong listener (listener_probe.hpp's listener_symptom).
+  std::optional<listener_symptom> wrong_listener_symptom_;
+  bool answered_when_ready_ = false;  ///< a response arrived after connect finished
+  bool listener_probed_ = false;
 };
 
 }  // namespace kb::net
