@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <set>
+#include <string>
 
 namespace kb::log {
 namespace {
@@ -12,6 +14,8 @@ namespace {
 std::atomic<level> g_level{level::info};
 std::atomic<format> g_format{format::text};
 std::mutex g_write_mutex;
+std::mutex g_once_mutex;
+std::set<std::string, std::less<>> g_once_keys;
 
 constexpr std::string_view level_name(level lvl) noexcept {
   switch (lvl) {
@@ -40,6 +44,7 @@ std::string utc_timestamp() {
 void set_level(level lvl) noexcept { g_level.store(lvl, std::memory_order_relaxed); }
 void set_format(format f) noexcept { g_format.store(f, std::memory_order_relaxed); }
 level current_level() noexcept { return g_level.load(std::memory_order_relaxed); }
+format current_format() noexcept { return g_format.load(std::memory_order_relaxed); }
 bool enabled(level lvl) noexcept { return lvl <= current_level(); }
 
 bool parse_level(std::string_view text, level& out) noexcept {
@@ -56,6 +61,13 @@ bool parse_format(std::string_view text, format& out) noexcept {
   if (text == "text") out = format::text;
   else if (text == "json") out = format::json;
   else return false;
+  return true;
+}
+
+bool first_time(std::string_view key) {
+  const std::lock_guard lock(g_once_mutex);
+  if (g_once_keys.find(key) != g_once_keys.end()) return false;
+  g_once_keys.emplace(key);
   return true;
 }
 
@@ -80,14 +92,15 @@ std::string json_escape(std::string_view text) {
   return out;
 }
 
+std::string format_line(level lvl, std::string_view message) {
+  if (current_format() == format::json)
+    return fmt::format(R"({{"ts":"{}","level":"{}","msg":"{}"}})", utc_timestamp(), level_name(lvl),
+                       json_escape(message));
+  return fmt::format("{} {:5} {}", utc_timestamp(), level_name(lvl), message);
+}
+
 void write(level lvl, std::string_view message) {
-  std::string line;
-  if (g_format.load(std::memory_order_relaxed) == format::json) {
-    line = fmt::format(R"({{"ts":"{}","level":"{}","msg":"{}"}})", utc_timestamp(),
-                       level_name(lvl), json_escape(message));
-  } else {
-    line = fmt::format("{} {:5} {}", utc_timestamp(), level_name(lvl), message);
-  }
+  std::string line = format_line(lvl, message);
   line += '\n';
   const std::lock_guard lock(g_write_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);
