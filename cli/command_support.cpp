@@ -20,8 +20,10 @@ void print_error(std::ostream& err, std::string_view message) {
     auto end = message.find('\n', start);
     if (end == std::string_view::npos) end = message.size();
     const auto line = message.substr(start, end - start);
-    // Usage hints and "Run ..." lines stay unprefixed, as a shell user expects.
-    if (line.rfind("usage: ", 0) == 0 || line.rfind("Run '", 0) == 0) {
+    // --log-format json: the error is a log record too, so a log shipper sees the same phrase.
+    if (kb::log::current_format() == kb::log::format::json) {
+      if (!line.empty()) err << kb::log::format_line(kb::log::level::error, line) << '\n';
+    } else if (line.rfind("usage: ", 0) == 0 || line.rfind("Run '", 0) == 0) {
       err << line << '\n';
     } else {
       err << "error: " << line << '\n';
@@ -44,6 +46,7 @@ void apply_logging(const global_flags& flags, const logging_config* from_config)
 }
 
 std::optional<config> load(const parsed_args& args, std::ostream& err, const env_lookup& env) {
+  apply_logging(args.global, nullptr);  // --log-format json applies to a configuration error too
   auto cfg = load_config_file(args.config_path, env);
   if (!cfg) {
     print_error(err, cfg.error().message);
@@ -116,7 +119,10 @@ kb::result<net::cluster_options> cluster_options_from(const kafka_config& k, std
     if (!s.ssl_key_password.empty()) o.connection.tls.key_password = net::secret(s.ssl_key_password.reveal());
     o.connection.tls.endpoint_identification = s.ssl_endpoint_identification;
     if (!s.ssl_endpoint_identification) {
-      kb::log::warn("{}.security.ssl_endpoint_identification is false: broker host names are not verified", section);
+      // Once per run here, not per connection (the connections stay silent about it).
+      kb::log::warn("{}.security.ssl_endpoint_identification is false: broker host names are not verified against "
+                    "their certificates; anyone with a certificate from the same CA can impersonate a broker",
+                    section);
     }
     // Built once here: a missing CA, certificate or key file is a configuration error before
     // anything else starts, and every broker connection shares the context.

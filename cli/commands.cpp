@@ -44,11 +44,11 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
       if (!cfg) return static_cast<int>(kb::exit_code::usage);
       const auto wanted = args.cmd == command::backup ? run_mode::backup : run_mode::restore;
       if (cfg->mode != wanted) {
-        err << fmt::format(
-            "error: {}: mode is {} but the command is '{}'; set mode: {} or run 'kafka-backup "
-            "{}'\n",
+        print_error(err, fmt::format(
+            "{}: mode is {} but the command is '{}'; set mode: {} or run 'kafka-backup "
+            "{}'",
             cfg->file, to_string(cfg->mode), command_name(args.cmd), to_string(wanted),
-            to_string(cfg->mode));
+            to_string(cfg->mode)));
         return static_cast<int>(kb::exit_code::usage);
       }
       return args.cmd == command::backup ? run_backup(*cfg, args, out, err)
