@@ -195,9 +195,14 @@ std::string tls_failure_text(std::string_view broker, const boost::system::error
   } else {
     reason = ec.message();
   }
-  if (reason.find(" alert ") != std::string::npos && reason.find("certificate") != std::string::npos)
-    reason += " (the broker rejected our client certificate: check ssl_certificate_location, its expiry and "
-              "that the broker trusts its CA)";
+  if (reason.find(" alert ") != std::string::npos && reason.find("certificate") != std::string::npos) {
+    if (ssl_handle != nullptr && SSL_get_certificate(ssl_handle) == nullptr)
+      reason += " (the listener requires a client certificate (mTLS) and none is configured: set "
+                "ssl_certificate_location and ssl_key_location, or use a listener without client authentication)";
+    else
+      reason += " (the broker rejected our client certificate: check ssl_certificate_location, its expiry and "
+                "that the broker trusts its CA)";
+  }
   if (ssl_handle != nullptr) {
     const long verify = SSL_get_verify_result(ssl_handle);
     if (verify != X509_V_OK) {

@@ -65,7 +65,8 @@ TEST(wrong_listener_it, every_mismatch_names_the_listener_and_the_security_proto
        {"SSL handshake failed", "the port is a SASL_PLAINTEXT listener", "set security_protocol: SASL_PLAINTEXT"}},
       {sp::ssl, "SASL_SSL", errc::sasl,
        {"requires SASL authentication", "the port is a SASL_SSL listener", "set security_protocol: SASL_SSL"}},
-      {sp::ssl, "MTLS", errc::tls, {"SSL handshake failed", "client certificate"}},
+      {sp::ssl, "MTLS", errc::tls,
+       {"SSL handshake failed", "requires a client certificate (mTLS)", "set ssl_certificate_location"}},
       {sp::sasl_plaintext, "PLAINTEXT", errc::sasl,
        {"ILLEGAL_SASL_STATE", "the port is a PLAINTEXT listener", "set security_protocol: PLAINTEXT"}},
       {sp::sasl_plaintext, "SSL", errc::tls, {"the port is an SSL listener", "set security_protocol: SSL"}},
@@ -79,7 +80,8 @@ TEST(wrong_listener_it, every_mismatch_names_the_listener_and_the_security_proto
        {"SSL handshake failed", "the port is a SASL_PLAINTEXT listener", "set security_protocol: SASL_PLAINTEXT"}},
       {sp::sasl_ssl, "SSL", errc::sasl,
        {"ILLEGAL_SASL_STATE", "the port is an SSL listener", "set security_protocol: SSL"}},
-      {sp::sasl_ssl, "MTLS", errc::tls, {"SSL handshake failed", "client certificate"}},
+      {sp::sasl_ssl, "MTLS", errc::tls,
+       {"SSL handshake failed", "requires a client certificate (mTLS)", "set ssl_certificate_location"}},
   };
   for (const auto& c : cases) {
     const std::string name = std::string(to_string(c.client)) + " client on the " + c.listener_name + " listener";
