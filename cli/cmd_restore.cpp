@@ -50,6 +50,7 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
   p.window.end = cfg.restore.time_window_end;
   p.consumer_groups = cfg.restore.consumer_groups;
   p.auto_consumer_groups = cfg.restore.auto_consumer_groups;
+  p.allow_gaps = cfg.restore.allow_gaps;
   o.create_topics = cfg.restore.create_topics;
   o.replication_factor = cfg.restore.default_replication_factor;
   // OSO: auto_consumer_groups implies reset_consumer_offsets.
@@ -118,6 +119,7 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
     out << fmt::format("  {} -> {}: {} records, {}\n", t.source, t.target, t.records,
                        human_bytes(static_cast<double>(t.bytes)));
   }
+  for (const auto& h : s.holes) out << "  hole: " << h << "\n";
   for (const auto& g : s.groups) {
     out << fmt::format("  group {}: offsets committed for {} partition{}\n", g.group, g.partitions_committed,
                        g.partitions_committed == 1 ? "" : "s");
@@ -125,12 +127,15 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
   }
   const double mbps = s.seconds > 0 ? static_cast<double>(s.bytes) / 1e6 / s.seconds : 0.0;
   out << fmt::format("Restore {} complete: {} records, {} in {:.1f} s ({:.1f} MB/s); batches passed {}, re-encoded "
-                     "{}, dropped {}; {} topics created, {} groups committed{}\n",
+                     "{}, dropped {}; {} topics created, {} groups committed{}{}\n",
                      s.restore_id, s.records, human_bytes(static_cast<double>(s.bytes)), s.seconds, mbps,
                      s.batches_passed, s.batches_reencoded, s.batches_dropped, s.created_topics.size(), s.groups.size(),
                      s.records_skipped_on_resume
                          ? fmt::format("; resumed, {} records found already written", s.records_skipped_on_resume)
-                         : std::string());
+                         : std::string(),
+                     s.holes.empty() ? std::string()
+                                     : fmt::format("; {} hole{} in the backup skipped (restore.allow_gaps)", s.holes.size(),
+                                                   s.holes.size() == 1 ? "" : "s"));
   return 0;
 }
 

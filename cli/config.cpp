@@ -763,6 +763,7 @@ void read_restore(reader& r, const YAML::Node& node, const std::string& path, re
       {"consumer_groups", [&](const YAML::Node& v, const std::string& p) { assign(o.consumer_groups, r.string_list(v, p)); }},
       {"reset_consumer_offsets", flag(o.reset_consumer_offsets)},
       {"auto_consumer_groups", flag(o.auto_consumer_groups)},
+      {"allow_gaps", flag(o.allow_gaps)},
       {"dry_run", flag(o.dry_run)},
       {"produce_acks", [&](const YAML::Node& v, const std::string& p) {
          if (v.IsScalar() && lower(v.Scalar()) == "all") {
@@ -1255,6 +1256,7 @@ json::object restore_json(const restore_options& o) {
   out["consumer_groups"] = strings_json(o.consumer_groups);
   out["reset_consumer_offsets"] = o.reset_consumer_offsets;
   out["auto_consumer_groups"] = o.auto_consumer_groups;
+  out["allow_gaps"] = o.allow_gaps;
   out["dry_run"] = o.dry_run;
   out["produce_acks"] = o.produce_acks;
   out["produce_timeout_ms"] = o.produce_timeout_ms;

@@ -162,6 +162,7 @@ struct restore_options {
   std::vector<std::string> consumer_groups;
   bool reset_consumer_offsets = false;
   bool auto_consumer_groups = false;
+  bool allow_gaps = false;  ///< restore around holes in a segment chain instead of refusing (exit 4)
   bool dry_run = false;
   std::int16_t produce_acks = -1;
   std::uint32_t produce_timeout_ms = 30000;

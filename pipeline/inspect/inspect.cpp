@@ -18,6 +18,7 @@
 
 #include "protocol/records/record_batch.hpp"
 #include "storage/format/json_text.hpp"
+#include "storage/format/segment_chain.hpp"
 
 namespace kb::pipeline::inspect {
 
@@ -188,25 +189,7 @@ kb::result<T> read_json(storage::object_store& store, const std::string& key, Pa
   return std::move(*parsed);
 }
 
-/// Sorted, merged (overlapping or adjacent ranges joined).
-std::vector<sf::offset_gap> merge_gaps(std::vector<sf::offset_gap> gaps) {
-  std::sort(gaps.begin(), gaps.end(), [](const auto& a, const auto& b) { return a.first_offset < b.first_offset; });
-  std::vector<sf::offset_gap> out;
-  for (const auto& g : gaps) {
-    if (!out.empty() && g.first_offset <= out.back().last_offset + 1)
-      out.back().last_offset = std::max(out.back().last_offset, g.last_offset);
-    else
-      out.push_back(g);
-  }
-  return out;
-}
-
-/// True when every offset in [first, last] lies in one of the (merged) gaps.
-bool covered(const std::vector<sf::offset_gap>& gaps, std::int64_t first, std::int64_t last) {
-  for (const auto& g : gaps)
-    if (g.first_offset <= first && last <= g.last_offset) return true;
-  return false;
-}
+using sf::merge_gaps;
 
 bool is_compacted(const sf::topic_manifest& t) {
   auto it = t.configs.find("cleanup.policy");
@@ -552,88 +535,33 @@ class validator {
     if (checkpoint_missing) problem(ckey, "missing (every backed-up partition has one)");
 
     // Index of every segment (and, deep, the whole segment).
-    struct checked {
-      const segment_object* seg;
-      std::optional<sf::segment_index> idx;
-    };
-    std::vector<checked> segs;
-    std::vector<sf::offset_gap> gaps;
-    if (cp) gaps = cp->gaps;
+    std::vector<sf::segment_index> indexes;
+    indexes.reserve(po.segments.size());  // links point into it
+    std::vector<sf::chain_link> links;
     for (const auto& s : po.segments) {
       v_.segments += 1;
-      checked c{&s, std::nullopt};
+      sf::chain_link link{s.object.key, s.first, s.last, nullptr};
       auto idx = sf::read_segment_index(store_, s.object.key, s.object.size);
       if (!idx) {
         problem(s.object.key, idx.error());
-      } else if (check_index(s, *idx, topic, partition)) {
+      } else if (auto wrong = sf::segment_mismatch(*idx, topic, partition, s.first, s.last)) {
+        problem(s.object.key, *wrong);
+      } else {
         v_.batches += opts_.deep ? 0 : idx->batches.size();
         if (!opts_.deep || check_deep(s, *idx)) {
-          gaps.insert(gaps.end(), idx->gaps.begin(), idx->gaps.end());
-          c.idx = std::move(*idx);
+          indexes.push_back(std::move(*idx));
+          link.index = &indexes.back();
         }
       }
-      segs.push_back(std::move(c));
-    }
-    gaps = merge_gaps(std::move(gaps));
-
-    // The checkpoint must name an existing segment and point past it.
-    if (cp && !cp->last_segment.empty()) {
-      const auto it = std::find_if(po.segments.begin(), po.segments.end(),
-                                   [&](const segment_object& s) { return s.object.key == cp->last_segment; });
-      if (it == po.segments.end()) {
-        problem(ckey, fmt::format("last_segment {} does not exist", cp->last_segment));
-      } else if (cp->next_offset <= it->last) {
-        problem(ckey, fmt::format("next_offset {} is not past its last segment, which ends at {}", cp->next_offset,
-                                  it->last));
-      }
+      links.push_back(std::move(link));
     }
     if (cp && cp->last_segment.empty() && !po.segments.empty() && cp->segments > 0)
       problem(ckey, "counts segments but names none");
 
-    // Segments chain: each starts right after the previous one ends, apart from recorded gaps
-    // (and compaction, which may remove offsets between segments of a compacted topic).
-    const checked* prev = nullptr;
-    for (const auto& c : segs) {
-      if (prev) {
-        const auto& a = *prev->seg;
-        const auto& b = *c.seg;
-        if (b.first <= a.last) {
-          problem(b.object.key, fmt::format("overlaps {} (offsets {}..{})", a.object.key, b.first, a.last));
-        } else if (b.first > a.last + 1 && !compacted && !covered(gaps, a.last + 1, b.first - 1)) {
-          problem(b.object.key, fmt::format("offsets {}..{} between {} and this segment are missing and not "
-                                            "recorded as a gap", a.last + 1, b.first - 1, a.object.key));
-        }
-      }
-      prev = &c;
-    }
-    // Inside a segment, batch offsets follow each other apart from recorded gaps.
-    if (!compacted) {
-      for (const auto& c : segs) {
-        if (!c.idx) continue;
-        std::int64_t prev_last = -1;
-        for (const auto& bt : c.idx->batches) {
-          if (prev_last >= 0 && bt.first_offset > prev_last + 1 && !covered(gaps, prev_last + 1, bt.first_offset - 1))
-            problem(c.seg->object.key, fmt::format("offsets {}..{} are missing inside the segment and not recorded "
-                                                   "as a gap", prev_last + 1, bt.first_offset - 1));
-          prev_last = bt.last_offset;
-        }
-      }
-    }
-  }
-
-  /// The name, the listing and the index must agree.
-  bool check_index(const segment_object& s, const sf::segment_index& idx, const std::string& topic, std::int32_t partition) {
-    bool ok = true;
-    if (idx.header.topic != topic || idx.header.partition != partition) {
-      problem(s.object.key, fmt::format("holds {}-{}, not {}-{}", idx.header.topic, idx.header.partition, topic, partition));
-      ok = false;
-    }
-    if (idx.first_offset() != s.first || idx.last_offset() != s.last) {
-      problem(s.object.key, fmt::format("name says offsets {}..{}, its index {}..{}", s.first, s.last,
-                                        idx.first_offset(), idx.last_offset()));
-      ok = false;
-    }
-    return ok;
+    // The chain from the first segment to the checkpoint, apart from recorded gaps (and
+    // compaction, which may remove offsets between and inside segments of a compacted topic).
+    const auto chain = sf::check_chain(links, cp ? &*cp : nullptr, ckey, compacted);
+    for (const auto& f : chain.findings) problem(f.key, f.problem);
   }
 
   /// Reads the whole segment: file and frame checksums, decompression, then every batch split

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/restore/verify_chain.hpp"
 #include "storage/object_store.hpp"
 
 namespace kb::pipeline::restore {
@@ -88,6 +89,8 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
   plan.backup = std::move(*manifest);
 
   std::set<std::string> target_names;
+  std::vector<std::string> damage;  // segments under the wrong key, unreadable checkpoints
+  std::vector<plan_hole> holes;
   for (const auto& topic : plan.backup.topics) {
     if (!selected(o, topic)) continue;
     planned_topic pt;
@@ -168,6 +171,14 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
         pp.segments.push_back({obj.key, shared, {}});
       }
       pp.txns->finish();
+      // Invariant 7: every segment under its own key and no unrecorded hole, before producing.
+      const auto cleanup = pt.manifest.configs.find("cleanup.policy");
+      const bool compacted = cleanup != pt.manifest.configs.end() && cleanup->second.find("compact") != std::string::npos;
+      auto integrity = verify_partition(store, paths, topic, p, compacted, pp.segments);
+      if (!integrity) return fail(std::move(integrity.error()));
+      damage.insert(damage.end(), integrity->damage.begin(), integrity->damage.end());
+      holes.insert(holes.end(), integrity->holes.begin(), integrity->holes.end());
+      plan.warnings.insert(plan.warnings.end(), integrity->warnings.begin(), integrity->warnings.end());
       rewrite_options ro;
       ro.window = o.window;
       std::int64_t next = 0;  // overlapping segments (a resumed backup) count once
@@ -199,6 +210,12 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
       plan.partitions.push_back(std::move(pp));
     }
   }
+
+  if (!damage.empty() || (!holes.empty() && !o.allow_gaps))
+    return fail(integrity_error(o.backup_id, damage, holes, o.allow_gaps));
+  for (const auto& h : holes)
+    plan.warnings.push_back(h.text() + ": skipped (restore.allow_gaps: true); the target will lack these offsets");
+  plan.holes = std::move(holes);
 
   // Consumer groups: the newest snapshot in groups/.
   if (!o.consumer_groups.empty() || o.auto_consumer_groups) {
@@ -310,6 +327,7 @@ std::string describe_plan(const restore_plan& plan, const plan_options& o) {
                        g.source.offset, g.target_topic, g.target_partition < 0 ? std::string("?") : std::to_string(g.target_partition),
                        g.translatable ? "translated after the restore" : "not translatable (repartitioned)");
   }
+  for (const auto& h : plan.holes) out += "Hole: " + h.text() + "\n";
   for (const auto& w : plan.warnings) out += "Warning: " + w + "\n";
   out += fmt::format("Total: {} topics, {} partitions, records <= {}, {} bytes\n", plan.topics.size(),
                      plan.partitions.size(), plan.records(), plan.bytes());

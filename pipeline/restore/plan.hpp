@@ -40,6 +40,9 @@ struct plan_options {
   time_window window;
   std::vector<std::string> consumer_groups;
   bool auto_consumer_groups = false;
+  /// `restore.allow_gaps`: restore around holes in a segment chain (each reported) instead of
+  /// refusing the whole restore (errc::corrupt, exit 4).
+  bool allow_gaps = false;
 };
 
 /// True when `name` matches a glob (`*`, `?`) or, with a leading '~', a regular expression.
@@ -85,19 +88,35 @@ struct planned_group_offset {
   bool translatable = true;  ///< false for repartitioned topics
 };
 
+/// Offsets of one source partition that the backup should hold but does not (a deleted
+/// segment, say) and that are not recorded as gaps. Restored around only with allow_gaps.
+struct plan_hole {
+  std::string source_topic;
+  std::int32_t source_partition = 0;
+  std::int64_t first_offset = 0;
+  std::int64_t last_offset = 0;
+  std::string detail;  ///< the object concerned and what is wrong with it
+  /// "topic 'orders' partition 0: offsets 100..199 are missing (<detail>)"
+  [[nodiscard]] std::string text() const;
+};
+
 struct restore_plan {
   storage::format::backup_manifest backup;
   std::vector<planned_topic> topics;
   std::vector<planned_partition> partitions;
   std::optional<storage::format::group_snapshot> groups;  ///< the newest snapshot, if any
   std::vector<planned_group_offset> group_offsets;
+  std::vector<plan_hole> holes;  ///< only with allow_gaps (otherwise build_plan fails)
   std::vector<std::string> warnings;
   [[nodiscard]] std::uint64_t records() const noexcept;
   [[nodiscard]] std::uint64_t bytes() const noexcept;
 };
 
 /// Reads the metadata of `options.backup_id` and plans the restore. errc::not_found when the
-/// backup or a selected topic is missing, errc::config for mappings that cannot work.
+/// backup or a selected topic is missing, errc::config for mappings that cannot work,
+/// errc::corrupt when a segment lies under another partition's or offsets' key, or when a
+/// segment chain has a hole (storage/format/segment_chain.hpp) and allow_gaps is off: checked
+/// for every planned partition before anything is produced.
 [[nodiscard]] kb::result<restore_plan> build_plan(storage::object_store& store, const plan_options& options);
 
 /// A human-readable plan: topics, partitions, offset and time ranges, records, bytes, groups.

@@ -1,6 +1,7 @@
 // The restore engine. One io_context thread owns the cluster, the lanes (one per target
 // partition) and the dispatcher; storage reads and batch rewriting run on a small thread pool.
 #include "pipeline/restore/restore.hpp"
+#include "pipeline/restore/written_report.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -180,6 +181,7 @@ class engine {
     summary_.dry_run = o_.dry_run;
     summary_.plan_text = describe_plan(plan_, o_.plan);
     summary_.warnings = plan_.warnings;
+    for (const auto& h : plan_.holes) summary_.holes.push_back(h.text());
     if (o_.acks == 0) {
       co_return fail(errc::config, "restore.produce_acks: 0 gives no offsets back, so the offset map and consumer-group "
                                    "translation cannot work: use -1 (all, the default) or 1");
@@ -216,11 +218,22 @@ class engine {
     for (std::size_t i = 0; i < readers; ++i) asio::co_spawn(io_, async_reader_loop(), asio::detached);
     asio::co_spawn(io_, async_checkpoint_loop(), asio::detached);
     co_await async_dispatch();
+    if (read_error_ && !fatal_) fatal_ = std::move(read_error_);
     finished_ = true;
     checkpoint_wake_.notify();  // io_.run() returns only once the checkpoint loop has ended
     if (fatal_) {
+      // Requests already sent may still be acknowledged: wait for them (bounded) so that the
+      // report below says exactly what the target holds.
+      const auto settle_by = std::chrono::steady_clock::now() + std::chrono::milliseconds(o_.produce_timeout_ms) + 5s;
+      while (in_flight_total_ > 0 && std::chrono::steady_clock::now() < settle_by) co_await sleep(20ms);
       (void)co_await async_save_state();
-      co_return fail(std::move(*fatal_));
+      auto e = with_written_report(std::move(*fatal_), state_, summary_.restore_id,
+                                   state_at_.where);
+      if (in_flight_total_ > 0)
+        e.message += fmt::format("\n{} produce request(s) were still unanswered: the target may hold more records "
+                                 "than listed.",
+                                 in_flight_total_);
+      co_return fail(std::move(e));
     }
     for (auto& p : state_.partitions) {
       if (!stopping()) p.done = true;
@@ -675,12 +688,14 @@ class engine {
 
   // ---- readers ----------------------------------------------------------------------------
   asio::awaitable<void> async_reader_loop() {
-    while (!fatal_ && !stopping()) {
+    while (!reading_halted()) {
       const std::size_t i = next_partition_++;
       if (i >= plan_.partitions.size()) break;
       if (state_.partitions[i].done) continue;
       if (auto r = co_await async_read_partition(i); !r) {
-        if (!fatal_) fatal_ = std::move(r.error());
+        // Damaged data (or a storage failure) stops all reading, but what was verified and
+        // queued before it still goes out: the target ends at a clean point the error reports.
+        if (!read_error_) read_error_ = std::move(r.error());
         break;
       }
     }
@@ -699,22 +714,25 @@ class engine {
     const std::size_t max_batch = max_batch_bytes(p.target_topic);
     for (const auto& seg : p.segments) {
       for (std::uint32_t f : seg.frames) {
-        if (fatal_ || stopping()) co_return kb::result<void>{};
+        if (reading_halted()) co_return kb::result<void>{};
         const auto& fe = seg.index->frames[f];
         if (fe.last_offset < next) continue;
         // The memory budget (restore_options::max_buffer_bytes) covers frames being prepared and
         // batches queued in every lane; one frame may always go ahead so a restore cannot stall.
         const std::uint64_t need = fe.raw_size;
-        while (buffered_bytes() > 0 && buffered_bytes() + need > o_.max_buffer_bytes && !fatal_ && !stopping())
+        while (buffered_bytes() > 0 && buffered_bytes() + need > o_.max_buffer_bytes && !reading_halted())
           co_await budget_waiters_.wait(io_.get_executor(), 200ms);
-        if (fatal_ || stopping()) co_return kb::result<void>{};
+        if (reading_halted()) co_return kb::result<void>{};
         preparing_bytes_ += need;  // released below once its batches are queued (or on error)
         auto job = [this, &seg, &p, f, next, max_batch]() {
           frame_work w;
           w.next_offset = next;
           auto raw = sf::read_frame(store_, seg.key, *seg.index, f);
           if (!raw) {
-            w.err = error{raw.error().code, fmt::format("segment {} frame {}: {}", seg.key, f, raw.error().message)};
+            // read_frame's own messages name the segment and frame; a store error may not.
+            w.err = raw.error().message.find(seg.key) != std::string::npos
+                        ? raw.error()
+                        : error{raw.error().code, fmt::format("segment {} frame {}: {}", seg.key, f, raw.error().message)};
             return w;
           }
           auto frame = std::make_shared<byte_vector>(std::move(*raw));
@@ -1354,6 +1372,8 @@ class engine {
   wait_list budget_waiters_;
   std::uint32_t settled_since_trim_ = 0;
   std::optional<error> fatal_;
+  std::optional<error> read_error_;  ///< a reader's failure: reading stops, the queued rest is produced
+  bool reading_halted() const { return fatal_ || read_error_ || stopping(); }
   std::string last_failure_;
   std::int64_t producer_id_ = -1;
   std::int16_t producer_epoch_ = -1;

@@ -87,6 +87,7 @@ struct restore_summary {
   std::vector<group_summary> groups;
   std::vector<std::string> created_topics;
   std::vector<std::string> warnings;
+  std::vector<std::string> holes;  ///< offsets missing from the backup, skipped (allow_gaps)
 };
 
 /// Counters a scrape shows (Prometheus text format 0.0.4).

@@ -72,7 +72,19 @@ class plan_test : public ::testing::Test {
     const auto first = b.first_offset(), last = b.last_offset();
     auto bytes = std::move(b).finish(std::move(raw));
     ASSERT_TRUE(bytes) << bytes.error().message;
-    ASSERT_TRUE(store_->put(sf::backup_paths{"bk"}.segment(topic, partition, first, last), *bytes));
+    const std::string key = sf::backup_paths{"bk"}.segment(topic, partition, first, last);
+    ASSERT_TRUE(store_->put(key, *bytes));
+    // The checkpoint moves on as the backup's does (the restore checks the chain against it).
+    const std::string ckey = sf::backup_paths{"bk"}.checkpoint(topic, partition);
+    sf::partition_checkpoint cp;
+    if (auto old = store_->get(ckey)) cp = sf::parse_checkpoint(std::string(old->begin(), old->end())).value();
+    cp.topic = topic;
+    cp.partition = partition;
+    if (cp.first_offset < 0) cp.first_offset = first;
+    cp.next_offset = last + 1;
+    cp.last_segment = key;
+    cp.segments += 1;
+    put_json(ckey, sf::to_json(cp));
   }
 
   void backup(const std::vector<std::pair<std::string, int>>& topics) {
@@ -238,6 +250,49 @@ TEST(topic_matches, globs_and_regexes) {
   EXPECT_FALSE(topic_matches("orders", "orders2"));
   EXPECT_TRUE(topic_matches("~pay(ments)?-[0-9]+", "payments-42"));
   EXPECT_FALSE(topic_matches("~pay", "payments"));  // the whole name must match
+}
+
+TEST_F(plan_test, a_hole_in_the_segment_chain_refuses_unless_allow_gaps) {
+  backup({{"a", 2}});
+  segment("a", 0, {{0, 5, 1000, 0, -1}});
+  segment("a", 0, {{5, 5, 1005, 0, -1}});
+  segment("a", 0, {{10, 5, 1010, 0, -1}});
+  segment("a", 1, {{0, 3, 1000, 0, -1}});
+  ASSERT_TRUE(store_->remove(sf::backup_paths{"bk"}.segment("a", 0, 5, 9)));
+  plan_options o;
+  o.backup_id = "bk";
+  auto refused = build_plan(*store_, o);
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().is(errc::corrupt));
+  EXPECT_NE(refused.error().message.find("topic 'a' partition 0: offsets 5..9 are missing"), std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("restore.allow_gaps: true"), std::string::npos);
+
+  o.allow_gaps = true;
+  auto p = build_plan(*store_, o);
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_EQ(p->holes.size(), 1u);
+  EXPECT_EQ(p->holes[0].first_offset, 5);
+  EXPECT_EQ(p->holes[0].last_offset, 9);
+  EXPECT_EQ(p->partitions[0].records, 10u) << "the rest of partition 0 is still restored";
+  EXPECT_NE(describe_plan(*p, o).find("Hole: topic 'a' partition 0: offsets 5..9"), std::string::npos);
+}
+
+TEST_F(plan_test, a_segment_of_another_partition_refuses_even_with_allow_gaps) {
+  backup({{"a", 2}});
+  segment("a", 0, {{0, 5, 1000, 0, -1}});
+  segment("a", 1, {{0, 5, 1000, 0, -1}});
+  const sf::backup_paths paths{"bk"};
+  auto other = store_->get(paths.segment("a", 1, 0, 4));
+  ASSERT_TRUE(other);
+  ASSERT_TRUE(store_->put(paths.segment("a", 0, 0, 4), *other));
+  plan_options o;
+  o.backup_id = "bk";
+  o.allow_gaps = true;
+  auto refused = build_plan(*store_, o);
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().is(errc::corrupt));
+  EXPECT_NE(refused.error().message.find("holds a-1, not a-0"), std::string::npos) << refused.error().message;
 }
 
 }  // namespace

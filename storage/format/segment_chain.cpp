@@ -1,0 +1,161 @@
+// The segment chain check shared by validate and restore (see segment_chain.hpp).
+#include "storage/format/segment_chain.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace kb::storage::format {
+
+std::vector<offset_gap> merge_gaps(std::vector<offset_gap> gaps) {
+  std::sort(gaps.begin(), gaps.end(), [](const auto& a, const auto& b) { return a.first_offset < b.first_offset; });
+  std::vector<offset_gap> out;
+  for (const auto& g : gaps) {
+    if (!out.empty() && g.first_offset <= out.back().last_offset + 1)
+      out.back().last_offset = std::max(out.back().last_offset, g.last_offset);
+    else
+      out.push_back(g);
+  }
+  return out;
+}
+
+std::vector<offset_gap> uncovered(const std::vector<offset_gap>& merged, std::int64_t first, std::int64_t last) {
+  std::vector<offset_gap> out;
+  std::int64_t at = first;
+  for (const auto& g : merged) {
+    if (at > last) break;
+    if (g.last_offset < at) continue;
+    if (g.first_offset > last) break;
+    if (g.first_offset > at) out.push_back({at, g.first_offset - 1});
+    at = g.last_offset + 1;
+    if (g.last_offset == INT64_MAX) return out;  // nothing can follow
+  }
+  if (at <= last) out.push_back({at, last});
+  return out;
+}
+
+std::vector<const chain_finding*> chain_report::holes() const {
+  std::vector<const chain_finding*> out;
+  for (const auto& f : findings)
+    if (f.kind == chain_issue::hole) out.push_back(&f);
+  return out;
+}
+
+namespace {
+
+/// Parses the file name at the end of a segment key.
+std::optional<std::pair<std::int64_t, std::int64_t>> range_of_key(std::string_view key) {
+  const auto slash = key.rfind('/');
+  return parse_segment_file_name(slash == std::string_view::npos ? key : key.substr(slash + 1));
+}
+
+}  // namespace
+
+chain_report check_chain(std::span<const chain_link> links, const partition_checkpoint* cp,
+                         std::string_view checkpoint_key, bool compacted) {
+  chain_report r;
+  if (cp) r.gaps = cp->gaps;
+  for (const auto& l : links)
+    if (l.index) r.gaps.insert(r.gaps.end(), l.index->gaps.begin(), l.index->gaps.end());
+  r.gaps = merge_gaps(std::move(r.gaps));
+  auto hole = [&r](const std::string& key, const offset_gap& g, std::string problem) {
+    r.findings.push_back({chain_issue::hole, key, g.first_offset, g.last_offset, std::move(problem)});
+  };
+
+  // Head: the backup names its first segment by the first offset it stored.
+  if (cp && cp->first_offset >= 0 && !links.empty() && links.front().first > cp->first_offset) {
+    for (const auto& g : uncovered(r.gaps, cp->first_offset, links.front().first - 1))
+      hole(links.front().key, g,
+           fmt::format("offsets {}..{} before this segment are missing and not recorded as a gap ({} says the "
+                       "backup starts at offset {})",
+                       g.first_offset, g.last_offset, checkpoint_key, cp->first_offset));
+  }
+
+  // Between segments: each starts right after the furthest offset seen so far.
+  std::int64_t reach = -1;
+  const chain_link* reach_link = nullptr;
+  for (const auto& l : links) {
+    if (reach_link) {
+      if (l.first <= reach) {
+        r.findings.push_back({chain_issue::overlap, l.key, l.first, std::min(reach, l.last),
+                              fmt::format("overlaps {} (offsets {}..{})", reach_link->key, l.first, std::min(reach, l.last))});
+      } else if (l.first > reach + 1 && !compacted) {
+        for (const auto& g : uncovered(r.gaps, reach + 1, l.first - 1))
+          hole(l.key, g,
+               fmt::format("offsets {}..{} between {} and this segment are missing and not recorded as a gap",
+                           g.first_offset, g.last_offset, reach_link->key));
+      }
+    }
+    if (!reach_link || l.last > reach) {
+      reach = l.last;
+      reach_link = &l;
+    }
+  }
+
+  // Inside a segment, batch offsets follow each other.
+  if (!compacted) {
+    for (const auto& l : links) {
+      if (!l.index) continue;
+      std::int64_t prev_last = -1;
+      bool any = false;
+      for (const auto& b : l.index->batches) {
+        if (any && b.first_offset > prev_last + 1)
+          for (const auto& g : uncovered(r.gaps, prev_last + 1, b.first_offset - 1))
+            hole(l.key, g,
+                 fmt::format("offsets {}..{} are missing inside the segment and not recorded as a gap", g.first_offset,
+                             g.last_offset));
+        prev_last = any ? std::max(prev_last, b.last_offset) : b.last_offset;
+        any = true;
+      }
+    }
+  }
+
+  // Tail: the checkpoint names the newest durable segment and the next offset to fetch.
+  if (cp && !cp->last_segment.empty()) {
+    const std::string ckey(checkpoint_key);
+    const auto named = std::find_if(links.begin(), links.end(), [&](const chain_link& l) { return l.key == cp->last_segment; });
+    if (named == links.end()) {
+      const auto range = range_of_key(cp->last_segment);
+      std::int64_t expected = cp->next_offset - 1;
+      if (range) expected = std::max(expected, range->second);
+      std::int64_t from = reach + 1;
+      if (links.empty()) from = cp->first_offset >= 0 ? cp->first_offset : (range ? range->first : 0);
+      const auto missing = from <= expected ? uncovered(r.gaps, from, expected) : std::vector<offset_gap>{};
+      if (missing.empty()) {
+        r.findings.push_back({chain_issue::inconsistent, ckey, 0, 0,
+                              fmt::format("last_segment {} does not exist", cp->last_segment)});
+      }
+      for (std::size_t i = 0; i < missing.size(); ++i) {
+        const auto& g = missing[i];
+        hole(ckey, g,
+             i == 0 ? fmt::format("last_segment {} does not exist: offsets {}..{} are missing and not recorded as a gap",
+                                  cp->last_segment, g.first_offset, g.last_offset)
+                    : fmt::format("offsets {}..{} are missing at the end and not recorded as a gap", g.first_offset,
+                                  g.last_offset));
+      }
+    } else if (cp->next_offset <= named->last) {
+      r.findings.push_back({chain_issue::inconsistent, ckey, 0, 0,
+                            fmt::format("next_offset {} is not past its last segment, which ends at {}", cp->next_offset,
+                                        named->last)});
+    } else if (cp->next_offset - 1 > reach) {
+      for (const auto& g : uncovered(r.gaps, reach + 1, cp->next_offset - 1))
+        hole(ckey, g,
+             fmt::format("next_offset {} is past the last stored offset {}: offsets {}..{} are missing and not "
+                         "recorded as a gap",
+                         cp->next_offset, reach, g.first_offset, g.last_offset));
+    }
+  }
+  return r;
+}
+
+std::optional<std::string> segment_mismatch(const segment_index& index, std::string_view topic, std::int32_t partition,
+                                            std::int64_t first, std::int64_t last) {
+  if (index.header.topic != topic || index.header.partition != partition)
+    return fmt::format("holds {}-{}, not {}-{}", index.header.topic, index.header.partition, topic, partition);
+  if (index.first_offset() != first || index.last_offset() != last)
+    return fmt::format("name says offsets {}..{}, its index {}..{}", first, last, index.first_offset(),
+                       index.last_offset());
+  return std::nullopt;
+}
+
+}  // namespace kb::storage::format
