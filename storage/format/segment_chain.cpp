@@ -76,6 +76,15 @@ chain_report check_chain(std::span<const chain_link> links, const partition_chec
   const chain_link* reach_link = nullptr;
   for (const auto& l : links) {
     if (reach_link) {
+      // Log start inside a batch (DESIGN §5 inv. 6): a segment may begin below the reach when
+      // all it holds there is its own recorded gap over the leading offsets of its first
+      // batch (a retention reset recorded in the previous segment, the batch in this one).
+      if (l.first <= reach && l.index && l.last > reach &&
+          uncovered(merge_gaps(l.index->gaps), l.first, reach).empty()) {
+        reach = l.last;
+        reach_link = &l;
+        continue;
+      }
       if (l.first <= reach) {
         r.findings.push_back({chain_issue::overlap, l.key, l.first, std::min(reach, l.last),
                               fmt::format("overlaps {} (offsets {}..{})", reach_link->key, l.first, std::min(reach, l.last))});

@@ -64,8 +64,10 @@ struct chain_report {
 /// by the offsets it stored. `links` sorted by (first, last). `checkpoint` may be null (none
 /// or unreadable): then only the segments are checked against each other.
 ///
-/// Extension point: a batch may begin before the partition's recorded start (log start inside a
-/// batch, DESIGN §5 inv. 6); such offsets lie inside a recorded gap, so they never form a hole.
+/// Log start inside a batch (DESIGN §5 inv. 6): a batch may begin before the partition's
+/// recorded start; its offsets below the start are a gap recorded in its own segment, so they
+/// never form a hole, and a segment that begins below the previous one's end is no overlap when
+/// every offset it holds there lies in its own gaps.
 [[nodiscard]] chain_report check_chain(std::span<const chain_link> links, const partition_checkpoint* checkpoint,
                                        std::string_view checkpoint_key, bool compacted);
 

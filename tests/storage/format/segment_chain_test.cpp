@@ -173,6 +173,42 @@ TEST_F(Chain, OverlapIsNotAHole) {
   EXPECT_TRUE(r.holes().empty());
 }
 
+// DESIGN §5 inv. 6: a retention reset recorded 1000..2999 in one segment; the next fetch at 3000
+// returned the whole batch 1000..4999, stored in the next segment with its own gap 1000..2999.
+TEST_F(Chain, BatchHoldingTheLogStartMayBeginInsideThePreviousSegmentsGap) {
+  segment(0, 999, 100);
+  {
+    segment_index gap_only;
+    gap_only.header = {"t", 0, frame_codec::none, 1};
+    gap_only.gaps = {{1000, 2999}};
+    indexes_.push_back(std::move(gap_only));
+    links_.push_back({key(1000, 2999), 1000, 2999, &indexes_.back()});
+  }
+  segment(1000, 4999, 4000, {{1000, 2999}});
+  segment(5000, 5099);
+  checkpoint(0, 5100, key(5000, 5099), {{1000, 2999}});
+  auto r = check();
+  EXPECT_TRUE(r.findings.empty()) << dump(r);
+}
+
+TEST_F(Chain, SegmentBeginningInsideThePreviousOneWithoutItsOwnGapOverlaps) {
+  segment(0, 999, 100);
+  {
+    segment_index gap_only;
+    gap_only.header = {"t", 0, frame_codec::none, 1};
+    gap_only.gaps = {{1000, 2999}};
+    indexes_.push_back(std::move(gap_only));
+    links_.push_back({key(1000, 2999), 1000, 2999, &indexes_.back()});
+  }
+  segment(1000, 4999, 4000);  // records 1000..2999 would be restored although they were deleted
+  checkpoint(0, 5000, key(1000, 4999), {{1000, 2999}});
+  auto r = check();
+  ASSERT_EQ(r.findings.size(), 1u) << dump(r);
+  EXPECT_EQ(r.findings[0].kind, chain_issue::overlap);
+  EXPECT_EQ(r.findings[0].first_offset, 1000);
+  EXPECT_EQ(r.findings[0].last_offset, 2999);
+}
+
 TEST_F(Chain, CheckpointPastTheLastSegmentIsAHole) {
   segment(0, 99);
   checkpoint(0, 150, key(0, 99));
