@@ -61,6 +61,23 @@ kb::result<partition_integrity> verify_partition(storage::object_store& store, c
     cp = std::move(*parsed);
   }
 
+  // A backup still running may have written segments and moved the checkpoint on since the
+  // folder was listed (segments are durable before the checkpoint names them): when the named
+  // segment exists, the restore takes the chain as listed, ending where the listing ends.
+  if (cp && !cp->last_segment.empty() &&
+      std::none_of(links.begin(), links.end(), [&](const sf::chain_link& l) { return l.key == cp->last_segment; })) {
+    auto named = store.head(cp->last_segment);
+    if (!named && !named.error().is(errc::not_found)) return fail(std::move(named.error()));
+    if (named && links.empty()) {
+      cp.reset();
+    } else if (named) {
+      const auto end = std::max_element(links.begin(), links.end(),
+                                        [](const auto& a, const auto& b) { return a.last < b.last; });
+      cp->last_segment = end->key;
+      cp->next_offset = end->last + 1;
+    }
+  }
+
   const auto chain = sf::check_chain(links, cp ? &*cp : nullptr, ckey, compacted);
   for (const auto* h : chain.holes())
     out.holes.push_back({topic, partition, h->first_offset, h->last_offset, h->key + ": " + h->problem});

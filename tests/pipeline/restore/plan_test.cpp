@@ -295,5 +295,56 @@ TEST_F(plan_test, a_segment_of_another_partition_refuses_even_with_allow_gaps) {
   EXPECT_NE(refused.error().message.find("holds a-1, not a-0"), std::string::npos) << refused.error().message;
 }
 
+/// The filesystem store with one key left out of listings, as a listing taken just before a
+/// running backup wrote that segment (and then moved its checkpoint on) would show.
+class listing_hides final : public storage::object_store {
+ public:
+  listing_hides(storage::object_store& inner, std::string hidden) : inner_(inner), hidden_(std::move(hidden)) {}
+  kb::result<void> put(std::string_view k, byte_view d) override { return inner_.put(k, d); }
+  kb::result<void> put_if_absent(std::string_view k, byte_view d) override { return inner_.put_if_absent(k, d); }
+  kb::result<byte_vector> get(std::string_view k) override { return inner_.get(k); }
+  kb::result<byte_vector> get_range(std::string_view k, std::uint64_t o, std::uint64_t n) override {
+    return inner_.get_range(k, o, n);
+  }
+  kb::result<storage::object_meta> head(std::string_view k) override { return inner_.head(k); }
+  kb::result<std::vector<std::string>> list_prefixes(std::string_view p) override { return inner_.list_prefixes(p); }
+  kb::result<void> remove(std::string_view k) override { return inner_.remove(k); }
+  kb::result<std::unique_ptr<storage::object_writer>> open_writer(std::string_view k) override {
+    return inner_.open_writer(k);
+  }
+  std::string describe() const override { return inner_.describe(); }
+
+ protected:
+  kb::result<std::vector<storage::object_info>> do_list(std::string_view p, const storage::list_options& o) override {
+    auto all = inner_.list(p, o);
+    if (all) std::erase_if(*all, [&](const storage::object_info& i) { return i.key == hidden_; });
+    return all;
+  }
+
+ private:
+  storage::object_store& inner_;
+  std::string hidden_;
+};
+
+TEST_F(plan_test, a_running_backup_that_moved_its_checkpoint_on_is_no_hole) {
+  backup({{"a", 1}});
+  segment("a", 0, {{0, 5, 1000, 0, -1}});
+  segment("a", 0, {{5, 5, 1005, 0, -1}});
+  const std::string newest = sf::backup_paths{"bk"}.segment("a", 0, 5, 9);
+  listing_hides store(*store_, newest);
+  plan_options o;
+  o.backup_id = "bk";
+  auto p = build_plan(store, o);
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_TRUE(p->holes.empty());
+  EXPECT_EQ(p->partitions[0].records, 5u) << "the chain as listed";
+
+  // Really gone (not only unlisted): a hole.
+  ASSERT_TRUE(store_->remove(newest));
+  auto refused = build_plan(store, o);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("offsets 5..9 are missing"), std::string::npos) << refused.error().message;
+}
+
 }  // namespace
 }  // namespace kb::pipeline::restore
