@@ -65,6 +65,12 @@ TEST(Manifest, BackupRoundTrip) {
   auto again = parse_backup_manifest(to_json(with_notes));
   ASSERT_TRUE(again);
   EXPECT_EQ(*again, with_notes);
+  EXPECT_EQ(to_json(m).find("not_followed"), std::string::npos) << "absent when every topic is followed";
+  auto narrowed = m;
+  narrowed.not_followed = {"payments"};
+  auto third = parse_backup_manifest(to_json(narrowed));
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_EQ(*third, narrowed);
 }
 
 TEST(Manifest, BackupReadsAHandWrittenDocument) {
@@ -79,6 +85,7 @@ TEST(Manifest, BackupReadsAHandWrittenDocument) {
   EXPECT_EQ(m->compression, "lz4");
   EXPECT_EQ(m->created_ms, 5);
   EXPECT_EQ(m->topics, std::vector<std::string>{"t"});
+  EXPECT_TRUE(m->not_followed.empty()) << "a manifest without not_followed follows every topic";
 }
 
 TEST(Manifest, BackupRejectsBadFields) {
