@@ -80,6 +80,15 @@ ninja -C "$build" -j"$(nproc)" || fail_early "build failed" build
 mkdir -p "$results"
 rm -f "$results"/*.json "$results"/*.xml
 
+phase "static checks: include layering (a gate), size report (printed only)"
+# A folder may include only from the layers to its left (base -> protocol -> net -> pipeline -> cli,
+# base -> storage -> pipeline); a violation is a failed test.
+python3 scripts/check_layers.py --junit "$results/layers.xml"
+result_files+=("$results/layers.xml")
+# Printed, not yet a gate: the engines and config.cpp are still above the limits until the
+# split of issue #13 item 1 lands; then this becomes `scripts/size_report.py --check`.
+python3 scripts/size_report.py --top 5
+
 phase "unit and fuzz-corpus tests"
 suites=(unit fuzz)
 run_meson_suite unit
