@@ -19,6 +19,7 @@ import pytest
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
 from confluent_kafka.admin import (AdminClient, NewTopic, ScramCredentialInfo, ScramMechanism,
                                    UserScramCredentialUpsertion)
+from kafka_acls import added_acls, wait_for_acls  # tests/ is on sys.path (its conftest.py)
 
 REPO = Path(__file__).resolve().parents[2]
 SECURITY_MD = REPO / "docs" / "security.md"
@@ -92,7 +93,12 @@ def run_acls(env: dict, argv: list[str], principal: str) -> subprocess.Completed
     args = [mapping.get(a, a) for a in argv[1:]]
     args = [re.sub(r"^User:(backup|restore)-user$", f"User:{principal}", a) for a in args]
     cmd = env["kafka"]["java_tools"] + ["org.apache.kafka.tools.AclCommand", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+    added = added_acls(r.stdout, f"User:{principal}") if r.returncode == 0 and "--add" in args else set()
+    if added:
+        # ACL changes propagate through the metadata log: wait until the broker applies them.
+        wait_for_acls(plain(env), f"User:{principal}", added)
+    return r
 
 
 def new_scram_user(env: dict, prefix: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import socket
 import struct
@@ -301,6 +302,53 @@ def test_transactions_committed_and_aborted(env, binary, dump_tool, tmp_path):
     assert aborted["txn_last"] == aborts[0]["first"]
 
 
+def store_writes(root: Path) -> set[tuple]:
+    """Every object under `root` with its modification time: a new entry is a write."""
+    out = set()
+    for p in root.rglob("*") if root.exists() else ():
+        try:
+            if p.is_file():
+                out.add((str(p), p.stat().st_mtime_ns))
+        except FileNotFoundError:  # a temporary file renamed meanwhile
+            pass
+    return out
+
+
+def serve_metrics(cfg: Path) -> int:
+    """Turns on the metrics endpoint in `cfg` on a free local port and returns the port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = json.loads(cfg.read_text())
+    data["metrics"] = {"enabled": True, "bind_address": "127.0.0.1", "port": port}
+    cfg.write_text(json.dumps(data))
+    return port
+
+
+def wait_metrics(port: int, pred, timeout: float = 30) -> dict:
+    """Polls (bounded) the running backup's metrics until `pred` holds for
+    {"fetched": fetched bytes, "lag": {partition: lag}} and returns them."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    m: dict = {"fetched": -1, "lag": {}}
+    while time.monotonic() < deadline:
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        except OSError:
+            text = ""
+        if text:
+            fetched = [float(line.split()[-1]) for line in text.splitlines()
+                       if line.startswith("kafka_backup_fetched_bytes_total{")]
+            lags = {int(p): int(float(v)) for p, v in re.findall(
+                r'^kafka_backup_partition_lag\{[^}]*partition="(\d+)"\} (\S+)$', text, re.M)}
+            m = {"fetched": fetched[0] if fetched else -1, "lag": lags}
+            if pred(m):
+                return m
+        time.sleep(0.05)
+    raise AssertionError(f"the backup's metrics did not reach the expected state in {timeout} s: {m}")
+
+
 def test_compacted_topic(env, binary, dump_tool, rdkafka_dir, tmp_path):
     t = new_topic(env, config={"cleanup.policy": "compact", "segment.ms": "100", "min.cleanable.dirty.ratio": "0.01",
                                "delete.retention.ms": "100", "min.compaction.lag.ms": "0"})
@@ -316,6 +364,8 @@ def test_compacted_topic(env, binary, dump_tool, rdkafka_dir, tmp_path):
             break
         kcat(env, rdkafka_dir, "-P", "-t", t, "-p", "0", "-K:", input_text="roll:x\n")
         time.sleep(2)
+    offsets = [int(o) for o in out.split()]
+    assert len(offsets) < offsets[-1] + 1, "the cleaner removed nothing: the test would not cover offset holes"
     cfg = write_config(tmp_path, env, [t], "compact")
     r = run_backup(binary, cfg)
     assert r.returncode == 0, r.stderr
@@ -406,9 +456,16 @@ def test_kill_9_and_resume_stores_every_offset_once(env, binary, dump_tool, rdka
         for _ in range(24):
             if time.time() - started > 100:
                 break
+            # Killed at a random point of its progress, not of the clock: once it has written 1..6
+            # objects (lease, manifests, segments, checkpoints) to the store.
+            before = store_writes(tmp_path / "store/killed")
             proc = subprocess.Popen([str(binary), "backup", "--config", str(live), "--no-progress"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            time.sleep(rng.uniform(0.05, 0.6))
+            target = rng.randint(1, 6)
+            deadline = time.monotonic() + 30
+            while proc.poll() is None and time.monotonic() < deadline \
+                    and len(store_writes(tmp_path / "store/killed") - before) < target:
+                time.sleep(0.02)
             alive = proc.poll() is None
             if alive:
                 proc.send_signal(signal.SIGKILL)
@@ -441,7 +498,10 @@ def test_second_writer_is_locked_out_and_sigterm_commits(env, binary, dump_tool,
     kcat(env, rdkafka_dir, "-P", "-t", t, "-p", "0", "-K:", input_text="".join(f"a{i}:x\n" for i in range(500)))
     cfg = write_config(tmp_path, env, [t], "cont",
                        backup={"continuous": True, "segment_max_interval_ms": 600000, "poll_interval_ms": 100})
-    proc = subprocess.Popen([str(binary), "backup", "--config", str(cfg), "--no-progress"],
+    first = cfg.with_name("first-" + cfg.name)  # the first writer also serves metrics, to be polled
+    first.write_text(cfg.read_text())
+    port = serve_metrics(first)
+    proc = subprocess.Popen([str(binary), "backup", "--config", str(first), "--no-progress"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lock = tmp_path / "store/cont/lock.json"
@@ -453,9 +513,10 @@ def test_second_writer_is_locked_out_and_sigterm_commits(env, binary, dump_tool,
         second = run_backup(binary, cfg, timeout=60)
         assert second.returncode == 1, second.stderr
         assert holder in second.stderr, second.stderr
-        # More data while it runs, then SIGTERM: everything fetched must be committed.
+        # More data while it runs, then SIGTERM once it is fetched: everything fetched must be committed.
+        fetched = wait_metrics(port, lambda m: m["fetched"] > 0 and m["lag"].get(0) == 0)
         kcat(env, rdkafka_dir, "-P", "-t", t, "-p", "1", "-K:", input_text="".join(f"b{i}:y\n" for i in range(300)))
-        time.sleep(3)
+        wait_metrics(port, lambda m: m["fetched"] > fetched["fetched"] and m["lag"].get(1) == 0)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     finally:

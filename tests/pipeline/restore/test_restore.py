@@ -18,6 +18,7 @@ import pytest
 import confluent_kafka as ck
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from kafka_acls import acl_key, wait_for_acls  # tests/ is on sys.path (its conftest.py)
 
 
 # ---- environment -------------------------------------------------------------------------------
@@ -134,7 +135,8 @@ def grant_read(env: dict, topic: str, user: str) -> None:
     admin = AdminClient(plain(env))
     for fut in admin.create_acls([_read_acl(topic, user, AclPermissionType.ALLOW)]).values():
         fut.result(30)
-    time.sleep(1)  # ACL changes propagate through the metadata log
+    # ACL changes propagate through the metadata log: wait until the broker applies it.
+    wait_for_acls(plain(env), f"User:{user}", {acl_key("TOPIC", topic, "LITERAL", "READ", "ALLOW")})
 
 
 def deny_read(env: dict, topic: str, user: str) -> None:
@@ -143,7 +145,7 @@ def deny_read(env: dict, topic: str, user: str) -> None:
     admin = AdminClient(plain(env))
     for fut in admin.create_acls([_read_acl(topic, user, AclPermissionType.DENY)]).values():
         fut.result(30)
-    time.sleep(1)
+    wait_for_acls(plain(env), f"User:{user}", {acl_key("TOPIC", topic, "LITERAL", "READ", "DENY")})
 
 
 def undo_deny_read(env: dict, topic: str, user: str) -> None:
@@ -153,7 +155,7 @@ def undo_deny_read(env: dict, topic: str, user: str) -> None:
                            AclOperation.READ, AclPermissionType.DENY)
     for fut in admin.delete_acls([flt]).values():
         fut.result(30)
-    time.sleep(1)
+    wait_for_acls(plain(env), f"User:{user}", {acl_key("TOPIC", topic, "LITERAL", "READ", "DENY")}, present=False)
 
 
 def content(recs: list[dict]) -> list[tuple]:
