@@ -51,6 +51,9 @@ APT_PKGS=(meson ninja-build pkg-config g++ clang-14 clang-tidy-14 clang-format-1
   liblz4-dev libxxhash-dev libsnappy-dev zlib1g-dev libyaml-cpp-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libexpected-dev libfmt-dev kcat openssl curl ccache
   iproute2 python3-venv
+  # The container image (deploy/image): Docker Engine, daemon-less OCI tools, the Debian base for
+  # the Dockerfile, and what the image carries besides the binary.
+  docker.io umoci skopeo debootstrap ca-certificates tzdata
   # GSSAPI (-Dgssapi=enabled): MIT GSS-API headers, the Cyrus GSSAPI plugin, and the KDC and
   # tools tests/harness/kerberos.py runs.
   libkrb5-dev libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server krb5-user)

@@ -169,7 +169,36 @@ if [ "$asan_ok" = 1 ]; then
   build=$build_saved
 fi
 suites=(integration)
-run_pytest pytest-single "not cluster3" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup"
+run_pytest pytest-single "not cluster3 and not image" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup"
+
+# While the single-broker harness is still up: the reproducible image (a release build of the
+# binary in $build-release, then umoci/skopeo), loaded into a private dockerd (no bridge, no NAT)
+# and run read-only as uid 65532 against the harness. The test builds the image a second time and
+# compares the digests. KB_TEST_DOCKERFILE=1 also builds deploy/image/Dockerfile (slow: opt-in).
+phase "container image (deploy/image/build.sh; docker run --read-only --user 65532 against the harness)"
+image_dir="$build-image"
+if bash deploy/image/build.sh --out "$image_dir" --build-dir "$build-release" >"$results/image-build.log" 2>&1; then
+  grep '^image: ' "$results/image-build.log" | grep -v history
+  run_pytest pytest-image "image" KB_TEST_ENV="$KB_TEST_ENV" KB_IMAGE_DIR="$repo/$image_dir" \
+    KB_IMAGE_BUILD_DIR="$repo/$build-release"
+  if [ -n "${KB_TEST_DOCKERFILE:-}" ]; then
+    if bash deploy/image/dockerfile-check.sh "$build/dockerd-dockerfile" >"$results/dockerfile.log" 2>&1; then
+      tail -n 5 "$results/dockerfile.log"
+      printf '<testsuite name="dockerfile" tests="1" failures="0"><testcase classname="image" name="dockerfile_build"/></testsuite>\n' \
+        >"$results/dockerfile.xml"
+    else
+      tail -n 40 "$results/dockerfile.log"
+      printf '<testsuite name="dockerfile" tests="1" failures="1"><testcase classname="image" name="dockerfile_build"><failure message="deploy/image/Dockerfile did not build or run; see %s"/></testcase></testsuite>\n' \
+        "$results/dockerfile.log" >"$results/dockerfile.xml"
+    fi
+    result_files+=("$results/dockerfile.xml")
+  fi
+else
+  tail -n 40 "$results/image-build.log"
+  printf '<testsuite name="image-build" tests="1" failures="1"><testcase classname="image" name="image_build"><failure message="deploy/image/build.sh failed; see %s"/></testcase></testsuite>\n' \
+    "$results/image-build.log" >"$results/image-build.xml"
+  result_files+=("$results/image-build.xml")
+fi
 stop_harnesses
 
 phase "Kerberos: MIT KDC and a GSSAPI broker; GSSAPI tests (ASan build)"
