@@ -47,7 +47,11 @@ case "$cmd" in
     if [ -f "$run/exec-root" ]; then
       er=$(cat "$run/exec-root")
       # Container mounts under the exec root are gone with dockerd; the directory itself is ours.
-      case "$er" in /tmp/kb-dockerd.*) umount -R "$er" 2>/dev/null || true; rm -rf "$er" ;; esac
+      case "$er" in /tmp/kb-dockerd.*)
+        awk -v p="$er/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r \
+          | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+        rm -rf "$er" ;;
+      esac
       rm -f "$run/exec-root"
     fi ;;
   *) echo "dockerd.sh: unknown command '$cmd' (start or stop)" >&2; exit 2 ;;
