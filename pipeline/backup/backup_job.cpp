@@ -13,8 +13,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -26,7 +24,9 @@
 
 #include "base/log.hpp"
 #include "pipeline/backup/batch_info.hpp"
+#include "pipeline/exception_error.hpp"
 #include "pipeline/memory_budget.hpp"
+#include "pipeline/metrics_server.hpp"
 #include "pipeline/worker_pool.hpp"
 #include "protocol/describe_configs.hpp"
 #include "protocol/fetch.hpp"
@@ -203,7 +203,7 @@ struct backup_job::impl {
   steady::time_point last_progress = steady::now();
   progress_callback on_progress;
   std::uint64_t errors = 0;
-  std::optional<asio::ip::tcp::acceptor> metrics_acceptor;
+  std::shared_ptr<metrics_server> metrics;
 
   // ---- small helpers ------------------------------------------------------------------------
 
@@ -1117,23 +1117,16 @@ struct backup_job::impl {
 
   result<void> open_metrics() {
     const auto& m = *opts.metrics;
-    boost::system::error_code ec;
-    const auto addr = asio::ip::make_address(m.bind_address, ec);
-    if (ec) return fail(errc::config, fmt::format("metrics.bind_address '{}' is not an IP address", m.bind_address));
-    asio::ip::tcp::acceptor acc(io);
-    const asio::ip::tcp::endpoint ep(addr, m.port);
-    acc.open(ep.protocol(), ec);
-    if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acc.bind(ep, ec);
-    if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return fail(errc::config, fmt::format("cannot serve metrics on {}:{} ({}); choose another metrics.port or "
-                                            "metrics.bind_address",
-                                            m.bind_address, m.port, ec.message()));
-    }
-    metrics_acceptor.emplace(std::move(acc));
-    log::info("backup: metrics on http://{}:{}{}", m.bind_address, metrics_acceptor->local_endpoint().port(), m.path);
-    asio::co_spawn(io, async_serve_metrics(), asio::detached);
+    metrics_server_options mo;
+    mo.bind_address = m.bind_address;
+    mo.port = m.port;
+    mo.path = m.path;
+    auto server = metrics_server::start(io.get_executor(), mo, [this] {
+      return render_metrics(snapshot_metrics(), opts.metrics->max_partition_labels);
+    });
+    if (!server) return fail(std::move(server.error()));
+    metrics = std::move(*server);
+    log::info("backup: metrics on http://{}:{}{}", m.bind_address, metrics->port(), m.path);
     return {};
   }
 
@@ -1156,38 +1149,6 @@ struct backup_job::impl {
       m.lags.push_back({tp.topic, tp.partition, end < 0 ? 0 : std::max<std::int64_t>(0, end - ps.next_offset)});
     }
     return m;
-  }
-
-  asio::awaitable<void> async_serve_metrics() {
-    namespace http = boost::beast::http;
-    while (metrics_acceptor && metrics_acceptor->is_open()) {
-      boost::system::error_code ec;
-      auto sock = co_await metrics_acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return;
-      asio::co_spawn(io, [this, s = std::move(sock)]() mutable -> asio::awaitable<void> {
-        boost::beast::flat_buffer buf;
-        http::request<http::empty_body> req;
-        boost::system::error_code rec;
-        co_await http::async_read(s, buf, req, asio::redirect_error(asio::use_awaitable, rec));
-        if (rec) co_return;
-        http::response<http::string_body> res;
-        res.version(req.version());
-        res.keep_alive(false);
-        const auto& path = opts.metrics->path;
-        if (req.target() == path || req.target().starts_with(path + "?")) {
-          res.result(http::status::ok);
-          res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-          res.body() = render_metrics(snapshot_metrics(), opts.metrics->max_partition_labels);
-        } else {
-          res.result(http::status::not_found);
-          res.set(http::field::content_type, "text/plain");
-          res.body() = "not found: metrics are served on " + path + "\n";
-        }
-        res.prepare_payload();
-        co_await http::async_write(s, res, asio::redirect_error(asio::use_awaitable, rec));
-        s.shutdown(asio::ip::tcp::socket::shutdown_both, rec);
-      }, asio::detached);
-    }
   }
 
   // ---- the main loop ------------------------------------------------------------------------
@@ -1444,13 +1405,10 @@ struct backup_job::impl {
 
     std::optional<result<void>> outcome;
     asio::co_spawn(io, async_main(), [&](std::exception_ptr e, result<void> r) {
-      outcome = e ? result<void>(fail(errc::internal, "the backup coroutine threw")) : std::move(r);
+      outcome = e ? result<void>(fail(error_from_exception(e, "the backup"))) : std::move(r);
       if (signals) signals->cancel();
       if (cluster) cluster->close();
-      if (metrics_acceptor) {
-        boost::system::error_code ignored;
-        metrics_acceptor->close(ignored);
-      }
+      if (metrics) metrics->stop();  // closes idle scrapers' sessions too
     });
     // The io thread drives everything; pools post their completions back here.
     while (!outcome) {

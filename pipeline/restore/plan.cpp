@@ -48,6 +48,43 @@ bool selected(const plan_options& o, const std::string& topic) {
   return true;
 }
 
+// The repartitioning rule of one restored topic. Keys are source topic names (as users write
+// them) or, as the reference tool has it, target names; both for one topic is ambiguous.
+using rule_entry = const std::pair<const std::string, repartition_rule>*;  ///< nullptr: none
+kb::result<rule_entry> repartition_rule_for(const plan_options& o, const std::string& source,
+                                                           const std::string& target) {
+  auto by_source = o.repartitioning.find(source);
+  auto by_target = o.repartitioning.find(target);
+  if (by_source != o.repartitioning.end() && by_target != o.repartitioning.end() && by_source != by_target) {
+    return fail(errc::config, fmt::format("restore.repartitioning has entries for both '{}' and '{}', which are the "
+                                          "same restored topic (topic_mapping {} -> {}): keep one, keyed by the source "
+                                          "topic name '{}'",
+                                          source, target, source, target, source));
+  }
+  if (by_source != o.repartitioning.end()) return &*by_source;
+  if (by_target != o.repartitioning.end()) return &*by_target;
+  return rule_entry{nullptr};
+}
+
+// Every repartitioning key must name a restored topic: a misspelt one was silently ignored.
+kb::result<void> check_repartition_keys(const plan_options& o, const restore_plan& plan, const std::set<std::string>& used) {
+  for (const auto& [key, rule] : o.repartitioning) {
+    (void)rule;
+    if (used.contains(key)) continue;
+    const bool in_backup = std::find(plan.backup.topics.begin(), plan.backup.topics.end(), key) != plan.backup.topics.end();
+    std::string restored;
+    for (const auto& t : plan.topics) restored += (restored.empty() ? "" : ", ") + t.source;
+    return fail(errc::config,
+                in_backup ? fmt::format("restore.repartitioning.{}: topic '{}' is in the backup but this restore does not "
+                                        "restore it (target.topics include/exclude); remove the entry or select the topic",
+                                        key, key)
+                          : fmt::format("restore.repartitioning.{}: no restored topic is named '{}' (as a source topic or "
+                                        "a topic_mapping target); key it by the source topic name{}",
+                                        key, key, restored.empty() ? std::string() : " (restored: " + restored + ")"));
+  }
+  return {};
+}
+
 }  // namespace
 
 bool topic_matches(std::string_view pattern, std::string_view name) {
@@ -91,6 +128,7 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
   std::set<std::string> target_names;
   std::vector<std::string> damage;  // segments under the wrong key, unreadable checkpoints
   std::vector<plan_hole> holes;
+  std::set<std::string> repartition_keys_used;
   for (const auto& topic : plan.backup.topics) {
     if (!selected(o, topic)) continue;
     planned_topic pt;
@@ -121,15 +159,22 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
       continue;
     }
     pt.target_partitions = pt.manifest.partition_count;
-    if (auto rp = o.repartitioning.find(pt.target); rp != o.repartitioning.end()) {
-      if (rp->second.target_partitions <= 0) {
-        return fail(errc::config, fmt::format("restore.repartitioning.{}.target_partitions must be positive", pt.target));
+    auto rule = repartition_rule_for(o, pt.source, pt.target);
+    if (!rule) return fail(std::move(rule.error()));
+    if (*rule) {
+      repartition_keys_used.insert((*rule)->first);
+      if ((*rule)->second.target_partitions <= 0) {
+        return fail(errc::config, fmt::format("restore.repartitioning.{}.target_partitions must be positive", (*rule)->first));
       }
-      pt.repartition = rp->second;
-      pt.target_partitions = rp->second.target_partitions;
+      pt.repartition = (*rule)->second;
+      pt.target_partitions = (*rule)->second.target_partitions;
     } else {
+      // Only entries for partitions this topic has (the mapping is global) widen the target.
       for (const auto& [src, dst] : o.partition_mapping) {
-        (void)src;
+        if (src >= pt.manifest.partition_count) continue;
+        if (!o.source_partitions.empty() &&
+            std::find(o.source_partitions.begin(), o.source_partitions.end(), src) == o.source_partitions.end())
+          continue;
         pt.target_partitions = std::max(pt.target_partitions, dst + 1);
       }
     }
@@ -211,6 +256,7 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
     }
   }
 
+  if (auto r = check_repartition_keys(o, plan, repartition_keys_used); !r) return fail(std::move(r.error()));
   if (!damage.empty() || (!holes.empty() && !o.allow_gaps))
     return fail(integrity_error(o.backup_id, damage, holes, o.allow_gaps));
   for (const auto& h : holes)
@@ -296,6 +342,20 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
   return plan;
 }
 
+std::optional<std::string> mapping_widens_created_topic(const restore_plan& plan, const planned_topic& t) {
+  if (t.repartition || t.target_partitions <= t.manifest.partition_count) return std::nullopt;
+  std::string pairs;
+  for (const auto& p : plan.partitions) {
+    if (p.source_topic != t.source || p.target_partition < t.manifest.partition_count) continue;
+    pairs += fmt::format("{}{} -> {}", pairs.empty() ? "" : ", ", p.source_partition, p.target_partition);
+  }
+  return fmt::format("restore.partition_mapping ({}) sends records of '{}' to partitions its target '{}' would not "
+                     "have: the source has {} partition(s), and restore.create_topics would create '{}' with {}. "
+                     "Create '{}' beforehand with the partitions you want, or map to partitions below {}",
+                     pairs, t.source, t.target, t.manifest.partition_count, t.target, t.target_partitions, t.target,
+                     t.manifest.partition_count);
+}
+
 std::string describe_plan(const restore_plan& plan, const plan_options& o) {
   std::string out;
   auto ts = [](std::int64_t v) { return v < 0 ? std::string("-") : std::to_string(v); };
@@ -315,7 +375,11 @@ std::string describe_plan(const restore_plan& plan, const plan_options& o) {
     for (const auto& p : plan.partitions) {
       if (p.source_topic != t.source) continue;
       out += fmt::format("  partition {} -> {}: offsets {}..{}, timestamps {}..{}, records <= {}, {} bytes in {} frames{}\n",
-                         p.source_partition, p.target_partition < 0 ? std::string("by key") : std::to_string(p.target_partition),
+                         p.source_partition,
+                         p.target_partition >= 0 ? std::to_string(p.target_partition)
+                         : t.repartition && t.repartition->strategy == repartition_strategy::round_robin
+                             ? std::string("round-robin")
+                             : std::string("by key"),
                          p.first_offset, p.last_offset, ts(p.min_timestamp), ts(p.max_timestamp), p.records, p.bytes,
                          p.frames,
                          p.dropped_batches ? fmt::format(", {} batches dropped by the index", p.dropped_batches)

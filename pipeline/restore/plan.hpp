@@ -21,7 +21,8 @@ class object_store;
 
 namespace kb::pipeline::restore {
 
-/// `strategy: murmur2` routes by key as the Java client does; `round_robin` ignores keys.
+/// `strategy: murmur2` routes by key as the Java client does (null keys round-robin);
+/// `round_robin` (config `automatic`, as in the reference tool) ignores keys: record by record.
 enum class repartition_strategy { murmur2, round_robin };
 struct repartition_rule {
   repartition_strategy strategy = repartition_strategy::murmur2;
@@ -36,7 +37,9 @@ struct plan_options {
   std::map<std::string, std::string> topic_mapping;       ///< source -> target topic
   std::vector<std::int32_t> source_partitions;            ///< empty: all
   std::map<std::int32_t, std::int32_t> partition_mapping; ///< source -> target partition, every topic
-  std::map<std::string, repartition_rule> repartitioning; ///< keyed by target topic
+  /// Keyed by source topic name (or by target name); a key naming no restored topic is a
+  /// config error.
+  std::map<std::string, repartition_rule> repartitioning;
   time_window window;
   std::vector<std::string> consumer_groups;
   bool auto_consumer_groups = false;
@@ -118,6 +121,12 @@ struct restore_plan {
 /// segment chain has a hole (storage/format/segment_chain.hpp) and allow_gaps is off: checked
 /// for every planned partition before anything is produced.
 [[nodiscard]] kb::result<restore_plan> build_plan(storage::object_store& store, const plan_options& options);
+
+/// When restore.partition_mapping sends records of `topic` to partitions its source never had,
+/// the message refusing to create the target that wide (creating it would silently make a topic
+/// of that many partitions); nullopt otherwise. Only for targets the restore would create.
+[[nodiscard]] std::optional<std::string> mapping_widens_created_topic(const restore_plan& plan,
+                                                                      const planned_topic& topic);
 
 /// A human-readable plan: topics, partitions, offset and time ranges, records, bytes, groups.
 [[nodiscard]] std::string describe_plan(const restore_plan& plan, const plan_options& options);

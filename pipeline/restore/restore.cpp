@@ -24,12 +24,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "pipeline/exception_error.hpp"
 #include "pipeline/memory_budget.hpp"
+#include "pipeline/metrics_server.hpp"
 #include "pipeline/restore/offset_map.hpp"
 #include "pipeline/restore/partitioner.hpp"
 #include "pipeline/restore/restore_state.hpp"
@@ -110,6 +110,7 @@ struct lane {
   std::size_t max_bytes = std::numeric_limits<std::size_t>::max();
   std::size_t queued_bytes = 0;
   int failures = 0;  ///< consecutive failed rounds
+  std::string last_failure;  ///< this lane's latest retried error, for the give-up message
   std::chrono::steady_clock::time_point not_before{};
   std::int64_t skip_records = 0;  ///< already in the target from an interrupted run
   std::int64_t target_next = -1;  ///< offset the next acked batch should get
@@ -133,12 +134,9 @@ class engine {
   kb::result<restore_summary> run() {
     std::optional<kb::result<void>> outcome;
     asio::co_spawn(io_, async_main(), [&](std::exception_ptr e, kb::result<void> r) {
-      outcome = e ? kb::result<void>(fail(errc::internal, "the restore engine threw an exception")) : std::move(r);
+      outcome = e ? kb::result<void>(fail(error_from_exception(e, "the restore engine"))) : std::move(r);
       if (cluster_) cluster_->close();
-      if (acceptor_) {
-        boost::system::error_code ignored;
-        acceptor_->close(ignored);
-      }
+      if (metrics_) metrics_->stop();  // an idle scraper must not keep io_.run() going
     });
     io_.run();
     pool_.join();
@@ -249,23 +247,14 @@ class engine {
   // ---- metrics endpoint ---------------------------------------------------------------------
   kb::result<void> open_metrics() {
     const auto& m = *o_.metrics;
-    boost::system::error_code ec;
-    const auto addr = asio::ip::make_address(m.bind_address, ec);
-    if (ec) return fail(errc::config, fmt::format("metrics.bind_address '{}' is not an IP address", m.bind_address));
-    asio::ip::tcp::acceptor acc(io_);
-    const asio::ip::tcp::endpoint ep(addr, m.port);
-    acc.open(ep.protocol(), ec);
-    if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acc.bind(ep, ec);
-    if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return fail(errc::config, fmt::format("cannot serve metrics on {}:{} ({}); choose another metrics.port or "
-                                            "metrics.bind_address",
-                                            m.bind_address, m.port, ec.message()));
-    }
-    acceptor_.emplace(std::move(acc));
-    kb::log::info("restore: metrics on http://{}:{}{}", m.bind_address, acceptor_->local_endpoint().port(), m.path);
-    asio::co_spawn(io_, async_accept_metrics(), asio::detached);
+    metrics_server_options mo;
+    mo.bind_address = m.bind_address;
+    mo.port = m.port;
+    mo.path = m.path;
+    auto server = metrics_server::start(io_.get_executor(), mo, [this] { return render_metrics(snapshot_metrics()); });
+    if (!server) return fail(std::move(server.error()));
+    metrics_ = std::move(*server);
+    kb::log::info("restore: metrics on http://{}:{}{}", m.bind_address, metrics_->port(), m.path);
     return {};
   }
 
@@ -283,41 +272,6 @@ class engine {
     for (const auto& p : state_.partitions) m.partitions_done += p.done ? 1 : 0;
     m.planned_bytes = plan_.bytes();
     return m;
-  }
-
-  asio::awaitable<void> async_accept_metrics() {
-    while (acceptor_ && acceptor_->is_open()) {
-      boost::system::error_code ec;
-      auto sock = co_await acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return;
-      asio::co_spawn(io_, async_serve_metrics(std::move(sock)), asio::detached);
-    }
-  }
-
-  asio::awaitable<void> async_serve_metrics(asio::ip::tcp::socket s) {
-    namespace http = boost::beast::http;
-    boost::beast::flat_buffer buf;
-    http::request<http::empty_body> req;
-    boost::system::error_code ec;
-    co_await http::async_read(s, buf, req, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-    http::response<http::string_body> res;
-    res.version(req.version());
-    res.keep_alive(false);
-    const std::string& path = o_.metrics->path;
-    const std::string_view target(req.target().data(), req.target().size());
-    if (target == path || target.starts_with(path + "?")) {
-      res.result(http::status::ok);
-      res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-      res.body() = render_metrics(snapshot_metrics());
-    } else {
-      res.result(http::status::not_found);
-      res.set(http::field::content_type, "text/plain");
-      res.body() = "not found: metrics are served on " + path + "\n";
-    }
-    res.prepare_payload();
-    co_await http::async_write(s, res, asio::redirect_error(asio::use_awaitable, ec));
-    s.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   }
 
   std::string derive_restore_id() const {
@@ -562,6 +516,7 @@ class engine {
   asio::awaitable<kb::result<std::map<net::topic_partition, std::int64_t>>> async_end_offsets(
       std::vector<net::topic_partition> todo) {
     std::map<net::topic_partition, std::int64_t> out;
+    std::map<net::topic_partition, std::string> last_error;  ///< the broker's latest answer per partition
     std::vector<std::string> names;
     for (const auto& tp : todo)
       if (std::find(names.begin(), names.end(), tp.topic) == names.end()) names.push_back(tp.topic);
@@ -602,6 +557,12 @@ class engine {
               co_return fail(errc::authorization, fmt::format("Not authorized to access topic '{}': the restore "
                                                               "principal needs Describe on it",
                                                               t.name));
+            } else if (protocol::classify(p.error_code) == protocol::error_class::fatal ||
+                       protocol::classify(p.error_code) == protocol::error_class::unsupported) {
+              co_return fail(errc::broker, fmt::format("cannot read the end offset of {}[{}]: ListOffsets returned {}",
+                                                       t.name, p.partition_index, kafka_error(p.error_code, {})));
+            } else {
+              last_error[tp] = kafka_error(p.error_code, {});  // retried while leaders settle
             }
           }
         }
@@ -611,8 +572,13 @@ class engine {
       todo = std::move(retry);
     }
     if (!todo.empty()) {
-      co_return fail(errc::timeout, fmt::format("cannot read the end offset of {}[{}] (and {} more)", todo.front().topic,
-                                                todo.front().partition, todo.size() - 1));
+      const auto why = last_error.find(todo.front());
+      co_return fail(errc::timeout,
+                     fmt::format("cannot read the end offset of {}[{}]{} after 60 s: {}", todo.front().topic,
+                                 todo.front().partition,
+                                 todo.size() > 1 ? fmt::format(" (and {} more)", todo.size() - 1) : std::string(),
+                                 why != last_error.end() ? "the broker kept answering " + why->second
+                                                         : std::string("no leader answered for it; is the target cluster healthy?")));
     }
     co_return out;
   }
@@ -639,6 +605,9 @@ class engine {
       if (p.target_partition < 0) {
         const auto* t = std::find_if(plan_.topics.data(), plan_.topics.data() + plan_.topics.size(),
                                      [&](const planned_topic& x) { return x.source == p.source_topic; });
+        if (t == plan_.topics.data() + plan_.topics.size()) {
+          co_return fail(errc::internal, fmt::format("no planned topic for {}[{}]", p.source_topic, p.source_partition));
+        }
         for (std::int32_t q = 0; q < t->target_partitions; ++q) lane_for(p.target_topic, q).sources.insert(i);
         if (resumed_ && !s.done) {
           summary_.warnings.push_back(fmt::format("{}[{}] is repartitioned: an interrupted restore of it restarts from "
@@ -709,8 +678,13 @@ class engine {
     const planned_topic* topic = nullptr;
     for (const auto& t : plan_.topics)
       if (t.source == p.source_topic) topic = &t;
+    if (topic == nullptr) co_return fail(errc::internal, fmt::format("no planned topic for {}[{}]", p.source_topic, p.source_partition));
     std::optional<murmur2_partitioner> router;
-    if (topic->repartition) router.emplace(topic->repartition->target_partitions);
+    if (topic->repartition) {
+      // The same meaning as the plan and --dry-run print: murmur2 by key, or round-robin.
+      router.emplace(topic->repartition->target_partitions,
+                     topic->repartition->strategy == repartition_strategy::murmur2);
+    }
     const std::size_t max_batch = max_batch_bytes(p.target_topic);
     for (const auto& seg : p.segments) {
       for (std::uint32_t f : seg.frames) {
@@ -796,7 +770,7 @@ class engine {
     co_return kb::result<void>{};
   }
 
-  // Splits batches by murmur2 of the key (null keys round-robin), re-encoding per partition.
+  // Splits batches by the router (murmur2 of the key, or round-robin), re-encoding per partition.
   static kb::result<std::map<std::int32_t, std::vector<output_batch>>> route(const std::vector<output_batch>& in,
                                                                               murmur2_partitioner& router,
                                                                               std::size_t max_batch) {
@@ -919,9 +893,9 @@ class engine {
   }
 
   asio::awaitable<void> async_dispatch() {
-    // Requests go per leader connection: a broker works on one request per connection at a
-    // time, and a partition's batches keep their order by always taking the same connection.
-    std::map<connection_key, int> broker_in_flight;
+    // Requests go per leader connection (broker_in_flight_): a broker works on one request per
+    // connection at a time, and a partition's batches keep their order by always taking the same
+    // connection.
     // Two requests per connection keep the broker busy while a response travels; a lone
     // connection gets four.
     const int max_in_flight_per_connection = o_.target.connections_per_broker > 1 ? 2 : 4;
@@ -962,7 +936,7 @@ class engine {
           continue;
         }
         const connection_key via{*leader, l.slot};
-        if (broker_in_flight[via] >= max_in_flight_per_connection) continue;
+        if (broker_in_flight_[via] >= max_in_flight_per_connection) continue;
         auto& [req, slots] = requests[via];
         auto& bytes = request_bytes[via];
         if (l.queue[idx].sequence < 0 && l.queue[idx].batch.size > l.max_bytes) {
@@ -1002,9 +976,9 @@ class engine {
       for (auto& [via, rs] : requests) {
         rs.first.acks = o_.acks;
         rs.first.timeout_ms = o_.produce_timeout_ms;
-        ++broker_in_flight[via];
+        ++broker_in_flight_[via];
         ++in_flight_total_;
-        asio::co_spawn(io_, async_send(via, std::move(rs.first), std::move(rs.second), broker_in_flight), asio::detached);
+        asio::co_spawn(io_, async_send(via, std::move(rs.first), std::move(rs.second)), asio::detached);
       }
       if (!need_refresh) {
         leaderless_since_.reset();
@@ -1027,16 +1001,27 @@ class engine {
       }
       if (requests.empty()) co_await wake_.wait(rate_limited ? 20ms : need_refresh ? 200ms : 1000ms);
     }
-    // Let requests still in flight finish (their acks feed the map) before returning.
-    for (int i = 0; i < 600 && in_flight_total_ > 0; ++i) co_await wake_.wait(100ms);
+    // Let requests still in flight finish (their acks feed the map) before returning. Each ends
+    // within the connection's request timeout; a send that outlives this wait only touches
+    // engine members, which live until io_.run() has returned.
+    const auto drain = o_.in_flight_drain.value_or(o_.target.connection.request_timeout + 10s);
+    const auto drain_until = std::chrono::steady_clock::now() + drain;
+    while (in_flight_total_ > 0 && std::chrono::steady_clock::now() < drain_until) co_await wake_.wait(100ms);
+    if (in_flight_total_ > 0) {
+      const std::string unanswered = fmt::format(
+          "{} produce request(s) were still unanswered after {} ms: the records they carry may or may not be in the "
+          "target; re-running the same command resumes from the saved state and the target's end offsets",
+          in_flight_total_, std::chrono::duration_cast<std::chrono::milliseconds>(drain).count());
+      if (!fatal_) fatal_ = error{make_error_code(errc::timeout), unanswered};
+      else fatal_->message += "; " + unanswered;
+    }
     settle_done();
     if (o_.on_progress) o_.on_progress(summary_.records, summary_.bytes, plan_.bytes());
   }
 
-  asio::awaitable<void> async_send(connection_key via, protocol::produce_request req, std::vector<request_slot> slots,
-                                   std::map<connection_key, int>& broker_in_flight) {
+  asio::awaitable<void> async_send(connection_key via, protocol::produce_request req, std::vector<request_slot> slots) {
     auto resp = co_await cluster_->async_send(via.first, std::move(req), via.second);
-    --broker_in_flight[via];
+    --broker_in_flight_[via];
     --in_flight_total_;
     // One lookup table per response: a request can carry a thousand partitions.
     std::map<std::pair<std::string_view, std::int32_t>, const protocol::produce_response::partition*> answers;
@@ -1100,7 +1085,7 @@ class engine {
     ++retries_;
     kb::log::debug("produce to {}[{}] failed, will retry: {}", l.tp.topic, l.tp.partition, why);
     (void)cls;
-    last_failure_ = why;
+    l.last_failure = why;
   }
 
   // Replaces queue entry `i` (unsent) by batches no larger than the lane's learnt limit.
@@ -1136,7 +1121,7 @@ class engine {
     for (const auto& q : l.queue) transient = transient || (q.st == queued_batch::status::failed && !q.too_large);
     if (++l.failures > 12) {
       return fail(errc::broker, fmt::format("producing to {}[{}] failed 12 times in a row; last error: {}", l.tp.topic,
-                                            l.tp.partition, last_failure_));
+                                            l.tp.partition, l.last_failure));
     }
     if (transient) {
       l.not_before = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::min(100 << l.failures, 5000));
@@ -1374,13 +1359,13 @@ class engine {
   std::optional<error> fatal_;
   std::optional<error> read_error_;  ///< a reader's failure: reading stops, the queued rest is produced
   bool reading_halted() const { return fatal_ || read_error_ || stopping(); }
-  std::string last_failure_;
   std::int64_t producer_id_ = -1;
   std::int16_t producer_epoch_ = -1;
   std::size_t next_partition_ = 0;
   std::uint64_t next_batch_id_ = 0;
   std::size_t readers_running_ = 0;
   std::size_t in_flight_total_ = 0;
+  std::map<std::pair<std::int32_t, std::uint32_t>, int> broker_in_flight_;  ///< produce requests per leader connection
   std::optional<std::chrono::steady_clock::time_point> pacing_since_;
   std::uint64_t paced_records_ = 0;
   std::uint64_t paced_bytes_ = 0;
@@ -1391,7 +1376,7 @@ class engine {
   bool saving_ = false;
   std::chrono::steady_clock::time_point started_;
   std::optional<std::chrono::steady_clock::time_point> leaderless_since_;
-  std::optional<asio::ip::tcp::acceptor> acceptor_;
+  std::shared_ptr<metrics_server> metrics_;
   std::uint64_t retries_ = 0;
 };
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -47,6 +48,10 @@ struct restore_options {
   std::size_t max_request_bytes = 8u << 20;
   int max_in_flight_per_partition = 5;          ///< the broker remembers 5 batches per producer
   std::size_t lane_buffer_bytes = 32u << 20;    ///< prepared bytes waiting per target partition
+  /// How long the end of a run waits for produce requests still in flight (absent: the
+  /// connection's request timeout plus 10 s, so each request ends by itself first). Requests
+  /// still unanswered then make the run fail, naming how many.
+  std::optional<std::chrono::milliseconds> in_flight_drain;
   /// All frames being prepared plus all batches waiting in every lane stay below this, whatever
   /// the partition count (one frame may exceed it so that progress never stops).
   std::uint64_t max_buffer_bytes = 128ull << 20;

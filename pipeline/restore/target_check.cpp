@@ -111,6 +111,7 @@ asio::awaitable<kb::result<void>> target_check::async_check_target() {
                                                     "or set restore.create_topics: true",
                                                     t.target, t.target_partitions));
       }
+      if (auto widened = mapping_widens_created_topic(plan_, t)) co_return fail(errc::config, std::move(*widened));
       // Kafka answers an unknown topic's authorized operations too: the permissions the
       // run will need on the topic it creates are checked before anything is created.
       if (auto r = check_created_topic_ops(t.target, it->topic_authorized_operations); !r) co_return r;

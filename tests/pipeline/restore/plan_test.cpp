@@ -242,6 +242,80 @@ TEST_F(plan_test, internal_topics_only_when_named) {
   EXPECT_EQ(q->topics[0].source, "__consumer_offsets");
 }
 
+// issue #11 item 17: repartitioning keyed by the source name was silently ignored once
+// topic_mapping renamed the topic; keys naming no restored topic were ignored too.
+TEST_F(plan_test, repartitioning_keyed_by_the_source_name_applies_through_topic_mapping) {
+  backup({{"a", 1}, {"b", 1}});
+  segment("a", 0, {{0, 5, 1000, 0, -1}});
+  segment("b", 0, {{0, 5, 1000, 0, -1}});
+  plan_options o;
+  o.backup_id = "bk";
+  o.topic_mapping = {{"a", "a2"}, {"b", "b2"}};
+  o.repartitioning = {{"a", {repartition_strategy::round_robin, 3}}, {"b2", {repartition_strategy::murmur2, 4}}};
+  auto p = build_plan(*store_, o);
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_EQ(p->topics.size(), 2u);
+  ASSERT_TRUE(p->topics[0].repartition.has_value());
+  EXPECT_EQ(p->topics[0].repartition->strategy, repartition_strategy::round_robin);
+  EXPECT_EQ(p->topics[0].target_partitions, 3);
+  ASSERT_TRUE(p->topics[1].repartition.has_value());  // the target name still works
+  EXPECT_EQ(p->topics[1].target_partitions, 4);
+  EXPECT_EQ(p->partitions[0].target_partition, -1);
+  const auto text = describe_plan(*p, o);
+  EXPECT_NE(text.find("Topic a -> a2 (1 source partitions, target needs 3, repartitioned by round-robin into 3)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("partition 0 -> round-robin"), std::string::npos) << text;
+  EXPECT_NE(text.find("repartitioned by murmur2 into 4"), std::string::npos) << text;
+}
+
+TEST_F(plan_test, repartitioning_keys_that_name_no_restored_topic_are_config_errors) {
+  backup({{"a", 1}, {"skipped", 1}});
+  segment("a", 0, {{0, 5, 1000, 0, -1}});
+  segment("skipped", 0, {{0, 5, 1000, 0, -1}});
+  plan_options o;
+  o.backup_id = "bk";
+  o.exclude = {"skipped"};
+  o.repartitioning = {{"typo", {repartition_strategy::murmur2, 3}}};
+  auto p = build_plan(*store_, o);
+  ASSERT_FALSE(p);
+  EXPECT_TRUE(p.error().is(errc::config));
+  EXPECT_NE(p.error().message.find("restore.repartitioning.typo: no restored topic is named 'typo'"), std::string::npos)
+      << p.error().message;
+  EXPECT_NE(p.error().message.find("restored: a"), std::string::npos) << p.error().message;
+
+  o.repartitioning = {{"skipped", {repartition_strategy::murmur2, 3}}};
+  auto q = build_plan(*store_, o);
+  ASSERT_FALSE(q);
+  EXPECT_TRUE(q.error().is(errc::config));
+  EXPECT_NE(q.error().message.find("is in the backup but this restore does not restore it"), std::string::npos)
+      << q.error().message;
+
+  o.topic_mapping = {{"a", "a2"}};
+  o.repartitioning = {{"a", {repartition_strategy::murmur2, 3}}, {"a2", {repartition_strategy::murmur2, 5}}};
+  auto both = build_plan(*store_, o);
+  ASSERT_FALSE(both);
+  EXPECT_TRUE(both.error().is(errc::config));
+  EXPECT_NE(both.error().message.find("entries for both 'a' and 'a2'"), std::string::npos) << both.error().message;
+}
+
+// issue #12 item 7: the global partition_mapping widened every topic by every entry, even for
+// partitions a topic does not have.
+TEST_F(plan_test, partition_mapping_widens_a_topic_only_by_its_own_partitions) {
+  backup({{"one", 1}, {"three", 3}});
+  segment("one", 0, {{0, 1, 1000, 0, -1}});
+  for (int p = 0; p < 3; ++p) segment("three", p, {{0, 1, 1000, 0, -1}});
+  plan_options o;
+  o.backup_id = "bk";
+  o.partition_mapping = {{2, 5}};
+  auto p = build_plan(*store_, o);
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_EQ(p->topics.size(), 2u);
+  EXPECT_EQ(p->topics[0].source, "one");
+  EXPECT_EQ(p->topics[0].target_partitions, 1);
+  EXPECT_EQ(p->topics[1].target_partitions, 6);
+}
+
 TEST(topic_matches, globs_and_regexes) {
   EXPECT_TRUE(topic_matches("orders-*", "orders-eu"));
   EXPECT_TRUE(topic_matches("orders-?", "orders-1"));

@@ -488,6 +488,61 @@ def test_murmur2_repartitioning_matches_the_librdkafka_murmur2_partitioner(env, 
     assert nulls == 10
 
 
+def test_automatic_repartitioning_is_round_robin_in_the_dry_run_and_in_the_target(env, tmp_path):
+    # issue #11 item 17: `automatic` printed round-robin in the dry run while the engine routed by
+    # murmur2; a key naming the source topic was ignored once topic_mapping renamed it.
+    src = name("rr")
+    create_topic(env, src, 1)
+    produce(env, src, [{"key": b"same" if i % 2 else b"other", "value": f"v{i}".encode()} for i in range(300)])
+    store = make_backup(env, tmp_path, "b", [src])
+    dst = src + "-3"
+    cfg = restore_config(env, tmp_path, store, "b", [src], {
+        "topic_mapping": {src: dst}, "repartitioning": {src: {"strategy": "automatic", "target_partitions": 3}}})
+    dry = run_restore(env, cfg, "restore", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert f"Topic {src} -> {dst} (1 source partitions, target needs 3, repartitioned by round-robin into 3)" in dry.stdout
+    assert "partition 0 -> round-robin" in dry.stdout
+    r = run_restore(env, cfg)
+    assert r.returncode == 0, r.stderr
+    assert partitions_of(env, dst) == 3
+    per_partition = [read_partition(env, dst, part) for part in range(3)]
+    # Two keys would land in at most two partitions by murmur2; round-robin fills all three evenly.
+    assert [len(x) for x in per_partition] == [100, 100, 100]
+    assert sorted(m["value"] for x in per_partition for m in x) == sorted(f"v{i}".encode() for i in range(300))
+
+
+def test_a_repartitioning_key_naming_no_restored_topic_is_exit_2(env, tmp_path):
+    src = name("rpkey")
+    create_topic(env, src, 1)
+    produce(env, src, sample_records(10))
+    store = make_backup(env, tmp_path, "b", [src])
+    cfg = restore_config(env, tmp_path, store, "b", [src], {
+        "topic_mapping": {src: src + "-r"},
+        "repartitioning": {src + "-typo": {"strategy": "murmur2", "target_partitions": 3}}})
+    for extra in (("--dry-run",), ()):
+        r = run_restore(env, cfg, "restore", *extra)
+        assert r.returncode == 2, r.stderr
+        assert f"restore.repartitioning.{src}-typo: no restored topic is named" in r.stderr
+    assert not topic_exists(env, src + "-r")
+
+
+def test_partition_mapping_beyond_the_source_partitions_is_refused_before_creating(env, tmp_path):
+    # issue #12 item 7: {0: 99} with create_topics silently created a 100-partition topic.
+    src = name("pm99")
+    create_topic(env, src, 1)
+    produce(env, src, sample_records(10))
+    store = make_backup(env, tmp_path, "b", [src])
+    dst = src + "-r"
+    cfg = restore_config(env, tmp_path, store, "b", [src], {
+        "topic_mapping": {src: dst}, "partition_mapping": {0: 99}, "create_topics": True})
+    for extra in (("--dry-run",), ()):
+        r = run_restore(env, cfg, "restore", *extra)
+        assert r.returncode == 2, r.stderr
+        assert "restore.partition_mapping (0 -> 99)" in r.stderr
+        assert "would create" in r.stderr and "with 100" in r.stderr
+    assert not topic_exists(env, dst)
+
+
 def test_kill_9_during_restore_then_rerun_restores_every_record_once(env, tmp_path):
     src = name("kill")
     create_topic(env, src, 2)
@@ -682,6 +737,53 @@ def test_metrics_endpoint_serves_restore_counters_while_running(env, tmp_path):
     assert scrapes, "no scrape succeeded while the restore ran"
     assert any("kafka_backup_restore_records_total{" in s for s in scrapes)
     assert env["users"]["restore"] not in "".join(scrapes)
+
+
+def test_an_idle_client_on_the_metrics_port_does_not_keep_the_restore_running(env, tmp_path):
+    # issue #11 item 15: a metrics session waited for its request forever and io_.run() with it.
+    import socket
+    import urllib.request
+    src = name("idle")
+    create_topic(env, src, 1)
+    produce(env, src, sample_records(4000), **{"batch.num.messages": 100, "linger.ms": 5})
+    store = make_backup(env, tmp_path, "b", [src])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = restore_config(env, tmp_path, store, "b", [src],
+                         {"topic_mapping": {src: src + "-r"}, "rate_limit_records_per_sec": 1000})
+    cfg.write_text(cfg.read_text() + f"metrics:\n  enabled: true\n  bind_address: 127.0.0.1\n  port: {port}\n")
+    proc = run_restore(env, cfg, wait=False)
+    idle = socket.socket()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, "the restore ended before its metrics port opened: " + proc.stderr.read()
+            try:
+                idle.connect(("127.0.0.1", port))
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the metrics port never opened"
+                idle.close()
+                idle = socket.socket()
+                time.sleep(0.05)
+        # Connections are accepted in order: a scrape served after it means the idle one was accepted.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+            assert "kafka_backup_restore_records_total{" in r.read().decode()
+        assert proc.poll() is None, "the restore ended before the idle client was in place"
+        try:
+            out, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            pytest.fail("the restore did not exit while an idle client held a metrics connection")
+        assert proc.returncode == 0, err
+        assert "complete" in out
+    finally:
+        idle.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def test_batches_larger_than_the_targets_max_message_bytes_are_split(env, tmp_path):
