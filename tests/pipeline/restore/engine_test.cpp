@@ -118,6 +118,8 @@ TEST_F(engine_test, a_produce_response_held_past_the_drain_bound_fails_the_run_n
   b.produce_error = [](const std::string&, std::int32_t p) -> std::int16_t { return p == 0 ? testing::hold : 29; };
   start_target(std::move(b));
   auto o = options(2);
+  // The request itself would wait two minutes: longer than the old fixed 60 s bound.
+  o.target.connection.request_timeout = 120s;
   o.in_flight_drain = 300ms;
   const auto start = std::chrono::steady_clock::now();
   auto r = run_restore(*store_, o);
