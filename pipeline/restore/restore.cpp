@@ -220,17 +220,12 @@ class engine {
     finished_ = true;
     checkpoint_wake_.notify();  // io_.run() returns only once the checkpoint loop has ended
     if (fatal_) {
-      // Requests already sent may still be acknowledged: wait for them (bounded) so that the
-      // report below says exactly what the target holds.
-      const auto settle_by = std::chrono::steady_clock::now() + std::chrono::milliseconds(o_.produce_timeout_ms) + 5s;
-      while (in_flight_total_ > 0 && std::chrono::steady_clock::now() < settle_by) co_await sleep(20ms);
+      // async_dispatch has waited (bounded, restore_options::in_flight_drain) for requests already
+      // sent, so the report below says what the target holds; requests still unanswered are named
+      // in the error.
       (void)co_await async_save_state();
       auto e = with_written_report(std::move(*fatal_), state_, summary_.restore_id,
                                    state_at_.where);
-      if (in_flight_total_ > 0)
-        e.message += fmt::format("\n{} produce request(s) were still unanswered: the target may hold more records "
-                                 "than listed.",
-                                 in_flight_total_);
       co_return fail(std::move(e));
     }
     for (auto& p : state_.partitions) {
