@@ -4,10 +4,12 @@
 // Data is produced by kcat; expected counts come from what was produced.
 #include "pipeline/backup/backup_job.hpp"
 
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -32,14 +34,14 @@ namespace fs = std::filesystem;
 
 std::string plaintext() { return env().str({"kafka", "listeners", "PLAINTEXT"}); }
 
-std::string create_topic(int partitions) {
+std::string create_topic(int partitions, const std::string& prefix = "kb-backup-it-") {
   boost::asio::io_context io;
   net::cluster_options o;
   o.bootstrap_servers = {plaintext()};
   auto c = net::cluster::create(io.get_executor(), o);
   auto boot = net::testing::run(io, c->async_bootstrap());
   EXPECT_TRUE(boot) << boot.error().message;
-  const std::string topic = "kb-backup-it-" + std::to_string(std::random_device{}() % 10000000);
+  const std::string topic = prefix + std::to_string(std::random_device{}() % 10000000);
   protocol::create_topics_request req;
   req.topics.push_back({topic, partitions, 1, {}, {}});
   req.timeout_ms = 20000;
@@ -77,6 +79,33 @@ options base_options(const std::string& topic, const std::string& id) {
   o.lease_ttl_ms = 10'000;
   return o;
 }
+
+/// The job's progress reports, so a test waits for a state instead of sleeping.
+class progress_watch {
+ public:
+  progress_callback callback() {
+    return [this](const stats& s) {
+      std::lock_guard lock(mutex_);
+      last_ = s;
+      cv_.notify_all();
+    };
+  }
+  /// Waits, at most `limit`, for a report that satisfies `pred`; false on timeout.
+  template <class Pred>
+  bool wait_for(Pred pred, std::chrono::milliseconds limit = 30s) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, limit, [&] { return pred(last_); });
+  }
+  std::uint64_t bytes_fetched() {
+    std::lock_guard lock(mutex_);
+    return last_.bytes_fetched;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  stats last_;
+};
 
 struct temp_dir {
   fs::path path = fs::temp_directory_path() / ("kb-backup-it-" + std::to_string(std::random_device{}()));
@@ -180,15 +209,23 @@ TEST(backup_job_it, continuous_until_request_stop_commits_everything) {
   o.mode = run_mode::continuous;
   o.poll_interval_ms = 50;
   o.segment_max_interval_ms = 600'000;  // nothing is sealed by time: only the stop seals
+  o.progress_interval = 20ms;
   backup_job job(std::move(o), **store);
+  progress_watch watch;
+  bool first_fetched = false, second_fetched = false;
   std::thread producer([&] {
-    std::this_thread::sleep_for(1s);
+    // Partition 0's records fetched (nothing left behind the high watermarks), then more arrive
+    // on partition 1 while the job runs; stop once those are fetched too.
+    first_fetched = watch.wait_for([](const stats& st) { return st.bytes_fetched > 0 && st.lag == 0; });
+    const auto before = watch.bytes_fetched();
     produce(topic, 1, 700, 50);
-    std::this_thread::sleep_for(2s);
+    second_fetched = watch.wait_for([&](const stats& st) { return st.bytes_fetched > before && st.lag == 0; });
     job.request_stop();
   });
-  auto s = job.run();
+  auto s = job.run(watch.callback());
   producer.join();
+  EXPECT_TRUE(first_fetched);
+  EXPECT_TRUE(second_fetched);
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_TRUE(s->interrupted);
   EXPECT_EQ(s->records, 1200u);
@@ -198,27 +235,38 @@ TEST(backup_job_it, continuous_until_request_stop_commits_everything) {
 
 TEST(backup_job_it, continuous_discovers_new_topics_and_partitions) {
   ASSERT_TRUE(env().error.empty());
-  const auto first = create_topic(1);
+  // A prefix of this run's own, so that topics of tests running in parallel do not match.
+  const std::string prefix = "kb-backup-it-disc" + std::to_string(std::random_device{}() % 10000000) + "-";
+  const auto first = create_topic(1, prefix);
   produce(first, 0, 100, 20);
   temp_dir dir;
   auto store = storage::open_store(dir.path.string(), storage::process_environment());
   ASSERT_TRUE(store);
   auto o = base_options(first, "discover");
-  o.topics.include = {"kb-backup-it-*"};  // a glob: topics created later match too
+  o.topics.include = {prefix + "*"};  // a glob: topics created later match too
   o.mode = run_mode::continuous;
   o.poll_interval_ms = 50;
   o.discovery_interval = 500ms;
+  o.progress_interval = 20ms;
   backup_job job(std::move(o), **store);
+  progress_watch watch;
   std::string second;
+  bool first_fetched = false, second_fetched = false;
   std::thread later([&] {
-    std::this_thread::sleep_for(1500ms);
-    second = create_topic(2);
+    first_fetched = watch.wait_for([](const stats& st) { return st.bytes_fetched > 0 && st.lag == 0; });
+    const auto before = watch.bytes_fetched();
+    second = create_topic(2, prefix);
     produce(second, 1, 40, 20);
-    std::this_thread::sleep_for(3s);
+    // Discovered (its topic.json written) and its records fetched: only it can add fetched bytes.
+    const auto topic_json = dir.path / "discover/topics" / second / "topic.json";
+    second_fetched = watch.wait_for(
+        [&](const stats& st) { return fs::exists(topic_json) && st.bytes_fetched > before && st.lag == 0; });
     job.request_stop();
   });
-  auto s = job.run();
+  auto s = job.run(watch.callback());
   later.join();
+  EXPECT_TRUE(first_fetched);
+  EXPECT_TRUE(second_fetched);
   ASSERT_TRUE(s) << s.error().message;
   ASSERT_FALSE(second.empty());
   EXPECT_EQ(read_json(dir.path / "discover/topics" / first / "0/checkpoint.json").at("next_offset").to_number<std::int64_t>(), 100);
