@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
+#include <csignal>
 #include <cstring>
 #include <system_error>
 
@@ -122,7 +124,63 @@ result<std::unique_ptr<filesystem_writer>> open_temp(std::string_view key, const
                                              std::move(fd));
 }
 
+/// The pid a temp file's name carries (`name.kb-tmp.<pid>.<n>`), or -1.
+long temp_file_pid(std::string_view name) {
+  const auto at = name.rfind(temp_marker);
+  if (at == std::string_view::npos) return -1;
+  const std::string_view rest = name.substr(at + temp_marker.size());
+  long pid = -1;
+  const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
+  if (ec != std::errc() || end == rest.data() + rest.size() || *end != '.') return -1;
+  return pid;
+}
+
+/// True when `pid` is another process that still runs here (its temp file may be in use).
+bool other_process_alive(long pid) {
+  if (pid <= 0 || pid == static_cast<long>(::getpid())) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
 }  // namespace
+
+result<stale_cleanup> filesystem_store::cleanup_stale(std::string_view prefix,
+                                                      std::chrono::system_clock::time_point before,
+                                                      const std::vector<std::string>& keep) {
+  if (auto ok = validate_prefix(prefix); !ok) return tl::unexpected(ok.error());
+  stale_cleanup out;
+  const fs::path start = root_ / fs::path(std::string(prefix));
+  std::error_code ec;
+  if (!fs::is_directory(start, ec)) return out;
+  fs::recursive_directory_iterator it(start, fs::directory_options::skip_permission_denied, ec);
+  if (ec) return tl::unexpected(os_error(ec.value(), "cannot list", start));
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) return tl::unexpected(os_error(ec.value(), "cannot list", start));
+    const fs::path& path = it->path();
+    const std::string rel = path.lexically_relative(root_).generic_string();
+    bool kept = false;
+    for (const auto& k : keep) kept = kept || rel.starts_with(k);
+    if (kept) {
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    const std::string name = path.filename().string();
+    if (name.find(temp_marker) == std::string::npos || !it->is_regular_file(ec)) continue;
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) != 0) continue;  // gone meanwhile
+    const auto modified = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+    if (modified >= before || other_process_alive(temp_file_pid(name))) continue;
+    if (::unlink(path.c_str()) != 0) {
+      if (errno == ENOENT) continue;
+      return tl::unexpected(os_error(errno, "cannot remove the stale temp file", path));
+    }
+    out.removed.push_back(rel);
+    out.bytes += static_cast<std::uint64_t>(st.st_size);
+  }
+  return out;
+}
+
 
 filesystem_store::filesystem_store(fs::path root) : root_(root.lexically_normal()) {
   // "dir/" and "dir" name the same folder; keep the form without the trailing separator.

@@ -25,6 +25,10 @@ class filesystem_store final : public object_store {
   result<std::vector<std::string>> list_prefixes(std::string_view prefix) override;
   result<void> remove(std::string_view key) override;
   result<std::unique_ptr<object_writer>> open_writer(std::string_view key) override;
+  /// Removes `*.kb-tmp.<pid>.<n>` files last written before `before` whose process no longer
+  /// runs on this host (or is this very process, reusing a dead one's pid).
+  result<stale_cleanup> cleanup_stale(std::string_view prefix, std::chrono::system_clock::time_point before,
+                                      const std::vector<std::string>& keep) override;
   [[nodiscard]] std::string describe() const override;
 
   [[nodiscard]] const std::filesystem::path& root() const noexcept { return root_; }

@@ -290,6 +290,8 @@ result<s3_options> resolve_s3_options(const location& where, const store_setting
   }
   if (settings.part_size != 0) out.part_size = settings.part_size;
   if (settings.max_parallel_parts != 0) out.max_parallel_parts = settings.max_parallel_parts;
+  if (settings.retry_budget.count() > 0) out.retry_budget = settings.retry_budget;
+  if (settings.stall_timeout.count() > 0) out.stall_timeout = settings.stall_timeout;
   return out;
 }
 

@@ -2,6 +2,7 @@
 // prefix normalisation, credential lookup through an injected environment, and open_store().
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -58,6 +59,8 @@ struct store_settings {
   std::size_t part_size = 0;           ///< 0: the default (8 MiB); minimum 5 MiB
   std::size_t max_parallel_parts = 0;  ///< 0: the default (4)
   upload_checksum checksum = upload_checksum::crc32c;
+  std::chrono::milliseconds retry_budget{0};   ///< 0: the default (2 minutes)
+  std::chrono::milliseconds stall_timeout{0};  ///< 0: the default (30 s)
 };
 
 /// The S3 client options for an s3 location: region and credentials resolved through `env`,

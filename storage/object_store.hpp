@@ -2,6 +2,7 @@
 // range reads, head, sorted listing, removal and a streaming writer for large objects.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,6 +27,12 @@ struct object_info {
   std::string etag;
 
   friend bool operator==(const object_info&, const object_info&) = default;
+};
+
+/// What `cleanup_stale` removed.
+struct stale_cleanup {
+  std::vector<std::string> removed;  ///< keys (temp files, multipart uploads), relative to the store
+  std::uint64_t bytes = 0;           ///< their size where known (temp files)
 };
 
 struct list_options {
@@ -91,6 +98,18 @@ class object_store {
   virtual result<void> remove(std::string_view key) = 0;
   /// A streaming writer for a large object (multipart upload on S3).
   virtual result<std::unique_ptr<object_writer>> open_writer(std::string_view key) = 0;
+  /// Removes what a writer killed mid-write (kill -9, power loss) left under `prefix`: the
+  /// filesystem's temp files, S3's unfinished multipart uploads. Only leftovers started before
+  /// `before` are touched, and nothing under a `keep` prefix. Call it only while holding the
+  /// lease that makes the caller the one writer of `prefix`. The default does nothing.
+  virtual result<stale_cleanup> cleanup_stale(std::string_view prefix,
+                                              std::chrono::system_clock::time_point before,
+                                              const std::vector<std::string>& keep) {
+    (void)prefix;
+    (void)before;
+    (void)keep;
+    return stale_cleanup{};
+  }
   /// Where this store points, for messages: "/var/backups/prod/" or "s3://bucket/prod/".
   [[nodiscard]] virtual std::string describe() const = 0;
 

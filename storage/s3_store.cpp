@@ -1,7 +1,7 @@
 #include "storage/s3_store.hpp"
 
 #include <algorithm>
-#include <charconv>
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <future>
@@ -15,7 +15,10 @@
 #include <fmt/format.h>
 
 #include "base/crc32c.hpp"
+#include "base/interrupt.hpp"
 #include "base/log.hpp"
+#include "storage/retry_policy.hpp"
+#include "storage/s3_response.hpp"
 #include "storage/xml.hpp"
 
 namespace kb::storage {
@@ -23,9 +26,13 @@ namespace {
 
 using sigv4::header_list;
 
+/// Why our progress callback ended a transfer.
+enum class abort_reason { none, stalled, interrupted };
+
 struct http_response {
   long status = 0;
   CURLcode code = CURLE_OK;
+  abort_reason aborted = abort_reason::none;
   std::string curl_error;
   std::string body;
   header_list headers;  // names lower-case
@@ -53,13 +60,6 @@ std::string trim(std::string_view text) {
     text.remove_suffix(1);
   }
   return std::string(text);
-}
-
-std::string strip_quotes(std::string text) {
-  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
-    return text.substr(1, text.size() - 2);
-  }
-  return text;
 }
 
 /// Base64 (RFC 4648, padded) of 4 bytes: 8 characters, the last two "==".
@@ -94,6 +94,49 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
                                                   trim(line.substr(colon + 1)));
   }
   return size * count;
+}
+
+/// After a SIGINT/SIGTERM, a transfer that moves no byte for this long is abandoned, so a
+/// frozen endpoint cannot hold up the exit; transfers that make progress finish (a graceful
+/// stop still commits what is in flight).
+constexpr std::chrono::milliseconds interrupt_grace{3000};
+
+/// Set once a transfer was abandoned after an interruption: the endpoint is not answering, so
+/// later requests of this process fail at once instead of each waiting out the grace.
+std::atomic<bool> abandoned_after_interrupt{false};
+
+/// Progress watch of one transfer (CURLOPT_XFERINFOFUNCTION): the stall deadline and the
+/// interruption check.
+struct transfer_watch {
+  std::chrono::milliseconds stall_timeout;
+  std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
+  curl_off_t last_bytes = 0;
+  abort_reason reason = abort_reason::none;
+};
+
+int on_progress(void* user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+  (void)dltotal;
+  (void)ultotal;
+  auto* w = static_cast<transfer_watch*>(user);
+  const auto now = std::chrono::steady_clock::now();
+  const curl_off_t bytes = dlnow + ulnow;
+  if (bytes != w->last_bytes) {
+    w->last_bytes = bytes;
+    w->last_progress = now;
+  }
+  const auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(now - w->last_progress);
+  if (const auto since = interrupt::elapsed()) {
+    if (abandoned_after_interrupt.load() || std::min(idle, *since) >= interrupt_grace) {
+      abandoned_after_interrupt.store(true);
+      w->reason = abort_reason::interrupted;
+      return 1;
+    }
+  }
+  if (idle >= w->stall_timeout) {
+    w->reason = abort_reason::stalled;
+    return 1;
+  }
+  return 0;
 }
 
 struct upload_source {
@@ -335,11 +378,7 @@ class s3_store final : public object_store {
     if (auto ok = validate_key(key); !ok) return tl::unexpected(ok.error());
     auto resp = execute("HEAD", key, object_path(key), {}, {}, {});
     if (!resp) return tl::unexpected(resp.error());
-    object_meta meta;
-    const std::string length = resp->header("content-length");
-    std::from_chars(length.data(), length.data() + length.size(), meta.size);
-    meta.etag = strip_quotes(resp->header("etag"));
-    return meta;
+    return s3::parse_head(resp->headers, fmt::format("'{}' in {}", key, describe()));
   }
 
   result<std::vector<std::string>> list_prefixes(std::string_view prefix) override {
@@ -375,6 +414,46 @@ class s3_store final : public object_store {
 
   [[nodiscard]] std::string describe() const override {
     return fmt::format("s3://{}/{}", options_.bucket, options_.prefix);
+  }
+
+  result<stale_cleanup> cleanup_stale(std::string_view prefix, std::chrono::system_clock::time_point before,
+                                      const std::vector<std::string>& keep) override {
+    if (auto ok = validate_prefix(prefix); !ok) return tl::unexpected(ok.error());
+    std::vector<s3::multipart_upload> stale;
+    std::string key_marker;
+    std::string id_marker;
+    for (int page_no = 0; page_no < 100000; ++page_no) {
+      header_list query{{"uploads", ""}, {"prefix", options_.prefix + std::string(prefix)}, {"max-uploads", "1000"}};
+      if (!key_marker.empty()) query.emplace_back("key-marker", key_marker);
+      if (!id_marker.empty()) query.emplace_back("upload-id-marker", id_marker);
+      auto resp = execute("GET", prefix, bucket_path(), std::move(query), {}, {});
+      if (!resp) return tl::unexpected(resp.error());
+      auto doc = xml::parse(resp->body);
+      if (!doc) return tl::unexpected(doc.error());
+      auto uploads = s3::parse_multipart_uploads(*doc);
+      if (!uploads) return tl::unexpected(uploads.error());
+      for (auto& u : *uploads) {
+        if (!u.key.starts_with(options_.prefix) || u.initiated >= before) continue;
+        const std::string rel = u.key.substr(options_.prefix.size());
+        if (std::any_of(keep.begin(), keep.end(), [&](const std::string& k) { return rel.starts_with(k); })) continue;
+        stale.push_back(std::move(u));
+      }
+      if (doc->child_text("IsTruncated") != "true") break;
+      key_marker = doc->child_text("NextKeyMarker");
+      id_marker = doc->child_text("NextUploadIdMarker");
+      if (key_marker.empty()) {
+        return fail(errc::protocol, fmt::format("ListMultipartUploads of {} said the listing is truncated but "
+                                                "gave no NextKeyMarker", describe()));
+      }
+    }
+    stale_cleanup out;
+    for (const auto& u : stale) {
+      const std::string rel = u.key.substr(options_.prefix.size());
+      auto resp = execute("DELETE", rel, bucket_path() + u.key, {{"uploadId", u.upload_id}}, {}, {});
+      if (!resp && !resp.error().is(errc::not_found)) return tl::unexpected(resp.error());
+      out.removed.push_back(rel);
+    }
+    return out;
   }
 
   // --- multipart, used by s3_writer ---------------------------------------------------------
@@ -452,16 +531,9 @@ class s3_store final : public object_store {
     if (auto ok = validate_prefix(prefix); !ok) return tl::unexpected(ok.error());
     std::vector<object_info> out;
     auto ok = list_pages(prefix, options.start_after, false, [&](const xml::element& page) -> result<void> {
-      for (const xml::element* c : page.children_named("Contents")) {
-        std::string key = c->child_text("Key");
-        if (!key.starts_with(options_.prefix)) continue;
-        object_info info;
-        info.key = key.substr(options_.prefix.size());
-        const std::string size = c->child_text("Size");
-        std::from_chars(size.data(), size.data() + size.size(), info.size);
-        info.etag = strip_quotes(c->child_text("ETag"));
-        out.push_back(std::move(info));
-      }
+      auto entries = s3::parse_list_page(page, options_.prefix);
+      if (!entries) return tl::unexpected(entries.error());
+      out.insert(out.end(), std::make_move_iterator(entries->begin()), std::make_move_iterator(entries->end()));
       return {};
     });
     if (!ok) return tl::unexpected(ok.error());
@@ -554,13 +626,18 @@ class s3_store final : public object_store {
     list = curl_slist_append(list, "Expect:");
     list = curl_slist_append(list, "Accept:");
     upload_source src{body, 0};
+    transfer_watch watch{options_.stall_timeout};
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &watch);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(options_.connect_timeout.count()));
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+                     std::max(1L, static_cast<long>((options_.stall_timeout.count() + 999) / 1000)));
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp.body);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -581,7 +658,16 @@ class s3_store final : public object_store {
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+    if (interrupt::requested() && abandoned_after_interrupt.load()) {
+      resp.code = CURLE_ABORTED_BY_CALLBACK;
+      resp.aborted = abort_reason::interrupted;
+      resp.curl_error = "not sent: interrupted";
+      curl_slist_free_all(list);
+      handles_.release(h);
+      return resp;
+    }
     resp.code = curl_easy_perform(h);
+    resp.aborted = watch.reason;
     if (resp.code == CURLE_OK) {
       curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
     } else {
@@ -592,16 +678,21 @@ class s3_store final : public object_store {
     return resp;
   }
 
-  std::chrono::milliseconds backoff(int attempt) {
-    const auto cap = std::min<std::int64_t>(options_.max_backoff.count(),
-                                            options_.initial_backoff.count() << std::min(attempt, 20));
-    std::lock_guard lock(rng_mutex_);
-    std::uniform_int_distribution<std::int64_t> dist(cap / 2, std::max<std::int64_t>(cap, 1));
-    return std::chrono::milliseconds(dist(rng_));
-  }
-
   kb::error to_error(const http_response& r, std::string_view method, std::string_view key) const {
     const std::string object = key.empty() ? describe() : fmt::format("'{}' in {}", key, describe());
+    if (r.aborted == abort_reason::interrupted) {
+      return {make_error_code(errc::cancelled),
+              fmt::format("{} {} was interrupted by signal {} while waiting for S3 endpoint {}", method, object,
+                          interrupt::first_signal(), options_.endpoint)};
+    }
+    if (r.aborted == abort_reason::stalled || (r.code == CURLE_OPERATION_TIMEDOUT && r.status == 0 &&
+                                               r.curl_error.find("slower than") != std::string::npos)) {
+      return {make_error_code(errc::timeout),
+              fmt::format("{} {}: S3 endpoint {} sent or took no data for {:.1f} s (storage.stall_timeout_ms); "
+                          "check that the server is healthy and reachable",
+                          method, object, options_.endpoint,
+                          static_cast<double>(options_.stall_timeout.count()) / 1000.0)};
+    }
     if (r.code != CURLE_OK) {
       switch (r.code) {
         case CURLE_COULDNT_CONNECT:
@@ -695,6 +786,7 @@ class s3_store final : public object_store {
   }
 
   static bool retryable(const http_response& r) {
+    if (r.aborted == abort_reason::stalled) return true;
     if (r.code != CURLE_OK) return retryable_curl(r.code);
     if (r.status >= 500 || r.status == 429) return true;
     if (r.status == 400) {
@@ -717,9 +809,19 @@ class s3_store final : public object_store {
     sigv4::options sign_opts;
     sign_opts.region = options_.region;
     http_response last;
-    const int attempts = std::max(1, options_.max_attempts);
-    for (int attempt = 0; attempt < attempts; ++attempt) {
-      if (attempt > 0) std::this_thread::sleep_for(backoff(attempt - 1));
+    retry_settings rs;
+    rs.initial_backoff = options_.initial_backoff;
+    rs.max_backoff = options_.max_backoff;
+    rs.budget = options_.retry_budget;
+    rs.max_attempts = options_.max_attempts;
+    std::uint64_t seed = 0;
+    {
+      std::lock_guard lock(rng_mutex_);
+      seed = rng_();
+    }
+    retry_policy policy(rs, [] { return std::chrono::steady_clock::now(); }, seed);
+    const std::string object = key.empty() ? describe() : fmt::format("'{}' in {}", key, describe());
+    for (int attempt = 0;; ++attempt) {
       sigv4::request req{method, host_, path, query, headers, payload_hash};
       const sigv4::signature sig = sigv4::sign(req, options_.credentials, sign_opts, options_.clock());
       header_list all = headers;
@@ -729,8 +831,23 @@ class s3_store final : public object_store {
       last = perform(method, url, all, body);
       if (last.code == CURLE_OK && last.status >= 200 && last.status < 300) return last;
       if (!retryable(last)) break;
-      log::debug("s3: {} {} failed ({}), retrying", method, url,
-                 last.code != CURLE_OK ? last.curl_error : fmt::format("HTTP {}", last.status));
+      const auto retry_after = parse_retry_after(last.header("retry-after"), std::chrono::system_clock::now());
+      const auto delay = policy.next_delay(retry_after);
+      const kb::error cause = to_error(last, method, key);
+      if (!delay) {
+        return fail(cause.code, fmt::format("{}; {}", cause.message,
+                                            giving_up_text(policy.attempts(), policy.elapsed())));
+      }
+      log::warn("s3: {} {} failed on attempt {} ({}); retrying in {:.1f} s (storage.retry_budget_ms {} ms, "
+                "{:.1f} s used)",
+                method, object, policy.attempts(), cause.message, static_cast<double>(delay->count()) / 1000.0,
+                options_.retry_budget.count(), static_cast<double>(policy.elapsed().count()) / 1000.0);
+      if (!interrupt::sleep_for(*delay)) {
+        return fail(errc::cancelled,
+                    fmt::format("{} {} was not retried: interrupted by signal {} after {} ({})", method, object,
+                                interrupt::first_signal(), giving_up_text(policy.attempts(), policy.elapsed()),
+                                cause.message));
+      }
     }
     return tl::unexpected(to_error(last, method, key));
   }

@@ -1,6 +1,7 @@
 // The S3 backend over libcurl: PutObject, multipart upload with parallel parts, ranged
 // GetObject, HeadObject, ListObjectsV2, DeleteObject; SigV4 on every request; path-style or
-// virtual-host addressing; SSE; bounded retries with jittered exponential back-off. Upload bodies
+// virtual-host addressing; SSE; retries with jittered exponential back-off inside a time budget,
+// per-attempt stall deadlines, and requests that a SIGINT/SIGTERM interrupts. Upload bodies
 // carry an x-amz-checksum-crc32c (UNSIGNED-PAYLOAD) or, as an option, a signed SHA-256.
 #pragma once
 
@@ -36,11 +37,14 @@ struct s3_options {
   std::size_t part_size = 8u << 20;       ///< multipart above this; at least 5 MiB
   std::size_t max_parallel_parts = 4;     ///< parts in flight per writer
   std::size_t list_page_size = 1000;      ///< max-keys per ListObjectsV2 page
-  int max_attempts = 5;                   ///< per request, including the first
-  std::chrono::milliseconds initial_backoff{100};
-  std::chrono::milliseconds max_backoff{5000};
+  int max_attempts = 0;                   ///< per request, including the first; 0: the budget alone limits
+  std::chrono::milliseconds initial_backoff{200};
+  std::chrono::milliseconds max_backoff{10000};
+  std::chrono::milliseconds retry_budget{120000};  ///< no retry of a request starts later than this
   std::chrono::milliseconds connect_timeout{10000};
-  std::chrono::seconds stall_timeout{60};  ///< abort a transfer slower than 1 KiB/s this long
+  /// One attempt is abandoned (and retried) when no byte moved for this long, or it moved
+  /// slower than 1 KiB/s for this long: the deadline of a silent or frozen endpoint.
+  std::chrono::milliseconds stall_timeout{30000};
   upload_checksum checksum = upload_checksum::crc32c;
   std::string ca_file;                     ///< extra trust anchors for https endpoints
   /// The clock used for signatures; defaults to the system clock.

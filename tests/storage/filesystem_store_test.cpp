@@ -2,6 +2,8 @@
 // sorted listing, ranges, key escapes, create-if-absent, writer commit/abort.
 #include "storage/filesystem_store.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <random>
 
@@ -212,6 +214,48 @@ TEST_F(FilesystemStore, PermissionDeniedIsReported) {
   EXPECT_EQ(WEXITSTATUS(status), 0)
       << "10: could not drop privileges, 11: the write succeeded, 12: wrong error class";
   EXPECT_FALSE(fs::exists(dir_ / "root/ro/y"));
+}
+
+TEST_F(FilesystemStore, CleanupStaleRemovesDeadWritersTempFilesOnly) {
+  ASSERT_TRUE(store_->put("b/topics/t/0/00000000000000000000-00000000000000000009.kbs", as_bytes("seg")));
+  ASSERT_TRUE(store_->put("b/restores/r1/state.json", as_bytes("{}")));
+  // A dead process's leftovers: pid 2^22 + 7 is above the default pid_max of 2^22.
+  const std::string dead = ".kb-tmp.4194311.3";
+  const fs::path base = dir_ / "root/b";
+  auto touch = [](const fs::path& p, std::string_view text) {
+    std::ofstream(p) << text;
+  };
+  touch(base / ("topics/t/0/00000000000000000010-00000000000000000019.kbs" + dead), "12345");
+  touch(base / ("checkpoint.json" + dead), "12");
+  touch(base / ("restores/r1/state.json" + dead), "kept: a restore's folder");
+  // A temp file of a live process (our parent, which outlives this test) stays.
+  touch(base / ("live.json.kb-tmp." + std::to_string(::getppid()) + ".1"), "live");
+  // A temp file written after the lease was taken stays.
+  const auto before = std::chrono::system_clock::now() + std::chrono::seconds(5);
+  touch(base / ("topics/t/0/late.kbs" + dead), "late");
+  fs::last_write_time(base / ("topics/t/0/late.kbs" + dead),
+                      fs::file_time_type::clock::now() + std::chrono::seconds(60));
+
+  auto cleaned = store_->cleanup_stale("b/", before, {"b/restores/"});
+  ASSERT_TRUE(cleaned) << cleaned.error().message;
+  std::vector<std::string> removed = cleaned->removed;
+  std::sort(removed.begin(), removed.end());
+  EXPECT_EQ(removed, (std::vector<std::string>{"b/checkpoint.json" + dead,
+                                               "b/topics/t/0/00000000000000000010-00000000000000000019.kbs" + dead}));
+  EXPECT_EQ(cleaned->bytes, 7u);
+  EXPECT_EQ(files_on_disk(),
+            (std::vector<std::string>{"root/b/live.json.kb-tmp." + std::to_string(::getppid()) + ".1",
+                                      "root/b/restores/r1/state.json",
+                                      "root/b/restores/r1/state.json" + dead,
+                                      "root/b/topics/t/0/00000000000000000000-00000000000000000009.kbs",
+                                      "root/b/topics/t/0/late.kbs" + dead}));
+  // A second pass finds nothing; a missing prefix is not an error.
+  auto again = store_->cleanup_stale("b/", before, {});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->removed.size(), 1u);  // now the restore's temp file too, as nothing keeps it
+  auto none = store_->cleanup_stale("missing/", before, {});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->removed.empty());
 }
 
 }  // namespace
