@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/command_support.hpp"
+#include "cli/signals.hpp"
 #include "pipeline/backup/backup_job.hpp"
 
 namespace kb::cli {
@@ -104,8 +105,14 @@ int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, st
     on_progress = [&err](const pb::stats& s) { err << '\r' << progress_line(s) << "   " << std::flush; };
   }
 
+  // Signals are handled here, not by the job's io thread: that thread may sit in a storage call
+  // that only the recorded interruption ends.
+  o.handle_signals = false;
   pb::backup_job job(std::move(o), **store);
-  auto result = job.run(std::move(on_progress));
+  auto result = [&] {
+    signal_scope signals("backup", [&job](int) { job.request_stop(); });
+    return job.run(std::move(on_progress));
+  }();
   if (progress) err << '\n';
   if (!result) return report(err, result.error());
 

@@ -1,7 +1,6 @@
 // `kafka-backup restore`: maps the config (target, storage, restore options) onto a restore job,
 // runs it (or only plans it with --dry-run), and prints the summary.
 #include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <ostream>
 
@@ -10,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/command_support.hpp"
+#include "cli/signals.hpp"
 #include "pipeline/restore/restore.hpp"
 
 namespace kb::cli {
@@ -17,8 +17,6 @@ namespace kb::cli {
 namespace {
 
 std::atomic<bool> restore_stop{false};
-
-extern "C" void on_restore_signal(int) { restore_stop.store(true); }
 
 }  // namespace
 
@@ -90,18 +88,13 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
   }
   restore_stop.store(false);
   o.stop = &restore_stop;
-  auto old_int = std::signal(SIGINT, on_restore_signal);
-  auto old_term = std::signal(SIGTERM, on_restore_signal);
 
   auto store = open_config_store(cfg.storage);
-  if (!store) {
-    std::signal(SIGINT, old_int);
-    std::signal(SIGTERM, old_term);
-    return report(err, store.error());
-  }
-  auto summary = pipeline::restore::run_restore(**store, o);
-  std::signal(SIGINT, old_int);
-  std::signal(SIGTERM, old_term);
+  if (!store) return report(err, store.error());
+  auto summary = [&] {
+    signal_scope signals("restore", [](int) { restore_stop.store(true); });
+    return pipeline::restore::run_restore(**store, o);
+  }();
   if (progress) err << "\n";
   if (!summary) return report(err, summary.error());
 

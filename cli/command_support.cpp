@@ -1,5 +1,7 @@
 #include "cli/command_support.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <ostream>
 #include <string_view>
 
@@ -158,6 +160,9 @@ kb::result<std::unique_ptr<storage::object_store>> open_config_store(const stora
       settings.sse_kms_key_id = sc.sse_kms_key_id.value_or("");
       settings.checksum = sc.checksum == upload_checksum::sha256 ? storage::upload_checksum::sha256
                                                                  : storage::upload_checksum::crc32c;
+      // 0 would mean "the default" below: a zero budget is one attempt, so keep it at 1 ms.
+      settings.retry_budget = std::chrono::milliseconds(std::max<std::uint64_t>(sc.retry_budget_ms, 1));
+      settings.stall_timeout = std::chrono::milliseconds(sc.stall_timeout_ms);
       break;
     case storage_backend::azure:
     case storage_backend::gcs:

@@ -588,6 +588,12 @@ void read_storage(reader& r, const YAML::Node& node, const std::string& path, st
       {"upload_checksum", [&](const YAML::Node& v, const std::string& p) {
          assign(s.checksum, r.enumeration(v, p, k_upload_checksums));
        }},
+      {"retry_budget_ms", [&](const YAML::Node& v, const std::string& p) {
+         assign(s.retry_budget_ms, r.integer<std::uint64_t>(v, p, 0, 86'400'000));
+       }},
+      {"stall_timeout_ms", [&](const YAML::Node& v, const std::string& p) {
+         assign(s.stall_timeout_ms, r.integer<std::uint64_t>(v, p, 1000, 3'600'000));
+       }},
       {"account_name", str(s.account_name)},
       {"container_name", str(s.container_name)},
       {"account_key", secret(s.account_key)},
@@ -954,7 +960,7 @@ void validate_storage(reader& r, const storage_config& s) {
     std::initializer_list<storage_backend> backends;
   };
   using sb = storage_backend;
-  static const std::array<key_rule, 24> rules{{
+  static const std::array<key_rule, 26> rules{{
       {"path", {sb::filesystem}},
       {"bucket", {sb::s3, sb::gcs}},
       {"region", {sb::s3}},
@@ -969,6 +975,8 @@ void validate_storage(reader& r, const storage_config& s) {
       {"server_side_encryption", {sb::s3}},
       {"sse_kms_key_id", {sb::s3}},
       {"upload_checksum", {sb::s3}},
+      {"retry_budget_ms", {sb::s3}},
+      {"stall_timeout_ms", {sb::s3}},
       {"account_name", {sb::azure}},
       {"container_name", {sb::azure}},
       {"account_key", {sb::azure}},
@@ -1174,6 +1182,8 @@ json::object storage_json(const storage_config& s) {
       out["server_side_encryption"] = to_string(s.sse);
       out["sse_kms_key_id"] = optional_json(s.sse_kms_key_id);
       out["upload_checksum"] = to_string(s.checksum);
+      out["retry_budget_ms"] = s.retry_budget_ms;
+      out["stall_timeout_ms"] = s.stall_timeout_ms;
       break;
     case storage_backend::azure:
       out["account_name"] = s.account_name;

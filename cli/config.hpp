@@ -104,6 +104,8 @@ struct storage_config {
   server_side_encryption sse = server_side_encryption::none;
   std::optional<std::string> sse_kms_key_id;
   upload_checksum checksum = upload_checksum::crc32c;
+  std::uint64_t retry_budget_ms = 120000;  ///< s3: total time one storage call may spend retrying
+  std::uint64_t stall_timeout_ms = 30000;  ///< s3: abandon (and retry) an attempt idle this long
   // azure
   std::string account_name;
   std::string container_name;

@@ -4,10 +4,14 @@
 #include <charconv>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "base/interrupt.hpp"
 #include "base/log.hpp"
 
 namespace kb::net {
@@ -148,13 +152,60 @@ error cluster::unreachable(std::int32_t node_id, std::chrono::milliseconds waite
 
 asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_open(const std::string& host, std::uint16_t port) {
   auto conn = connection::create(executor_, host, port, opts_.connection);
+  opening_ = conn;  // so that an interruption can close it while it waits
   auto connected = co_await conn->async_connect();
+  if (opening_ == conn) opening_.reset();
   if (!connected) co_return fail(std::move(connected.error()));
   co_return conn;
 }
 
+namespace {
+
+error interrupted_bootstrap(std::string_view where) {
+  return error{make_error_code(errc::cancelled),
+               fmt::format("interrupted by signal {} while bootstrapping ({}); nothing was done",
+                           interrupt::first_signal(), where)};
+}
+
+}  // namespace
+
+asio::awaitable<bool> cluster::async_sleep_unless_interrupted(std::chrono::milliseconds delay) {
+  const auto end = std::chrono::steady_clock::now() + delay;
+  while (!interrupt::requested()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) co_return true;
+    co_await async_sleep(std::min(left, std::chrono::milliseconds(100)));
+  }
+  co_return false;
+}
+
 asio::awaitable<result<void>> cluster::async_bootstrap() {
   auto self = shared_from_this();
+  // A SIGINT/SIGTERM ends a bootstrap against brokers that accept and never answer at once: a
+  // watcher closes the connection being opened, which fails its pending request.
+  auto watching = std::make_shared<bool>(true);
+  asio::co_spawn(
+      executor_,
+      [self, watching]() -> asio::awaitable<void> {
+        while (*watching) {
+          if (interrupt::requested()) {
+            if (self->opening_) self->opening_->close();
+            if (self->bootstrap_connection_) self->bootstrap_connection_->close();
+            co_return;
+          }
+          co_await self->async_sleep(std::chrono::milliseconds(100));
+        }
+      },
+      asio::detached);
+  auto outcome = co_await async_bootstrap_rounds();
+  *watching = false;
+  if (!outcome && interrupt::requested()) {
+    co_return fail(interrupted_bootstrap(fmt::format("{}", fmt::join(opts_.bootstrap_servers, ", "))));
+  }
+  co_return outcome;
+}
+
+asio::awaitable<result<void>> cluster::async_bootstrap_rounds() {
   if (opts_.bootstrap_servers.empty())
     co_return fail(errc::config, "bootstrap_servers is empty; list at least one broker as host:port");
   std::vector<std::pair<std::string, std::uint16_t>> servers;
@@ -165,9 +216,11 @@ asio::awaitable<result<void>> cluster::async_bootstrap() {
   }
   std::string failures;
   for (int round = 0; round < opts_.max_attempts; ++round) {
-    if (round > 0) co_await async_sleep(next_backoff(round - 1));
+    if (round > 0 && !co_await async_sleep_unless_interrupted(next_backoff(round - 1)))
+      co_return fail(errc::cancelled, "interrupted");
     failures.clear();
     for (const auto& [host, port] : servers) {
+      if (interrupt::requested()) co_return fail(errc::cancelled, "interrupted");
       auto conn = co_await async_open(host, port);
       if (!conn) {
         if (is_permanent(conn.error())) co_return fail(std::move(conn.error()));

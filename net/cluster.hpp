@@ -95,7 +95,8 @@ class cluster : public std::enable_shared_from_this<cluster> {
 
   /// Connects to the first reachable bootstrap server (in order, each tried once per round,
   /// with back-off between rounds) and loads metadata for all topics. TLS and SASL errors stop
-  /// at once (retrying cannot fix credentials); connect errors name every server tried.
+  /// at once (retrying cannot fix credentials); connect errors name every server tried. A
+  /// signal (kb::interrupt) ends it within ~100 ms with errc::cancelled.
   [[nodiscard]] boost::asio::awaitable<result<void>> async_bootstrap();
 
   /// Reloads metadata: all topics (nullopt) or the named ones (merged into the cache).
@@ -146,6 +147,9 @@ class cluster : public std::enable_shared_from_this<cluster> {
   cluster(boost::asio::any_io_executor executor, cluster_options opts);
   boost::asio::awaitable<result<std::shared_ptr<connection>>> async_open(const std::string& host, std::uint16_t port);
   boost::asio::awaitable<void> async_sleep(std::chrono::milliseconds delay);
+  /// Sleeps `delay` in short slices; false as soon as a signal was received (kb::interrupt).
+  boost::asio::awaitable<bool> async_sleep_unless_interrupted(std::chrono::milliseconds delay);
+  boost::asio::awaitable<result<void>> async_bootstrap_rounds();
   void apply_metadata(const protocol::metadata_response& md, bool full);
   [[nodiscard]] std::chrono::milliseconds next_backoff(int attempt);
   /// The slot async_send uses next for `node_id` (round-robin over connections_per_broker).
@@ -164,6 +168,7 @@ class cluster : public std::enable_shared_from_this<cluster> {
   std::map<std::pair<std::int32_t, std::uint32_t>, std::shared_ptr<connection>> connections_;
   std::map<std::int32_t, std::uint32_t> next_slot_;  ///< round-robin position per broker
   std::shared_ptr<connection> bootstrap_connection_;  ///< until the node id is known
+  std::shared_ptr<connection> opening_;  ///< being connected by async_open (closed on a signal)
   std::mt19937_64 rng_;
 };
 

@@ -21,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/log.hpp"
 #include "pipeline/backup/batch_info.hpp"
@@ -1275,8 +1276,18 @@ struct backup_job::impl {
     if (auto r = co_await cluster->async_bootstrap(); !r) co_return r;
     if (auto r = co_await async_select_topics(); !r) co_return r;
 
+    const auto lease_taken = std::chrono::system_clock::now();
     if (auto r = take_lease(); !r) co_return r;
     last_renew = steady::now();
+    // What a writer killed mid-write left (temp files, unfinished multipart uploads) is ours to
+    // remove once we hold the lease; a restore's folder is not the backup's.
+    if (auto c = store.cleanup_stale(paths.root(), lease_taken, {paths.root() + "restores/"}); !c) {
+      log::warn("backup '{}': could not remove what an interrupted run left in {}: {}", opts.backup_id,
+                store.describe(), c.error().message);
+    } else if (!c->removed.empty()) {
+      log::info("backup '{}': removed {} leftover(s) of an interrupted run ({} bytes of temp files): {}",
+                opts.backup_id, c->removed.size(), c->bytes, fmt::join(c->removed, ", "));
+    }
 
     // backup.json: keep the creation time of an existing set.
     manifest.backup_id = opts.backup_id;
