@@ -50,6 +50,25 @@ def leaders(bootstrap, topic):
     return {x["partition"]: x["leader"] for x in md["topics"][0]["partitions"]}
 
 
+def wait_for_checkpoints(proc, root: Path, parts: int, pred, timeout: float = 120) -> None:
+    """Polls (bounded) the partitions' checkpoint.json files under `root` until every partition
+    has one and `pred` holds for the sum of their next_offset."""
+    deadline = time.monotonic() + timeout
+    total = -1
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        try:
+            offsets = [json.loads((root / str(p) / "checkpoint.json").read_text())["next_offset"] for p in range(parts)]
+        except (FileNotFoundError, json.JSONDecodeError):
+            offsets = None
+        if offsets is not None:
+            total = sum(offsets)
+            if pred(total):
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"the backup's checkpoints did not reach the expected state in {timeout} s (sum {total})")
+
+
 def test_leader_killed_during_continuous_backup(env3, tmp_path):
     from confluent_kafka import Consumer, TopicPartition
     from confluent_kafka.admin import AdminClient, NewTopic
@@ -73,12 +92,14 @@ def test_leader_killed_during_continuous_backup(env3, tmp_path):
                             stderr=subprocess.PIPE, text=True)
     victim = leaders(bootstrap, topic)[0]
     try:
-        time.sleep(1.5)
+        # The leader is killed once the backup is under way: every partition has a checkpoint.
+        wait_for_checkpoints(proc, tmp_path / "store/leader/topics" / topic, parts, lambda total: total > 0)
         k = subprocess.run([sys.executable, str(REPO / "tests/harness/cluster.py"), "--run-dir", env3["run_dir"], "kill",
                             "--node", str(victim), "--signal", "KILL"], capture_output=True, text=True, timeout=60)
         assert k.returncode == 0, k.stderr
         produce(bootstrap, topic, 10000, "b")  # goes to the new leaders
-        time.sleep(8)
+        # The running backup follows the new leaders: it commits all 30000 offsets before the stop.
+        wait_for_checkpoints(proc, tmp_path / "store/leader/topics" / topic, parts, lambda total: total == 30000)
         assert proc.poll() is None, proc.communicate()[1][-2000:]
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=120)
