@@ -12,7 +12,7 @@
 #                      DIR/kafka-backup-<version>.tar   docker-archive (docker load -i ...)
 #                      DIR/image.json                   digest, image id, sizes, tag
 #   --build-dir DIR  the release build directory (default build-release/, git-ignored); it is set
-#                    up with `meson setup DIR -Dbuildtype=release` when missing (see below), then
+#                    up with `meson setup DIR -Dbuildtype=release` when missing, then
 #                    `ninja -C DIR cli/kafka-backup` brings the binary up to date
 #   --binary PATH    use this binary instead of building one (development only)
 # Environment: SOURCE_DATE_EPOCH (default: the time of the commit HEAD names), KB_IMAGE_SOURCE
