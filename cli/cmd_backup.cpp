@@ -10,6 +10,7 @@
 #include "cli/command_support.hpp"
 #include "cli/signals.hpp"
 #include "pipeline/backup/backup_job.hpp"
+#include "pipeline/backup/fetch_budget.hpp"
 
 namespace kb::cli {
 
@@ -58,9 +59,7 @@ int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, st
   o.compression_level = cfg.backup.compression_level;
   o.segment_max_bytes = std::max<std::uint64_t>(cfg.backup.segment_max_bytes, 1);
   o.segment_max_interval_ms = std::max<std::uint64_t>(cfg.backup.segment_max_interval_ms, 1);
-  o.fetch_max_bytes = cfg.backup.fetch_max_bytes.value_or(
-      static_cast<std::uint32_t>(std::min<std::uint64_t>(cfg.backup.segment_max_bytes, 16u << 20)));
-  o.fetch_max_bytes = std::max<std::uint32_t>(o.fetch_max_bytes, 64u << 10);
+  o.fetch_max_bytes = pb::effective_fetch_max_bytes(cfg.backup.fetch_max_bytes, cfg.backup.segment_max_bytes);
   o.max_buffer_bytes = cfg.backup.max_buffer_bytes;
   switch (cfg.backup.start_offset) {
     case start_offset_policy::earliest: o.start = pb::start_position::earliest; break;
@@ -118,12 +117,24 @@ int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, st
 
   const auto& s = *result;
   const double secs = std::max(s.seconds, 0.001);
+  // A one-shot or snapshot backup stopped before its end offsets is not a success (DESIGN §2);
+  // a continuous one stopped by a signal has committed what it fetched and is.
+  const bool partial = s.interrupted && !cfg.backup.continuous && s.partitions_complete < s.partitions;
+  const char* outcome = !s.interrupted ? "complete"
+                        : partial      ? "interrupted (committed what was fetched)"
+                                       : "stopped (committed what was fetched)";
   err << fmt::format("backup '{}' {}: {} topics, {} partitions, {} records, {} raw / {} stored in {} segments, {:.1f} "
                      "MB/s, {:.1f} s\n",
-                     cfg.backup_id, s.interrupted ? "stopped (committed what was fetched)" : "complete", s.topics,
+                     cfg.backup_id, outcome, s.topics,
                      s.partitions, s.records, human_bytes(static_cast<double>(s.bytes_raw)),
                      human_bytes(static_cast<double>(s.bytes_stored)), s.segments,
                      static_cast<double>(s.bytes_raw) / 1e6 / secs, secs);
+  if (partial) {
+    print_error(err, fmt::format("backup '{}' interrupted: {} of {} partitions complete; re-run to continue (the "
+                                 "next run resumes from the last checkpoint)",
+                                 cfg.backup_id, s.partitions_complete, s.partitions));
+    return static_cast<int>(kb::exit_code::runtime);
+  }
   return static_cast<int>(kb::exit_code::success);
 }
 

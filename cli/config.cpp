@@ -18,6 +18,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "pipeline/backup/fetch_budget.hpp"
+
 namespace kb::cli {
 namespace {
 
@@ -1064,6 +1066,17 @@ void validate(reader& r, config& cfg, const YAML::Node& root) {
     r.error_at("backup.stop_at_current_offsets",
                "cannot be combined with continuous: true (a snapshot stops, a continuous backup "
                "does not); set one of them to false");
+  }
+  if (cfg.mode == run_mode::backup) {
+    // A budget one fetch does not fit in would wait forever for memory nothing frees.
+    const auto fetch = pipeline::backup::effective_fetch_max_bytes(b.fetch_max_bytes, b.segment_max_bytes);
+    const auto floor = pipeline::backup::min_buffer_bytes(fetch);
+    if (b.max_buffer_bytes < floor) {
+      r.error_at("backup.max_buffer_bytes",
+                 fmt::format("{} is below the minimum of {} bytes: one fetch (min(fetch_max_bytes, 1 MiB) = {} "
+                             "bytes) must fit in the memory budget; set max_buffer_bytes to at least {}",
+                             b.max_buffer_bytes, floor, floor, floor));
+    }
   }
   if (r.seen("backup.compression_level")) {
     switch (b.compression) {

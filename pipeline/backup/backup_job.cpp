@@ -25,16 +25,15 @@
 
 #include "base/log.hpp"
 #include "pipeline/backup/batch_info.hpp"
+#include "pipeline/backup/fetch_budget.hpp"
+#include "pipeline/backup/group_snapshot.hpp"
 #include "pipeline/exception_error.hpp"
 #include "pipeline/memory_budget.hpp"
 #include "pipeline/metrics_server.hpp"
 #include "pipeline/worker_pool.hpp"
 #include "protocol/describe_configs.hpp"
 #include "protocol/fetch.hpp"
-#include "protocol/find_coordinator.hpp"
-#include "protocol/list_groups.hpp"
 #include "protocol/list_offsets.hpp"
-#include "protocol/offset_fetch.hpp"
 #include "storage/format/manifest.hpp"
 #include "storage/object_store.hpp"
 
@@ -189,6 +188,8 @@ struct backup_job::impl {
   std::set<std::string> earlier_topics;  ///< listed in backup.json by earlier runs
   std::map<std::int32_t, int> in_flight;  ///< fetches per broker
   int fetches_in_flight = 0;
+  steady::time_point last_fetch_activity = steady::now();  ///< a fetch sent or answered
+  steady::time_point last_stall_report{};
   std::size_t rotation_ = 0;
   int uploads_in_flight = 0;
   bool waiting_uploads = false;  ///< an upload waits for budget room (retried on each upload_done)
@@ -205,6 +206,7 @@ struct backup_job::impl {
   progress_callback on_progress;
   std::uint64_t errors = 0;
   std::shared_ptr<metrics_server> metrics;
+  std::unique_ptr<group_snapshotter> group_reader;
 
   // ---- small helpers ------------------------------------------------------------------------
 
@@ -216,8 +218,17 @@ struct backup_job::impl {
       log::debug("backup: first error: {}", e.message);
       first_error = std::move(e);
     }
-    stopping = true;
+    begin_stopping();
     poke();
+  }
+
+  /// Stopping starts once, for a stop request or an error alike: the "still stopping" report
+  /// counts from here (issue #12 item 1: an error once left stop_since at the clock's epoch).
+  void begin_stopping() {
+    if (stopping) return;
+    stopping = true;
+    stop_since = steady::now();
+    last_stop_report = stop_since;
   }
 
   asio::awaitable<void> sleep(std::chrono::milliseconds d) {
@@ -798,7 +809,7 @@ struct backup_job::impl {
       // Fill this broker's free slots, splitting the ready partitions so requests overlap.
       while (!list.empty() && in_flight[leader] < static_cast<int>(opts.max_in_flight_per_broker)) {
         const std::uint64_t want = std::min<std::uint64_t>(opts.fetch_max_bytes, budget.available());
-        if (want < std::min<std::uint64_t>(opts.fetch_max_bytes, 1u << 20)) {
+        if (want < min_buffer_bytes(opts.fetch_max_bytes)) {
           relieve_memory();
           return;
         }
@@ -816,6 +827,7 @@ struct backup_job::impl {
           list.erase(list.begin(), list.begin() + n);
         }
         for (const auto& tp : batch) parts[tp].fetching = true;
+        last_fetch_activity = steady::now();
         ++in_flight[leader];
         ++fetches_in_flight;
         asio::co_spawn(io, async_fetch(leader, std::move(batch), want), asio::detached);
@@ -891,6 +903,7 @@ struct backup_job::impl {
     for (const auto& tp : batch) parts[tp].fetching = false;
     --in_flight[leader];
     --fetches_in_flight;
+    last_fetch_activity = steady::now();
     budget.release(reserved);
     totals.bytes_fetched += appended;
     poke();
@@ -1059,59 +1072,27 @@ struct backup_job::impl {
   // ---- consumer groups ----------------------------------------------------------------------
 
   asio::awaitable<void> async_group_snapshot() {
-    sf::group_snapshot snap;
-    snap.captured_ms = now_ms();
-    std::set<std::string> group_ids;
-    for (const auto& [node, b] : cluster->brokers()) {
-      auto resp = co_await cluster->async_send(node, protocol::list_groups_request{});
-      if (!resp) {
-        log::warn("backup: ListGroups on broker {} failed: {}", node, resp.error().message);
-        continue;
-      }
-      if (resp->error_code != 0) {
-        log::warn("backup: ListGroups on broker {}: {}", node, protocol::name(static_cast<protocol::error_code>(resp->error_code)));
-        continue;
-      }
-      for (const auto& g : resp->groups)
-        if (g.protocol_type == "consumer" || g.protocol_type.empty()) group_ids.insert(g.group_id);
+    if (!group_reader) {
+      group_snapshotter::options go;
+      go.principal = principal_hint();
+      go.bootstrap = opts.cluster.bootstrap_servers.empty() ? std::string() : opts.cluster.bootstrap_servers.front();
+      go.retry_backoff = opts.cluster.retry_backoff;
+      group_reader = std::make_unique<group_snapshotter>(cluster, go);
     }
-    for (const auto& gid : group_ids) {
-      protocol::find_coordinator_request fc;
-      fc.key_value = gid;
-      fc.key_type = 0;
-      fc.coordinator_keys = {gid};
-      auto conn = co_await cluster->async_any_connection();
-      if (!conn) continue;
-      auto coord = co_await (*conn)->async_request(fc);
-      if (!coord) continue;
-      std::int32_t node = coord->node_id;
-      if (!coord->coordinators.empty()) node = coord->coordinators.front().node_id;
-      if (node < 0) continue;
-      protocol::offset_fetch_request of;
-      of.group_id = gid;
-      protocol::offset_fetch_request::group g;
-      g.group_id = gid;
-      of.groups.push_back(g);
-      auto resp = co_await cluster->async_send(node, of);
-      if (!resp) {
-        log::warn("backup: OffsetFetch for group '{}' failed: {}", gid, resp.error().message);
-        continue;
-      }
-      const auto& tlist = resp->groups.empty() ? resp->topics : resp->groups.front().topics;
-      std::vector<sf::group_offset> offs;
-      for (const auto& t : tlist) {
-        if (!topics.count(t.name)) continue;
-        for (const auto& p : t.partitions) {
-          if (p.error_code != 0 || p.committed_offset < 0) continue;
-          offs.push_back({t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch, p.metadata.value_or("")});
-        }
-      }
-      if (!offs.empty()) snap.groups[gid] = std::move(offs);
+    auto cap = co_await group_reader->async_capture(topics, now_ms());
+    if (cap.not_captured != manifest.groups_not_captured) {
+      // backup.json names the groups the latest snapshot could not read (none: the field goes).
+      manifest.groups_not_captured = cap.not_captured;
+      if (auto r = write_backup_manifest(false); !r) set_error(std::move(r.error()));
     }
-    if (auto r = store.put(paths.group_snapshot(snap.captured_ms), as_bytes(sf::to_json(snap))); !r)
+    if (auto r = store.put(paths.group_snapshot(cap.snapshot.captured_ms), as_bytes(sf::to_json(cap.snapshot))); !r) {
       set_error(std::move(r.error()));
-    else
-      log::info("backup: consumer-group offsets of {} group(s) saved", snap.groups.size());
+    } else if (cap.not_captured.empty()) {
+      log::info("backup: consumer-group offsets of {} group(s) saved", cap.snapshot.groups.size());
+    } else {
+      log::info("backup: consumer-group offsets of {} group(s) saved; {} group(s) could not be read",
+                cap.snapshot.groups.size(), cap.not_captured.size());
+    }
   }
 
   // ---- metrics endpoint -------------------------------------------------------------------
@@ -1187,6 +1168,37 @@ struct backup_job::impl {
                        fetches_in_flight, uploads_in_flight, background_in_flight, resets, at_pool, unsealed);
   }
 
+  /// No fetch for opts.stall_report_after while partitions still want data: say why, so a
+  /// backup that waits (for memory, slow uploads, a leader) is never silent.
+  void report_fetch_stall(steady::time_point now) {
+    if (stopping || fetches_in_flight > 0) return;
+    if (now - last_fetch_activity < opts.stall_report_after || now - last_stall_report < opts.stall_report_after) return;
+    std::size_t active = 0, backpressure = 0, backoff = 0, resets = 0, other = 0;
+    for (const auto& [tp, ps] : parts) {
+      if (ps.phase != part_phase::active) continue;
+      ++active;
+      if (ps.needs_reset) ++resets;
+      else if (ps.closing.size() >= 2) ++backpressure;
+      else if (now < ps.not_before) ++backoff;
+      else ++other;
+    }
+    if (active == 0) return;
+    last_stall_report = now;
+    std::vector<std::string> why;
+    if (budget.available() < min_buffer_bytes(opts.fetch_max_bytes)) {
+      why.push_back(fmt::format("memory: {} of {} bytes of backup.max_buffer_bytes are held by fetched data not yet "
+                                "stored ({} upload(s) in flight) and a fetch needs {} free",
+                                budget.used(), budget.limit(), uploads_in_flight, min_buffer_bytes(opts.fetch_max_bytes)));
+    }
+    if (backpressure) why.push_back(fmt::format("{} partition(s) wait for their segment uploads to finish", backpressure));
+    if (backoff) why.push_back(fmt::format("{} partition(s) back off after failed fetches", backoff));
+    if (resets) why.push_back(fmt::format("{} partition(s) resolve an offset reset", resets));
+    if (other && why.empty()) why.push_back(fmt::format("{} partition(s) wait for a partition leader (metadata refresh)", other));
+    log::warn("backup: no fetch for {} s with {} partition(s) still to fetch; waiting for {}",
+              std::chrono::duration_cast<std::chrono::seconds>(now - last_fetch_activity).count(), active,
+              fmt::join(why, "; "));
+  }
+
   void report_progress() {
     if (!on_progress) return;
     totals.seconds = std::chrono::duration<double>(steady::now() - started).count();
@@ -1227,6 +1239,7 @@ struct backup_job::impl {
         });
       });
     }
+    report_fetch_stall(now);
     if (now - last_progress >= opts.progress_interval) {
       last_progress = now;
       report_progress();
@@ -1347,9 +1360,7 @@ struct backup_job::impl {
       if (stop_requested.load() && !stopping) {
         log::info("backup: stop requested; sealing and committing what is in flight");
         totals.interrupted = true;
-        stopping = true;
-        stop_since = steady::now();
-        last_stop_report = stop_since;
+        begin_stopping();
       }
       if (stopping && steady::now() - last_stop_report >= std::chrono::seconds(10)) {
         last_stop_report = steady::now();
@@ -1379,6 +1390,7 @@ struct backup_job::impl {
       co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
 
+    for (const auto& [tp, ps] : parts) totals.partitions_complete += ps.phase == part_phase::done ? 1 : 0;
     if (!first_error && opts.consumer_group_snapshot) co_await async_group_snapshot();
     if (!first_error) {
       if (auto r = write_backup_manifest(true); !r) co_return r;
@@ -1389,6 +1401,12 @@ struct backup_job::impl {
   }
 
   result<stats> run(progress_callback cb) {
+    if (opts.max_buffer_bytes < min_buffer_bytes(opts.fetch_max_bytes)) {
+      // It would wait forever for memory that nothing in flight frees (issue #11 item 10).
+      return fail(errc::config, fmt::format("backup.max_buffer_bytes {} is below the minimum of {} bytes (one fetch "
+                                            "must fit in the memory budget); raise it",
+                                            opts.max_buffer_bytes, min_buffer_bytes(opts.fetch_max_bytes)));
+    }
     on_progress = std::move(cb);
     started = steady::now();
     const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());

@@ -58,6 +58,9 @@ struct options {
   std::optional<metrics_options> metrics;  ///< serve Prometheus text while running
   /// Continuous: how often all metadata is reloaded to find new topics and partitions.
   std::chrono::milliseconds discovery_interval{30'000};
+  /// No fetch for this long while partitions are still to be fetched: warn (again each period)
+  /// saying what the fetcher waits for (memory, uploads, back-off, an offset reset, a leader).
+  std::chrono::milliseconds stall_report_after{30'000};
 };
 
 /// Totals of one run (what the final summary line prints).
@@ -74,6 +77,7 @@ struct stats {
   std::int64_t lag = -1;            ///< offsets left to the end offsets, -1 when unknown
   double seconds = 0;
   bool interrupted = false;  ///< stopped by a signal or request_stop()
+  std::uint64_t partitions_complete = 0;  ///< one-shot, snapshot: partitions that reached their end offset
 };
 
 using progress_callback = std::function<void(const stats&)>;

@@ -361,6 +361,8 @@ std::string describe_text(const backup_description& d) {
   out += fmt::format("  created         {}\n", when(m.created_ms));
   out += fmt::format("  updated         {}\n", when(m.updated_ms));
   for (const auto& n : m.notes) out += fmt::format("  note            {}\n", n);
+  for (const auto& g : m.groups_not_captured)
+    out += fmt::format("  group missing   {}: offsets not captured ({})\n", g.group, g.reason);
   for (const auto& t : d.topics) {
     out += fmt::format("\nTopic {} ({} partition{}){}\n", t.name, t.partition_count, t.partition_count == 1 ? "" : "s",
                        t.followed ? "" : " — no longer followed: the latest run's source.topics does not select it");
@@ -411,6 +413,9 @@ std::string describe_json(const backup_description& d) {
   }
   json::array bootstrap;
   for (const auto& s : d.manifest.bootstrap_servers) bootstrap.emplace_back(s);
+  json::array missing_groups;
+  for (const auto& g : d.manifest.groups_not_captured)
+    missing_groups.emplace_back(json::object{{"group", g.group}, {"reason", g.reason}});
   json::object o{{"backup_id", d.manifest.backup_id},
                  {"format_version", d.manifest.format_version},
                  {"tool_version", d.manifest.tool_version},
@@ -421,6 +426,7 @@ std::string describe_json(const backup_description& d) {
                  {"created_ms", d.manifest.created_ms},
                  {"updated_ms", d.manifest.updated_ms},
                  {"topics", std::move(topics)},
+                 {"groups_not_captured", std::move(missing_groups)},
                  {"totals", json::object{{"records", d.records},
                                          {"bytes_raw", d.bytes_raw},
                                          {"bytes_stored", d.bytes_stored},

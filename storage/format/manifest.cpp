@@ -202,6 +202,11 @@ std::string to_json(const backup_manifest& m) {
   o["topics"] = to_array(m.topics);
   if (!m.notes.empty()) o["notes"] = to_array(m.notes);
   if (!m.not_followed.empty()) o["not_followed"] = to_array(m.not_followed);
+  if (!m.groups_not_captured.empty()) {
+    json::array a;
+    for (const auto& g : m.groups_not_captured) a.emplace_back(json::object{{"group", g.group}, {"reason", g.reason}});
+    o["groups_not_captured"] = std::move(a);
+  }
   return text_of(o);
 }
 
@@ -227,6 +232,21 @@ kb::result<backup_manifest> parse_backup_manifest(std::string_view text) {
   m.topics = f.strings("topics");
   m.notes = f.strings("notes", false);
   m.not_followed = f.strings("not_followed", false);
+  if (const auto* a = f.array("groups_not_captured", false)) {
+    for (const auto& e : *a) {
+      if (!e.is_object()) {
+        f.bad("groups_not_captured", "holds something other than objects");
+        break;
+      }
+      fields g(e.as_object(), fmt::format("{} groups_not_captured[{}]", doc, m.groups_not_captured.size()));
+      group_not_captured entry{g.str("group"), g.str("reason", false)};
+      if (g.failed()) {
+        f.bad("groups_not_captured", g.error());
+        break;
+      }
+      m.groups_not_captured.push_back(std::move(entry));
+    }
+  }
   if (!f.failed() && m.backup_id.empty()) f.bad("backup_id", "is empty");
   if (!f.failed() && m.compression != "none" && m.compression != "lz4" && m.compression != "zstd")
     f.bad("compression", fmt::format("is '{}', not none, lz4 or zstd", m.compression));

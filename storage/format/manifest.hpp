@@ -39,6 +39,13 @@ struct backup_paths {
 [[nodiscard]] std::optional<std::pair<std::int64_t, std::int64_t>> parse_segment_file_name(
     std::string_view name);
 
+/// A consumer group whose committed offsets the last group snapshot could not read.
+struct group_not_captured {
+  std::string group;
+  std::string reason;  ///< e.g. "GROUP_AUTHORIZATION_FAILED: grant Describe on the group"
+  friend bool operator==(const group_not_captured&, const group_not_captured&) = default;
+};
+
 struct backup_manifest {
   std::uint32_t format_version = segment_format_version;
   std::string tool_version;
@@ -54,6 +61,7 @@ struct backup_manifest {
   /// Topics of `topics` that the last run's source.topics no longer selects: kept in the set,
   /// not fetched any more. Optional (absent: every topic is followed).
   std::vector<std::string> not_followed;
+  std::vector<group_not_captured> groups_not_captured;  ///< optional; absent in older manifests
   friend bool operator==(const backup_manifest&, const backup_manifest&) = default;
 };
 

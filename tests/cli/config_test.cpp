@@ -263,6 +263,11 @@ TEST(config_ranges, positive_sizes) {
               HasSubstr("backup.segment_max_bytes: must be between 1 and"));
   EXPECT_THAT(error_of(k_backup_base + "backup:\n  max_buffer_bytes: -5\n"),
               HasSubstr("backup.max_buffer_bytes: must be between 1 and"));
+  // Below what one fetch needs, the backup would wait forever for memory (issue #11 item 10).
+  EXPECT_THAT(error_of(k_backup_base + "backup:\n  max_buffer_bytes: 524288\n"),
+              HasSubstr("backup.max_buffer_bytes: 524288 is below the minimum of 1048576 bytes"));
+  EXPECT_THAT(error_of(k_backup_base + "backup:\n  max_buffer_bytes: 100000\n  fetch_max_bytes: 131072\n"),
+              HasSubstr("set max_buffer_bytes to at least 131072"));
   EXPECT_THAT(error_of(k_backup_base + "backup:\n  fetch_max_bytes: 3000000000\n"),
               HasSubstr("backup.fetch_max_bytes: must be between 1 and 2147483647"));
   EXPECT_THAT(error_of(k_backup_base + "backup:\n  max_concurrent_partitions: 0\n"),

@@ -4,6 +4,8 @@
 // Data is produced by kcat; expected counts come from what was produced.
 #include "pipeline/backup/backup_job.hpp"
 
+#include <unistd.h>
+
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -17,10 +19,12 @@
 #include <vector>
 
 #include <boost/json.hpp>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "protocol/create_topics.hpp"
 #include "storage/filesystem_store.hpp"
+#include "storage/object_store.hpp"
 #include "storage/format/segment.hpp"
 #include "storage/location.hpp"
 #include "tests/net/harness_env.hpp"
@@ -272,6 +276,139 @@ TEST(backup_job_it, continuous_discovers_new_topics_and_partitions) {
   EXPECT_EQ(read_json(dir.path / "discover/topics" / first / "0/checkpoint.json").at("next_offset").to_number<std::int64_t>(), 100);
   EXPECT_EQ(read_json(dir.path / "discover/topics" / second / "1/checkpoint.json").at("next_offset").to_number<std::int64_t>(), 40);
   EXPECT_TRUE(fs::exists(dir.path / "discover/topics" / second / "topic.json"));
+}
+
+/// A store whose segment writes wait until the test opens the gate: uploads stall, so the
+/// engine's memory and back-pressure fill and fetching stops.
+class gated_store final : public storage::object_store {
+ public:
+  explicit gated_store(storage::object_store& inner) : inner_(inner) {}
+  void open_gate() {
+    std::lock_guard lock(m_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  result<void> put(std::string_view key, byte_view data) override {
+    wait_if_segment(key);
+    return inner_.put(key, data);
+  }
+  result<void> put_if_absent(std::string_view key, byte_view data) override { return inner_.put_if_absent(key, data); }
+  result<byte_vector> get(std::string_view key) override { return inner_.get(key); }
+  result<byte_vector> get_range(std::string_view key, std::uint64_t offset, std::uint64_t length) override {
+    return inner_.get_range(key, offset, length);
+  }
+  result<storage::object_meta> head(std::string_view key) override { return inner_.head(key); }
+  result<std::vector<std::string>> list_prefixes(std::string_view prefix) override {
+    return inner_.list_prefixes(prefix);
+  }
+  result<void> remove(std::string_view key) override { return inner_.remove(key); }
+  result<std::unique_ptr<storage::object_writer>> open_writer(std::string_view key) override {
+    wait_if_segment(key);
+    return inner_.open_writer(key);
+  }
+  [[nodiscard]] std::string describe() const override { return inner_.describe(); }
+
+ protected:
+  result<std::vector<storage::object_info>> do_list(std::string_view prefix,
+                                                    const storage::list_options& options) override {
+    return inner_.list(prefix, options);
+  }
+
+ private:
+  void wait_if_segment(std::string_view key) {
+    if (!key.ends_with(".kbs")) return;
+    std::unique_lock lock(m_);
+    cv_.wait_for(lock, 60s, [&] { return open_; });  // bounded: a broken test cannot hang
+  }
+  storage::object_store& inner_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+/// Sends what is written to stderr (the log) into a file while it lives.
+class stderr_capture {
+ public:
+  stderr_capture() {
+    std::fflush(stderr);
+    saved_ = ::dup(STDERR_FILENO);
+    ::dup2(::fileno(file_), STDERR_FILENO);
+  }
+  ~stderr_capture() { restore(); }
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    ::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+    saved_ = -1;
+  }
+  std::string text() const {
+    std::fflush(stderr);
+    std::ifstream in(path_);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+ private:
+  fs::path path_ = fs::temp_directory_path() / ("kb-stderr-" + std::to_string(std::random_device{}()));
+  std::FILE* file_ = std::fopen(path_.c_str(), "w");
+  int saved_ = -1;
+
+ public:
+  stderr_capture(const stderr_capture&) = delete;
+  stderr_capture& operator=(const stderr_capture&) = delete;
+};
+
+TEST(backup_job_it, a_fetcher_stalled_by_uploads_says_what_it_waits_for) {
+  // Issue #11 item 10: a fetcher that cannot fetch must say why instead of waiting silently.
+  ASSERT_TRUE(env().error.empty());
+  const auto topic = create_topic(1);
+  produce(topic, 0, 3000, 1000);  // ~3 MiB: three times the budget
+  temp_dir dir;
+  auto inner = storage::open_store(dir.path.string(), storage::process_environment());
+  ASSERT_TRUE(inner) << inner.error().message;
+  gated_store store(**inner);
+  auto o = base_options(topic, "stall");
+  o.codec = storage::format::frame_codec::none;
+  o.max_buffer_bytes = 1u << 20;
+  o.fetch_max_bytes = 256u << 10;
+  o.stall_report_after = 300ms;
+  backup_job job(std::move(o), store);
+  stderr_capture capture;
+  result<stats> s = fail(errc::internal, "not run");
+  std::thread runner([&] { s = job.run({}); });
+  std::string log;
+  for (int i = 0; i < 600 && log.find("backup: no fetch for") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(50ms);
+    log = capture.text();
+  }
+  store.open_gate();
+  runner.join();
+  capture.restore();
+  EXPECT_THAT(log, ::testing::HasSubstr("partition(s) still to fetch; waiting for"));
+  EXPECT_TRUE(log.find("segment uploads to finish") != std::string::npos ||
+              log.find("memory: ") != std::string::npos)
+      << log;
+  ASSERT_TRUE(s) << s.error().message;  // once the uploads go on, the backup completes
+  EXPECT_EQ(s->records, 3000u);
+  EXPECT_EQ(read_json(dir.path / "stall/topics" / topic / "0/checkpoint.json").at("next_offset").to_number<std::int64_t>(),
+            3000);
+}
+
+TEST(backup_job_it, a_budget_no_fetch_fits_in_is_refused) {
+  // Issue #11 item 10: it used to wait forever for memory nothing in flight frees.
+  temp_dir dir;
+  auto store = storage::open_store(dir.path.string(), storage::process_environment());
+  ASSERT_TRUE(store);
+  auto o = base_options("unused", "tiny");
+  o.max_buffer_bytes = 512u << 10;
+  o.fetch_max_bytes = 16u << 20;
+  backup_job job(std::move(o), **store);
+  auto s = job.run({});
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(s.error().is(errc::config));
+  EXPECT_THAT(s.error().message, ::testing::HasSubstr("below the minimum of 1048576 bytes"));
 }
 
 }  // namespace

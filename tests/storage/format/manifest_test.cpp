@@ -71,6 +71,20 @@ TEST(Manifest, BackupRoundTrip) {
   auto third = parse_backup_manifest(to_json(narrowed));
   ASSERT_TRUE(third) << third.error().message;
   EXPECT_EQ(*third, narrowed);
+  // Groups a snapshot could not read (issue #12 item 3); manifests without the field stay readable.
+  auto with_groups = m;
+  with_groups.groups_not_captured = {{"billing", "GROUP_AUTHORIZATION_FAILED"}};
+  const auto groups_text = to_json(with_groups);
+  EXPECT_NE(groups_text.find("\"groups_not_captured\""), std::string::npos) << groups_text;
+  auto fourth = parse_backup_manifest(groups_text);
+  ASSERT_TRUE(fourth) << fourth.error().message;
+  EXPECT_EQ(*fourth, with_groups);
+  EXPECT_EQ(to_json(m).find("groups_not_captured"), std::string::npos);
+  auto bad = parse_backup_manifest(R"({"format_version": 1, "tool_version": "0", "backup_id": "b",
+    "source_cluster_id": "c", "bootstrap_servers": [], "created_ms": 5, "updated_ms": 6, "mode": "snapshot",
+    "compression": "lz4", "topics": [], "groups_not_captured": ["billing"]})");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("groups_not_captured"), std::string::npos) << bad.error().message;
 }
 
 TEST(Manifest, BackupReadsAHandWrittenDocument) {
