@@ -11,6 +11,8 @@ import subprocess
 import time
 import uuid
 
+import pytest
+
 from test_backup import (binary, dump_tool, end_offsets, env, new_topic, plaintext,  # noqa: F401 (fixtures)
                          run_backup, stored, write_config)
 
@@ -107,14 +109,16 @@ def test_failing_run_does_not_report_still_stopping(env, binary, tmp_path):
 
 # ---- #12.2: a one-shot backup stopped before its end is not a success --------------------------
 
-def test_interrupted_one_shot_exits_1_and_a_rerun_completes_exactly(env, binary, dump_tool, tmp_path):
+@pytest.mark.parametrize("snapshot", [False, True], ids=["one-shot", "snapshot"])
+def test_interrupted_one_shot_exits_1_and_a_rerun_completes_exactly(env, binary, dump_tool, tmp_path, snapshot):
     parts = 40
     t = new_topic(env, partitions=parts)
     produce(env, t, parts, 600)
     ends = end_offsets(env, t, parts)
     # One partition at a time, in small segments: the run takes long enough to be stopped midway.
     cfg = write_config(tmp_path, env, [t], "cut", backup={"max_concurrent_partitions": 1, "segment_max_bytes": 32768,
-                                                          "fetch_max_bytes": 65536, "max_buffer_bytes": 1048576})
+                                                          "fetch_max_bytes": 65536, "max_buffer_bytes": 1048576,
+                                                          "stop_at_current_offsets": snapshot})
     proc = subprocess.Popen([str(binary), "backup", "--config", str(cfg), "--no-progress"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
