@@ -583,6 +583,8 @@ void read_storage(reader& r, const YAML::Node& node, const std::string& path, st
       {"secret_key", secret(s.secret_key)},
       {"secret_access_key", secret(s.secret_key)},
       {"session_token", secret(s.session_token)},
+      {"credentials", str(s.credentials)},
+      {"imds_endpoint", opt(s.imds_endpoint)},
       {"server_side_encryption", [&](const YAML::Node& v, const std::string& p) {
          assign(s.sse, r.enumeration(v, p, k_sse));
        }},
@@ -962,7 +964,7 @@ void validate_storage(reader& r, const storage_config& s) {
     std::initializer_list<storage_backend> backends;
   };
   using sb = storage_backend;
-  static const std::array<key_rule, 26> rules{{
+  static const std::array<key_rule, 28> rules{{
       {"path", {sb::filesystem}},
       {"bucket", {sb::s3, sb::gcs}},
       {"region", {sb::s3}},
@@ -974,6 +976,8 @@ void validate_storage(reader& r, const storage_config& s) {
       {"secret_key", {sb::s3}},
       {"secret_access_key", {sb::s3}},
       {"session_token", {sb::s3}},
+      {"credentials", {sb::s3}},
+      {"imds_endpoint", {sb::s3}},
       {"server_side_encryption", {sb::s3}},
       {"sse_kms_key_id", {sb::s3}},
       {"upload_checksum", {sb::s3}},
@@ -1192,6 +1196,8 @@ json::object storage_json(const storage_config& s) {
       out["access_key"] = secret_json(s.access_key);
       out["secret_key"] = secret_json(s.secret_key);
       out["session_token"] = secret_json(s.session_token);
+      out["credentials"] = s.credentials;
+      out["imds_endpoint"] = optional_json(s.imds_endpoint);
       out["server_side_encryption"] = to_string(s.sse);
       out["sse_kms_key_id"] = optional_json(s.sse_kms_key_id);
       out["upload_checksum"] = to_string(s.checksum);

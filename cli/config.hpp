@@ -101,6 +101,8 @@ struct storage_config {
   secret_value access_key;       ///< empty: AWS_* environment
   secret_value secret_key;
   secret_value session_token;
+  std::string credentials = "auto";  ///< s3: auto|static|env|profile|container|imds (storage validates)
+  std::optional<std::string> imds_endpoint;  ///< s3: EC2 instance metadata endpoint (tests, private)
   server_side_encryption sse = server_side_encryption::none;
   std::optional<std::string> sse_kms_key_id;
   upload_checksum checksum = upload_checksum::crc32c;

@@ -252,33 +252,25 @@ result<s3_options> resolve_s3_options(const location& where, const store_setting
   }
 
   const std::string where_text = where.to_url();
-  if (!settings.access_key.empty() || !settings.secret_key.empty()) {
-    if (settings.access_key.empty() || settings.secret_key.empty()) {
-      return fail(errc::config,
-                  fmt::format("storage for {} has only one of access_key and secret_key; set both "
-                              "or neither (then AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are "
-                              "used)",
-                              where_text));
-    }
-    out.credentials.access_key_id = settings.access_key;
-    out.credentials.secret_access_key = settings.secret_key;
-    out.credentials.session_token = settings.session_token;
-  } else {
-    auto id = non_empty(env, "AWS_ACCESS_KEY_ID");
-    auto secret = non_empty(env, "AWS_SECRET_ACCESS_KEY");
-    if (!id || !secret) {
-      return fail(errc::config,
-                  fmt::format("no S3 credentials for {}: {} is not set; export AWS_ACCESS_KEY_ID "
-                              "and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary "
-                              "keys) or set storage.access_key and storage.secret_key",
-                              where_text, !id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY"));
-    }
-    out.credentials.access_key_id = std::move(*id);
-    out.credentials.secret_access_key = secret_string(std::move(*secret));
-    if (auto token = non_empty(env, "AWS_SESSION_TOKEN")) {
-      out.credentials.session_token = secret_string(std::move(*token));
-    }
+  if (settings.access_key.empty() != settings.secret_key.empty()) {
+    return fail(errc::config,
+                fmt::format("storage for {} has only one of access_key and secret_key; set both "
+                            "or neither (then the credential chain is used: AWS_ACCESS_KEY_ID and "
+                            "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, container or instance credentials)",
+                            where_text));
   }
+  credential_settings cs;
+  cs.source = settings.credential_source.empty() ? "auto" : settings.credential_source;
+  cs.access_key = settings.access_key;
+  cs.secret_key = settings.secret_key;
+  cs.session_token = settings.session_token;
+  cs.imds_endpoint = settings.imds_endpoint;
+  auto provider = resolve_credentials(cs, env, settings.credential_http);
+  if (!provider) {
+    return fail(provider.error().code, fmt::format("{} for {}", provider.error().message, where_text));
+  }
+  out.credential_source = std::move(*provider);
+  if (auto first = out.credential_source->current()) out.credentials = std::move(*first);
 
   out.sse = settings.sse;
   out.sse_kms_key_id = settings.sse_kms_key_id;

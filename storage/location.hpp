@@ -43,17 +43,18 @@ result<std::string> normalize_prefix(std::string_view prefix);
 /// errc::unsupported for now.
 result<location> parse_location(std::string_view url);
 
-/// Looks a variable up; std::nullopt when unset. Injected so tests need no real environment.
-using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
-/// The process environment.
+/// The process environment (env_lookup is declared in storage/aws_credentials.hpp).
 env_lookup process_environment();
 
-/// What a configuration may add to a location. Empty credentials mean "from the
-/// environment": AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
+/// What a configuration may add to a location. Empty credentials mean "from the credential
+/// chain": environment, shared files, container endpoint, EC2 instance metadata.
 struct store_settings {
   std::string access_key;
   secret_string secret_key;
   secret_string session_token;
+  std::string credential_source = "auto";  ///< storage.credentials: auto|static|env|profile|container|imds
+  std::string imds_endpoint;               ///< storage.imds_endpoint; empty: the environment or the default
+  http_client credential_http;             ///< for tests: the identity endpoints' HTTP; empty: libcurl
   sse_mode sse = sse_mode::none;
   std::string sse_kms_key_id;
   std::size_t part_size = 0;           ///< 0: the default (8 MiB); minimum 5 MiB

@@ -731,9 +731,16 @@ class s3_store final : public object_store {
         body.code == "RequestTimeTooSkewed" || body.code == "ExpiredToken" ||
         body.code == "InvalidToken";
     if (r.status == 403 || r.status == 401 || credential_code) {
+      const std::string key_id = options_.credential_source ? options_.credential_source->access_key_id()
+                                                            : options_.credentials.access_key_id;
+      const std::string from =
+          options_.credential_source ? fmt::format(" (credentials from {})", options_.credential_source->source()) : "";
       std::string hint = "check the access key, the secret key and the bucket policy";
       if (body.code == "RequestTimeTooSkewed") {
         hint = "the local clock is more than 15 minutes off the server's; fix the clock (NTP)";
+      } else if (body.code == "ExpiredToken" || body.code == "InvalidToken") {
+        hint = "the session token is expired or unknown to the server: renew the temporary credentials "
+               "(storage.credentials names the source)";
       } else if (body.code == "SignatureDoesNotMatch") {
         hint = "the secret key does not match the access key: check AWS_SECRET_ACCESS_KEY / "
                "storage.secret_key";
@@ -742,8 +749,8 @@ class s3_store final : public object_store {
                "storage.access_key";
       }
       return {make_error_code(errc::authorization),
-              fmt::format("S3 refused {} {} as access key {}: {}; {}", method, object,
-                          options_.credentials.access_key_id, detail, hint)};
+              fmt::format("S3 refused {} {} as access key {}{}: {}; {}", method, object, key_id, from, detail,
+                          hint)};
     }
     if (r.status == 404) {
       if (body.code == "NoSuchBucket") {
@@ -823,7 +830,15 @@ class s3_store final : public object_store {
     const std::string object = key.empty() ? describe() : fmt::format("'{}' in {}", key, describe());
     for (int attempt = 0;; ++attempt) {
       sigv4::request req{method, host_, path, query, headers, payload_hash};
-      const sigv4::signature sig = sigv4::sign(req, options_.credentials, sign_opts, options_.clock());
+      aws_credentials creds;
+      if (options_.credential_source) {
+        auto current = options_.credential_source->current();
+        if (!current) return tl::unexpected(current.error());
+        creds = std::move(*current);
+      } else {
+        creds = options_.credentials;
+      }
+      const sigv4::signature sig = sigv4::sign(req, creds, sign_opts, options_.clock());
       header_list all = headers;
       all.emplace_back("Host", host_);
       all.insert(all.end(), sig.headers_to_add.begin(), sig.headers_to_add.end());
@@ -975,7 +990,8 @@ result<std::unique_ptr<object_store>> make_s3_store(s3_options options) {
     return fail(errc::config, fmt::format("S3 endpoint '{}' must start with http:// or https://",
                                           options.endpoint));
   }
-  if (options.credentials.access_key_id.empty() || options.credentials.secret_access_key.empty()) {
+  if (!options.credential_source &&
+      (options.credentials.access_key_id.empty() || options.credentials.secret_access_key.empty())) {
     return fail(errc::config, "S3 storage needs an access key and a secret key");
   }
   return std::unique_ptr<object_store>(std::make_unique<s3_store>(std::move(options)));

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "storage/aws_credentials.hpp"
 #include "storage/object_store.hpp"
 #include "storage/sigv4.hpp"
 
@@ -30,7 +31,9 @@ struct s3_options {
   std::string region = "us-east-1";
   std::string endpoint;              ///< "http://127.0.0.1:7070"; empty: https://s3.<region>.amazonaws.com
   bool path_style = false;           ///< https://host/bucket/key instead of https://bucket.host/key
-  aws_credentials credentials;
+  aws_credentials credentials;      ///< used when `credential_source` is null
+  /// The credential chain's provider (refreshes temporary credentials); wins over `credentials`.
+  std::shared_ptr<credential_provider> credential_source;
   sse_mode sse = sse_mode::none;
   std::string sse_kms_key_id;        ///< with aws:kms; empty: the AWS-managed key
 
