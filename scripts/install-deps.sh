@@ -3,6 +3,7 @@
 # the test tools into a cache outside the repository ($KB_CACHE):
 #   kafka-<V>/lib       Apache Kafka broker + CLI tool jars (mvn copy-dependencies)
 #   bin/versitygw       S3 server that verifies SigV4 (go install)
+#   bin/ec2-metadata-mock  AWS's EC2 instance metadata mock, for the IMDSv2 credential test (go install)
 #   venv/               Python venv with pytest and confluent-kafka (tests/harness/requirements.txt)
 # Idempotent: each tool is keyed by its version (and input file hash) with a .complete marker
 # and is reused when present. Runs as root, reads no stdin.
@@ -18,6 +19,7 @@ KB_CACHE="${KB_CACHE:-$HOME/.cache/kafka-backup}"
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
 LOG4J2_VERSION="${LOG4J2_VERSION:-2.24.3}"
 VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.7.0}"
+AEMM_VERSION="${AEMM_VERSION:-v1.13.0}"
 DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -140,6 +142,24 @@ else
   [ -x "$KB_CACHE/bin/versitygw" ] || die "go install succeeded but $KB_CACHE/bin/versitygw is missing"
   echo "requested=$VERSITYGW_VERSION installed=$got" >"$vgw_marker"
   step_done "versitygw: installed $got into $KB_CACHE/bin" "$t"
+fi
+
+# ---------------------------------------------------------------- ec2-metadata-mock
+t=$(now)
+aemm_marker="$KB_CACHE/bin/.ec2-metadata-mock.complete"
+if [ -f "$aemm_marker" ] && [ -x "$KB_CACHE/bin/ec2-metadata-mock" ] && grep -qx "$AEMM_VERSION" "$aemm_marker"; then
+  step_done "ec2-metadata-mock: reused $KB_CACHE/bin/ec2-metadata-mock ($AEMM_VERSION)" "$t"
+else
+  command -v go >/dev/null 2>&1 || die "go not found (needed to build ec2-metadata-mock)"
+  say "ec2-metadata-mock $AEMM_VERSION: go install"
+  rm -f "$aemm_marker"
+  GOBIN="$KB_CACHE/bin" GOTOOLCHAIN=local CGO_ENABLED=0 \
+    go install "github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock@$AEMM_VERSION" </dev/null \
+    >"$KB_CACHE/ec2-metadata-mock-install.log" 2>&1 \
+    || { tail -n 20 "$KB_CACHE/ec2-metadata-mock-install.log" >&2; die "go install ec2-metadata-mock@$AEMM_VERSION failed"; }
+  [ -x "$KB_CACHE/bin/ec2-metadata-mock" ] || die "go install succeeded but $KB_CACHE/bin/ec2-metadata-mock is missing"
+  echo "$AEMM_VERSION" >"$aemm_marker"
+  step_done "ec2-metadata-mock: installed $AEMM_VERSION into $KB_CACHE/bin" "$t"
 fi
 
 # ---------------------------------------------------------------- Python venv

@@ -1,6 +1,6 @@
 """The S3 credential chain end to end: a backup to the harness S3 server (versitygw, which checks
 SigV4) with NO static credentials, the keys coming from a credential_process profile, a container
-credentials endpoint; `validate --deep` passes
+credentials endpoint, or EC2 instance metadata IMDSv2 (AWS's ec2-metadata-mock); `validate --deep` passes
 with the same source; a failing source exits 3 naming the source, without printing a secret.
 
 The container endpoint is a python http.server in this test serving the documented ECS/EKS Pod
@@ -10,6 +10,8 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -201,3 +203,53 @@ def test_unknown_credentials_source_is_a_config_error(env, binary, tmp_path):
                        text=True, timeout=60, env=clean_env(tmp_path))
     assert r.returncode == 2, r.stderr
     assert "storage.credentials: 'instance-role' is not a credential source" in r.stderr
+
+
+def ec2_metadata_mock() -> str | None:
+    """scripts/install-deps.sh builds it into $KB_CACHE/bin; KB_EC2_METADATA_MOCK overrides."""
+    if os.environ.get("KB_EC2_METADATA_MOCK"):
+        return os.environ["KB_EC2_METADATA_MOCK"]
+    p = Path(os.environ.get("KB_CACHE", str(Path.home() / ".cache/kafka-backup"))) / "bin" / "ec2-metadata-mock"
+    return str(p) if p.is_file() else shutil.which("ec2-metadata-mock")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_imdsv2_from_aws_ec2_metadata_mock_backs_up_and_validates(env, binary, tmp_path):
+    mock = ec2_metadata_mock()
+    assert mock, "ec2-metadata-mock is not installed: run scripts/install-deps.sh"
+    s3 = env["s3"]
+    port = free_port()
+    # The mock's config sets the role credentials it hands out to the S3 server's key pair.
+    conf = tmp_path / "aemm.json"
+    conf.write_text(json.dumps({"metadata": {
+        "paths": {"iam-security-credentials": "/latest/meta-data/iam/security-credentials/kb-backup-role"},
+        "values": {
+        "iam-security-credentials-role": "kb-backup-role",
+        "iam-security-credentials": {"Code": "Success", "LastUpdated": "2026-01-01T00:00:00Z", "Type": "AWS-HMAC",
+                                     "AccessKeyId": s3["access_key"], "SecretAccessKey": s3["secret_key"],
+                                     "Token": "imds-session-token", "Expiration": "2099-01-01T00:00:00Z"}}}}))
+    log = (tmp_path / "aemm.log").open("w")
+    p = subprocess.Popen([mock, "--hostname", "127.0.0.1", "--port", str(port), "--config-file", str(conf),
+                          "--imdsv2"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert p.poll() is None, (tmp_path / "aemm.log").read_text()
+                time.sleep(0.1)
+        proc_env = clean_env(tmp_path)
+        del proc_env["AWS_EC2_METADATA_DISABLED"]
+        proc_env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = f"http://127.0.0.1:{port}"
+        backup_and_validate(binary, env, tmp_path, proc_env, "imds")
+    finally:
+        p.terminate()
+        p.wait(30)
+        log.close()
