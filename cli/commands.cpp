@@ -9,6 +9,7 @@
 #include "cli/args.hpp"
 #include "cli/command_support.hpp"
 #include "cli/config.hpp"
+#include "cli/preflight.hpp"
 
 namespace kb::cli {
 
@@ -35,6 +36,8 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
     case command::config: {
       auto cfg = load(args, err, env);
       if (!cfg) return static_cast<int>(kb::exit_code::usage);
+      // The same checks as the command of the config's mode, so `config` passes only what it runs.
+      if (auto ok = check_runnable(*cfg); !ok) return report(err, ok.error());
       out << (args.format == "json" ? to_json(*cfg) : to_yaml(*cfg));
       return 0;
     }
@@ -51,6 +54,7 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
             to_string(cfg->mode)));
         return static_cast<int>(kb::exit_code::usage);
       }
+      if (auto ok = check_runnable(*cfg); !ok) return report(err, ok.error());
       return args.cmd == command::backup ? run_backup(*cfg, args, out, err)
                                          : run_restore(*cfg, args, out, err);
     }

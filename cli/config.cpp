@@ -18,7 +18,9 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "cli/config_file.hpp"
 #include "pipeline/backup/fetch_budget.hpp"
+#include "protocol/topic_name.hpp"
 
 namespace kb::cli {
 namespace {
@@ -725,6 +727,10 @@ void read_restore(reader& r, const YAML::Node& node, const std::string& path, re
            if (auto target = r.string(value, ep)) {
              if (target->empty()) {
                r.error(value.Mark(), ep, "empty target topic name");
+             } else if (auto why = protocol::topic_name_problem(*target)) {
+               // Caught here, not as INVALID_TOPIC_EXCEPTION from the broker halfway through a run.
+               r.error(value.Mark(), ep,
+                       fmt::format("'{}' is not a valid Kafka topic name: {}", target->substr(0, 260), *why));
              } else {
                o.topic_mapping[key.Scalar()] = *target;
              }
@@ -1593,15 +1599,9 @@ kb::result<config> load_config_text(std::string_view text, std::string_view sour
 }
 
 kb::result<config> load_config_file(const std::string& path, const env_lookup& env) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return kb::fail(kb::errc::config,
-                    fmt::format("cannot read config file {}: {}; check the --config path", path,
-                                std::strerror(errno)));
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return load_config_text(buffer.str(), path, env);
+  auto text = read_config_file(path);
+  if (!text) return kb::fail(std::move(text.error()));
+  return load_config_text(*text, path, env);
 }
 
 std::string to_yaml(const config& cfg) {

@@ -482,6 +482,18 @@ TEST(config_rules, restore_state_dir) {
   EXPECT_FALSE(unset->restore.state_dir);
 }
 
+TEST(config_rules, topic_mapping_targets_must_be_valid_topic_names) {
+  EXPECT_THAT(error_of(k_restore_base + "restore:\n  topic_mapping: {orders: \"orders restored\"}\n"),
+              HasSubstr("restore.topic_mapping.orders: 'orders restored' is not a valid Kafka topic name: character "
+                        "0x20 at position 7 is not allowed"));
+  EXPECT_THAT(error_of(k_restore_base + "restore:\n  topic_mapping: {orders: \"..\"}\n"),
+              HasSubstr("'.' and '..' are reserved"));
+  EXPECT_THAT(error_of(k_restore_base + "restore:\n  topic_mapping: {orders: " + std::string(250, 'o') + "}\n"),
+              HasSubstr("250 characters long, at most 249"));
+  const auto ok = load(k_restore_base + "restore:\n  topic_mapping: {orders: Orders.restored_2-b}\n");
+  ASSERT_TRUE(ok) << ok.error().message;
+}
+
 TEST(config_rules, oso_backup_keys) {
   const auto r = load(k_backup_base +
                       "backup:\n"

@@ -150,15 +150,113 @@ def test_restore_without_a_target_section_exits_2(tmp_path):
     assert "target" in r.stderr
 
 
-@pytest.mark.parametrize("section,expect", [
-    ("source:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  backend: azure\n  account_name: a\n"
+def error_lines(text):
+    return [line for line in text.splitlines() if line.startswith("error: ")]
+
+
+@pytest.mark.parametrize("mode,section,expect", [
+    ("backup", "source:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  backend: azure\n  account_name: a\n"
      "  container_name: c\n", "storage.backend: azure is not supported yet"),
-    ("source:\n  bootstrap_servers: [\"127.0.0.1:1\"]\n  security:\n    security_protocol: SASL_PLAINTEXT\n"
+    ("backup", "source:\n  bootstrap_servers: [\"127.0.0.1:1\"]\n  security:\n    security_protocol: SASL_PLAINTEXT\n"
      "    sasl_mechanism: GSSAPI\nstorage:\n  path: /tmp/unused\n", "GSSAPI is not built into this binary"),
+    ("backup", "source:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  path: /tmp/unused\n"
+     "backup:\n  start_offset:\n    specific: {orders: {0: 42}}\n", "specific offsets are not supported"),
+    ("restore", "target:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  path: /tmp/unused\n"
+     "restore:\n  purge_topics: true\n", "restore.purge_topics: true is not supported"),
+    ("restore", "target:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  backend: gcs\n  bucket: b\n",
+     "storage.backend: gcs is not supported yet"),
 ])
-def test_settings_this_binary_cannot_honour_exit_2_before_connecting(tmp_path, section, expect):
-    cfg = tmp_path / "backup.yaml"
-    cfg.write_text("mode: backup\nbackup_id: nightly\n" + section)
-    r = run(["backup", "--config", str(cfg)])
+def test_settings_this_binary_cannot_honour_exit_2_before_connecting(tmp_path, mode, section, expect):
+    """`config` runs the command's own checks: it refuses exactly what `backup`/`restore` refuse."""
+    cfg = tmp_path / f"{mode}.yaml"
+    cfg.write_text(f"mode: {mode}\nbackup_id: nightly\n" + section)
+    r = run([mode, "--config", str(cfg)])
     assert r.returncode == 2, r.stderr
     assert expect in r.stderr
+    c = run(["config", "--config", str(cfg)])
+    assert c.returncode == r.returncode, c.stdout + c.stderr
+    assert c.stdout == ""
+    assert error_lines(c.stderr) == error_lines(r.stderr), (c.stderr, r.stderr)
+
+
+def run_measured(args, timeout=20, memory_limit=1 << 30):
+    """Runs the binary with an address-space cap (so a runaway read cannot hurt the machine);
+    returns (returncode, stderr, seconds, peak RSS in KiB) from wait4."""
+    import resource
+    import tempfile
+    import threading
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
+    with tempfile.TemporaryFile() as err:
+        start = time.monotonic()
+        p = subprocess.Popen([binary(), *args], stdout=subprocess.DEVNULL, stderr=err, env=env, preexec_fn=cap)
+        timer = threading.Timer(timeout, p.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(p.pid, 0)
+        finally:
+            timer.cancel()
+        seconds = time.monotonic() - start
+        err.seek(0)
+        return os.waitstatus_to_exitcode(status), err.read().decode(errors="replace"), seconds, usage.ru_maxrss
+
+
+@pytest.mark.parametrize("command", ["config", "backup", "restore"])
+def test_config_from_dev_zero_is_refused_at_once_with_little_memory(command):
+    code, err, seconds, rss_kib = run_measured([command, "--config", "/dev/zero"])
+    assert code == 2, err
+    assert "config file /dev/zero is not a regular file" in err
+    assert "--config" in err  # the fix
+    assert seconds < 5, seconds
+    assert rss_kib < 64 * 1024, rss_kib
+
+
+def test_config_from_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "config.fifo"
+    os.mkfifo(fifo)
+    code, err, seconds, _ = run_measured(["config", "--config", str(fifo)], timeout=10)
+    assert code == 2, err
+    assert f"config file {fifo} is not a regular file" in err
+    assert seconds < 5, seconds
+
+
+def test_config_that_is_a_directory_says_so(tmp_path):
+    r = run(["backup", "--config", str(tmp_path)])
+    assert r.returncode == 2, r.stderr
+    assert f"config file {tmp_path} is a directory" in r.stderr
+    assert f"--config {tmp_path}/backup.yaml" in r.stderr
+    assert "the configuration is empty" not in r.stderr
+
+
+def test_config_larger_than_4_mib_is_refused(tmp_path):
+    cfg = tmp_path / "huge.yaml"
+    line = "# " + "x" * 1021 + "\n"
+    cfg.write_text("mode: backup\n" + line * (4 * 1024 + 1))
+    code, err, seconds, rss_kib = run_measured(["config", "--config", str(cfg)])
+    assert code == 2, err
+    assert f"config file {cfg} is larger than 4 MiB" in err
+    assert seconds < 5, seconds
+
+
+@pytest.mark.parametrize("name,why", [
+    ("orders restored", "character 0x20 at position 7 is not allowed"),
+    ("orders/eu", "character '/' at position 7 is not allowed"),
+    ("..", "'.' and '..' are reserved"),
+    ("t" * 250, "250 characters long, at most 249"),
+])
+def test_invalid_topic_mapping_target_exits_2_at_config_time(tmp_path, name, why):
+    cfg = tmp_path / "restore.yaml"
+    cfg.write_text("mode: restore\nbackup_id: nightly\ntarget:\n  bootstrap_servers: [\"127.0.0.1:1\"]\n"
+                   f"storage:\n  path: {tmp_path}\nrestore:\n  topic_mapping:\n    orders: \"{name}\"\n")
+    for command in ("config", "restore"):
+        r = run([command, "--config", str(cfg)])
+        assert r.returncode == 2, (command, r.stderr)
+        assert "restore.topic_mapping.orders" in r.stderr, r.stderr
+        assert "is not a valid Kafka topic name" in r.stderr, r.stderr
+        assert why in r.stderr, r.stderr
+        assert "backup 'nightly' not found" not in r.stderr  # refused before the store is read
