@@ -207,8 +207,10 @@ asio::awaitable<result<void>> connection::async_negotiate_versions() {
   req.client_software_version = KB_VERSION;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const std::int32_t correlation_id = next_correlation_id();
-    auto body = co_await async_exchange(protocol::encode_request(req, version, correlation_id, opts_.client_id),
-                                        correlation_id, "ApiVersions", opts_.request_timeout, true, false);
+    auto frame = protocol::encode_request(req, version, correlation_id, opts_.client_id);
+    if (!frame) co_return fail(std::move(frame.error()));
+    auto body = co_await async_exchange(std::move(*frame), correlation_id, "ApiVersions", opts_.request_timeout, true,
+                                        false);
     if (!body) co_return fail(std::move(body.error()));
     auto resp = protocol::decode_api_versions_response(std::move(*body), version);
     if (!resp)

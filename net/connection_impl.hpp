@@ -29,9 +29,10 @@ boost::asio::awaitable<result<typename Request::response_type>> connection::asyn
   bool expect_response = true;
   if constexpr (requires { req.acks; }) expect_response = req.acks != 0;  // Produce acks=0: no response
   const std::int32_t correlation_id = next_correlation_id();
-  byte_vector frame = protocol::encode_request(req, version, correlation_id, opts_.client_id);
+  auto frame = protocol::encode_request(req, version, correlation_id, opts_.client_id);
+  if (!frame) co_return fail(std::move(frame.error()));
   constexpr bool sensitive = Request::key == protocol::api_key::sasl_authenticate;
-  auto body = co_await async_exchange(std::move(frame), correlation_id, protocol::name(Request::key), timeout,
+  auto body = co_await async_exchange(std::move(*frame), correlation_id, protocol::name(Request::key), timeout,
                                       expect_response, sensitive);
   if (!body) co_return fail(std::move(body.error()));
   if (!expect_response) co_return response{};

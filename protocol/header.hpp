@@ -58,16 +58,20 @@ std::optional<std::int32_t> peek_correlation_id(byte_view body) noexcept;
 std::optional<std::int32_t> peek_frame_size(byte_view prefix) noexcept;
 
 /// A size-prefixed request frame: int32 size, header, body. `version` must lie within our
-/// table's range for Request::key (the caller got it from `negotiate`).
+/// table's range for Request::key (the caller got it from `negotiate`). errc::invalid_argument
+/// when a field does not fit its wire type (e.g. a string over 32767 bytes): never truncated.
 template <class Request>
-byte_vector encode_request(const Request& req, std::int16_t version, std::int32_t correlation_id,
-                           std::string_view client_id) {
+result<byte_vector> encode_request(const Request& req, std::int16_t version, std::int32_t correlation_id,
+                                   std::string_view client_id) {
   std::size_t reserve = 256 + client_id.size();
   if constexpr (requires { req.records_size(); }) reserve += req.records_size();  // Produce
   writer w(reserve);
   const std::size_t size_at = w.reserve_int32();
   encode_request_header(w, Request::key, version, correlation_id, client_id);
   req.encode(w, version);
+  if (auto ok = w.status(fmt::format("cannot encode a {} v{} request", name(Request::key), version)); !ok) {
+    return fail(std::move(ok.error()));
+  }
   w.patch_int32(size_at, static_cast<std::int32_t>(w.size() - 4));
   return w.take();
 }

@@ -64,7 +64,20 @@ void writer::write_varlong(std::int64_t v) {
   buf_.push_back(static_cast<std::uint8_t>(u));
 }
 
+bool writer::fits(std::size_t n, std::size_t max, std::string_view type) {
+  if (n <= max) return true;
+  if (!failure_) failure_ = fmt::format("a {} of {} bytes exceeds the {} bytes its length field holds", type, n, max);
+  return false;
+}
+
+result<void> writer::status(std::string_view what) const {
+  if (!failure_) return {};
+  return fail(errc::invalid_argument, fmt::format("{}: {}", what, *failure_));
+}
+
 void writer::write_string(std::string_view s) {
+  // A cast to int16 would send a wrong length and misframe everything after it.
+  if (!fits(s.size(), max_string_bytes, "STRING")) return;
   write_int16(static_cast<std::int16_t>(s.size()));
   write_raw(as_bytes(s));
 }
@@ -78,6 +91,7 @@ void writer::write_nullable_string(const std::optional<std::string>& s) {
 }
 
 void writer::write_compact_string(std::string_view s) {
+  if (!fits(s.size(), max_string_bytes, "COMPACT_STRING")) return;
   write_uvarint(static_cast<std::uint32_t>(s.size() + 1));
   write_raw(as_bytes(s));
 }
@@ -91,6 +105,7 @@ void writer::write_compact_nullable_string(const std::optional<std::string>& s) 
 }
 
 void writer::write_bytes(byte_view b) {
+  if (!fits(b.size(), static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()), "BYTES")) return;
   write_int32(static_cast<std::int32_t>(b.size()));
   write_raw(b);
 }
@@ -104,6 +119,7 @@ void writer::write_nullable_bytes(std::optional<byte_view> b) {
 }
 
 void writer::write_compact_bytes(byte_view b) {
+  if (!fits(b.size(), static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()) - 1, "COMPACT_BYTES")) return;
   write_uvarint(static_cast<std::uint32_t>(b.size() + 1));
   write_raw(b);
 }

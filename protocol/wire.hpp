@@ -33,7 +33,9 @@ struct uuid {
   bool operator==(const uuid&) const = default;
 };
 
-/// Appends Kafka primitives to an owned buffer. Never fails (allocation aside).
+/// Appends Kafka primitives to an owned buffer. A value its wire type cannot hold (a string
+/// over 32767 bytes, bytes over 2 GiB) is not written: the writer records why in `failure()`,
+/// sticky, and the caller refuses the encoding rather than send truncated lengths.
 class writer {
  public:
   writer() = default;
@@ -52,6 +54,10 @@ class writer {
   void write_varlong(std::int64_t v);
   /// Unsigned varint (compact lengths, tags), at most 5 bytes.
   void write_uvarint(std::uint32_t v);
+
+  /// The longest STRING / COMPACT_STRING Kafka encodes (its int16 length; Kafka's generated
+  /// code applies the same bound to compact strings).
+  static constexpr std::size_t max_string_bytes = 0x7fff;
 
   /// STRING: int16 length + UTF-8.
   void write_string(std::string_view s);
@@ -91,6 +97,11 @@ class writer {
   void patch_int32(std::size_t at, std::int32_t v) { patch_uint32(at, static_cast<std::uint32_t>(v)); }
   void patch_uint32(std::size_t at, std::uint32_t v);
 
+  /// Why a value could not be encoded (the first such value), or nullopt when all fit.
+  [[nodiscard]] const std::optional<std::string>& failure() const noexcept { return failure_; }
+  /// errc::invalid_argument with failure()'s text, prefixed by `what`; success when none.
+  [[nodiscard]] result<void> status(std::string_view what) const;
+
   [[nodiscard]] std::size_t size() const noexcept { return buf_.size(); }
   [[nodiscard]] byte_view view() const noexcept { return buf_; }
   [[nodiscard]] byte_vector& buffer() noexcept { return buf_; }
@@ -101,7 +112,11 @@ class writer {
   void put_be(std::uint64_t v, int width) {
     for (int i = width - 1; i >= 0; --i) buf_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
   }
+  // False (and failure_ set) when a length of `n` exceeds `max` for the wire type `type`.
+  bool fits(std::size_t n, std::size_t max, std::string_view type);
+
   byte_vector buf_;
+  std::optional<std::string> failure_;
 };
 
 /// Reads Kafka primitives from a shared buffer. Every read is bounds-checked; the first

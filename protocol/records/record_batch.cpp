@@ -464,7 +464,9 @@ result<record_reader> record_reader::open(shared_bytes batch, const record_reade
       scan = scan.subspan(batch_log_overhead + static_cast<std::size_t>(size));
     }
     if (!any) return corrupt("compressed legacy wrapper holds no messages");
-    r.legacy_offset_shift_ = m->offset - last_inner;
+    if (__builtin_sub_overflow(m->offset, last_inner, &r.legacy_offset_shift_)) {
+      return corrupt(fmt::format("inner offset {} is out of range of the wrapper offset {}", last_inner, m->offset));
+    }
     if (m->attributes & legacy_attr_timestamp_type) {
       r.ts_type_ = timestamp_type::log_append_time;
       r.wrapper_timestamp_ = m->timestamp;
@@ -513,9 +515,16 @@ result<bool> record_reader::next_v2(record& out) {
     out.headers.push_back(h);
   }
   if (body.remaining() != 0) return corrupt("record has bytes past its last header");
-  out.offset = base_offset_ + offset_delta;
+  // Both deltas come off the wire: a sum outside int64 is a corrupt batch, not undefined behaviour.
+  if (__builtin_add_overflow(base_offset_, static_cast<std::int64_t>(offset_delta), &out.offset)) {
+    return corrupt(fmt::format("record offset delta {} overflows the base offset {}", offset_delta, base_offset_));
+  }
   out.ts_type = ts_type_;
-  out.timestamp = ts_type_ == timestamp_type::log_append_time ? max_timestamp_ : base_timestamp_ + ts_delta;
+  if (ts_type_ == timestamp_type::log_append_time) {
+    out.timestamp = max_timestamp_;
+  } else if (__builtin_add_overflow(base_timestamp_, ts_delta, &out.timestamp)) {
+    return corrupt(fmt::format("record timestamp delta {} overflows the base timestamp {}", ts_delta, base_timestamp_));
+  }
   return true;
 }
 
@@ -530,7 +539,9 @@ result<bool> record_reader::next_legacy(record& out) {
       return fail(errc::corrupt, fmt::format("inner legacy message at offset {} failed its CRC-32 check", m->offset));
     }
   }
-  out.offset = m->offset + legacy_offset_shift_;
+  if (__builtin_add_overflow(m->offset, legacy_offset_shift_, &out.offset)) {
+    return corrupt(fmt::format("inner legacy message offset {} is out of range of its wrapper", m->offset));
+  }
   out.attributes = m->attributes;
   out.key = m->key;
   out.value = m->value;

@@ -13,7 +13,7 @@ TEST(header_golden, api_versions_v3_request_frame) {
   api_versions_request req;
   req.client_software_name = "kafka-backup";
   req.client_software_version = "0.1.0";
-  const byte_vector frame = encode_request(req, 3, 1, "kb");
+  const byte_vector frame = encode_request(req, 3, 1, "kb").value();
   const byte_vector expected{
       0x00, 0x00, 0x00, 0x21,  // size 33 = 13 header + 20 body
       0x00, 0x12,              // RequestApiKey 18
@@ -41,7 +41,7 @@ TEST(header_golden, api_versions_v3_request_frame) {
 // MetadataRequest v1 (header v1, not flexible): null topics = all topics.
 TEST(header_golden, metadata_v1_request_frame_all_topics) {
   metadata_request req;
-  const byte_vector frame = encode_request(req, 1, 0x01020304, "c");
+  const byte_vector frame = encode_request(req, 1, 0x01020304, "c").value();
   const byte_vector expected{
       0x00, 0x00, 0x00, 0x0f,  // size 15
       0x00, 0x03, 0x00, 0x01,  // Metadata v1
@@ -57,7 +57,7 @@ TEST(header_golden, metadata_v9_request_frame_one_topic) {
   metadata_request req;
   req.topics.emplace().push_back({uuid{}, std::string("t")});
   req.allow_auto_topic_creation = false;
-  const byte_vector frame = encode_request(req, 9, 7, "c");
+  const byte_vector frame = encode_request(req, 9, 7, "c").value();
   const byte_vector expected{
       0x00, 0x00, 0x00, 0x14,  // size 20
       0x00, 0x03, 0x00, 0x09, 0x00, 0x00, 0x00, 0x07, 0x00, 0x01, 'c',
@@ -136,6 +136,23 @@ TEST(header, decode_rejects_versions_outside_the_table) {
   auto m = metadata_response::decode(r, 99);
   ASSERT_FALSE(m);
   EXPECT_TRUE(m.error().is(errc::unsupported));
+}
+
+// A topic name or client id longer than a STRING holds is refused, never sent with a wrong length.
+TEST(header_limits, encode_request_refuses_a_string_over_32767_bytes) {
+  for (const std::int16_t version : {1, 9}) {  // STRING and COMPACT_STRING
+    metadata_request req;
+    req.topics.emplace().push_back({uuid{}, std::string(40000, 't')});
+    auto frame = encode_request(req, version, 1, "c");
+    ASSERT_FALSE(frame) << "v" << version;
+    EXPECT_TRUE(frame.error().is(errc::invalid_argument));
+    EXPECT_NE(frame.error().message.find("Metadata"), std::string::npos) << frame.error().message;
+    EXPECT_NE(frame.error().message.find("40000 bytes"), std::string::npos) << frame.error().message;
+  }
+  metadata_request req;
+  auto frame = encode_request(req, 1, 1, std::string(33000, 'c'));
+  ASSERT_FALSE(frame);
+  EXPECT_NE(frame.error().message.find("33000 bytes"), std::string::npos) << frame.error().message;
 }
 
 }  // namespace

@@ -80,6 +80,37 @@ TEST(wire_writer, strings_bytes_and_nulls) {
   EXPECT_EQ(byte_vector(w.view().begin(), w.view().end()), expected);
 }
 
+// An int16 length cannot describe more than 32767 bytes: the old cast sent a wrong length.
+TEST(wire_writer, a_string_over_32767_bytes_is_not_written_truncated) {
+  const std::string big(40000, 'x');
+  for (const bool compact : {false, true}) {
+    writer w;
+    if (compact) {
+      w.write_compact_string(big);
+    } else {
+      w.write_string(big);
+    }
+    EXPECT_EQ(w.size(), 0u) << "compact " << compact;
+  }
+}
+
+TEST(wire_writer, an_oversized_string_fails_the_writer_with_a_reason) {
+  writer w;
+  w.write_string(std::string(writer::max_string_bytes, 'y'));  // the longest that fits
+  EXPECT_EQ(w.failure(), std::nullopt);
+  EXPECT_TRUE(w.status("encoding"));
+  EXPECT_EQ(w.size(), 2u + writer::max_string_bytes);
+  w.write_nullable_string(std::string(32768, 'z'));
+  ASSERT_TRUE(w.failure().has_value());
+  EXPECT_NE(w.failure()->find("STRING of 32768 bytes exceeds the 32767 bytes"), std::string::npos) << *w.failure();
+  auto st = w.status("encoding a Metadata request");
+  ASSERT_FALSE(st);
+  EXPECT_TRUE(st.error().is(errc::invalid_argument));
+  EXPECT_EQ(st.error().message.rfind("encoding a Metadata request: ", 0), 0u) << st.error().message;
+  w.write_string("ok");  // the first failure stays the one reported
+  EXPECT_NE(w.failure()->find("32768"), std::string::npos);
+}
+
 TEST(wire_writer, reserve_and_back_patch) {
   writer w;
   const std::size_t at = w.reserve_int32();

@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -305,6 +306,38 @@ TEST(record_batch, malformed_records_are_errors) {
   byte_vector long_key = golden_v2;
   long_key[65] = 0x40;
   EXPECT_FALSE(read_records(shared_bytes(long_key), no_crc));
+}
+
+// base + delta outside int64 was signed overflow (undefined behaviour) on untrusted bytes; now
+// the batch is corrupt. golden_v2's record 1 has offset delta 1 and timestamp delta 5.
+TEST(record_batch, offset_and_timestamp_deltas_that_overflow_are_corrupt) {
+  const auto put_i64 = [](byte_vector& b, std::size_t at, std::int64_t v) {
+    for (int i = 0; i < 8; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(v) >> (56 - 8 * i));
+  };
+  record_reader_options no_crc;
+  no_crc.verify_crc = false;
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+
+  byte_vector offsets = golden_v2;
+  put_i64(offsets, 0, max);  // base offset at the top: record 1 is max + 1
+  auto o = read_records(shared_bytes(offsets), no_crc);
+  ASSERT_FALSE(o) << "read " << o->records.size() << " records, the last at offset " << o->records.back().offset;
+  EXPECT_TRUE(o.error().is(errc::corrupt)) << o.error().message;
+  EXPECT_NE(o.error().message.find("offset delta 1 overflows the base offset"), std::string::npos) << o.error().message;
+
+  byte_vector stamps = golden_v2;
+  put_i64(stamps, 27, max - 2);  // base timestamp: record 1 is max + 3
+  auto t = read_records(shared_bytes(stamps), no_crc);
+  ASSERT_FALSE(t) << "read " << t->records.size() << " records, the last at " << t->records.back().timestamp;
+  EXPECT_TRUE(t.error().is(errc::corrupt)) << t.error().message;
+  EXPECT_NE(t.error().message.find("timestamp delta 5 overflows the base timestamp"), std::string::npos)
+      << t.error().message;
+
+  byte_vector low = golden_v2;
+  put_i64(low, 27, std::numeric_limits<std::int64_t>::min());  // deltas only add: the bottom is fine
+  auto fine = read_records(shared_bytes(low), no_crc);
+  ASSERT_TRUE(fine) << fine.error().message;
+  EXPECT_EQ(fine->records[1].timestamp, std::numeric_limits<std::int64_t>::min() + 5);
 }
 
 TEST(record_batch, builder_rejects_empty_batch) {
