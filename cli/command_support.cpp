@@ -25,7 +25,9 @@ void print_error(std::ostream& err, std::string_view message) {
     // --log-format json: the error is a log record too, so a log shipper sees the same phrase.
     if (kb::log::current_format() == kb::log::format::json) {
       if (!line.empty()) err << kb::log::format_line(kb::log::level::error, line) << '\n';
-    } else if (line.rfind("usage: ", 0) == 0 || line.rfind("Run '", 0) == 0) {
+    } else if (line.rfind("usage: ", 0) == 0 || line.rfind("Run '", 0) == 0 || line.rfind("  ", 0) == 0) {
+      // Usage hints, "Run ..." lines and indented continuation lines (a command to copy) stay
+      // unprefixed, as a shell user expects.
       err << line << '\n';
     } else {
       err << "error: " << line << '\n';

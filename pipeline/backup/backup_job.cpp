@@ -293,8 +293,10 @@ struct backup_job::impl {
     auto sel = select_topics(candidates, opts.topics);
     if (!sel) co_return fail(std::move(sel.error()));
     if (sel->empty() && opts.mode != run_mode::continuous) {
-      co_return fail(errc::not_found, "no topic on the cluster matches source.topics (include/exclude); "
-                                      "check the patterns");
+      co_return fail(errc::not_found,
+                     no_topic_matches_message(opts.topics, principal_hint(),
+                                              opts.cluster.bootstrap_servers.empty() ? std::string_view()
+                                                                                     : opts.cluster.bootstrap_servers.front()));
     }
     for (const auto& t : *sel) topics.insert(t);
     co_return result<void>{};
@@ -352,7 +354,7 @@ struct backup_job::impl {
     if (auto r = store.put(paths.topic_manifest(name), as_bytes(sf::to_json(tm))); !r) set_error(std::move(r.error()));
   }
 
-  result<void> write_backup_manifest(bool final_update) {
+  result<void> write_backup_manifest() {
     manifest.updated_ms = now_ms();
     // Earlier runs' topics stay in the set; those the current config no longer selects are
     // marked as not followed (their data stays, nothing more is fetched for them).
@@ -362,7 +364,6 @@ struct backup_job::impl {
     manifest.not_followed.clear();
     for (const auto& t : earlier_topics)
       if (!topics.count(t)) manifest.not_followed.push_back(t);
-    (void)final_update;
     return store.put(paths.backup_manifest(), as_bytes(sf::to_json(manifest)));
   }
 
@@ -1264,7 +1265,7 @@ struct backup_job::impl {
           bool warned = true;
           co_await async_write_topic_manifest(name, warned);
         }
-        if (auto w = write_backup_manifest(false); !w) co_return w;
+        if (auto w = write_backup_manifest(); !w) co_return w;
       }
       metadata_stale = false;
       last_refresh = now;
@@ -1331,12 +1332,12 @@ struct backup_job::impl {
                     opts.backup_id, dropped, names);
       }
     }
-    if (auto r = write_backup_manifest(false); !r) co_return r;
+    if (auto r = write_backup_manifest(); !r) co_return r;
     bool warned = false;
     for (const auto& name : topics) co_await async_write_topic_manifest(name, warned);
     if (first_error) co_return fail(*first_error);
     if (!manifest.notes.empty()) {
-      if (auto r = write_backup_manifest(false); !r) co_return r;  // record what is missing
+      if (auto r = write_backup_manifest(); !r) co_return r;  // record what is missing
     }
 
     add_partitions();
@@ -1393,7 +1394,7 @@ struct backup_job::impl {
     for (const auto& [tp, ps] : parts) totals.partitions_complete += ps.phase == part_phase::done ? 1 : 0;
     if (!first_error && opts.consumer_group_snapshot) co_await async_group_snapshot();
     if (!first_error) {
-      if (auto r = write_backup_manifest(true); !r) co_return r;
+      if (auto r = write_backup_manifest(); !r) co_return r;
     }
     report_progress();
     if (first_error) co_return fail(*first_error);

@@ -47,7 +47,7 @@ result<bool> pattern_matches(std::string_view pattern, std::string_view name) {
       return std::regex_match(name.begin(), name.end(), re);
     } catch (const std::regex_error& e) {
       return fail(errc::config, fmt::format("topic pattern '{}' is not a valid regular expression ({}); "
-                                            "fix it in source.topics",
+                                            "fix the pattern",
                                             pattern, e.what()));
     }
   }
@@ -85,7 +85,7 @@ result<std::vector<std::string>> select_topics(const std::vector<topic_candidate
     bool in = filter.include.empty();
     for (const auto& inc : filter.include) {
       auto m = pattern_matches(inc, t.name);
-      if (!m) return fail(std::move(m.error()));
+      if (!m) return fail(errc::config, "source.topics.include: " + m.error().message);
       if (*m) {
         in = true;
         break;
@@ -94,7 +94,7 @@ result<std::vector<std::string>> select_topics(const std::vector<topic_candidate
     if (!in) continue;
     for (const auto& exc : filter.exclude) {
       auto m = pattern_matches(exc, t.name);
-      if (!m) return fail(std::move(m.error()));
+      if (!m) return fail(errc::config, "source.topics.exclude: " + m.error().message);
       if (*m) {
         in = false;
         break;
@@ -105,6 +105,40 @@ result<std::vector<std::string>> select_topics(const std::vector<topic_candidate
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+std::string no_topic_matches_message(const topic_filter& filter, std::string_view principal,
+                                     std::string_view bootstrap) {
+  // The ACL resources that cover the include patterns: a literal name, a prefix for `name*`,
+  // otherwise every topic (a regex or an inner wildcard has no ACL pattern of its own).
+  std::vector<std::string> resources;
+  bool everything = filter.include.empty();
+  for (const auto& inc : filter.include) {
+    if (is_literal(inc)) {
+      resources.push_back(fmt::format("--topic '{}'", inc));
+    } else if (!inc.starts_with('~') && inc.size() > 1 && inc.back() == '*' &&
+               inc.find_first_of("*?") == inc.size() - 1) {
+      resources.push_back(fmt::format("--topic '{}' --resource-pattern-type prefixed", inc.substr(0, inc.size() - 1)));
+    } else {
+      everything = true;
+    }
+  }
+  if (everything) resources.assign(1, "--topic '*'");
+  std::string patterns;
+  for (const auto& inc : filter.include) patterns += fmt::format("{}'{}'", patterns.empty() ? "" : ", ", inc);
+  if (patterns.empty()) patterns = "every topic";
+  std::string text = fmt::format(
+      "no topic on the cluster matches source.topics (include {}{}); check the patterns. Kafka does not list "
+      "the topics a principal may not describe, so this can also be a missing Describe ACL for {}; grant it "
+      "(with Read, which the backup needs too) with:",
+      patterns, filter.exclude.empty() ? "" : ", minus the excludes", principal.empty() ? "the client's principal" : principal);
+  for (const auto& res : resources) {
+    text += fmt::format(
+        "\n  kafka-acls.sh --bootstrap-server {} --command-config admin.properties --add --allow-principal {} "
+        "--operation Describe --operation Read {}",
+        bootstrap.empty() ? "HOST:PORT" : bootstrap, principal.empty() ? "User:PRINCIPAL" : principal, res);
+  }
+  return text;
 }
 
 }  // namespace kb::pipeline::backup

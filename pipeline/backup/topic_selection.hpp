@@ -38,4 +38,11 @@ struct topic_filter {
 [[nodiscard]] result<std::vector<std::string>> select_topics(const std::vector<topic_candidate>& topics,
                                                              const topic_filter& filter);
 
+/// The error text for a selection that matched no topic. Kafka leaves out of Metadata the topics
+/// a principal may not describe, so besides the patterns it names a missing Describe ACL as a
+/// likely cause and prints the `kafka-acls.sh` command that grants it to `principal`
+/// ("User:NAME", or "" when unknown, e.g. an mTLS certificate's name) via `bootstrap`.
+[[nodiscard]] std::string no_topic_matches_message(const topic_filter& filter, std::string_view principal,
+                                                   std::string_view bootstrap);
+
 }  // namespace kb::pipeline::backup

@@ -2,11 +2,11 @@
 #include "pipeline/restore/plan.hpp"
 
 #include <algorithm>
-#include <regex>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "pipeline/backup/topic_selection.hpp"
 #include "pipeline/restore/verify_chain.hpp"
 #include "storage/object_store.hpp"
 
@@ -15,27 +15,6 @@ namespace kb::pipeline::restore {
 namespace sf = storage::format;
 
 namespace {
-
-bool glob_match(std::string_view p, std::string_view s) {
-  // Iterative glob with backtracking on the last '*'.
-  std::size_t pi = 0, si = 0, star = std::string_view::npos, mark = 0;
-  while (si < s.size()) {
-    if (pi < p.size() && (p[pi] == '?' || p[pi] == s[si])) {
-      ++pi;
-      ++si;
-    } else if (pi < p.size() && p[pi] == '*') {
-      star = pi++;
-      mark = si;
-    } else if (star != std::string_view::npos) {
-      pi = star + 1;
-      si = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (pi < p.size() && p[pi] == '*') ++pi;
-  return pi == p.size();
-}
 
 std::string text_of(const byte_vector& b) { return std::string(b.begin(), b.end()); }
 
@@ -88,14 +67,9 @@ kb::result<void> check_repartition_keys(const plan_options& o, const restore_pla
 }  // namespace
 
 bool topic_matches(std::string_view pattern, std::string_view name) {
-  if (!pattern.empty() && pattern.front() == '~') {
-    try {
-      return std::regex_match(name.begin(), name.end(), std::regex(std::string(pattern.substr(1))));
-    } catch (const std::regex_error&) {
-      return false;  // the config loader validates expressions; a bad one matches nothing
-    }
-  }
-  return glob_match(pattern, name);
+  // The backup's matcher, so both sides read a pattern alike; build_plan refuses a bad regex first.
+  const auto m = backup::pattern_matches(pattern, name);
+  return m && *m;
 }
 
 std::uint64_t restore_plan::records() const noexcept {
@@ -110,6 +84,14 @@ std::uint64_t restore_plan::bytes() const noexcept {
 }
 
 kb::result<restore_plan> build_plan(storage::object_store& store, const plan_options& o) {
+  for (const auto* patterns : {&o.include, &o.exclude}) {
+    for (const auto& p : *patterns) {
+      if (auto m = backup::pattern_matches(p, ""); !m) {
+        return fail(errc::config, fmt::format("target.topics.{}: {}", patterns == &o.include ? "include" : "exclude",
+                                              m.error().message));
+      }
+    }
+  }
   const sf::backup_paths paths{o.backup_id};
   restore_plan plan;
   auto manifest_bytes = store.get(paths.backup_manifest());
@@ -204,7 +186,6 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
       }
       std::sort(segs.begin(), segs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
       pp.txns = std::make_shared<txn_filter>();
-      std::vector<std::shared_ptr<sf::segment_index>> indexes;
       for (const auto& [first, obj] : segs) {
         (void)first;
         auto idx = sf::read_segment_index(store, obj.key, obj.size);
@@ -212,7 +193,6 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
         auto shared = std::make_shared<sf::segment_index>(std::move(*idx));
         for (const auto& b : shared->batches) pp.txns->observe(b);
         for (const auto& s : shared->txns) pp.txns->observe_span(s);
-        indexes.push_back(shared);
         pp.segments.push_back({obj.key, shared, {}});
       }
       pp.txns->finish();
@@ -267,7 +247,6 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
   if (!o.consumer_groups.empty() || o.auto_consumer_groups) {
     auto listing = store.list(paths.groups_dir());
     if (!listing) return fail(std::move(listing.error()));
-    const sf::backup_paths* pp = &paths;
     std::optional<std::pair<std::int64_t, std::string>> newest;
     for (const auto& obj : *listing) {
       const auto slash = obj.key.rfind('/');
@@ -281,7 +260,6 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
       }
       if (!newest || ms > newest->first) newest = std::make_pair(ms, obj.key);
     }
-    (void)pp;
     if (!newest) {
       // A group asked for by name that cannot be translated fails the restore before anything is
       // written: its consumers would otherwise start from auto.offset.reset, silently.

@@ -570,6 +570,26 @@ def test_unauthorized_topic_exits_3(env, binary, tmp_path):
     assert f"Not authorized to access topic '{t}'" in r.stderr
 
 
+def test_glob_hidden_by_a_missing_describe_acl_names_the_acl_and_the_command(env, binary, tmp_path):
+    """Kafka leaves out of Metadata the topics a principal may not describe: a glob then matches
+    nothing, and the message must say that this can be the ACL and how to grant it."""
+    t = new_topic(env, prefix="kbb-acl")
+    pattern = t[: t.rindex("-") + 1] + "*"  # kbb-acl-<id>*: the topic exists and matches
+    sec = {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN", "sasl_username": "noacl",
+           "sasl_password": "${KB_PW}"}
+    cfg = write_config(tmp_path, env, [pattern], "noacl-glob", security=sec, listener="SASL_PLAINTEXT")
+    r = run_backup(binary, cfg, extra_env={"KB_PW": env["users"]["noacl"]})
+    assert r.returncode == 1, r.stderr
+    assert "no topic on the cluster matches source.topics" in r.stderr
+    assert "missing Describe ACL for User:noacl" in r.stderr
+    prefix = pattern[:-1]
+    command = (f"kafka-acls.sh --bootstrap-server {env['kafka']['listeners']['SASL_PLAINTEXT']} "
+               f"--command-config admin.properties --add --allow-principal User:noacl "
+               f"--operation Describe --operation Read --topic '{prefix}' --resource-pattern-type prefixed")
+    assert command in [line.strip() for line in r.stderr.splitlines()], r.stderr  # a line of its own, to copy
+    assert env["users"]["noacl"] not in r.stderr
+
+
 def test_missing_literal_topic_is_an_error(env, binary, tmp_path):
     r = run_backup(binary, write_config(tmp_path, env, ["kbb-does-not-exist-" + uuid.uuid4().hex[:6]], "missing"))
     assert r.returncode != 0

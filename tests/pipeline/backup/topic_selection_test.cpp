@@ -77,5 +77,29 @@ TEST(topic_selection, exclude_regex_and_dedup) {
   EXPECT_THAT(*s, ElementsAre("orders-eu"));
 }
 
+TEST(topic_selection, no_match_message_names_the_describe_acl_and_the_command) {
+  const auto prefixed = no_topic_matches_message({{"orders-*", "payments"}, {"*-internal"}, false}, "User:backup",
+                                                 "kafka-0:9093");
+  EXPECT_THAT(prefixed, HasSubstr("no topic on the cluster matches source.topics (include 'orders-*', 'payments'"));
+  EXPECT_THAT(prefixed, HasSubstr("missing Describe ACL for User:backup"));
+  EXPECT_THAT(prefixed, HasSubstr("\n  kafka-acls.sh --bootstrap-server kafka-0:9093 --command-config admin.properties "
+                                  "--add --allow-principal User:backup --operation Describe --operation Read "
+                                  "--topic 'orders-' --resource-pattern-type prefixed"));
+  EXPECT_THAT(prefixed, HasSubstr("--operation Read --topic 'payments'"));
+  // A regex (or an inner wildcard) has no ACL pattern: the grant covers every topic.
+  const auto any = no_topic_matches_message({{"~ord.*", "orders-*"}, {}, false}, "", "");
+  EXPECT_THAT(any, HasSubstr("the client's principal"));
+  EXPECT_THAT(any, HasSubstr("--bootstrap-server HOST:PORT"));
+  EXPECT_THAT(any, HasSubstr("--allow-principal User:PRINCIPAL --operation Describe --operation Read --topic '*'"));
+  EXPECT_THAT(any, ::testing::Not(HasSubstr("prefixed")));
+}
+
+TEST(topic_selection, a_bad_regex_names_the_key) {
+  auto s = select_topics(cluster_topics, {{"orders-*"}, {"~(["}, false});
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(s.error().is(errc::config));
+  EXPECT_THAT(s.error().message, HasSubstr("source.topics.exclude: topic pattern '~([' is not a valid regular"));
+}
+
 }  // namespace
 }  // namespace kb::pipeline::backup

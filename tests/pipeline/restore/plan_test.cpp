@@ -316,6 +316,24 @@ TEST_F(plan_test, partition_mapping_widens_a_topic_only_by_its_own_partitions) {
   EXPECT_EQ(p->topics[1].target_partitions, 6);
 }
 
+TEST_F(plan_test, a_bad_regex_in_the_selection_is_a_config_error_not_an_empty_match) {
+  backup({{"orders", 1}});
+  segment("orders", 0, {{0, 5, 1000, 0, -1}});
+  for (const bool in_exclude : {false, true}) {
+    plan_options o;
+    o.backup_id = "bk";
+    (in_exclude ? o.exclude : o.include) = {"~orders(["};
+    auto p = build_plan(*store_, o);
+    ASSERT_FALSE(p) << "a bad regex must not plan " << (p ? p->topics.size() : 0) << " topic(s)";
+    EXPECT_TRUE(p.error().is(errc::config)) << p.error().message;
+    EXPECT_NE(p.error().message.find(in_exclude ? "target.topics.exclude" : "target.topics.include"),
+              std::string::npos)
+        << p.error().message;
+    EXPECT_NE(p.error().message.find("'~orders(['"), std::string::npos) << p.error().message;
+    EXPECT_NE(p.error().message.find("not a valid regular expression"), std::string::npos) << p.error().message;
+  }
+}
+
 TEST(topic_matches, globs_and_regexes) {
   EXPECT_TRUE(topic_matches("orders-*", "orders-eu"));
   EXPECT_TRUE(topic_matches("orders-?", "orders-1"));
