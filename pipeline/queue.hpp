@@ -9,6 +9,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace kb::pipeline {
@@ -18,6 +19,9 @@ namespace kb::pipeline {
 /// decides whether to wait (the stages sleep on a semaphore, never on a lock in the queue).
 template <class T>
 class mpmc_queue {
+  // try_pop moves the value out of its cell after claiming it: a throwing move would lose it.
+  static_assert(std::is_nothrow_move_constructible_v<T>, "mpmc_queue needs a nothrow move-constructible T");
+
  public:
   explicit mpmc_queue(std::size_t capacity)
       : mask_(std::bit_ceil(capacity < 2 ? std::size_t{2} : capacity) - 1),

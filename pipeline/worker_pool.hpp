@@ -29,17 +29,28 @@ class worker_pool {
   /// Runs every task already submitted, then joins.
   ~worker_pool() { shutdown(); }
 
-  /// Queues a task; blocks while the queue is full (back-pressure on the producer).
-  void submit(task t) {
+  /// Queues a task; blocks while the queue is full (back-pressure on the producer). False, and
+  /// the task is dropped unrun, once shutdown() has begun: nothing would ever run it.
+  bool submit(task t) {
+    // Counted before the check, so shutdown() waits for a submit that saw the pool open.
+    submitting_.fetch_add(1);
+    if (stopping_.load()) {
+      submitting_.fetch_sub(1);
+      return false;
+    }
     slots_.acquire();
     // A free slot was reserved above, so the push cannot fail for lack of room.
     while (!queue_.try_push(t)) std::this_thread::yield();
     ready_.release();
+    submitting_.fetch_sub(1);
+    return true;
   }
 
-  /// Stops accepting work after the queued tasks and joins the threads. Idempotent.
+  /// Stops accepting work, runs the queued tasks and joins the threads. Idempotent.
   void shutdown() {
     if (stopping_.exchange(true)) return;
+    // A submit already past its check still queues its task; the workers must see it.
+    while (submitting_.load() != 0) std::this_thread::yield();
     ready_.release(static_cast<std::ptrdiff_t>(workers_.size()));
     for (auto& w : workers_) w.join();
   }
@@ -68,6 +79,7 @@ class worker_pool {
   std::counting_semaphore<> slots_;
   std::counting_semaphore<> ready_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<int> submitting_{0};
   std::vector<std::thread> workers_;
 };
 

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include "base/log.hpp"
 #include "protocol/records/record_batch.hpp"
 #include "storage/format/json_text.hpp"
 #include "storage/format/segment_chain.hpp"
@@ -218,18 +219,21 @@ kb::result<std::vector<backup_listing>> list_backups(storage::object_store& stor
     backup_listing b;
     b.backup_id = id;
     const sf::backup_paths paths{id};
-    auto objects = store.list(paths.root());
-    if (!objects) return fail(std::move(objects.error()));
-    for (const auto& o : *objects) b.size_bytes += o.size;
-    b.objects = objects->size();
     auto m = read_json<sf::backup_manifest>(store, paths.backup_manifest(), sf::parse_backup_manifest);
     if (m) {
       b.created_ms = m->created_ms;
       b.topics = m->topics;
+    } else if (m.error().is(errc::not_found)) {
+      // A backup writes backup.json before anything else: a folder without one is not a backup.
+      kb::log::debug("list: {} holds no {}: not a backup, skipped", id, paths.backup_manifest());
+      continue;
     } else {
-      b.problem = m.error().is(errc::not_found) ? "no backup.json (not a backup, or one that never started)"
-                                                 : m.error().message;
+      b.problem = m.error().message;
     }
+    auto objects = store.list(paths.root());
+    if (!objects) return fail(std::move(objects.error()));
+    for (const auto& o : *objects) b.size_bytes += o.size;
+    b.objects = objects->size();
     out.push_back(std::move(b));
   }
   return out;

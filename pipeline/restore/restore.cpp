@@ -1031,14 +1031,14 @@ class engine {
       auto& qb = *found;
       if (!resp) {
         qb.st = queued_batch::status::failed;
-        note_failure(*s.l, resp.error().message, protocol::error_class::retriable);
+        note_failure(*s.l, resp.error().message);
         continue;
       }
       const auto answer = answers.find({std::string_view(s.l->tp.topic), s.l->tp.partition});
       const protocol::produce_response::partition* pr = answer == answers.end() ? nullptr : answer->second;
       if (pr == nullptr) {
         qb.st = queued_batch::status::failed;
-        note_failure(*s.l, "no response for the partition", protocol::error_class::retriable);
+        note_failure(*s.l, "no response for the partition");
         continue;
       }
       const auto code = static_cast<error_code>(pr->error_code);
@@ -1068,7 +1068,7 @@ class engine {
                                        kafka_error(pr->error_code, pr->error_message))};
           }
         } else {
-          note_failure(*s.l, kafka_error(pr->error_code, pr->error_message), cls);
+          note_failure(*s.l, kafka_error(pr->error_code, pr->error_message));
         }
       }
     }
@@ -1076,10 +1076,9 @@ class engine {
     wake_.notify();
   }
 
-  void note_failure(lane& l, const std::string& why, protocol::error_class cls) {
+  void note_failure(lane& l, const std::string& why) {
     ++retries_;
     kb::log::debug("produce to {}[{}] failed, will retry: {}", l.tp.topic, l.tp.partition, why);
-    (void)cls;
     l.last_failure = why;
   }
 

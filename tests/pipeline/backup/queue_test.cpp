@@ -183,5 +183,32 @@ TEST(worker_pool, tasks_run_on_pool_threads) {
   EXPECT_EQ(pool.size(), 2u);
 }
 
+TEST(worker_pool, submit_after_shutdown_is_refused_and_never_queued) {
+  std::atomic<int> ran{0};
+  worker_pool pool(2);
+  EXPECT_TRUE(pool.submit([&] { ran.fetch_add(1); }));
+  pool.shutdown();
+  EXPECT_EQ(ran.load(), 1);
+  EXPECT_FALSE(pool.submit([&] { ran.fetch_add(1); }));
+  EXPECT_EQ(ran.load(), 1);
+}
+
+TEST(worker_pool, every_accepted_task_runs_when_shutdown_races_submits) {
+  for (int round = 0; round < 50; ++round) {
+    std::atomic<int> accepted{0};
+    std::atomic<int> ran{0};
+    worker_pool pool(2, 4);
+    std::vector<std::thread> submitters;
+    for (int i = 0; i < 3; ++i)
+      submitters.emplace_back([&] {
+        for (int j = 0; j < 200; ++j)
+          if (pool.submit([&] { ran.fetch_add(1); })) accepted.fetch_add(1);
+      });
+    pool.shutdown();
+    for (auto& t : submitters) t.join();
+    EXPECT_EQ(ran.load(), accepted.load()) << "round " << round;
+  }
+}
+
 }  // namespace
 }  // namespace kb::pipeline

@@ -171,9 +171,11 @@ TEST_F(Inspect, UnknownBackupIdListsTheExistingOnes) {
   EXPECT_TRUE(v.error().is(errc::not_found));
 }
 
-TEST_F(Inspect, ListShowsEveryBackup) {
+TEST_F(Inspect, ListShowsEveryBackupAndOnlyFoldersHoldingBackupJson) {
   write_manifest("b2", {"x", "y"});
-  ASSERT_TRUE(store_.put("junk/readme.txt", as_bytes("hello")));
+  ASSERT_TRUE(store_.put("junk/readme.txt", as_bytes("hello")));  // a folder that is not a backup
+  fs::create_directories(dir_.path() / "empty-dir");
+  ASSERT_TRUE(store_.put("broken/backup.json", as_bytes("{not json")));  // a backup whose manifest is damaged
   auto l = list_backups(store_);
   ASSERT_TRUE(l) << l.error().message;
   ASSERT_EQ(l->size(), 3u);
@@ -184,11 +186,16 @@ TEST_F(Inspect, ListShowsEveryBackup) {
     if (e.is_regular_file()) total += e.file_size();
   EXPECT_EQ((*l)[0].size_bytes, total);
   EXPECT_EQ((*l)[1].topics, (std::vector<std::string>{"x", "y"}));
-  EXPECT_EQ((*l)[2].backup_id, "junk");
-  EXPECT_NE((*l)[2].problem.find("no backup.json"), std::string::npos);
+  EXPECT_EQ((*l)[2].backup_id, "broken");
+  EXPECT_FALSE((*l)[2].problem.empty());
+  for (const auto& b : *l) {
+    EXPECT_NE(b.backup_id, "junk");
+    EXPECT_NE(b.backup_id, "empty-dir");
+  }
   const std::string text = list_text(*l, "/somewhere/");
   EXPECT_NE(text.find("2025-01-15T00:00:00.000Z"), std::string::npos) << text;
   EXPECT_NE(text.find("3 backups in /somewhere/"), std::string::npos) << text;
+  EXPECT_EQ(text.find("junk"), std::string::npos) << text;
   EXPECT_EQ(list_text({}, "/empty/"), "No backups in /empty/\n");
 }
 
