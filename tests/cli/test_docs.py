@@ -172,7 +172,10 @@ def test_every_yaml_block_loads_with_config_and_hides_secrets(doc, tmp_path):
         cfg = tmp_path / f"block{i}.yaml"
         cfg.write_text(text)
         r = kb(["config", "--config", str(cfg)], SECRET_ENV)
-        assert r.returncode == 0, f"{doc.name} yaml block {i}:\n{text}\n{r.stderr}"
+        # `config` makes the commands' checks: a block may need a feature left out of this build
+        # (GSSAPI); it was parsed and validated before that check refused it.
+        lacks_feature = r.returncode == 2 and "is not built into this binary" in r.stderr
+        assert r.returncode == 0 or lacks_feature, f"{doc.name} yaml block {i}:\n{text}\n{r.stderr}"
         for name, value in SECRET_ENV.items():
             assert value not in r.stdout + r.stderr, f"{name} leaked printing {doc.name} block {i}"
 
