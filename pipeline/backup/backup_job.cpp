@@ -1084,7 +1084,7 @@ struct backup_job::impl {
     if (cap.not_captured != manifest.groups_not_captured) {
       // backup.json names the groups the latest snapshot could not read (none: the field goes).
       manifest.groups_not_captured = cap.not_captured;
-      if (auto r = write_backup_manifest(false); !r) set_error(std::move(r.error()));
+      if (auto r = write_backup_manifest(); !r) set_error(std::move(r.error()));
     }
     if (auto r = store.put(paths.group_snapshot(cap.snapshot.captured_ms), as_bytes(sf::to_json(cap.snapshot))); !r) {
       set_error(std::move(r.error()));
