@@ -79,7 +79,7 @@ std::string canonical_flag(std::string_view flag) {
 
 bool takes_value(std::string_view flag) {
   return flag == "--config" || flag == "--path" || flag == "--backup-id" || flag == "--format" ||
-         flag == "--log-level" || flag == "--log-format";
+         flag == "--log-level" || flag == "--log-format" || flag == "--summary-file";
 }
 
 }  // namespace
@@ -112,6 +112,8 @@ std::string usage_text() {
       "  --log-level error|warn|info|debug   log verbosity on stderr (default info)\n"
       "  --log-format text|json              log line format (default text)\n"
       "  --no-progress                       never draw the progress bar\n"
+      "  --summary-file PATH                 backup, restore: write the run's JSON summary there\n"
+      "                                      (default /dev/termination-log when it exists)\n"
       "  -h, --help                          this text, or a command's help after it\n"
       "  -V, --version                       print the version\n"
       "\nStorage URL: a plain path, file:///abs/path, or "
@@ -136,7 +138,8 @@ std::string command_usage(command c) {
   if (c == command::config) text += "  -f, --format yaml|json  output format (default yaml)\n";
   if (accepts(c, "--dry-run")) text += "      --dry-run           plan and report, write nothing\n";
   if (accepts(c, "--deep")) text += "      --deep              download and verify every segment\n";
-  text += "\nGlobal flags: --log-level error|warn|info|debug, --log-format text|json, --no-progress\n";
+  text += "\nGlobal flags: --log-level error|warn|info|debug, --log-format text|json, --no-progress, --summary-file "
+          "PATH\n";
   return text;
 }
 
@@ -199,6 +202,9 @@ kb::result<parsed_args> parse_args(const std::vector<std::string>& args) {
       out.version = true;
     } else if (flag == "--no-progress") {
       out.global.no_progress = true;
+    } else if (flag == "--summary-file") {
+      if (value.empty()) return kb::fail(usage_error(out.cmd, "--summary-file needs a file path"));
+      out.global.summary_file = value;
     } else if (flag == "--log-level") {
       kb::log::level lvl{};
       if (!kb::log::parse_level(value, lvl)) {

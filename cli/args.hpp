@@ -14,11 +14,12 @@ namespace kb::cli {
 
 enum class command { none, backup, restore, list, describe, validate, config };
 
-/// `--log-level`, `--log-format`, `--no-progress`: accepted before or after the subcommand.
+/// `--log-level`, `--log-format`, `--no-progress`, `--summary-file`: accepted before or after the subcommand.
 struct global_flags {
   std::optional<kb::log::level> log_level;
   std::optional<kb::log::format> log_format;
   bool no_progress = false;
+  std::optional<std::string> summary_file;  ///< --summary-file PATH (backup, restore; ignored elsewhere)
 };
 
 struct parsed_args {

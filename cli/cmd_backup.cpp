@@ -34,7 +34,8 @@ std::string progress_line(const pipeline::backup::stats& s) {
 
 }  // namespace
 
-int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err) {
+int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err,
+               run_summary* summary) {
   (void)out;
   if (!cfg.source) {
     print_error(err, fmt::format("{}: the backup needs a 'source:' section (bootstrap_servers, security)", cfg.file));
@@ -116,6 +117,13 @@ int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, st
   if (!result) return report(err, result.error());
 
   const auto& s = *result;
+  if (summary) {
+    summary->records = s.records;
+    summary->bytes = s.bytes_raw;
+    summary->partitions = s.partitions;
+    summary->segments = s.segments;
+    summary->interrupted = s.interrupted;
+  }
   const double secs = std::max(s.seconds, 0.001);
   // A one-shot or snapshot backup stopped before its end offsets is not a success (DESIGN §2);
   // a continuous one stopped by a signal has committed what it fetched and is.

@@ -20,7 +20,8 @@ std::atomic<bool> restore_stop{false};
 
 }  // namespace
 
-int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err) {
+int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err,
+                run_summary* run) {
   if (!cfg.target) {
     print_error(err, fmt::format("{}: the restore needs a 'target:' section (bootstrap_servers, security)", cfg.file));
     return static_cast<int>(kb::exit_code::usage);
@@ -99,6 +100,11 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
   if (!summary) return report(err, summary.error());
 
   const auto& s = *summary;
+  if (run) {
+    run->restore_id = s.restore_id;
+    run->records = s.records;
+    run->bytes = s.bytes;
+  }
   for (const auto& w : s.warnings) kb::log::warn("{}", w);
   if (s.dry_run) {
     out << s.plan_text;

@@ -12,6 +12,7 @@
 #include "cli/args.hpp"
 #include "cli/config.hpp"
 #include "cli/env_subst.hpp"
+#include "cli/run_summary.hpp"
 #include "net/cluster.hpp"
 #include "storage/object_store.hpp"
 
@@ -41,9 +42,12 @@ kb::result<std::unique_ptr<storage::object_store>> open_config_store(const stora
 std::string human_bytes(double bytes);
 
 /// `kafka-backup backup` with a loaded config whose mode is backup.
-int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err);
+/// `summary`, when given, receives the counts for the run summary.
+int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err,
+               run_summary* summary = nullptr);
 /// `kafka-backup restore` with a loaded config whose mode is restore.
-int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err);
+int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err,
+                run_summary* summary = nullptr);
 /// `kafka-backup list --path URL`.
 int run_list(const parsed_args& args, std::ostream& out, std::ostream& err, const env_lookup& env);
 /// `kafka-backup describe --path URL --backup-id ID [--format text|json]`.

@@ -1,6 +1,8 @@
 #include "cli/commands.hpp"
 
+#include <chrono>
 #include <ostream>
+#include <streambuf>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -10,8 +12,73 @@
 #include "cli/command_support.hpp"
 #include "cli/config.hpp"
 #include "cli/preflight.hpp"
+#include "cli/run_summary.hpp"
 
 namespace kb::cli {
+
+namespace {
+
+// Copies what is written to `err` into a string as well: the run summary's errors are the lines
+// the run printed, whichever path failed.
+class tee_buf : public std::streambuf {
+ public:
+  explicit tee_buf(std::streambuf* to) : to_(to) {}
+  [[nodiscard]] const std::string& text() const noexcept { return text_; }
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (traits_type::eq_int_type(ch, traits_type::eof())) return traits_type::not_eof(ch);
+    if (text_.size() < 64 * 1024) text_.push_back(traits_type::to_char_type(ch));
+    return to_->sputc(traits_type::to_char_type(ch));
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    if (text_.size() < 64 * 1024) text_.append(s, static_cast<std::size_t>(n));
+    return to_->sputn(s, n);
+  }
+  int sync() override { return to_->pubsync(); }
+
+ private:
+  std::streambuf* to_;
+  std::string text_;
+};
+
+std::vector<std::string> error_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (const auto cr = line.rfind('\r'); cr != std::string::npos) line.erase(0, cr + 1);  // progress redraws
+    if (!line.empty()) lines.push_back(std::move(line));
+    start = end + 1;
+  }
+  return lines;
+}
+
+int run_with_summary(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err) {
+  const auto path = summary_path(args.global.summary_file);
+  if (!path) {
+    return args.cmd == command::backup ? run_backup(cfg, args, out, err) : run_restore(cfg, args, out, err);
+  }
+  tee_buf buf(err.rdbuf());
+  std::ostream tee(&buf);
+  run_summary s;
+  s.command = std::string(command_name(args.cmd));
+  s.backup_id = cfg.backup_id;
+  const auto started = std::chrono::steady_clock::now();
+  const int code = args.cmd == command::backup ? run_backup(cfg, args, out, tee, &s) : run_restore(cfg, args, out, tee, &s);
+  tee.flush();
+  s.exit_code = code;
+  s.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (code != 0) s.errors = error_lines(buf.text());
+  if (auto w = write_run_summary(*path, render_run_summary(s)); !w) {
+    kb::log::warn("{}", w.error().message);  // the run's own outcome stands
+  }
+  return code;
+}
+
+}  // namespace
 
 int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err,
         const env_lookup& env) {
@@ -55,8 +122,7 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
         return static_cast<int>(kb::exit_code::usage);
       }
       if (auto ok = check_runnable(*cfg); !ok) return report(err, ok.error());
-      return args.cmd == command::backup ? run_backup(*cfg, args, out, err)
-                                         : run_restore(*cfg, args, out, err);
+      return run_with_summary(*cfg, args, out, err);
     }
     case command::list:
       return run_list(args, out, err, env);

@@ -96,10 +96,20 @@ asio::awaitable<void> metrics_server::async_session(std::uint64_t id) {
       res.result(http::status::ok);
       res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
       res.body() = render_();
+    } else if (target == "/health" || target.starts_with("/health?")) {
+      // Served by the run's own loop: an answer means the process is alive and not wedged.
+      res.result(http::status::ok);
+      res.set(http::field::content_type, "text/plain");
+      res.body() = "ok\n";
+    } else if (target == "/ready" || target.starts_with("/ready?")) {
+      const std::string reason = options_.ready ? options_.ready() : std::string();
+      res.result(reason.empty() ? http::status::ok : http::status::service_unavailable);
+      res.set(http::field::content_type, "text/plain");
+      res.body() = reason.empty() ? std::string("ready\n") : "not ready: " + reason + "\n";
     } else {
       res.result(http::status::not_found);
       res.set(http::field::content_type, "text/plain");
-      res.body() = "not found: metrics are served on " + path + "\n";
+      res.body() = "not found: metrics are served on " + path + ", probes on /health and /ready\n";
     }
     res.prepare_payload();
     co_await http::async_write(*s, res, asio::redirect_error(asio::use_awaitable, ec));

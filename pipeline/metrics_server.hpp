@@ -1,4 +1,5 @@
-// The Prometheus endpoint of a running backup or restore: one page of text over HTTP/1.1. Every
+// The Prometheus endpoint of a running backup or restore: one page of text over HTTP/1.1, plus the
+// /health and /ready probes a Kubernetes pod points at. Every
 // session has a deadline and stop() closes the listener and every open session, so an idle
 // client can neither keep a run from exiting nor hold a descriptor for long.
 #pragma once
@@ -25,6 +26,9 @@ struct metrics_server_options {
   /// A session that has not sent its request (or taken its response) by then is closed.
   std::chrono::milliseconds session_timeout{10'000};
   std::size_t max_sessions = 32;  ///< connections beyond this are closed at once
+  /// `/ready`: returns "" when ready, else a one-line reason (served with 503). Called on the
+  /// server's executor for each probe; unset means always ready. `/health` is 200 while served.
+  std::function<std::string()> ready;
 };
 
 class metrics_server : public std::enable_shared_from_this<metrics_server> {

@@ -195,6 +195,10 @@ struct backup_job::impl {
   bool waiting_uploads = false;  ///< an upload waits for budget room (retried on each upload_done)
   int background_in_flight = 0;  ///< lease renewals and other store calls on the pool
   bool metadata_stale = false;
+  // /ready: set on the io thread once the brokers answered metadata and the store took the lease;
+  // store_ok drops while lease renewals fail.
+  bool brokers_ok = false;
+  bool store_ok = false;
   steady::time_point last_refresh = steady::now();
   steady::time_point last_discovery = steady::now();
   std::optional<sf::lease> lease;
@@ -248,6 +252,25 @@ struct backup_job::impl {
   }
 
   // ---- startup ------------------------------------------------------------------------------
+
+  /// take_lease() on the upload pool: while the store retries, the io thread keeps serving
+  /// /health and /ready (and the signal that ends the wait).
+  asio::awaitable<result<void>> async_take_lease() {
+    std::optional<result<void>> done;
+    asio::steady_timer lease_done(io, steady::time_point::max());
+    upload_pool->submit([this, &done, &lease_done] {
+      auto r = take_lease();
+      asio::post(io, [&done, &lease_done, r = std::move(r)]() mutable {
+        done = std::move(r);
+        lease_done.cancel();
+      });
+    });
+    while (!done) {  // the posted completion ends the wait
+      boost::system::error_code ec;
+      co_await lease_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    co_return std::move(*done);
+  }
 
   result<void> take_lease() {
     const std::string owner = make_owner();
@@ -1104,6 +1127,11 @@ struct backup_job::impl {
     mo.bind_address = m.bind_address;
     mo.port = m.port;
     mo.path = m.path;
+    mo.ready = [this]() -> std::string {
+      if (!brokers_ok) return "connecting to the brokers (metadata not fetched yet)";
+      if (!store_ok) return "the store is not reachable yet (lease not taken or store calls failing)";
+      return {};
+    };
     auto server = metrics_server::start(io.get_executor(), mo, [this] {
       return render_metrics(snapshot_metrics(), opts.metrics->max_partition_labels);
     });
@@ -1234,6 +1262,7 @@ struct backup_job::impl {
         auto r = sf::renew_lease(store, paths, ours, now_ms(), opts.lease_ttl_ms);
         asio::post(io, [this, r = std::move(r)]() mutable {
           --background_in_flight;
+          store_ok = r.has_value();
           if (r) lease = std::move(*r);
           else if (r.error().is(errc::conflict)) set_error(std::move(r.error()));
           else log::warn("backup: lease renewal failed ({}); retrying", r.error().message);
@@ -1289,9 +1318,11 @@ struct backup_job::impl {
     cluster = net::cluster::create(io.get_executor(), cluster_opts);
     if (auto r = co_await cluster->async_bootstrap(); !r) co_return r;
     if (auto r = co_await async_select_topics(); !r) co_return r;
+    brokers_ok = true;
 
     const auto lease_taken = std::chrono::system_clock::now();
-    if (auto r = take_lease(); !r) co_return r;
+    if (auto r = co_await async_take_lease(); !r) co_return r;
+    store_ok = true;
     last_renew = steady::now();
     // What a writer killed mid-write left (temp files, unfinished multipart uploads) is ours to
     // remove once we hold the lease; a restore's folder is not the backup's.

@@ -189,6 +189,7 @@ class engine {
     }
     cluster_ = net::cluster::create(io_.get_executor(), o_.target);
     if (auto r = co_await cluster_->async_bootstrap(); !r) co_return fail(std::move(r.error()));
+    brokers_ok_ = true;
     if (auto r = co_await async_check_target(); !r) co_return r;
     if (auto r = co_await async_check_groups(); !r) co_return r;
     summary_.restore_id = o_.restore_id.empty() ? derive_restore_id() : o_.restore_id;
@@ -246,6 +247,10 @@ class engine {
     mo.bind_address = m.bind_address;
     mo.port = m.port;
     mo.path = m.path;
+    // The plan was read from the store before the server opened; the brokers are the rest.
+    mo.ready = [this]() -> std::string {
+      return brokers_ok_ ? std::string() : std::string("connecting to the target brokers (metadata not fetched yet)");
+    };
     auto server = metrics_server::start(io_.get_executor(), mo, [this] { return render_metrics(snapshot_metrics()); });
     if (!server) return fail(std::move(server.error()));
     metrics_ = std::move(*server);
@@ -1371,6 +1376,7 @@ class engine {
   std::chrono::steady_clock::time_point started_;
   std::optional<std::chrono::steady_clock::time_point> leaderless_since_;
   std::shared_ptr<metrics_server> metrics_;
+  bool brokers_ok_ = false;  ///< /ready: the target answered metadata (set on the io thread)
   std::uint64_t retries_ = 0;
 };
 

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 
@@ -65,6 +66,46 @@ TEST(metrics_server, serves_the_page_on_its_path_and_404_elsewhere) {
   EXPECT_NE(query.find("200 OK"), std::string::npos) << query;
   EXPECT_NE(other.find("404"), std::string::npos) << other;
   EXPECT_NE(other.find("served on /metrics"), std::string::npos) << other;
+}
+
+TEST(metrics_server, health_is_ok_and_ready_follows_the_engine_flag) {
+  asio::io_context io;
+  auto o = loopback();
+  bool ready = false;  // read on the io thread only, set between exchanges via post
+  o.ready = [&ready]() -> std::string { return ready ? std::string() : std::string("waiting for the store"); };
+  auto server = metrics_server::start(io.get_executor(), o, [] { return std::string("kb_x 1\n"); });
+  ASSERT_TRUE(server) << server.error().message;
+  const auto port = (*server)->port();
+  std::thread t([&] { io.run_for(20s); });
+  const auto health = exchange(port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto not_ready = exchange(port, "GET /ready HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::promise<void> flipped;
+  asio::post(io, [&] {
+    ready = true;
+    flipped.set_value();
+  });
+  flipped.get_future().wait();
+  const auto now_ready = exchange(port, "GET /ready HTTP/1.1\r\nHost: x\r\n\r\n");
+  asio::post(io, [&] { (*server)->stop(); });
+  t.join();
+  EXPECT_NE(health.find("200 OK"), std::string::npos) << health;
+  EXPECT_NE(health.find("\r\n\r\nok\n"), std::string::npos) << health;
+  EXPECT_NE(not_ready.find("503"), std::string::npos) << not_ready;
+  EXPECT_NE(not_ready.find("not ready: waiting for the store\n"), std::string::npos) << not_ready;
+  EXPECT_NE(now_ready.find("200 OK"), std::string::npos) << now_ready;
+  EXPECT_NE(now_ready.find("ready\n"), std::string::npos) << now_ready;
+}
+
+TEST(metrics_server, ready_without_a_readiness_function_is_200) {
+  asio::io_context io;
+  auto server = metrics_server::start(io.get_executor(), loopback(), [] { return std::string(); });
+  ASSERT_TRUE(server) << server.error().message;
+  const auto port = (*server)->port();
+  std::thread t([&] { io.run_for(20s); });
+  const auto r = exchange(port, "GET /ready HTTP/1.1\r\nHost: x\r\n\r\n");
+  asio::post(io, [&] { (*server)->stop(); });
+  t.join();
+  EXPECT_NE(r.find("200 OK"), std::string::npos) << r;
 }
 
 TEST(metrics_server, stop_ends_an_idle_session_so_run_returns) {
