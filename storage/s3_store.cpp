@@ -583,16 +583,9 @@ class s3_store final : public object_store {
     return options_.checksum == upload_checksum::crc32c;
   }
 
-  /// The x-amz-checksum-crc32c of one upload (`part` 0: a single PutObject), wrong on purpose
-  /// only when a test asked for it.
+  /// The x-amz-checksum-crc32c of one upload (`part` 0: a single PutObject).
   [[nodiscard]] std::string crc32c_header(byte_view data, int part) const {
-    if (part == options_.test_only_corrupt_crc32c_part) {
-      const std::uint32_t wrong = ~kb::crc32c(data);
-      const std::uint8_t be[4] = {static_cast<std::uint8_t>(wrong >> 24), static_cast<std::uint8_t>(wrong >> 16),
-                                  static_cast<std::uint8_t>(wrong >> 8), static_cast<std::uint8_t>(wrong)};
-      return base64_4(be);
-    }
-    return s3_crc32c_checksum(data);
+    return options_.crc32c_checksum ? options_.crc32c_checksum(data, part) : s3_crc32c_checksum(data);
   }
 
   [[nodiscard]] header_list sse_headers() const {

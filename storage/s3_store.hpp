@@ -52,10 +52,10 @@ struct s3_options {
   std::string ca_file;                     ///< extra trust anchors for https endpoints
   /// The clock used for signatures; defaults to the system clock.
   std::function<std::chrono::system_clock::time_point()> clock;
-  /// FOR TESTS ONLY (never set by the CLI): with `upload_checksum::crc32c`, send a wrong
-  /// x-amz-checksum-crc32c for this upload so the server's rejection can be tested:
-  /// 0 = every single-request PutObject, n >= 1 = UploadPart number n; -1 = never.
-  int test_only_corrupt_crc32c_part = -1;
+  /// How the x-amz-checksum-crc32c value of one upload is computed (`part` 0: a single
+  /// PutObject, n >= 1: UploadPart n); empty: s3_crc32c_checksum. A seam like `clock`, so a
+  /// caller can see what the server does with a value that does not match the body.
+  std::function<std::string(byte_view body, int part)> crc32c_checksum;
 };
 
 /// Minimum S3 multipart part size (all parts but the last).

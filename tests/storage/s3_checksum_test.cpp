@@ -36,7 +36,7 @@ TEST(s3_crc32c_checksum, upload_checksum_setting_reaches_the_s3_options) {
   auto defaults = resolve_s3_options(where, settings, env);
   ASSERT_TRUE(defaults) << defaults.error().message;
   EXPECT_EQ(defaults->checksum, upload_checksum::crc32c);
-  EXPECT_EQ(defaults->test_only_corrupt_crc32c_part, -1) << "never corrupt outside tests";
+  EXPECT_FALSE(defaults->crc32c_checksum) << "the CLI computes the real checksum";
   settings.checksum = upload_checksum::sha256;
   auto sha = resolve_s3_options(where, settings, env);
   ASSERT_TRUE(sha) << sha.error().message;

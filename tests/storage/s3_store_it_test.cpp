@@ -16,6 +16,13 @@
 namespace kb::storage {
 namespace {
 
+/// A checksum seam that sends the CRC32C of other bytes for upload `part` (0: a single PutObject).
+std::function<std::string(byte_view, int)> wrong_crc32c_for_part(int part) {
+  return [part](byte_view body, int n) {
+    return n == part ? s3_crc32c_checksum(as_bytes("not the body that is sent")) : s3_crc32c_checksum(body);
+  };
+}
+
 struct s3_env {
   std::string endpoint, region, bucket, access_key, secret_key;
 };
@@ -335,9 +342,9 @@ TEST_P(S3ChecksumIT, SmallMultipartAndRangedObjectsRoundTrip) {
   EXPECT_TRUE(*store_->get("big/put.kbs") == data);
 }
 
-TEST_P(S3ChecksumIT, TheTestOnlyCorruptionOptionOnlyAffectsCrc32cUploads) {
+TEST_P(S3ChecksumIT, AWrongChecksumSeamOnlyAffectsCrc32cUploads) {
   auto opts = options();
-  opts.test_only_corrupt_crc32c_part = 0;
+  opts.crc32c_checksum = wrong_crc32c_for_part(0);
   auto store = make_s3_store(opts);
   ASSERT_TRUE(store);
   auto put = (*store)->put("maybe.kbs", as_bytes("payload"));
@@ -355,7 +362,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, S3ChecksumIT,
 
 TEST_F(S3StoreIT, PutWithAWrongCrc32cIsRejectedByTheServer) {
   auto opts = options();
-  opts.test_only_corrupt_crc32c_part = 0;
+  opts.crc32c_checksum = wrong_crc32c_for_part(0);
   auto bad = make_s3_store(opts);
   ASSERT_TRUE(bad);
   auto put = (*bad)->put("rejected.kbs", as_bytes("the body the checksum does not match"));
@@ -372,7 +379,7 @@ TEST_F(S3StoreIT, PutWithAWrongCrc32cIsRejectedByTheServer) {
 
 TEST_F(S3StoreIT, MultipartWithOneWrongPartCrc32cIsRejectedAndLeavesNothing) {
   auto opts = options();
-  opts.test_only_corrupt_crc32c_part = 2;
+  opts.crc32c_checksum = wrong_crc32c_for_part(2);
   auto bad = make_s3_store(opts);
   ASSERT_TRUE(bad);
   const byte_vector data = random_bytes(2 * s3_min_part_size + 4096, 13);  // three parts
