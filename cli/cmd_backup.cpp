@@ -65,10 +65,8 @@ int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, st
   switch (cfg.backup.start_offset) {
     case start_offset_policy::earliest: o.start = pb::start_position::earliest; break;
     case start_offset_policy::latest: o.start = pb::start_position::latest; break;
-    case start_offset_policy::specific:
-      print_error(err, fmt::format("{}: backup.start_offset: specific offsets are not supported by this version; use "
-                                   "earliest or latest",
-                                   cfg.file));
+    case start_offset_policy::specific:  // refused by check_runnable (cli/preflight.cpp) before this runs
+      print_error(err, "backup.start_offset: specific is not supported");
       return static_cast<int>(kb::exit_code::usage);
   }
   o.mode = cfg.backup.continuous                ? pb::run_mode::continuous

@@ -70,14 +70,6 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
   }
   o.rate_limit_records_per_sec = cfg.restore.rate_limit_records_per_sec.value_or(0);
   o.rate_limit_bytes_per_sec = cfg.restore.rate_limit_bytes_per_sec.value_or(0);
-  if (cfg.restore.purge_topics) {
-    // Refused rather than ignored: an operator who asks for it expects the target emptied first.
-    return report(err, kb::error{make_error_code(errc::config),
-                                 "restore.purge_topics: true is not supported: this version never deletes records "
-                                 "in the target. Empty the target topics first (kafka-delete-records.sh) or restore "
-                                 "into new topics with restore.topic_mapping, and remove purge_topics from the "
-                                 "config."});
-  }
 
   const bool progress = !args.global.no_progress && ::isatty(STDERR_FILENO) == 1 && !o.dry_run;
   if (progress) {
