@@ -8,38 +8,10 @@ and read back with confluent-kafka; the stored batches are read with the dump_se
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 import uuid
 from pathlib import Path
-
-import pytest
-
-
-@pytest.fixture(scope="session")
-def env() -> dict:
-    path = os.environ.get("KB_TEST_ENV")
-    if not path or not Path(path).is_file():
-        pytest.fail("$KB_TEST_ENV must name the harness env.json (tests/harness/cluster.py up)", pytrace=False)
-    e = json.loads(Path(path).read_text())
-    if e["profile"] != "single":
-        pytest.fail("these tests need the single-node harness profile")
-    return e
-
-
-@pytest.fixture(scope="session")
-def binary() -> Path:
-    p = os.environ.get("KB_BINARY")
-    assert p and Path(p).is_file(), "KB_BINARY must name the built kafka-backup binary"
-    return Path(p)
-
-
-@pytest.fixture(scope="session")
-def dump_tool(binary) -> Path:
-    p = Path(os.environ.get("KB_DUMP_SEGMENT", binary.parent.parent / "tests/pipeline/backup/dump_segment"))
-    assert p.is_file(), f"dump_segment test tool not found at {p} (ninja tests/pipeline/backup/dump_segment)"
-    return p
 
 
 def plaintext(env) -> str:

@@ -13,8 +13,7 @@ import uuid
 
 import pytest
 
-from test_backup import (binary, dump_tool, end_offsets, env, new_topic, plaintext,  # noqa: F401 (fixtures)
-                         run_backup, stored, write_config)
+from test_backup import end_offsets, new_topic, plaintext, run_backup, stored, write_config
 
 
 def _acl(resource_type, name, user, operation, permission):

@@ -27,21 +27,11 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def env() -> dict:
-    path = os.environ.get("KB_TEST_ENV")
-    if not path or not Path(path).is_file():
-        pytest.fail("$KB_TEST_ENV must name the harness env.json (tests/harness/cluster.py up)", pytrace=False)
-    e = json.loads(Path(path).read_text())
-    if not e.get("s3"):
+def env(env) -> dict:
+    """The single-broker harness (tests/conftest.py), which must include its S3 server."""
+    if not env.get("s3"):
         pytest.fail("these tests need the harness's S3 server", pytrace=False)
-    return e
-
-
-@pytest.fixture(scope="session")
-def binary() -> Path:
-    p = os.environ.get("KB_BINARY")
-    assert p and Path(p).is_file(), "KB_BINARY must name the built kafka-backup binary"
-    return Path(p)
+    return env
 
 
 def plaintext(env) -> str:
