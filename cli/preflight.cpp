@@ -6,7 +6,7 @@ namespace kb::cli {
 
 namespace {
 
-kb::result<void> check_security(const kafka_config& k, std::string_view section) {
+kb::result<void> check_security(const kafka_config& k, [[maybe_unused]] std::string_view section) {
   if (k.security.uses_sasl() && k.security.mechanism == sasl_mechanism::gssapi) {
 #ifndef KB_HAVE_GSSAPI
     return fail(errc::config, fmt::format("{}.security.sasl_mechanism: GSSAPI is not built into this "
