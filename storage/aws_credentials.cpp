@@ -399,9 +399,13 @@ credential_provider::credential_provider(std::string source, fetch_fn fetch, tim
   if (held_.expiration && fetch_) refresh_at_ = refresh_time(clock_(), *held_.expiration);
 }
 
+std::string masked_key_id(std::string_view id) {
+  return id.size() > 8 ? "****" + std::string(id.substr(id.size() - 4)) : std::string("****");
+}
+
 std::string credential_provider::access_key_id() {
   std::lock_guard lock(mutex_);
-  return held_.credentials.access_key_id;
+  return masked_key_id(held_.credentials.access_key_id);
 }
 
 result<aws_credentials> credential_provider::current() {
@@ -412,7 +416,8 @@ result<aws_credentials> credential_provider::current() {
     if (fresh) {
       held_ = std::move(*fresh);
       refresh_at_ = held_.expiration ? std::optional(refresh_time(now, *held_.expiration)) : std::nullopt;
-      log::info("s3: refreshed temporary credentials from {} (access key {})", source_, held_.credentials.access_key_id);
+      log::info("s3: refreshed temporary credentials from {} (access key {})", source_,
+                masked_key_id(held_.credentials.access_key_id));
     } else if (held_.expiration && now >= *held_.expiration) {
       return fail(errc::authorization, fmt::format("the {} credentials expired and refreshing them failed: {}", source_,
                                                    fresh.error().message));
@@ -440,7 +445,7 @@ result<std::shared_ptr<credential_provider>> resolve_credentials(const credentia
   bool half_set = false;
   auto take = [&](std::string_view name, attempt a) -> std::shared_ptr<credential_provider> {
     if (a.got) {
-      log::info("s3: using credentials from {} (access key {}{})", name, a.got->credentials.access_key_id,
+      log::info("s3: using credentials from {} (access key {}{})", name, masked_key_id(a.got->credentials.access_key_id),
                 a.got->expiration ? ", temporary" : "");
       return std::make_shared<credential_provider>(std::string(name), std::move(a.refetch), std::move(*a.got), clock);
     }

@@ -78,6 +78,10 @@ std::chrono::system_clock::time_point refresh_time(std::chrono::system_clock::ti
 
 // ---- the provider ----
 
+/// An access key id as messages show it: its last four characters only ("****WXYZ"), enough to
+/// tell keys apart without handing the whole id to whoever reads the logs.
+[[nodiscard]] std::string masked_key_id(std::string_view id);
+
 /// Hands out the current credentials of one source; refreshes temporary ones before they
 /// expire. Safe to call from the S3 store's parallel part uploads.
 class credential_provider {
@@ -88,7 +92,7 @@ class credential_provider {
   /// The credentials to sign with now; a failed refresh keeps the old ones while they last.
   result<aws_credentials> current();
   [[nodiscard]] const std::string& source() const noexcept { return source_; }
-  /// The access key id held now (for messages; never refreshes).
+  /// The access key id held now, masked (masked_key_id) for messages; never refreshes.
   std::string access_key_id();
 
  private:

@@ -725,7 +725,7 @@ class s3_store final : public object_store {
         body.code == "InvalidToken";
     if (r.status == 403 || r.status == 401 || credential_code) {
       const std::string key_id = options_.credential_source ? options_.credential_source->access_key_id()
-                                                            : options_.credentials.access_key_id;
+                                                            : masked_key_id(options_.credentials.access_key_id);
       const std::string from =
           options_.credential_source ? fmt::format(" (credentials from {})", options_.credential_source->source()) : "";
       std::string hint = "check the access key, the secret key and the bucket policy";

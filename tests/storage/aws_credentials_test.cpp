@@ -276,5 +276,11 @@ TEST(AwsCredentialsChain, ErrorsListEverySourceTriedWithoutSecrets) {
   EXPECT_NE(unknown.error().message.find("imds"), std::string::npos);
 }
 
+TEST(AwsCredentialsMessages, KeyIdsAreShownByTheirLastFourCharactersOnly) {
+  EXPECT_EQ(masked_key_id("AKIAIOSFODNN7EXAMPLE"), "****MPLE");
+  EXPECT_EQ(masked_key_id("SHORTKEY"), "****");
+  EXPECT_EQ(masked_key_id(""), "****");
+}
+
 }  // namespace
 }  // namespace kb::storage
