@@ -39,7 +39,8 @@ enum class listener_symptom {
 /// Connects to host:port once over plaintext (or TLS, trusting any certificate: nothing secret is
 /// sent), sends ApiVersions and SaslHandshake(PLAIN) and reports what the port speaks; nullopt
 /// when no Kafka listener of that kind answered. Bounded by `base.connect_timeout` and
-/// `base.request_timeout`; never probes recursively.
+/// `base.request_timeout`; never probes recursively. `base` must outlive the coroutine (it is a
+/// reference: pass a member or a named object, never a temporary to co_spawn).
 [[nodiscard]] boost::asio::awaitable<std::optional<listener_kind>> async_identify_listener(
     boost::asio::any_io_executor executor, std::string host, std::uint16_t port, bool tls,
     const connection_options& base);

@@ -115,7 +115,8 @@ TEST(wrong_listener_it, the_probe_identifies_each_listener) {
     asio::io_context io;
     const auto t = listener(x.listener_name);
     std::optional<std::optional<listener_kind>> out;
-    asio::co_spawn(io, async_identify_listener(io.get_executor(), t.host, t.port, x.tls, connection_options{}),
+    const connection_options defaults;  // outlives the probe: it is taken by reference
+    asio::co_spawn(io, async_identify_listener(io.get_executor(), t.host, t.port, x.tls, defaults),
                    [&](std::exception_ptr, std::optional<listener_kind> k) { out = std::move(k); });
     io.run_for(20s);
     ASSERT_TRUE(out.has_value()) << "the probe did not finish within 20 s";
@@ -128,7 +129,8 @@ TEST(wrong_listener_it, the_probe_identifies_each_listener) {
   asio::io_context io;
   const auto t = listener("SSL");
   std::optional<std::optional<listener_kind>> out;
-  asio::co_spawn(io, async_identify_listener(io.get_executor(), t.host, t.port, false, connection_options{}),
+  const connection_options defaults;
+  asio::co_spawn(io, async_identify_listener(io.get_executor(), t.host, t.port, false, defaults),
                  [&](std::exception_ptr, std::optional<listener_kind> k) { out = std::move(k); });
   io.run_for(20s);
   ASSERT_TRUE(out.has_value());
