@@ -197,13 +197,6 @@ class engine {
 
     if (auto r = co_await async_load_state(); !r) co_return r;
     if (auto r = co_await async_create_topics(); !r) co_return r;
-    if (o_.reset_consumer_offsets && !plan_.group_offsets.empty() && !to_create_.empty()) {
-      std::vector<std::string> created;
-      for (const auto& t : to_create_) created.push_back(t.name);
-      auto ops = co_await async_topic_ops(created);
-      if (!ops) co_return fail(std::move(ops.error()));
-      if (auto r = check_commit_read(*ops); !r) co_return r;  // before any record is produced
-    }
     if (auto r = co_await async_init_producer(); !r) co_return r;
     if (auto r = co_await async_prepare_lanes(); !r) co_return r;
     kb::log::debug("restore {}: {} target partitions ready", summary_.restore_id, lanes_.size());
@@ -305,14 +298,6 @@ class engine {
 
   asio::awaitable<kb::result<std::int32_t>> async_coordinator(const std::string& group) {
     return checks_->async_coordinator(group);
-  }
-
-  asio::awaitable<kb::result<std::map<std::string, std::int32_t>>> async_topic_ops(std::vector<std::string> names) {
-    return checks_->async_topic_ops(std::move(names));
-  }
-
-  kb::result<void> check_commit_read(const std::map<std::string, std::int32_t>& ops) const {
-    return checks_->check_commit_read(ops);
   }
 
   // ---- state ------------------------------------------------------------------------------
