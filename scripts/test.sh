@@ -52,6 +52,11 @@ run_meson_suite() {  # name, extra env..., then suites
       --logbase "kb-$name" ${suites[@]/#/--suite } >"$results/$name.log" 2>&1
   local rc=$?
   tail -n 15 "$results/$name.log"
+  if [ "$rc" -ne 0 ]; then  # CI shows only this output: say why, not just which
+    echo "--- why (failure lines from $results/$name.log, at most 60):"
+    grep -E -A3 '(: Failure$|\[  FAILED  \]|ERROR: |AddressSanitizer|ThreadSanitizer|runtime error:)' \
+      "$results/$name.log" | head -n 60
+  fi
   cp "$build/meson-logs/kb-$name.json" "$results/$name.json" 2>/dev/null
   result_files+=("$results/$name.json")
   return $rc
