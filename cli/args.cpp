@@ -15,7 +15,7 @@ struct command_info {
   std::string_view summary;
 };
 
-constexpr std::array<command_info, 6> k_commands{{
+constexpr std::array<command_info, 7> k_commands{{
     {command::backup, "backup", "kafka-backup backup --config FILE",
      "Back up the topics of `source:` to `storage:` (one-shot, snapshot or continuous)."},
     {command::restore, "restore", "kafka-backup restore --config FILE [--dry-run]",
@@ -29,6 +29,10 @@ constexpr std::array<command_info, 6> k_commands{{
      "Check a backup set's integrity (--deep reads and verifies every segment)."},
     {command::config, "config", "kafka-backup config --config FILE [--format yaml|json]",
      "Print the resolved configuration with defaults filled in and secrets as ***."},
+    {command::prune, "prune",
+     "kafka-backup prune --path URL --keep-last N [--max-age-days D] [--dry-run] [--format text|json]",
+     "Delete whole old backup ids: all but the newest N, or (with --max-age-days) those older than D days\n"
+     "            beyond the newest N. Backups a running backup holds (lease) are never deleted."},
 }};
 
 const command_info* find_command(std::string_view name) {
@@ -62,6 +66,9 @@ bool accepts(command c, std::string_view flag) {
     case command::describe: return flag == "--path" || flag == "--backup-id" || flag == "--format";
     case command::validate: return flag == "--path" || flag == "--backup-id" || flag == "--deep";
     case command::config: return flag == "--config" || flag == "--format";
+    case command::prune:
+      return flag == "--path" || flag == "--keep-last" || flag == "--max-age-days" || flag == "--dry-run" ||
+             flag == "--format";
     case command::none: return false;
   }
   return false;
@@ -79,7 +86,19 @@ std::string canonical_flag(std::string_view flag) {
 
 bool takes_value(std::string_view flag) {
   return flag == "--config" || flag == "--path" || flag == "--backup-id" || flag == "--format" ||
-         flag == "--log-level" || flag == "--log-format" || flag == "--summary-file";
+         flag == "--log-level" || flag == "--log-format" || flag == "--summary-file" || flag == "--keep-last" ||
+         flag == "--max-age-days";
+}
+
+/// A whole non-negative number of at most 9 digits ("3", not "3.5", "-1" or "3d").
+std::optional<std::uint32_t> parse_count(std::string_view text) {
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  std::uint32_t v = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  return v;
 }
 
 }  // namespace
@@ -134,10 +153,16 @@ std::string command_usage(command c) {
   if (accepts(c, "--config")) text += "  -c, --config FILE       the YAML configuration file\n";
   if (accepts(c, "--path")) text += "  -p, --path URL          a plain path, file:///abs/path or s3://bucket/prefix?...\n";
   if (accepts(c, "--backup-id")) text += "  -b, --backup-id ID      the backup set's id\n";
-  if (c == command::describe || c == command::list)
+  if (c == command::describe || c == command::list || c == command::prune)
     text += "  -f, --format text|json  output format (default text)\n";
+  if (c == command::prune) {
+    text += "      --keep-last N       never delete the newest N backups (a floor; 0 only with --max-age-days)\n";
+    text += "      --max-age-days D    delete only backups last written more than D days ago\n";
+    text += "      --dry-run           print what would be deleted, delete nothing\n";
+  }
   if (c == command::config) text += "  -f, --format yaml|json  output format (default yaml)\n";
-  if (accepts(c, "--dry-run")) text += "      --dry-run           plan and report, write nothing\n";
+  if (accepts(c, "--dry-run") && c != command::prune)
+    text += "      --dry-run           plan and report, write nothing\n";
   if (accepts(c, "--deep")) text += "      --deep              download and verify every segment\n";
   text += "\nGlobal flags: --log-level error|warn|info|debug, --log-format text|json, --no-progress, --summary-file "
           "PATH\n";
@@ -163,7 +188,7 @@ kb::result<parsed_args> parse_args(const std::vector<std::string>& args) {
           return kb::fail(usage_error(
               command::none,
               fmt::format("unknown command '{}'; commands: backup, restore, list, describe, "
-                          "validate, config",
+                          "validate, config, prune",
                           arg)));
         }
         out.cmd = info->cmd;
@@ -238,6 +263,13 @@ kb::result<parsed_args> parse_args(const std::vector<std::string>& args) {
       out.dry_run = true;
     } else if (flag == "--deep") {
       out.deep = true;
+    } else if (flag == "--keep-last" || flag == "--max-age-days") {
+      const auto n = parse_count(value);
+      if (!n) {
+        return kb::fail(usage_error(out.cmd, fmt::format("{} '{}' is not a whole number of {} (0 or more)", flag, value,
+                                                         flag == "--keep-last" ? "backups" : "days")));
+      }
+      (flag == "--keep-last" ? out.keep_last : out.max_age_days) = *n;
     }
   }
 
@@ -274,6 +306,20 @@ kb::result<parsed_args> parse_args(const std::vector<std::string>& args) {
     case command::validate:
       missing = require(out.path, "--path URL");
       if (!missing) missing = require(out.backup_id, "--backup-id ID");
+      break;
+    case command::prune:
+      missing = require(out.path, "--path URL");
+      if (!missing && !out.keep_last) {
+        missing = usage_error(out.cmd, "'prune' needs --keep-last N (the newest N backups are always kept; "
+                                       "0 only together with --max-age-days)");
+      }
+      if (!missing && *out.keep_last == 0 && !out.max_age_days) {
+        missing = usage_error(out.cmd, "--keep-last 0 without --max-age-days would delete every backup; keep at "
+                                       "least one or give --max-age-days D");
+      }
+      if (!missing && !out.format.empty() && out.format != "text" && out.format != "json") {
+        missing = usage_error(out.cmd, fmt::format("--format '{}' is not one of text, json", out.format));
+      }
       break;
     case command::none:
       break;

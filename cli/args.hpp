@@ -2,6 +2,7 @@
 // help texts. Pure: no I/O; errors are kb::errc::invalid_argument (exit 2 with a usage hint).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,7 +13,7 @@
 
 namespace kb::cli {
 
-enum class command { none, backup, restore, list, describe, validate, config };
+enum class command { none, backup, restore, list, describe, validate, config, prune };
 
 /// `--log-level`, `--log-format`, `--no-progress`, `--summary-file`: accepted before or after the subcommand.
 struct global_flags {
@@ -33,6 +34,8 @@ struct parsed_args {
   std::string format;       ///< describe: text|json (default text); config: yaml|json (default yaml)
   bool dry_run = false;     ///< restore --dry-run
   bool deep = false;        ///< validate --deep
+  std::optional<std::uint32_t> keep_last;     ///< prune --keep-last N (required)
+  std::optional<std::uint32_t> max_age_days;  ///< prune --max-age-days D
 };
 
 /// Parses the arguments after the program name. `--flag value` and `--flag=value` both work.

@@ -56,5 +56,7 @@ int run_describe(const parsed_args& args, std::ostream& out, std::ostream& err,
 /// `kafka-backup validate --path URL --backup-id ID [--deep]`.
 int run_validate(const parsed_args& args, std::ostream& out, std::ostream& err,
                  const env_lookup& env);
+/// `kafka-backup prune --path URL --keep-last N [--max-age-days D] [--dry-run]`.
+int run_prune(const parsed_args& args, std::ostream& out, std::ostream& err, const env_lookup& env);
 
 }  // namespace kb::cli

@@ -130,6 +130,8 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
       return run_describe(args, out, err, env);
     case command::validate:
       return run_validate(args, out, err, env);
+    case command::prune:
+      return run_prune(args, out, err, env);
     case command::none:
       break;
   }

@@ -222,6 +222,7 @@ kb::result<std::vector<backup_listing>> list_backups(storage::object_store& stor
     auto m = read_json<sf::backup_manifest>(store, paths.backup_manifest(), sf::parse_backup_manifest);
     if (m) {
       b.created_ms = m->created_ms;
+      b.updated_ms = m->updated_ms;
       b.topics = m->topics;
     } else if (m.error().is(errc::not_found)) {
       // A backup writes backup.json before anything else: a folder without one is not a backup.

@@ -25,6 +25,7 @@ namespace kb::pipeline::inspect {
 struct backup_listing {
   std::string backup_id;
   std::int64_t created_ms = -1;  ///< -1 when backup.json is unreadable
+  std::int64_t updated_ms = -1;  ///< backup.json's updated_ms (the last run that wrote it)
   std::vector<std::string> topics;
   std::uint64_t size_bytes = 0;  ///< every object under the backup id
   std::uint64_t objects = 0;

@@ -1,0 +1,57 @@
+// `kafka-backup prune`: deletes whole old backup ids from a location by keep-last / max-age.
+#include <unistd.h>
+
+#include <chrono>
+#include <ostream>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "cli/command_support.hpp"
+#include "pipeline/inspect/inspect.hpp"
+#include "pipeline/retention/prune.hpp"
+
+namespace kb::cli {
+namespace {
+
+/// The lease owner for this run, in the backup's form (host:pid:random), so a backup on this
+/// host can tell a prune that died from one still running.
+std::string lease_owner() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::random_device rd;
+  return fmt::format("{}:{}:{:08x}", host[0] ? host : "localhost", ::getpid(), rd());
+}
+
+}  // namespace
+
+int run_prune(const parsed_args& args, std::ostream& out, std::ostream& err, const env_lookup& env) {
+  apply_logging(args.global, nullptr);
+  namespace rt = kb::pipeline::retention;
+  rt::prune_policy policy;
+  policy.keep_last = args.keep_last.value_or(0);
+  policy.max_age_days = args.max_age_days;
+  policy.dry_run = args.dry_run;
+  if (auto ok = rt::check_policy(policy); !ok) return report(err, ok.error());
+  auto store = kb::pipeline::inspect::open_location(
+      args.path, [env](std::string_view name) { return env(name); });
+  if (!store) return report(err, store.error());
+  const auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto r = rt::prune(**store, policy, now_ms, lease_owner());
+  if (!r) return report(err, r.error());
+  const std::string where = (*store)->describe();
+  out << (args.format == "json" ? rt::prune_json(*r, where) : rt::prune_text(*r, where));
+  out.flush();
+  // Some backups could not be deleted: say so and exit with the first failure's code.
+  for (const auto& d : r->decisions) {
+    if (!d.failure) continue;
+    print_error(err, fmt::format("prune: {} of the chosen backups could not be deleted (listed above); the next prune "
+                                 "finishes them. First failure: backup '{}': {}",
+                                 r->failed_count(), d.backup.backup_id, d.failure->message));
+    return static_cast<int>(kb::exit_code_for(*d.failure));
+  }
+  return 0;
+}
+
+}  // namespace kb::cli
