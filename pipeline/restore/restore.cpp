@@ -30,8 +30,11 @@
 #include "pipeline/exception_error.hpp"
 #include "pipeline/memory_budget.hpp"
 #include "pipeline/metrics_server.hpp"
+#include "pipeline/restore/lane.hpp"
 #include "pipeline/restore/offset_map.hpp"
 #include "pipeline/restore/partitioner.hpp"
+#include "pipeline/restore/rate_limiter.hpp"
+#include "pipeline/restore/reader.hpp"
 #include "pipeline/restore/restore_state.hpp"
 #include "pipeline/restore/target_check.hpp"
 #include "pipeline/wake_signal.hpp"
@@ -88,42 +91,11 @@ class wait_list {
   std::vector<asio::steady_timer*> timers_;
 };
 
-struct queued_batch {
-  std::uint64_t id = 0;  ///< unique per engine: request slots find their batch by it
-  output_batch batch;
-  std::size_t state = 0;  ///< index into engine::state_.partitions
-  enum class status { unsent, in_flight, acked, failed } st = status::unsent;
-  std::int32_t sequence = -1;
-  std::int64_t base = -1;
-  bool too_large = false;
-};
-
-struct lane {
-  net::topic_partition tp;
-  std::deque<queued_batch> queue;  ///< unacknowledged batches in produce order
-  std::int32_t next_sequence = 0;
-  std::size_t in_flight = 0;
-  /// The broker holds our producer state for this partition once a batch was acknowledged;
-  /// only then does it refuse out-of-order sequences, so only then may batches pipeline.
-  bool established = false;
-  /// Learnt from MESSAGE_TOO_LARGE: batches above this are split before they are sent.
-  std::size_t max_bytes = std::numeric_limits<std::size_t>::max();
-  std::size_t queued_bytes = 0;
-  int failures = 0;  ///< consecutive failed rounds
-  std::string last_failure;  ///< this lane's latest retried error, for the give-up message
-  std::chrono::steady_clock::time_point not_before{};
-  std::int64_t skip_records = 0;  ///< already in the target from an interrupted run
-  std::int64_t target_next = -1;  ///< offset the next acked batch should get
-  std::set<std::size_t> sources;  ///< state indexes feeding this lane
-  std::unique_ptr<wake_signal> space;  ///< readers wait here for room
-  std::uint32_t slot = 0;  ///< the leader connection its batches go on, so they stay in order
-};
-
-struct frame_work {
-  std::optional<error> err;
-  std::vector<output_batch> outputs;
-  rewrite_stats stats;
-  std::int64_t next_offset = 0;
+// A lane and the signal its readers wait on for room (lane.hpp is pure: no executor).
+struct lane_entry {
+  lane_entry(net::topic_partition tp, asio::any_io_executor ex) : l(std::move(tp)), space(std::move(ex)) {}
+  lane l;
+  wake_signal space;
 };
 
 class engine {
@@ -294,10 +266,6 @@ class engine {
     auto r = co_await checks_->async_check_groups();
     coordinators_ = checks_->facts().coordinators;
     co_return r;
-  }
-
-  asio::awaitable<kb::result<std::int32_t>> async_coordinator(const std::string& group) {
-    return checks_->async_coordinator(group);
   }
 
   // ---- state ------------------------------------------------------------------------------
@@ -479,17 +447,15 @@ class engine {
     co_return fail(errc::timeout, std::string("InitProducerId kept failing; is the target cluster healthy?"));
   }
 
-  std::uint64_t buffered_bytes() const noexcept { return queued_total_ + preparing_bytes_; }
+  std::uint64_t buffered_bytes() const noexcept { return ledger_.queued_bytes + preparing_bytes_; }
 
-  lane& lane_for(const std::string& topic, std::int32_t partition) {
+  lane_entry& lane_for(const std::string& topic, std::int32_t partition) {
     auto key = net::topic_partition{topic, partition};
     auto it = lanes_.find(key);
     if (it == lanes_.end()) {
-      auto l = std::make_unique<lane>();
-      l->tp = key;
-      l->space = std::make_unique<wake_signal>(io_.get_executor());
-      l->slot = static_cast<std::uint32_t>(lanes_.size() % std::max<std::uint32_t>(1, o_.target.connections_per_broker));
-      it = lanes_.emplace(key, std::move(l)).first;
+      auto e = std::make_unique<lane_entry>(key, io_.get_executor());
+      e->l.slot = static_cast<std::uint32_t>(lanes_.size() % std::max<std::uint32_t>(1, o_.target.connections_per_broker));
+      it = lanes_.emplace(key, std::move(e)).first;
     }
     return *it->second;
   }
@@ -593,7 +559,7 @@ class engine {
         if (t == plan_.topics.data() + plan_.topics.size()) {
           co_return fail(errc::internal, fmt::format("no planned topic for {}[{}]", p.source_topic, p.source_partition));
         }
-        for (std::int32_t q = 0; q < t->target_partitions; ++q) lane_for(p.target_topic, q).sources.insert(i);
+        for (std::int32_t q = 0; q < t->target_partitions; ++q) lane_for(p.target_topic, q).l.sources.insert(i);
         if (resumed_ && !s.done) {
           summary_.warnings.push_back(fmt::format("{}[{}] is repartitioned: an interrupted restore of it restarts from "
                                                   "the beginning and may duplicate records",
@@ -602,35 +568,35 @@ class engine {
         }
         continue;
       }
-      auto& l = lane_for(p.target_topic, p.target_partition);
+      auto& l = lane_for(p.target_topic, p.target_partition).l;
       l.sources.insert(i);
       if (s.done) continue;
-      const auto found = ends->find(l.tp);
-      if (found == ends->end()) co_return fail(errc::internal, fmt::format("no end offset read for {}[{}]", l.tp.topic, l.tp.partition));
+      const auto found = ends->find(l.tp());
+      if (found == ends->end()) co_return fail(errc::internal, fmt::format("no end offset read for {}[{}]", l.tp().topic, l.tp().partition));
       const std::int64_t* end = &found->second;
       if (s.target_end < 0) {
         s.target_end = *end;  // fresh: remember where our records will start
-        if (*end > 0 && !warned_nonempty_.contains(l.tp.topic)) {
-          warned_nonempty_.insert(l.tp.topic);
+        if (*end > 0 && !warned_nonempty_.contains(l.tp().topic)) {
+          warned_nonempty_.insert(l.tp().topic);
           summary_.warnings.push_back(fmt::format("target topic '{}' already holds records (partition {} ends at offset "
                                                   "{}): restored records are appended after them",
-                                                  l.tp.topic, l.tp.partition, *end));
+                                                  l.tp().topic, l.tp().partition, *end));
         }
       } else if (*end < s.target_end) {
         co_return fail(errc::conflict,
                        fmt::format("target {}[{}] ends at offset {} but the saved restore state says {} records were "
                                    "written up to {}: the topic was truncated or recreated; delete {} to restart",
-                                   l.tp.topic, l.tp.partition, *end, s.records, s.target_end,
+                                   l.tp().topic, l.tp().partition, *end, s.records, s.target_end,
                                    state_at_.where));
       } else if (*end > s.target_end) {
         // Acknowledged after the last checkpoint (or in flight at the crash): skip that many.
-        l.skip_records += *end - s.target_end;
+        l.add_skip(*end - s.target_end);
         summary_.records_skipped_on_resume += static_cast<std::uint64_t>(*end - s.target_end);
       }
-      l.target_next = s.target_end;
+      l.set_target_next(s.target_end);
     }
-    for (auto& [tp, l] : lanes_) {
-      if (l->skip_records > 0 && l->sources.size() > 1) {
+    for (auto& [tp, e] : lanes_) {
+      if (e->l.skip_records() > 0 && e->l.sources.size() > 1) {
         co_return fail(errc::conflict, fmt::format("cannot resume: {}[{}] is written from several source partitions, so "
                                                    "the records after the last checkpoint cannot be attributed; restore "
                                                    "into a fresh topic",
@@ -670,7 +636,7 @@ class engine {
       router.emplace(topic->repartition->target_partitions,
                      topic->repartition->strategy == repartition_strategy::murmur2);
     }
-    const std::size_t max_batch = max_batch_bytes(p.target_topic);
+    const std::size_t max_batch = max_batch_bytes(plan_, existing_, p.target_topic);
     for (const auto& seg : p.segments) {
       for (std::uint32_t f : seg.frames) {
         if (reading_halted()) co_return kb::result<void>{};
@@ -684,33 +650,7 @@ class engine {
         if (reading_halted()) co_return kb::result<void>{};
         preparing_bytes_ += need;  // released below once its batches are queued (or on error)
         auto job = [this, &seg, &p, f, next, max_batch]() {
-          frame_work w;
-          w.next_offset = next;
-          auto raw = sf::read_frame(store_, seg.key, *seg.index, f);
-          if (!raw) {
-            // read_frame's own messages name the segment and frame; a store error may not.
-            w.err = raw.error().message.find(seg.key) != std::string::npos
-                        ? raw.error()
-                        : error{raw.error().code, fmt::format("segment {} frame {}: {}", seg.key, f, raw.error().message)};
-            return w;
-          }
-          auto frame = std::make_shared<byte_vector>(std::move(*raw));
-          const auto& fr = seg.index->frames[f];
-          for (std::uint32_t b = fr.first_batch; b < fr.first_batch + fr.batch_count; ++b) {
-            const auto& e = seg.index->batches[b];
-            rewrite_options ro;
-            ro.window = o_.plan.window;
-            // Records below a log start that fell inside this batch are a recorded gap: skipped.
-            ro.min_offset = std::max(w.next_offset, sf::live_first_offset(*seg.index, e));
-            ro.max_batch_bytes = max_batch;
-            if (auto r = rewrite_batch(frame, e, p.txns->dropped(e), ro, w.outputs, &w.stats); !r) {
-              w.err = error{r.error().code, fmt::format("{}[{}] in {}: {}", p.source_topic, p.source_partition, seg.key,
-                                                        r.error().message)};
-              return w;
-            }
-            w.next_offset = std::max(w.next_offset, e.last_offset + 1);
-          }
-          return w;
+          return read_frame_batches(store_, p, seg, f, next, o_.plan.window, max_batch);
         };
         // Named lambdas: g++ 12 destroys lambda temporaries inside co_await expressions twice.
         frame_work work = co_await on_pool(std::move(job));
@@ -723,7 +663,7 @@ class engine {
         summary_.batches_reencoded += work.stats.reencoded;
         summary_.batches_dropped += work.stats.dropped;
         if (router) {
-          auto split = [&work, &router, max_batch]() { return route(work.outputs, *router, max_batch); };
+          auto split = [&work, &router, max_batch]() { return route_batches(work.outputs, *router, max_batch); };
           auto routed = co_await on_pool(std::move(split));
           if (!routed) {
             preparing_bytes_ -= need;
@@ -755,103 +695,19 @@ class engine {
     co_return kb::result<void>{};
   }
 
-  // Splits batches by the router (murmur2 of the key, or round-robin), re-encoding per partition.
-  static kb::result<std::map<std::int32_t, std::vector<output_batch>>> route(const std::vector<output_batch>& in,
-                                                                              murmur2_partitioner& router,
-                                                                              std::size_t max_batch) {
-    std::map<std::int32_t, std::vector<output_batch>> out;
-    for (const auto& ob : in) {
-      auto set = protocol::read_records(shared_bytes(byte_vector(ob.bytes().begin(), ob.bytes().end())));
-      if (!set) return fail(errc::corrupt, "repartitioning: " + set.error().message);
-      auto hdr = protocol::record_batch_header::parse(ob.bytes());
-      if (!hdr) return fail(hdr.error());
-      std::map<std::int32_t, protocol::record_batch_builder> builders;
-      for (const auto& r : *set) {
-        const std::int32_t part = router.choose(r.key);
-        auto it = builders.find(part);
-        if (it == builders.end()) {
-          protocol::batch_options bo;
-          bo.codec = hdr->codec();
-          it = builders.emplace(part, protocol::record_batch_builder(bo)).first;
-        }
-        it->second.add(r);
-        if (it->second.uncompressed_size() > max_batch / 2) {
-          auto built = it->second.build();
-          if (!built) return fail(built.error());
-          output_batch x;
-          x.record_count = static_cast<std::int32_t>(protocol::record_batch_header::parse(*built)->records_count());
-          x.size = built->size();
-          x.storage = std::make_shared<byte_vector>(std::move(*built));
-          x.sources = {{r.offset, x.record_count}};  // offsets are not mapped for repartitioned topics
-          x.reencoded = true;
-          out[part].push_back(std::move(x));
-        }
-      }
-      for (auto& [part, b] : builders) {
-        if (b.count() == 0) continue;
-        const auto n = b.count();
-        auto built = b.build();
-        if (!built) return fail(built.error());
-        output_batch x;
-        x.record_count = n;
-        x.size = built->size();
-        x.storage = std::make_shared<byte_vector>(std::move(*built));
-        x.sources = {{ob.first_source(), n}};
-        x.reencoded = true;
-        out[part].push_back(std::move(x));
-      }
-    }
-    return out;
-  }
-
-  std::size_t max_batch_bytes(const std::string& target_topic) const {
-    for (const auto& t : plan_.topics) {
-      if (t.target != target_topic) continue;
-      if (auto it = t.manifest.configs.find("max.message.bytes"); it != t.manifest.configs.end() && !existing_.contains(target_topic)) {
-        try {
-          return static_cast<std::size_t>(std::stoll(it->second));
-        } catch (const std::exception&) {
-        }
-      }
-    }
-    return 1048588;  // broker default message.max.bytes; MESSAGE_TOO_LARGE splits further
-  }
-
-  asio::awaitable<kb::result<void>> async_enqueue(lane& l, output_batch ob, std::size_t state_index) {
-    if (l.skip_records > 0) {
+  asio::awaitable<kb::result<void>> async_enqueue(lane_entry& e, output_batch ob, std::size_t state_index) {
+    lane& l = e.l;
+    if (l.skip_records() > 0) {
       // Already in the target (acknowledged after the last checkpoint of an interrupted run).
-      const auto n = std::min<std::int64_t>(l.skip_records, ob.record_count);
-      auto& s = state_.partitions[state_index];
-      std::int64_t left = n;
-      for (const auto& run : ob.sources) {
-        const auto take = std::min<std::int64_t>(left, run.count);
-        if (take <= 0) break;
-        if (s.target_partition >= 0) (void)s.map.add(run.first, l.target_next, take);
-        l.target_next += take;
-        s.next_source_offset = run.first + take;
-        s.records += static_cast<std::uint64_t>(take);
-        left -= take;
-      }
-      s.target_end = l.target_next;
-      l.skip_records -= n;
+      auto rest = l.skip_written(std::move(ob), state_.partitions[state_index]);
       dirty_ = true;
-      if (n == ob.record_count) co_return kb::result<void>{};
-      auto rest = drop_leading_records(ob, static_cast<std::int32_t>(n));
       if (!rest) co_return fail(std::move(rest.error()));
       if (!*rest) co_return kb::result<void>{};
       ob = std::move(**rest);
     }
-    while (l.queued_bytes > o_.lane_buffer_bytes && !fatal_ && !stopping()) co_await l.space->wait(200ms);
+    while (l.queued_bytes() > o_.lane_buffer_bytes && !fatal_ && !stopping()) co_await e.space.wait(200ms);
     if (fatal_) co_return kb::result<void>{};
-    l.queued_bytes += ob.size;
-    queued_total_ += ob.size;
-    if (waiting_per_state_.size() <= state_index) waiting_per_state_.resize(state_index + 1, 0);
-    ++waiting_per_state_[state_index];
-    queued_batch qb;
-    qb.id = ++next_batch_id_;
-    qb.batch = std::move(ob);
-    qb.state = state_index;
-    l.queue.push_back(std::move(qb));
+    l.push(std::move(ob), state_index, ledger_);
     wake_.notify();
     co_return kb::result<void>{};
   }
@@ -860,22 +716,9 @@ class engine {
   using connection_key = std::pair<std::int32_t, std::uint32_t>;  ///< leader node id, connection slot
 
   struct request_slot {
-    lane* l;
+    lane_entry* e;
     std::uint64_t id;  ///< queued_batch::id (positions shift as acked batches are popped)
   };
-
-  /// Whether one more batch keeps the totals sent within rate × elapsed plus one second's burst.
-  bool within_rate(std::uint64_t records, std::uint64_t bytes, std::chrono::steady_clock::time_point now) {
-    if (o_.rate_limit_records_per_sec == 0 && o_.rate_limit_bytes_per_sec == 0) return true;
-    if (!pacing_since_) pacing_since_ = now;
-    const double elapsed = std::chrono::duration<double>(now - *pacing_since_).count() + 1.0;
-    auto fits = [&](std::uint64_t limit, std::uint64_t sent, std::uint64_t more) {
-      // Always let the first batch through, however large, so a batch above the limit still goes.
-      return limit == 0 || sent == 0 || static_cast<double>(sent + more) <= static_cast<double>(limit) * elapsed;
-    };
-    return fits(o_.rate_limit_records_per_sec, paced_records_, records) &&
-           fits(o_.rate_limit_bytes_per_sec, paced_bytes_, bytes);
-  }
 
   asio::awaitable<void> async_dispatch() {
     // Requests go per leader connection (broker_in_flight_): a broker works on one request per
@@ -889,7 +732,7 @@ class engine {
       settle_done();
       if (fatal_) break;
       bool idle = readers_running_ == 0;
-      for (auto& [tp, l] : lanes_) idle = idle && l->queue.empty();
+      for (auto& [tp, e] : lanes_) idle = idle && e->l.empty();
       if (idle && pending_done_.empty()) break;
       if (stopping() && in_flight_total_ == 0) break;
 
@@ -898,24 +741,16 @@ class engine {
       bool need_refresh = false;
       bool rate_limited = false;
       const auto now = std::chrono::steady_clock::now();
-      for (auto& [tp, lp] : lanes_) {
-        lane& l = *lp;
-        if (stopping() || l.not_before > now) continue;
-        const bool has_failed = std::any_of(l.queue.begin(), l.queue.end(),
-                                            [](const queued_batch& q) { return q.st == queued_batch::status::failed; });
-        if (has_failed) {
-          if (l.in_flight > 0) continue;  // let the round finish, then resend in order
-          if (auto r = reset_lane(l); !r) {
-            fatal_ = std::move(r.error());
-            break;
-          }
+      for (auto& [tp, e] : lanes_) {
+        lane& l = e->l;
+        if (stopping()) continue;
+        auto next = l.next_to_send(now, static_cast<std::size_t>(o_.max_in_flight_per_partition), ledger_, need_metadata_);
+        if (!next) {
+          fatal_ = std::move(next.error());
+          break;
         }
-        const std::size_t limit = l.established ? static_cast<std::size_t>(o_.max_in_flight_per_partition) : 1;
-        if (l.in_flight >= limit) continue;
-        std::size_t idx = 0;
-        while (idx < l.queue.size() && l.queue[idx].st != queued_batch::status::unsent) ++idx;
-        if (idx == l.queue.size()) continue;
-        auto leader = cluster_->leader(l.tp);
+        if (*next == nullptr) continue;
+        auto leader = cluster_->leader(l.tp());
         if (!leader) {
           need_refresh = true;
           continue;
@@ -924,38 +759,28 @@ class engine {
         if (broker_in_flight_[via] >= max_in_flight_per_connection) continue;
         auto& [req, slots] = requests[via];
         auto& bytes = request_bytes[via];
-        if (l.queue[idx].sequence < 0 && l.queue[idx].batch.size > l.max_bytes) {
-          if (auto r = split_queued(l, idx); !r) {
-            fatal_ = std::move(r.error());
-            break;
-          }
-        }
-        auto& qb = l.queue[idx];
+        auto& qb = **next;
         if (!slots.empty() && bytes + qb.batch.size > o_.max_request_bytes) continue;
-        if (!within_rate(static_cast<std::uint64_t>(qb.batch.record_count), qb.batch.size, now)) {
+        if (!pacing_.admits(static_cast<std::uint64_t>(qb.batch.record_count), qb.batch.size, now)) {
           rate_limited = true;
           break;
         }
-        if (qb.sequence < 0) {
-          qb.sequence = l.next_sequence;
-          l.next_sequence += qb.batch.record_count;
+        if (l.assign_sequence(qb)) {
           if (auto r = stamp_producer(qb.batch, producer_id_, producer_epoch_, qb.sequence); !r) {
             fatal_ = std::move(r.error());
             break;
           }
         }
-        qb.st = queued_batch::status::in_flight;
-        ++l.in_flight;
+        l.mark_in_flight(qb);
         bytes += qb.batch.size;
-        paced_records_ += static_cast<std::uint64_t>(qb.batch.record_count);
-        paced_bytes_ += qb.batch.size;
-        auto t = std::find_if(req.topic_data.begin(), req.topic_data.end(), [&](const auto& x) { return x.name == l.tp.topic; });
+        pacing_.sent(static_cast<std::uint64_t>(qb.batch.record_count), qb.batch.size);
+        auto t = std::find_if(req.topic_data.begin(), req.topic_data.end(), [&](const auto& x) { return x.name == l.tp().topic; });
         if (t == req.topic_data.end()) {
-          req.topic_data.push_back({l.tp.topic, {}});
+          req.topic_data.push_back({l.tp().topic, {}});
           t = req.topic_data.end() - 1;
         }
-        t->partition_data.push_back({l.tp.partition, byte_view(qb.batch.bytes())});
-        slots.push_back({&l, qb.id});
+        t->partition_data.push_back({l.tp().partition, byte_view(qb.batch.bytes())});
+        slots.push_back({e.get(), qb.id});
       }
       if (fatal_) break;
       for (auto& [via, rs] : requests) {
@@ -1015,174 +840,48 @@ class engine {
         for (const auto& p : t.partition_responses) answers[{t.name, p.index}] = &p;
     }
     for (auto& s : slots) {
-      auto found = std::find_if(s.l->queue.begin(), s.l->queue.end(), [&](const queued_batch& q) { return q.id == s.id; });
-      --s.l->in_flight;
-      if (found == s.l->queue.end()) continue;  // cannot happen: in-flight batches stay queued
-      auto& qb = *found;
+      lane& l = s.e->l;
       if (!resp) {
-        qb.st = queued_batch::status::failed;
-        note_failure(*s.l, resp.error().message);
+        l.on_lost(s.id, resp.error().message);
+        note_retry(l);
         continue;
       }
-      const auto answer = answers.find({std::string_view(s.l->tp.topic), s.l->tp.partition});
-      const protocol::produce_response::partition* pr = answer == answers.end() ? nullptr : answer->second;
-      if (pr == nullptr) {
-        qb.st = queued_batch::status::failed;
-        note_failure(*s.l, "no response for the partition");
+      const auto answer = answers.find({std::string_view(l.tp().topic), l.tp().partition});
+      if (answer == answers.end()) {
+        l.on_lost(s.id, "no response for the partition");
+        note_retry(l);
         continue;
       }
-      const auto code = static_cast<error_code>(pr->error_code);
-      if (code == error_code::none) {
-        qb.st = queued_batch::status::acked;
-        qb.base = pr->base_offset;
-      } else if (code == error_code::duplicate_sequence_number) {
-        qb.st = queued_batch::status::acked;  // written before; its offset follows the previous batch
-        qb.base = -1;
-      } else if (code == error_code::message_too_large || code == error_code::record_list_too_large) {
-        qb.st = queued_batch::status::failed;
-        qb.too_large = true;
-        s.l->max_bytes = std::min(s.l->max_bytes, std::max<std::size_t>(qb.batch.size / 2, 512));
-      } else {
-        qb.st = queued_batch::status::failed;
-        const auto cls = protocol::classify(pr->error_code);
-        if (cls == protocol::error_class::authorization) {
-          if (!fatal_) {
-            fatal_ = error{make_error_code(errc::authorization),
-                           fmt::format("Not authorized to access topic '{}': the restore principal needs Write on it",
-                                       s.l->tp.topic)};
-          }
-        } else if (cls == protocol::error_class::fatal && code != error_code::out_of_order_sequence_number) {
-          if (!fatal_) {
-            fatal_ = error{make_error_code(errc::broker),
-                           fmt::format("producing to {}[{}] failed: {}", s.l->tp.topic, s.l->tp.partition,
-                                       kafka_error(pr->error_code, pr->error_message))};
-          }
-        } else {
-          note_failure(*s.l, kafka_error(pr->error_code, pr->error_message));
-        }
-      }
+      const auto& pr = *answer->second;
+      auto effect = l.on_answer(s.id, produce_answer{pr.error_code, pr.base_offset, pr.error_message});
+      if (effect.fatal && !fatal_) fatal_ = std::move(effect.fatal);
+      if (effect.retry) note_retry(l);
     }
-    for (auto& s : slots) settle(*s.l);
+    for (auto& s : slots) settle(*s.e);
     wake_.notify();
   }
 
-  void note_failure(lane& l, const std::string& why) {
+  void note_retry(const lane& l) {
     ++retries_;
-    kb::log::debug("produce to {}[{}] failed, will retry: {}", l.tp.topic, l.tp.partition, why);
-    l.last_failure = why;
-  }
-
-  // Replaces queue entry `i` (unsent) by batches no larger than the lane's learnt limit.
-  kb::result<void> split_queued(lane& l, std::size_t i) {
-    auto pieces = resplit_batch(l.queue[i].batch, l.max_bytes);
-    if (!pieces) {
-      return fail(pieces.error().code, fmt::format("{}[{}]: {}", l.tp.topic, l.tp.partition, pieces.error().message));
-    }
-    const std::size_t state = l.queue[i].state;
-    l.queued_bytes -= l.queue[i].batch.size;
-    queued_total_ -= l.queue[i].batch.size;
-    --waiting_per_state_[state];
-    l.queue.erase(l.queue.begin() + static_cast<std::ptrdiff_t>(i));
-    std::size_t at = i;
-    for (auto& piece : *pieces) {
-      queued_batch x;
-      x.id = ++next_batch_id_;
-      x.state = state;
-      l.queued_bytes += piece.size;
-      queued_total_ += piece.size;
-      ++waiting_per_state_[state];
-      x.batch = std::move(piece);
-      l.queue.insert(l.queue.begin() + static_cast<std::ptrdiff_t>(at++), std::move(x));
-    }
-    return {};
-  }
-
-  // Resends every unacknowledged batch of a lane in order, with their sequences. After a
-  // MESSAGE_TOO_LARGE nothing behind the refused batch was written, so from there on the
-  // batches are split to the learnt limit and sequences are assigned afresh.
-  kb::result<void> reset_lane(lane& l) {
-    bool transient = false;
-    for (const auto& q : l.queue) transient = transient || (q.st == queued_batch::status::failed && !q.too_large);
-    if (++l.failures > 12) {
-      return fail(errc::broker, fmt::format("producing to {}[{}] failed 12 times in a row; last error: {}", l.tp.topic,
-                                            l.tp.partition, l.last_failure));
-    }
-    if (transient) {
-      l.not_before = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::min(100 << l.failures, 5000));
-      need_metadata_ = true;
-    }
-    bool resequence = false;
-    std::int32_t seq = -1;
-    for (std::size_t i = 0; i < l.queue.size(); ++i) {
-      auto& qb = l.queue[i];
-      if (qb.st == queued_batch::status::acked) continue;
-      if (seq < 0 && qb.sequence >= 0) seq = qb.sequence;
-      resequence = resequence || qb.too_large;
-      qb.st = queued_batch::status::unsent;
-      if (resequence) qb.sequence = -1;
-      if (qb.too_large) {
-        qb.too_large = false;
-        if (auto r = split_queued(l, i); !r) return r;
-      }
-    }
-    if (resequence && seq >= 0) l.next_sequence = seq;
-    return {};
+    kb::log::debug("produce to {}[{}] failed, will retry: {}", l.tp().topic, l.tp().partition, l.last_failure());
   }
 
   // Pops acknowledged batches from the front of a lane into the offset map and the state.
-  void settle(lane& l) {
-    // A later batch acked while an earlier one failed proves the earlier one was written
-    // (sequences are contiguous): infer its offset backwards.
-    for (std::size_t j = l.queue.size(); j-- > 0;) {
-      if (l.queue[j].st != queued_batch::status::acked || l.queue[j].base < 0) continue;
-      std::int64_t base = l.queue[j].base;
-      for (std::size_t i = j; i-- > 0;) {
-        auto& q = l.queue[i];
-        base -= q.batch.record_count;
-        if (q.st == queued_batch::status::failed && q.sequence >= 0 && !q.too_large) {
-          q.st = queued_batch::status::acked;
-          q.base = base;
-        } else if (q.st == queued_batch::status::acked && q.base < 0) {
-          q.base = base;
-        }
-      }
-      break;
+  void settle(lane_entry& e) {
+    auto settled = e.l.settle(ledger_);
+    if (settled.empty()) return;
+    for (const auto& b : settled) {
+      if (auto r = record_settled(state_.partitions[b.state], b); !r && !fatal_) fatal_ = std::move(r.error());
+      summary_.records += static_cast<std::uint64_t>(b.batch.record_count);
+      summary_.bytes += b.batch.size;
     }
-    bool popped = false;
-    while (!l.queue.empty() && l.queue.front().st == queued_batch::status::acked) {
-      auto& qb = l.queue.front();
-      const std::int64_t base = qb.base >= 0 ? qb.base : l.target_next;
-      auto& s = state_.partitions[qb.state];
-      if (s.target_partition >= 0) {
-        std::int64_t t = base;
-        for (const auto& run : qb.batch.sources) {
-          if (auto r = s.map.add(run.first, t, run.count); !r && !fatal_) fatal_ = r.error();
-          t += run.count;
-        }
-        s.next_source_offset = qb.batch.last_source() + 1;
-        s.target_end = base + qb.batch.record_count;
-      }
-      l.target_next = base + qb.batch.record_count;
-      s.records += static_cast<std::uint64_t>(qb.batch.record_count);
-      s.bytes += qb.batch.size;
-      summary_.records += static_cast<std::uint64_t>(qb.batch.record_count);
-      summary_.bytes += qb.batch.size;
-      l.queued_bytes -= qb.batch.size;
-      queued_total_ -= qb.batch.size;
-      --waiting_per_state_[qb.state];
-      l.failures = 0;
-      l.established = true;
-      l.queue.pop_front();
-      popped = true;
-      dirty_ = true;
-    }
-    if (popped) {
-      l.space->notify();
-      budget_waiters_.notify_all();
-      if (++settled_since_trim_ >= 64) {  // acknowledged frames were freed: give pages back now and then
-        settled_since_trim_ = 0;
-        return_free_memory();
-      }
+    settled.clear();  // frees the acknowledged frames before the trim below
+    dirty_ = true;
+    e.space.notify();
+    budget_waiters_.notify_all();
+    if (++settled_since_trim_ >= 64) {  // acknowledged frames were freed: give pages back now and then
+      settled_since_trim_ = 0;
+      return_free_memory();
     }
   }
 
@@ -1190,7 +889,7 @@ class engine {
   void settle_done() {
     for (auto it = pending_done_.begin(); it != pending_done_.end();) {
       const auto [index, end] = *it;
-      if (index < waiting_per_state_.size() && waiting_per_state_[index] > 0) {
+      if (ledger_.waiting(index) > 0) {
         ++it;
         continue;
       }
@@ -1205,100 +904,11 @@ class engine {
   // ---- consumer groups --------------------------------------------------------------------
   asio::awaitable<kb::result<void>> async_commit_groups() {
     if (!o_.reset_consumer_offsets || plan_.group_offsets.empty()) co_return kb::result<void>{};
-    std::map<std::string, std::vector<const planned_group_offset*>> by_group;
-    for (const auto& g : plan_.group_offsets) by_group[g.group].push_back(&g);
-    for (const auto& [group, offsets] : by_group) {
-      group_summary gs;
-      gs.group = group;
-      protocol::offset_commit_request req;
-      req.group_id = group;
-      req.generation_id_or_member_epoch = -1;
-      for (const auto* g : offsets) {
-        if (!g->translatable) {
-          gs.notes.push_back(fmt::format("{}[{}]: not translated: topic '{}' is repartitioned, so source offsets have no "
-                                         "single target position",
-                                         g->source.topic, g->source.partition, g->target_topic));
-          continue;
-        }
-        const partition_state* s = nullptr;
-        for (const auto& p : state_.partitions)
-          if (p.source_topic == g->source.topic && p.source_partition == g->source.partition) s = &p;
-        if (s == nullptr) continue;
-        auto target = s->map.translate(g->source.offset);
-        if (!target) {
-          // Nothing restored from this partition: the group starts where the restore left the target.
-          if (s->target_end < 0) {
-            gs.notes.push_back(fmt::format("{}[{}]: no records restored and no target position known; not committed",
-                                           g->source.topic, g->source.partition));
-            continue;
-          }
-          target = s->target_end;
-        }
-        auto t = std::find_if(req.topics.begin(), req.topics.end(), [&](const auto& x) { return x.name == g->target_topic; });
-        if (t == req.topics.end()) {
-          req.topics.push_back({g->target_topic, {}});
-          t = req.topics.end() - 1;
-        }
-        t->partitions.push_back({g->target_partition, *target, -1, g->source.metadata});
-        kb::log::info("group {}: {}[{}] offset {} -> {}[{}] offset {}", group, g->source.topic, g->source.partition,
-                      g->source.offset, g->target_topic, g->target_partition, *target);
-      }
-      if (req.topics.empty()) {
-        summary_.groups.push_back(std::move(gs));
-        continue;
-      }
-      bool committed = false;
-      for (int attempt = 0; attempt < 8 && !committed; ++attempt) {
-        auto node = coordinators_.contains(group) ? kb::result<std::int32_t>(coordinators_[group]) : co_await async_coordinator(group);
-        if (!node) co_return fail(std::move(node.error()));
-        auto r = co_await cluster_->async_send(*node, req);
-        if (!r) co_return fail(std::move(r.error()));
-        std::optional<std::int16_t> retry;
-        std::size_t ok = 0;
-        for (const auto& t : r->topics) {
-          for (const auto& p : t.partitions) {
-            if (p.error_code == 0) {
-              ++ok;
-              continue;
-            }
-            const auto code = static_cast<error_code>(p.error_code);
-            if (code == error_code::group_authorization_failed) {
-              co_return fail(errc::authorization,
-                             fmt::format("Not authorized to access group '{}': committing offsets needs Read on group "
-                                         "'{}' (kafka-acls --add --operation Read --group {})",
-                                         group, group, group));
-            }
-            if (code == error_code::topic_authorization_failed) {
-              co_return fail(errc::authorization,
-                             fmt::format("Not authorized to access topic '{}': committing the offsets of group '{}' "
-                                         "needs Read on the topic as well as on the group (kafka-acls --add "
-                                         "--operation Read --topic {})",
-                                         t.name, group, t.name));
-            }
-            if (code == error_code::unknown_member_id || code == error_code::illegal_generation ||
-                code == error_code::rebalance_in_progress) {
-              co_return fail(errc::conflict, fmt::format("consumer group '{}' became active during the restore ({}): "
-                                                         "stop its consumers and re-run the restore to commit its offsets",
-                                                         group, kafka_error(p.error_code, {})));
-            }
-            if (protocol::classify(p.error_code) == protocol::error_class::fatal) {
-              co_return fail(errc::broker, fmt::format("OffsetCommit for group '{}' on {}[{}]: {}", group, t.name,
-                                                       p.partition_index, kafka_error(p.error_code, {})));
-            }
-            retry = p.error_code;
-          }
-        }
-        if (!retry) {
-          committed = true;
-          gs.partitions_committed = ok;
-        } else {
-          coordinators_.erase(group);
-          co_await sleep(std::chrono::milliseconds(250 * (attempt + 1)));
-        }
-      }
-      if (!committed) co_return fail(errc::timeout, fmt::format("could not commit offsets of group '{}' after 8 attempts", group));
-      summary_.groups.push_back(std::move(gs));
-    }
+    auto find = [this](const std::string& group) { return checks_->async_coordinator(group); };
+    auto groups = co_await restore::async_commit_groups(*cluster_, plan_.group_offsets, state_.partitions,
+                                                        coordinators_, std::move(find));
+    if (!groups) co_return fail(std::move(groups.error()));
+    summary_.groups = std::move(*groups);
     co_return kb::result<void>{};
   }
 
@@ -1333,10 +943,9 @@ class engine {
   std::vector<protocol::create_topics_request::topic> to_create_;
   std::map<std::string, std::int32_t> coordinators_;
   std::optional<target_check> checks_;  ///< set by async_check_target
-  std::map<net::topic_partition, std::unique_ptr<lane>> lanes_;
+  std::map<net::topic_partition, std::unique_ptr<lane_entry>> lanes_;
   std::vector<std::pair<std::size_t, std::int64_t>> pending_done_;
-  std::vector<std::size_t> waiting_per_state_;  ///< queued batches per state index (settle_done)
-  std::uint64_t queued_total_ = 0;              ///< bytes queued in all lanes
+  lane_ledger ledger_;  ///< queued bytes and batches over all lanes
   std::uint64_t preparing_bytes_ = 0;           ///< raw bytes of frames being read and rewritten
   wait_list budget_waiters_;
   std::uint32_t settled_since_trim_ = 0;
@@ -1346,13 +955,10 @@ class engine {
   std::int64_t producer_id_ = -1;
   std::int16_t producer_epoch_ = -1;
   std::size_t next_partition_ = 0;
-  std::uint64_t next_batch_id_ = 0;
   std::size_t readers_running_ = 0;
   std::size_t in_flight_total_ = 0;
   std::map<std::pair<std::int32_t, std::uint32_t>, int> broker_in_flight_;  ///< produce requests per leader connection
-  std::optional<std::chrono::steady_clock::time_point> pacing_since_;
-  std::uint64_t paced_records_ = 0;
-  std::uint64_t paced_bytes_ = 0;
+  rate_limiter pacing_{o_.rate_limit_records_per_sec, o_.rate_limit_bytes_per_sec};
   bool resumed_ = false;
   bool dirty_ = false;
   bool finished_ = false;

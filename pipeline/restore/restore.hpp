@@ -13,6 +13,7 @@
 
 #include "base/error.hpp"
 #include "net/cluster.hpp"
+#include "pipeline/restore/group_commit.hpp"
 #include "pipeline/restore/plan.hpp"
 
 namespace kb::storage {
@@ -69,12 +70,6 @@ struct topic_summary {
   std::string target;
   std::uint64_t records = 0;
   std::uint64_t bytes = 0;
-};
-
-struct group_summary {
-  std::string group;
-  std::size_t partitions_committed = 0;
-  std::vector<std::string> notes;
 };
 
 struct restore_summary {
