@@ -5,6 +5,8 @@
 #   bin/versitygw       S3 server that verifies SigV4 (go install)
 #   bin/ec2-metadata-mock  AWS's EC2 instance metadata mock, for the IMDSv2 credential test (go install)
 #   venv/               Python venv with pytest and confluent-kafka (tests/harness/requirements.txt)
+#   helm-<V>/helm       Helm, for the chart's lint and template test (go install); plus the
+#                       k8s.io/kubernetes module in the Go module cache (its OpenAPI schema, swagger.json)
 # Idempotent: each tool is keyed by its version (and input file hash) with a .complete marker
 # and is reused when present. Runs as root, reads no stdin.
 #
@@ -20,6 +22,8 @@ KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
 LOG4J2_VERSION="${LOG4J2_VERSION:-2.24.3}"
 VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.7.0}"
 AEMM_VERSION="${AEMM_VERSION:-v1.13.0}"
+HELM_VERSION="${HELM_VERSION:-v3.21.4}"
+K8S_SCHEMA_VERSION="${K8S_SCHEMA_VERSION:-v1.31.14}"
 DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,6 +57,8 @@ APT_PKGS=(meson ninja-build pkg-config g++ clang-14 clang-tidy-14 clang-format-1
   liblz4-dev libxxhash-dev libsnappy-dev zlib1g-dev libyaml-cpp-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libexpected-dev libfmt-dev kcat openssl curl ccache
   iproute2 python3-venv
+  # deploy tests (tests/deploy/test_k8s_manifests.py): YAML parsing of the rendered manifests.
+  python3-yaml
   # The container image (deploy/image): Docker Engine, daemon-less OCI tools, the Debian base for
   # the Dockerfile, and what the image carries besides the binary.
   docker.io umoci skopeo debootstrap ca-certificates tzdata
@@ -160,6 +166,33 @@ else
   [ -x "$KB_CACHE/bin/ec2-metadata-mock" ] || die "go install succeeded but $KB_CACHE/bin/ec2-metadata-mock is missing"
   echo "$AEMM_VERSION" >"$aemm_marker"
   step_done "ec2-metadata-mock: installed $AEMM_VERSION into $KB_CACHE/bin" "$t"
+fi
+
+# ---------------------------------------------------------------- helm + the Kubernetes OpenAPI schema
+# tests/deploy/test_k8s_manifests.py: `helm lint`/`helm template` of deploy/helm/kafka-backup, and
+# the rendered objects checked against the API's OpenAPI schema when no kube-apiserver is built.
+t=$(now)
+helm_dir="$KB_CACHE/helm-$HELM_VERSION"
+if [ -x "$helm_dir/helm" ] && [ -f "$helm_dir/.complete" ]; then
+  step_done "helm: reused $helm_dir/helm" "$t"
+else
+  command -v go >/dev/null 2>&1 || die "go not found (needed to build helm)"
+  say "helm $HELM_VERSION: go install (a cold build takes minutes)"
+  mkdir -p "$helm_dir"
+  GOBIN="$helm_dir" GOTOOLCHAIN=local CGO_ENABLED=0 go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" </dev/null \
+    >"$KB_CACHE/helm-install.log" 2>&1 \
+    || { tail -n 20 "$KB_CACHE/helm-install.log" >&2; die "go install helm@$HELM_VERSION failed (log: $KB_CACHE/helm-install.log)"; }
+  [ -x "$helm_dir/helm" ] || die "go install succeeded but $helm_dir/helm is missing"
+  touch "$helm_dir/.complete"
+  step_done "helm: installed $HELM_VERSION into $helm_dir" "$t"
+fi
+t=$(now)
+if GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_SCHEMA_VERSION" </dev/null \
+    >"$KB_CACHE/k8s-schema-download.log" 2>&1; then
+  step_done "k8s.io/kubernetes@$K8S_SCHEMA_VERSION in the Go module cache (OpenAPI schema)" "$t"
+else
+  tail -n 5 "$KB_CACHE/k8s-schema-download.log" >&2
+  die "go mod download k8s.io/kubernetes@$K8S_SCHEMA_VERSION failed (log: $KB_CACHE/k8s-schema-download.log)"
 fi
 
 # ---------------------------------------------------------------- Python venv
