@@ -28,12 +28,12 @@
 #include "pipeline/backup/fetch_budget.hpp"
 #include "pipeline/backup/group_snapshot.hpp"
 #include "pipeline/exception_error.hpp"
+#include "pipeline/kafka_admin.hpp"
 #include "pipeline/memory_budget.hpp"
 #include "pipeline/metrics_server.hpp"
 #include "pipeline/worker_pool.hpp"
 #include "protocol/describe_configs.hpp"
 #include "protocol/fetch.hpp"
-#include "protocol/list_offsets.hpp"
 #include "storage/format/manifest.hpp"
 #include "storage/object_store.hpp"
 
@@ -177,6 +177,7 @@ struct backup_job::impl {
   std::unique_ptr<worker_pool> compress_pool;
   std::unique_ptr<worker_pool> upload_pool;
   std::shared_ptr<net::cluster> cluster;
+  std::unique_ptr<kafka_admin> admin;
   asio::steady_timer wake;
   std::atomic<bool> stop_requested{false};
   bool stopping = false;
@@ -484,58 +485,10 @@ struct backup_job::impl {
     for (const auto& g : idx.gaps) add_gap(c.gaps, g);
   }
 
-  /// ListOffsets for many partitions, one request per leader. Values by partition.
-  asio::awaitable<result<std::map<net::topic_partition, std::int64_t>>> async_list_offsets(
-      const std::vector<net::topic_partition>& tps, std::int64_t timestamp) {
-    std::map<net::topic_partition, std::int64_t> out;
-    std::vector<net::topic_partition> todo = tps;
-    for (int attempt = 0; !todo.empty(); ++attempt) {
-      if (attempt >= opts.cluster.max_attempts) {
-        co_return fail(errc::broker, fmt::format("ListOffsets for {} partition(s) (e.g. {}-{}) kept failing; "
-                                                 "check the brokers' health",
-                                                 todo.size(), todo.front().topic, todo.front().partition));
-      }
-      if (attempt > 0) {
-        co_await sleep(std::min<std::chrono::milliseconds>(opts.cluster.retry_backoff * (1 << attempt), 5s));
-        if (auto r = co_await cluster->async_refresh_metadata(std::vector<std::string>(topics.begin(), topics.end()));
-            !r)
-          co_return fail(std::move(r.error()));
-      }
-      std::vector<net::topic_partition> retry;
-      auto groups = cluster->group_by_leader(todo, &retry);
-      for (const auto& [leader, list] : groups) {
-        protocol::list_offsets_request req;
-        for (const auto& tp : list) {
-          if (req.topics.empty() || req.topics.back().name != tp.topic) req.topics.push_back({tp.topic, {}});
-          req.topics.back().partitions.push_back({tp.partition, -1, timestamp});
-        }
-        auto resp = co_await cluster->async_send(leader, req);
-        if (!resp) {
-          if (resp.error().is(errc::connect) || resp.error().is(errc::timeout)) {
-            retry.insert(retry.end(), list.begin(), list.end());
-            continue;
-          }
-          co_return fail(std::move(resp.error()));
-        }
-        for (const auto& t : resp->topics) {
-          for (const auto& p : t.partitions) {
-            net::topic_partition tp{t.name, p.partition_index};
-            const auto cls = protocol::classify(p.error_code);
-            if (cls == protocol::error_class::none) {
-              out[tp] = p.offset;
-            } else if (cls == protocol::error_class::authorization) {
-              co_return fail(net::topic_error(p.error_code, t.name, principal_hint()));
-            } else if (cls == protocol::error_class::refresh_metadata || cls == protocol::error_class::retriable) {
-              retry.push_back(tp);
-            } else {
-              co_return fail(net::topic_error(p.error_code, t.name, principal_hint()));
-            }
-          }
-        }
-      }
-      todo = std::move(retry);
-    }
-    co_return out;
+  /// ListOffsets for many partitions, one request per leader (kafka_admin's retry policy).
+  asio::awaitable<result<offset_map>> async_list_offsets(const std::vector<net::topic_partition>& tps,
+                                                         std::int64_t timestamp) {
+    co_return co_await admin->async_list_offsets(tps, timestamp);
   }
 
   /// Adds partitions of selected topics not known yet (start, and continuous discovery).
@@ -1317,6 +1270,8 @@ struct backup_job::impl {
     cluster_opts.max_attempts = std::min(cluster_opts.max_attempts, 3);
     cluster = net::cluster::create(io.get_executor(), cluster_opts);
     if (auto r = co_await cluster->async_bootstrap(); !r) co_return r;
+    admin = std::make_unique<kafka_admin>(
+        *cluster, admin_retry{opts.cluster.max_attempts, opts.cluster.retry_backoff, 5s, true}, principal_hint());
     if (auto r = co_await async_select_topics(); !r) co_return r;
     brokers_ok = true;
 

@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 
 #include "base/log.hpp"
+#include "pipeline/kafka_admin.hpp"
 #include "protocol/error_codes.hpp"
 #include "protocol/find_coordinator.hpp"
 #include "protocol/list_groups.hpp"
@@ -77,26 +78,19 @@ asio::awaitable<group_snapshotter::group_result> group_snapshotter::async_read_g
       boost::system::error_code ec;
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    protocol::find_coordinator_request fc;
-    fc.key_value = gid;
-    fc.key_type = 0;
-    fc.coordinator_keys = {gid};
     auto conn = co_await cluster_->async_any_connection();
     if (!conn) {
       last = conn.error().message;
       continue;
     }
-    auto coord = co_await (*conn)->async_request(fc);
+    auto coord = co_await (*conn)->async_request(make_find_coordinator_request(gid));
     if (!coord) {
       last = fmt::format("FindCoordinator failed: {}", coord.error().message);
       continue;
     }
-    std::int32_t node = coord->node_id;
-    std::int16_t code = coord->error_code;
-    if (!coord->coordinators.empty()) {
-      node = coord->coordinators.front().node_id;
-      code = coord->coordinators.front().error_code;
-    }
+    const auto answer = read_coordinator(*coord);
+    const std::int32_t node = answer.node;
+    std::int16_t code = answer.error_code;
     const auto fc_action = classify_group_error(code);
     if (fc_action == group_error_action::missing_acl) {
       out.missing_acl = true;
