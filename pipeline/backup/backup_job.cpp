@@ -27,6 +27,7 @@
 #include "pipeline/backup/batch_info.hpp"
 #include "pipeline/backup/fetch_budget.hpp"
 #include "pipeline/backup/group_snapshot.hpp"
+#include "pipeline/backup/lease.hpp"
 #include "pipeline/exception_error.hpp"
 #include "pipeline/kafka_admin.hpp"
 #include "pipeline/memory_budget.hpp"
@@ -75,32 +76,6 @@ std::string uuid_text(const protocol::uuid& id) {
     s += fmt::format("{:02x}", id.bytes[i]);
   }
   return s;
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-  return buf;
-}
-
-std::string make_owner() {
-  std::random_device rd;
-  return fmt::format("{}:{}:{:08x}", host_name(), ::getpid(), rd());
-}
-
-/// A lease left by a process on this host that no longer exists (kill -9) can be taken over
-/// at once instead of waiting for it to expire.
-bool holder_is_dead_local(const std::string& owner) {
-  const auto first = owner.find(':');
-  const auto second = owner.find(':', first == std::string::npos ? first : first + 1);
-  if (first == std::string::npos || second == std::string::npos) return false;
-  if (owner.substr(0, first) != host_name()) return false;
-  const std::string pid_text = owner.substr(first + 1, second - first - 1);
-  char* end = nullptr;
-  const long pid = std::strtol(pid_text.c_str(), &end, 10);
-  if (end == pid_text.c_str() || *end != '\0' || pid <= 0) return false;
-  if (pid == ::getpid()) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
 /// One segment being filled, then compressed, then uploaded. Touched only on the io thread,
@@ -166,7 +141,8 @@ struct backup_job::impl {
         // sends one buffer as parallel parts from where it lies, but its streaming writer
         // would copy every part, so it gets the segment as one buffer.
         store_takes_parts(!s.describe().starts_with("s3://")),
-        wake(io) {}
+        wake(io),
+        lease(s, paths, opts.backup_id, opts.lease_ttl_ms) {}
 
   options opts;
   storage::object_store& store;
@@ -202,8 +178,7 @@ struct backup_job::impl {
   bool store_ok = false;
   steady::time_point last_refresh = steady::now();
   steady::time_point last_discovery = steady::now();
-  std::optional<sf::lease> lease;
-  steady::time_point last_renew = steady::now();
+  lease_keeper lease;
   sf::backup_manifest manifest;
   stats totals;
   steady::time_point started = steady::now();
@@ -260,7 +235,7 @@ struct backup_job::impl {
     std::optional<result<void>> done;
     asio::steady_timer lease_done(io, steady::time_point::max());
     upload_pool->submit([this, &done, &lease_done] {
-      auto r = take_lease();
+      auto r = lease.take(now_ms());
       asio::post(io, [&done, &lease_done, r = std::move(r)]() mutable {
         done = std::move(r);
         lease_done.cancel();
@@ -271,28 +246,6 @@ struct backup_job::impl {
       co_await lease_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     co_return std::move(*done);
-  }
-
-  result<void> take_lease() {
-    const std::string owner = make_owner();
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      auto l = sf::acquire_lease(store, paths, owner, now_ms(), opts.lease_ttl_ms);
-      if (l) {
-        lease = std::move(*l);
-        return {};
-      }
-      if (!l.error().is(errc::conflict) || attempt > 0) return fail(std::move(l.error()));
-      // Held: take it over only when its holder is a dead process on this very host.
-      auto text = store.get(paths.lock());
-      if (!text) return fail(std::move(l.error()));
-      auto held = sf::parse_lease(as_text(*text));
-      if (!held || !holder_is_dead_local(held->owner)) return fail(std::move(l.error()));
-      log::warn("backup '{}': the lease of {} is left by a process that no longer runs on this host; "
-                "taking it over",
-                opts.backup_id, held->owner);
-      if (auto r = store.remove(paths.lock()); !r) return fail(std::move(r.error()));
-    }
-    return fail(errc::internal, "lease acquisition fell through");
   }
 
   asio::awaitable<result<void>> async_select_topics() {
@@ -1208,17 +1161,16 @@ struct backup_job::impl {
         close_segment(ps);
     }
     // Lease renewal on the pool (a store call may block).
-    if (lease && now - last_renew >= std::chrono::milliseconds(opts.lease_ttl_ms / 3)) {
-      last_renew = now;
+    if (lease.renewal_due(now)) {
+      lease.renewing(now);
       ++background_in_flight;
-      upload_pool->submit([this, ours = *lease] {
-        auto r = sf::renew_lease(store, paths, ours, now_ms(), opts.lease_ttl_ms);
+      upload_pool->submit([this, ours = *lease.current()] {
+        auto r = lease.renew(ours, now_ms());
         asio::post(io, [this, r = std::move(r)]() mutable {
           --background_in_flight;
           store_ok = r.has_value();
-          if (r) lease = std::move(*r);
-          else if (r.error().is(errc::conflict)) set_error(std::move(r.error()));
-          else log::warn("backup: lease renewal failed ({}); retrying", r.error().message);
+          auto lost = r ? std::nullopt : std::optional<error>(r.error());
+          if (lease.renewed(std::move(r)) == renewal_outcome::lost) set_error(std::move(*lost));
         });
       });
     }
@@ -1278,7 +1230,6 @@ struct backup_job::impl {
     const auto lease_taken = std::chrono::system_clock::now();
     if (auto r = co_await async_take_lease(); !r) co_return r;
     store_ok = true;
-    last_renew = steady::now();
     // What a writer killed mid-write left (temp files, unfinished multipart uploads) is ours to
     // remove once we hold the lease; a restore's folder is not the backup's.
     if (auto c = store.cleanup_stale(paths.root(), lease_taken, {paths.root() + "restores/"}); !c) {
@@ -1438,11 +1389,7 @@ struct backup_job::impl {
     io.restart();
     io.poll();
 
-    if (lease) {
-      if (auto r = sf::release_lease(store, paths, *lease); !r)
-        log::warn("backup: could not release the lease {}: {}", paths.lock(), r.error().message);
-      lease.reset();
-    }
+    lease.release();
     totals.seconds = std::chrono::duration<double>(steady::now() - started).count();
     if (!*outcome) return fail(std::move(outcome->error()));
     return totals;
