@@ -28,6 +28,7 @@
 #include "pipeline/backup/fetch_budget.hpp"
 #include "pipeline/backup/group_snapshot.hpp"
 #include "pipeline/backup/lease.hpp"
+#include "pipeline/backup/resume.hpp"
 #include "pipeline/exception_error.hpp"
 #include "pipeline/kafka_admin.hpp"
 #include "pipeline/memory_budget.hpp"
@@ -344,98 +345,17 @@ struct backup_job::impl {
     return store.put(paths.backup_manifest(), as_bytes(sf::to_json(manifest)));
   }
 
-  /// Loads the checkpoint and adopts segments a crash left after it (uploaded, never
-  /// checkpointed): each must chain on the checkpoint and pass its index check; anything else
-  /// under the partition past the checkpoint is an orphan and removed, so no offset is
-  /// stored twice.
+  /// Resume state from the store (resume.hpp: crash leftovers adopted or removed).
   result<void> init_partition(partition_state& ps) {
-    const auto ckey = paths.checkpoint(ps.tp.topic, ps.tp.partition);
-    auto text = store.get(ckey);
-    if (text) {
-      auto c = sf::parse_checkpoint(as_text(*text));
-      if (!c) return fail(c.error().code, fmt::format("{} in {}", c.error().message, ckey));
-      ps.checkpoint = std::move(*c);
-      ps.has_checkpoint = true;
-    } else if (!text.error().is(errc::not_found)) {
-      return fail(std::move(text.error()));
-    } else {
-      ps.checkpoint.topic = ps.tp.topic;
-      ps.checkpoint.partition = ps.tp.partition;
-    }
-    auto listing = store.list(paths.partition_dir(ps.tp.topic, ps.tp.partition));
-    if (!listing) return fail(std::move(listing.error()));
-    bool adopted = false;
-    for (const auto& obj : *listing) {
-      const auto slash = obj.key.rfind('/');
-      const auto name = std::string_view(obj.key).substr(slash == std::string::npos ? 0 : slash + 1);
-      auto range = sf::parse_segment_file_name(name);
-      if (!range) continue;
-      const bool covered = ps.has_checkpoint && range->second < ps.checkpoint.next_offset;
-      if (covered) continue;
-      const bool chains = ps.has_checkpoint ? range->first == ps.checkpoint.next_offset
-                                            : (!adopted || range->first == ps.checkpoint.next_offset);
-      if (chains) {
-        auto idx = sf::read_segment_index(store, obj.key, obj.size);
-        if (idx && idx->first_offset() == range->first && idx->last_offset() == range->second) {
-          log::info("backup: adopting {} (uploaded before a crash, not yet checkpointed)", obj.key);
-          apply_segment(ps.checkpoint, *idx, obj.key, idx->file_size);
-          ps.has_checkpoint = true;
-          adopted = true;
-          continue;
-        }
-        log::warn("backup: removing {}: not checkpointed and its index does not check out ({})", obj.key,
-                  idx ? "offsets differ from its name" : idx.error().message);
-      } else {
-        log::warn("backup: removing {}: not checkpointed and does not follow offset {}", obj.key,
-                  ps.checkpoint.next_offset);
-      }
-      if (auto r = store.remove(obj.key); !r) return fail(std::move(r.error()));
-    }
-    if (adopted) {
-      ps.checkpoint.updated_ms = now_ms();
-      if (auto r = store.put(ckey, as_bytes(sf::to_json(ps.checkpoint))); !r) return fail(std::move(r.error()));
-    }
+    auto r = resume_partition(store, paths, ps.tp.topic, ps.tp.partition, now_ms());
+    if (!r) return fail(std::move(r.error()));
+    ps.checkpoint = std::move(r->checkpoint);
+    ps.has_checkpoint = r->has_checkpoint;
     if (ps.has_checkpoint) {
       ps.next_offset = ps.checkpoint.next_offset;
-      // Transactions still open at the end of the last segment continue here.
-      if (!ps.checkpoint.last_segment.empty()) {
-        auto idx = sf::read_segment_index(store, ps.checkpoint.last_segment);
-        if (idx) ps.txns.restore(idx->txns);
-        else log::warn("backup: cannot read the index of {} ({}); open transactions there are not carried on",
-                       ps.checkpoint.last_segment, idx.error().message);
-      }
+      ps.txns.restore(r->open_txns);  // transactions open at the end of the last segment go on here
     }
     return {};
-  }
-
-  /// Adds a gap to a checkpoint's list, merged with one it overlaps (a segment may record again
-  /// offsets an earlier one recorded: the batch holding the log start begins below it).
-  static void add_gap(std::vector<sf::offset_gap>& gaps, const sf::offset_gap& g) {
-    for (auto& have : gaps) {
-      if (g.first_offset <= have.last_offset && have.first_offset <= g.last_offset) {
-        have.first_offset = std::min(have.first_offset, g.first_offset);
-        have.last_offset = std::max(have.last_offset, g.last_offset);
-        return;
-      }
-    }
-    gaps.push_back(g);
-  }
-
-  static void apply_segment(sf::partition_checkpoint& c, const sf::segment_index& idx, const std::string& key,
-                            std::uint64_t stored) {
-    c.next_offset = idx.last_offset() + 1;
-    c.last_segment = key;
-    c.segments += 1;
-    c.records += idx.record_count();
-    c.bytes_raw += idx.raw_bytes();
-    c.bytes_stored += stored;
-    if (c.first_offset < 0) c.first_offset = idx.first_offset();
-    for (const auto& f : idx.frames) {
-      if (f.min_timestamp >= 0 && (c.min_timestamp < 0 || f.min_timestamp < c.min_timestamp))
-        c.min_timestamp = f.min_timestamp;
-      c.max_timestamp = std::max(c.max_timestamp, f.max_timestamp);
-    }
-    for (const auto& g : idx.gaps) add_gap(c.gaps, g);
   }
 
   /// ListOffsets for many partitions, one request per leader (kafka_admin's retry policy).
