@@ -28,7 +28,9 @@
 #include "pipeline/backup/fetch_budget.hpp"
 #include "pipeline/backup/group_snapshot.hpp"
 #include "pipeline/backup/lease.hpp"
+#include "pipeline/backup/partition_state.hpp"
 #include "pipeline/backup/resume.hpp"
+#include "pipeline/backup/segment_uploader.hpp"
 #include "pipeline/exception_error.hpp"
 #include "pipeline/kafka_admin.hpp"
 #include "pipeline/memory_budget.hpp"
@@ -79,57 +81,6 @@ std::string uuid_text(const protocol::uuid& id) {
   return s;
 }
 
-/// One segment being filled, then compressed, then uploaded. Touched only on the io thread,
-/// except the raw/compressed frame bytes that are moved to and from the workers.
-struct open_segment {
-  explicit open_segment(sf::segment_builder::options o) : builder(std::move(o)) {}
-  sf::segment_builder builder;
-  std::vector<std::optional<byte_vector>> compressed;
-  std::uint32_t outstanding = 0;  ///< frames at the compression pool
-  bool closing = false;
-  steady::time_point opened = steady::now();
-  std::uint64_t charged = 0;  ///< bytes held against the memory budget
-  std::uint64_t assembly = 0;  ///< budget taken for the segment's assembled bytes while uploading
-  std::uint64_t records = 0;  ///< non-control
-  std::uint64_t batches = 0;
-  std::uint64_t raw_bytes = 0;  ///< taken when the upload starts (finish() consumes the builder)
-  std::int64_t min_ts = -1;
-  std::int64_t max_ts = -1;
-  std::vector<sf::offset_gap> gaps;
-};
-
-enum class part_phase { pending, active, done };
-
-struct partition_state {
-  net::topic_partition tp;
-  protocol::uuid topic_id;
-  part_phase phase = part_phase::pending;
-  bool initialised = false;
-  std::int64_t next_offset = -1;
-  std::optional<std::int64_t> end_offset;
-  sf::partition_checkpoint checkpoint;
-  bool has_checkpoint = false;
-  std::shared_ptr<open_segment> cur;
-  std::deque<std::shared_ptr<open_segment>> closing;
-  bool uploading = false;
-  bool fetching = false;
-  bool needs_reset = false;  ///< OFFSET_OUT_OF_RANGE seen; resolve with ListOffsets
-  steady::time_point not_before{};
-  int failures = 0;
-  std::int32_t max_bytes_boost = 0;  ///< per-partition fetch size when a batch did not fit
-  std::int64_t high_watermark = -1;
-  /// An empty answer in a shared request may only mean that other partitions used up the
-  /// response's max_bytes; the partition is then asked alone before anything is concluded.
-  bool fetch_alone = false;
-  txn_tracker txns;
-};
-
-struct upload_result {
-  result<sf::partition_checkpoint> checkpoint;
-  std::uint64_t stored = 0;
-  std::vector<byte_vector> spare_frames;  ///< written frame buffers, for the next frames to reuse
-};
-
 }  // namespace
 
 struct backup_job::impl {
@@ -138,10 +89,6 @@ struct backup_job::impl {
         store(s),
         paths{opts.backup_id},
         budget(opts.max_buffer_bytes),
-        // The filesystem writes a segment's pieces in sequence, straight from the frames. S3
-        // sends one buffer as parallel parts from where it lies, but its streaming writer
-        // would copy every part, so it gets the segment as one buffer.
-        store_takes_parts(!s.describe().starts_with("s3://")),
         wake(io),
         lease(s, paths, opts.backup_id, opts.lease_ttl_ms) {}
 
@@ -150,9 +97,6 @@ struct backup_job::impl {
   sf::backup_paths paths;
   asio::io_context io;
   memory_budget budget;
-  bool store_takes_parts;
-  std::unique_ptr<worker_pool> compress_pool;
-  std::unique_ptr<worker_pool> upload_pool;
   std::shared_ptr<net::cluster> cluster;
   std::unique_ptr<kafka_admin> admin;
   asio::steady_timer wake;
@@ -161,7 +105,7 @@ struct backup_job::impl {
   steady::time_point stop_since{};
   steady::time_point last_stop_report{};
   std::optional<error> first_error;
-  std::map<net::topic_partition, partition_state> parts;
+  partition_map parts;
   std::set<std::string> topics;  ///< followed: what the current source.topics selects
   std::set<std::string> earlier_topics;  ///< listed in backup.json by earlier runs
   std::map<std::int32_t, int> in_flight;  ///< fetches per broker
@@ -169,8 +113,6 @@ struct backup_job::impl {
   steady::time_point last_fetch_activity = steady::now();  ///< a fetch sent or answered
   steady::time_point last_stall_report{};
   std::size_t rotation_ = 0;
-  int uploads_in_flight = 0;
-  bool waiting_uploads = false;  ///< an upload waits for budget room (retried on each upload_done)
   int background_in_flight = 0;  ///< lease renewals and other store calls on the pool
   bool metadata_stale = false;
   // /ready: set on the io thread once the brokers answered metadata and the store took the lease;
@@ -188,6 +130,8 @@ struct backup_job::impl {
   std::uint64_t errors = 0;
   std::shared_ptr<metrics_server> metrics;
   std::unique_ptr<group_snapshotter> group_reader;
+  // Last: its pools go first when the job is destroyed (they refer to the state above).
+  std::unique_ptr<segment_uploader> uploader;
 
   // ---- small helpers ------------------------------------------------------------------------
 
@@ -218,16 +162,6 @@ struct backup_job::impl {
     co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 
-  sf::segment_builder::options segment_options(const net::topic_partition& tp) const {
-    sf::segment_builder::options o;
-    o.header.topic = tp.topic;
-    o.header.partition = tp.partition;
-    o.header.codec = opts.codec;
-    o.header.created_ms = now_ms();
-    o.compression_level = opts.compression_level;
-    return o;
-  }
-
   // ---- startup ------------------------------------------------------------------------------
 
   /// take_lease() on the upload pool: while the store retries, the io thread keeps serving
@@ -235,7 +169,7 @@ struct backup_job::impl {
   asio::awaitable<result<void>> async_take_lease() {
     std::optional<result<void>> done;
     asio::steady_timer lease_done(io, steady::time_point::max());
-    upload_pool->submit([this, &done, &lease_done] {
+    uploader->store_pool().submit([this, &done, &lease_done] {
       auto r = lease.take(now_ms());
       asio::post(io, [&done, &lease_done, r = std::move(r)]() mutable {
         done = std::move(r);
@@ -438,7 +372,7 @@ struct backup_job::impl {
   /// The partition reached its end: close its segment; a partition with nothing stored gets
   /// a checkpoint anyway, so the backup shows it (empty) and a later run knows where to go on.
   void finish_partition(partition_state& ps) {
-    close_segment(ps);
+    uploader->close(ps);
     ps.phase = part_phase::done;
     if (!ps.has_checkpoint && ps.closing.empty() && !ps.uploading) {
       ps.has_checkpoint = true;
@@ -450,7 +384,7 @@ struct backup_job::impl {
 
   void submit_store_call(std::string key, std::string body) {
     ++background_in_flight;
-    upload_pool->submit([this, key = std::move(key), body = std::move(body)] {
+    uploader->store_pool().submit([this, key = std::move(key), body = std::move(body)] {
       auto r = store.put(key, as_bytes(body));
       asio::post(io, [this, r = std::move(r)]() mutable {
         --background_in_flight;
@@ -461,180 +395,6 @@ struct backup_job::impl {
   }
 
   // ---- segments -----------------------------------------------------------------------------
-
-  open_segment& current(partition_state& ps) {
-    if (!ps.cur) ps.cur = std::make_shared<open_segment>(segment_options(ps.tp));
-    return *ps.cur;
-  }
-
-  void submit_compress(partition_state& ps, const std::shared_ptr<open_segment>& seg, sf::segment_builder::raw_frame f) {
-    if (seg->compressed.size() <= f.frame) seg->compressed.resize(f.frame + 1);
-    if (opts.codec == sf::frame_codec::none) {
-      // Stored as is: the raw frame is the stored frame (no copy, no trip through the pool).
-      seg->compressed[f.frame] = std::move(f.raw);
-      return;
-    }
-    ++seg->outstanding;
-    const auto tp = ps.tp;
-    compress_pool->submit([this, seg, tp, f = std::move(f), codec = opts.codec, level = opts.compression_level]() mutable {
-      auto out = sf::encode_frame(codec, level, f.raw);
-      f.raw = byte_vector{};
-      asio::post(io, [this, seg, tp, frame = f.frame, out = std::move(out)]() mutable {
-        --seg->outstanding;
-        if (!out) {
-          set_error(std::move(out.error()));
-          return;
-        }
-        seg->compressed[frame] = std::move(*out);
-        auto it = parts.find(tp);
-        if (it != parts.end()) try_start_upload(it->second);
-      });
-    });
-  }
-
-  void close_segment(partition_state& ps) {
-    if (!ps.cur) return;
-    auto seg = std::move(ps.cur);
-    ps.cur.reset();
-    if (seg->builder.empty()) {
-      budget.release(seg->charged);
-      return;
-    }
-    for (const auto& span : ps.txns.open_spans()) seg->builder.add_txn_span(span);
-    if (auto f = seg->builder.seal_frame()) submit_compress(ps, seg, std::move(*f));
-    seg->closing = true;
-    ps.closing.push_back(std::move(seg));
-    try_start_upload(ps);
-  }
-
-  void try_start_upload(partition_state& ps) {
-    if (first_error || ps.uploading || ps.closing.empty()) return;
-    auto seg = ps.closing.front();
-    if (!seg->closing || seg->outstanding != 0) return;
-    // Assembling the segment holds its frames and the assembled copy at once: that copy is
-    // charged to the budget too, so memory stays bounded. One upload may always go ahead.
-    // Written in pieces, the segment needs no assembled copy: nothing more to charge.
-    std::uint64_t stored_estimate = 0;
-    if (!store_takes_parts)
-      for (const auto& c : seg->compressed) stored_estimate += c ? c->size() : 0;
-    if (!budget.try_acquire(stored_estimate)) {
-      if (uploads_in_flight > 0) {
-        waiting_uploads = true;
-        return;
-      }
-      budget.force_acquire(stored_estimate);
-    }
-    seg->assembly = stored_estimate;
-    ps.closing.pop_front();
-    ps.uploading = true;
-    ++uploads_in_flight;
-    std::vector<byte_vector> frames;
-    frames.reserve(seg->compressed.size());
-    for (auto& c : seg->compressed) frames.push_back(c ? std::move(*c) : byte_vector{});
-    seg->compressed.clear();
-    const std::int64_t first = seg->builder.first_offset();
-    const std::int64_t last = seg->builder.last_offset();
-    seg->raw_bytes = seg->builder.raw_bytes();
-    const std::string key = paths.segment(ps.tp.topic, ps.tp.partition, first, last);
-    const std::string ckey = paths.checkpoint(ps.tp.topic, ps.tp.partition);
-    sf::partition_checkpoint next = ps.checkpoint;
-    next.topic = ps.tp.topic;
-    next.partition = ps.tp.partition;
-    next.next_offset = last + 1;
-    next.last_segment = key;
-    next.segments += 1;
-    next.records += seg->records;
-    next.bytes_raw += seg->raw_bytes;
-    if (next.first_offset < 0) next.first_offset = first;
-    if (seg->min_ts >= 0 && (next.min_timestamp < 0 || seg->min_ts < next.min_timestamp)) next.min_timestamp = seg->min_ts;
-    next.max_timestamp = std::max(next.max_timestamp, seg->max_ts);
-    for (const auto& g : seg->gaps) add_gap(next.gaps, g);
-    const auto tp = ps.tp;
-    upload_pool->submit([this, seg, tp, key, ckey, next, frames = std::move(frames)]() mutable {
-      upload_result res{sf::partition_checkpoint{}, 0, {}};
-      res.checkpoint = [&]() -> result<sf::partition_checkpoint> {
-        auto pieces = std::move(seg->builder).finish_parts(std::move(frames));
-        if (!pieces) return fail(std::move(pieces.error()));
-        res.stored = pieces->size();
-        if (auto r = upload(key, *pieces, *seg); !r) return fail(std::move(r.error()));
-        // Uncompressed frames were the open frames' buffers: hand them back for reuse.
-        if (opts.codec == sf::frame_codec::none) res.spare_frames = std::move(pieces->frames);
-        pieces->frames.clear();
-        // Invariant 2: the checkpoint moves only once the segment is durable.
-        next.bytes_stored += res.stored;
-        next.updated_ms = now_ms();
-        if (auto r = store.put(ckey, as_bytes(sf::to_json(next))); !r) return fail(std::move(r.error()));
-        return next;
-      }();
-      asio::post(io, [this, seg, tp, res = std::move(res)]() mutable { upload_done(tp, *seg, std::move(res)); });
-    });
-  }
-
-  /// The segment's pieces stay in memory until this returns. A store that takes pieces gets
-  /// them in order through one writer (no assembled copy); otherwise they are joined once
-  /// into a buffer of the exact size, charged to the budget in try_start_upload, which S3
-  /// sends as parallel parts straight from that buffer.
-  result<void> upload(const std::string& key, sf::segment_builder::parts& pieces, open_segment& seg) {
-    if (store_takes_parts) {
-      auto writer = store.open_writer(key);
-      if (!writer) return fail(std::move(writer.error()));
-      auto& w = **writer;
-      auto write = [&](const byte_vector& b) { return b.empty() ? result<void>{} : w.write(b); };
-      if (auto r = write(pieces.head); !r) return r;
-      for (const auto& f : pieces.frames)
-        if (auto r = write(f); !r) return r;
-      if (auto r = write(pieces.tail); !r) return r;
-      return w.commit();
-    }
-    byte_vector bytes;
-    bytes.reserve(pieces.size());
-    auto add = [&](byte_vector& b) {
-      bytes.insert(bytes.end(), b.begin(), b.end());
-      b = byte_vector{};  // each piece is freed once copied
-    };
-    add(pieces.head);
-    for (auto& f : pieces.frames) add(f);
-    add(pieces.tail);
-    // The frames' bytes are in the assembled copy now; the budget holds that copy.
-    budget.release(std::exchange(seg.charged, 0));
-    return store.put(key, bytes);
-  }
-
-  void upload_done(const net::topic_partition& tp, open_segment& seg, upload_result res) {
-    --uploads_in_flight;
-    budget.release(seg.charged);
-    seg.charged = 0;
-    budget.release(std::exchange(seg.assembly, 0));
-    if (auto cur = parts.find(tp); cur != parts.end() && cur->second.cur)
-      for (auto& f : res.spare_frames) cur->second.cur->builder.recycle_frame(std::move(f));
-    res.spare_frames.clear();
-    // The segment's buffers are free now; now and then hand their pages back (rate-limited:
-    // each returned page costs a fault when the next frame reuses it).
-    return_free_memory();
-    auto it = parts.find(tp);
-    if (it == parts.end()) return;
-    auto& ps = it->second;
-    ps.uploading = false;
-    if (!res.checkpoint) {
-      set_error(std::move(res.checkpoint.error()));
-      return;
-    }
-    ps.checkpoint = std::move(*res.checkpoint);
-    ps.has_checkpoint = true;
-    totals.segments += 1;
-    totals.records += seg.records;
-    totals.batches += seg.batches;
-    totals.bytes_raw += seg.raw_bytes;
-    totals.bytes_stored += res.stored;
-    log::debug("backup: {} durable, next offset {}", ps.checkpoint.last_segment, ps.checkpoint.next_offset);
-    try_start_upload(ps);
-    if (waiting_uploads) {
-      // Uploads held back for memory: let them try again now that some was freed.
-      waiting_uploads = false;
-      for (auto& [other_tp, other] : parts) try_start_upload(other);
-    }
-    poke();
-  }
 
   // ---- fetching -----------------------------------------------------------------------------
 
@@ -693,7 +453,7 @@ struct backup_job::impl {
     if (largest && largest->cur->builder.raw_bytes() > 0) {
       log::debug("backup: memory budget full ({} of {} bytes); sealing {}-{} early", budget.used(), budget.limit(),
                  largest->tp.topic, largest->tp.partition);
-      close_segment(*largest);
+      uploader->close(*largest);
     }
   }
 
@@ -815,13 +575,13 @@ struct backup_job::impl {
           set_error(error{entry.error().code, fmt::format("{}-{}: {}", ps.tp.topic, ps.tp.partition, entry.error().message)});
           return appended;
         }
-        auto& seg = current(ps);
+        auto& seg = uploader->current(ps);
         const auto e = *entry;
         const std::int64_t below = b.magic >= 2 ? record_log_start_inside(ps, seg, e) : 0;
         auto closed = ps.txns.observe(e);
         auto sealed = seg.builder.append(b.bytes.view(), e);
         if (closed) seg.builder.add_txn_span(*closed);
-        if (sealed) submit_compress(ps, ps.cur, std::move(*sealed));
+        if (sealed) uploader->submit_compress(ps, ps.cur, std::move(*sealed));
         if ((e.flags & sf::batch_flags::control) == 0)
           seg.records += static_cast<std::uint64_t>(std::max<std::int64_t>(0, e.record_count - below));
         ++seg.batches;
@@ -836,7 +596,7 @@ struct backup_job::impl {
         // fetch is under way, instead of a lone busy partition filling the whole budget and
         // waiting, fetches stopped, for its one segment to be written.
         if (seg.builder.raw_bytes() >= std::min<std::uint64_t>(opts.segment_max_bytes, budget.limit() / 3))
-          close_segment(ps);
+          uploader->close(ps);
       }
     }
     if (!any && truncated) {
@@ -904,7 +664,7 @@ struct backup_job::impl {
       log::warn("backup: {}-{}: offsets {}..{} were deleted by retention before they could be backed up; "
                 "recording a gap and continuing at {}",
                 tp.topic, tp.partition, gap.first_offset, gap.last_offset, start);
-      auto& seg = current(ps);
+      auto& seg = uploader->current(ps);
       seg.builder.add_gap(gap);
       seg.gaps.push_back(gap);
       ps.next_offset = start;
@@ -998,7 +758,7 @@ struct backup_job::impl {
   }
 
   bool drained() const {
-    if (fetches_in_flight > 0 || uploads_in_flight > 0 || background_in_flight > 0) return false;
+    if (fetches_in_flight > 0 || uploader->in_flight() > 0 || background_in_flight > 0) return false;
     for (const auto& [tp, ps] : parts) {
       if (ps.needs_reset) return false;
       for (const auto& seg : ps.closing)
@@ -1020,7 +780,7 @@ struct backup_job::impl {
     return fmt::format("{} fetch(es), {} upload(s), {} store call(s) in flight; {} partition(s) resolving an "
                        "offset reset; {} segment(s) at the compression pool; {} partition(s) with unsealed or "
                        "unuploaded segments",
-                       fetches_in_flight, uploads_in_flight, background_in_flight, resets, at_pool, unsealed);
+                       fetches_in_flight, uploader->in_flight(), background_in_flight, resets, at_pool, unsealed);
   }
 
   /// No fetch for opts.stall_report_after while partitions still want data: say why, so a
@@ -1043,7 +803,7 @@ struct backup_job::impl {
     if (budget.available() < min_buffer_bytes(opts.fetch_max_bytes)) {
       why.push_back(fmt::format("memory: {} of {} bytes of backup.max_buffer_bytes are held by fetched data not yet "
                                 "stored ({} upload(s) in flight) and a fetch needs {} free",
-                                budget.used(), budget.limit(), uploads_in_flight, min_buffer_bytes(opts.fetch_max_bytes)));
+                                budget.used(), budget.limit(), uploader->in_flight(), min_buffer_bytes(opts.fetch_max_bytes)));
     }
     if (backpressure) why.push_back(fmt::format("{} partition(s) wait for their segment uploads to finish", backpressure));
     if (backoff) why.push_back(fmt::format("{} partition(s) back off after failed fetches", backoff));
@@ -1078,13 +838,13 @@ struct backup_job::impl {
     for (auto& [tp, ps] : parts) {
       if (ps.cur && !ps.cur->builder.empty() &&
           now - ps.cur->opened >= std::chrono::milliseconds(opts.segment_max_interval_ms))
-        close_segment(ps);
+        uploader->close(ps);
     }
     // Lease renewal on the pool (a store call may block).
     if (lease.renewal_due(now)) {
       lease.renewing(now);
       ++background_in_flight;
-      upload_pool->submit([this, ours = *lease.current()] {
+      uploader->store_pool().submit([this, ours = *lease.current()] {
         auto r = lease.renew(ours, now_ms());
         asio::post(io, [this, r = std::move(r)]() mutable {
           --background_in_flight;
@@ -1238,7 +998,7 @@ struct backup_job::impl {
         if (fetches_in_flight == 0) {
           for (auto& [tp, ps] : parts) {
             // After an error nothing new is sealed or uploaded; what is in flight finishes.
-            if (!first_error) close_segment(ps);
+            if (!first_error) uploader->close(ps);
           }
         }
         if (drained()) break;
@@ -1269,8 +1029,12 @@ struct backup_job::impl {
     started = steady::now();
     const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
     share_one_allocator_arena();
-    compress_pool = std::make_unique<worker_pool>(opts.compression_threads ? opts.compression_threads : cores);
-    upload_pool = std::make_unique<worker_pool>(std::max<std::size_t>(1, opts.upload_threads));
+    segment_uploader::options uo{opts.codec, opts.compression_level,
+                                 opts.compression_threads ? opts.compression_threads : cores, opts.upload_threads};
+    uploader = std::make_unique<segment_uploader>(
+        io, store, paths, budget, parts, totals, uo,
+        segment_uploader::hooks{[this](error e) { set_error(std::move(e)); }, [this] { return first_error.has_value(); },
+                                [this] { poke(); }});
 
     std::optional<asio::signal_set> signals;
     if (opts.handle_signals) {
@@ -1304,8 +1068,7 @@ struct backup_job::impl {
     if (signals) signals->cancel();
     if (cluster) cluster->close();
     // Let pending pool completions run before the pools go away.
-    compress_pool->shutdown();
-    upload_pool->shutdown();
+    uploader->shutdown();
     io.restart();
     io.poll();
 

@@ -1,0 +1,238 @@
+#include "pipeline/backup/segment_uploader.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <boost/asio/post.hpp>
+
+#include "base/log.hpp"
+#include "pipeline/backup/resume.hpp"
+#include "storage/object_store.hpp"
+
+namespace kb::pipeline::backup {
+
+namespace asio = boost::asio;
+namespace sf = storage::format;
+
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+sf::partition_checkpoint checkpoint_after(const sf::partition_checkpoint& c, const net::topic_partition& tp,
+                                          const open_segment& seg, std::int64_t first, std::int64_t last,
+                                          const std::string& key) {
+  sf::partition_checkpoint next = c;
+  next.topic = tp.topic;
+  next.partition = tp.partition;
+  next.next_offset = last + 1;
+  next.last_segment = key;
+  next.segments += 1;
+  next.records += seg.records;
+  next.bytes_raw += seg.raw_bytes;
+  if (next.first_offset < 0) next.first_offset = first;
+  if (seg.min_ts >= 0 && (next.min_timestamp < 0 || seg.min_ts < next.min_timestamp)) next.min_timestamp = seg.min_ts;
+  next.max_timestamp = std::max(next.max_timestamp, seg.max_ts);
+  for (const auto& g : seg.gaps) add_gap(next.gaps, g);
+  return next;
+}
+
+result<void> write_segment(storage::object_store& store, const std::string& key, sf::segment_builder::parts& pieces,
+                           bool takes_parts, const std::function<void()>& assembled) {
+  if (takes_parts) {
+    auto writer = store.open_writer(key);
+    if (!writer) return fail(std::move(writer.error()));
+    auto& w = **writer;
+    auto write = [&](const byte_vector& b) { return b.empty() ? result<void>{} : w.write(b); };
+    if (auto r = write(pieces.head); !r) return r;
+    for (const auto& f : pieces.frames)
+      if (auto r = write(f); !r) return r;
+    if (auto r = write(pieces.tail); !r) return r;
+    return w.commit();
+  }
+  byte_vector bytes;
+  bytes.reserve(pieces.size());
+  auto add = [&](byte_vector& b) {
+    bytes.insert(bytes.end(), b.begin(), b.end());
+    b = byte_vector{};  // each piece is freed once copied
+  };
+  add(pieces.head);
+  for (auto& f : pieces.frames) add(f);
+  add(pieces.tail);
+  if (assembled) assembled();
+  return store.put(key, bytes);
+}
+
+segment_uploader::segment_uploader(asio::io_context& io, storage::object_store& store, const sf::backup_paths& paths,
+                                   memory_budget& budget, partition_map& parts, stats& totals, options o, hooks h)
+    : io_(io),
+      store_(store),
+      paths_(paths),
+      budget_(budget),
+      parts_(parts),
+      totals_(totals),
+      opts_(o),
+      hooks_(std::move(h)),
+      // The filesystem writes a segment's pieces in sequence, straight from the frames. S3
+      // sends one buffer as parallel parts from where it lies, but its streaming writer
+      // would copy every part, so it gets the segment as one buffer.
+      store_takes_parts_(!store.describe().starts_with("s3://")),
+      compress_pool_(std::make_unique<worker_pool>(std::max<std::size_t>(1, o.compression_threads))),
+      upload_pool_(std::make_unique<worker_pool>(std::max<std::size_t>(1, o.upload_threads))) {}
+
+segment_uploader::~segment_uploader() { shutdown(); }
+
+void segment_uploader::shutdown() {
+  compress_pool_->shutdown();
+  upload_pool_->shutdown();
+}
+
+open_segment& segment_uploader::current(partition_state& ps) {
+  if (!ps.cur) {
+    sf::segment_builder::options o;
+    o.header.topic = ps.tp.topic;
+    o.header.partition = ps.tp.partition;
+    o.header.codec = opts_.codec;
+    o.header.created_ms = now_ms();
+    o.compression_level = opts_.compression_level;
+    ps.cur = std::make_shared<open_segment>(std::move(o));
+  }
+  return *ps.cur;
+}
+
+void segment_uploader::submit_compress(partition_state& ps, const std::shared_ptr<open_segment>& seg,
+                                       sf::segment_builder::raw_frame f) {
+  if (seg->compressed.size() <= f.frame) seg->compressed.resize(f.frame + 1);
+  if (opts_.codec == sf::frame_codec::none) {
+    // Stored as is: the raw frame is the stored frame (no copy, no trip through the pool).
+    seg->compressed[f.frame] = std::move(f.raw);
+    return;
+  }
+  ++seg->outstanding;
+  const auto tp = ps.tp;
+  compress_pool_->submit([this, seg, tp, f = std::move(f), codec = opts_.codec, level = opts_.compression_level]() mutable {
+    auto out = sf::encode_frame(codec, level, f.raw);
+    f.raw = byte_vector{};
+    asio::post(io_, [this, seg, tp, frame = f.frame, out = std::move(out)]() mutable {
+      --seg->outstanding;
+      if (!out) {
+        hooks_.on_error(std::move(out.error()));
+        return;
+      }
+      seg->compressed[frame] = std::move(*out);
+      auto it = parts_.find(tp);
+      if (it != parts_.end()) try_start(it->second);
+    });
+  });
+}
+
+void segment_uploader::close(partition_state& ps) {
+  if (!ps.cur) return;
+  auto seg = std::move(ps.cur);
+  ps.cur.reset();
+  if (seg->builder.empty()) {
+    budget_.release(seg->charged);
+    return;
+  }
+  for (const auto& span : ps.txns.open_spans()) seg->builder.add_txn_span(span);
+  if (auto f = seg->builder.seal_frame()) submit_compress(ps, seg, std::move(*f));
+  seg->closing = true;
+  ps.closing.push_back(std::move(seg));
+  try_start(ps);
+}
+
+void segment_uploader::try_start(partition_state& ps) {
+  if (hooks_.failed() || ps.uploading || ps.closing.empty()) return;
+  auto seg = ps.closing.front();
+  if (!seg->closing || seg->outstanding != 0) return;
+  // Assembling the segment holds its frames and the assembled copy at once: that copy is
+  // charged to the budget too, so memory stays bounded. One upload may always go ahead.
+  // Written in pieces, the segment needs no assembled copy: nothing more to charge.
+  std::uint64_t stored_estimate = 0;
+  if (!store_takes_parts_)
+    for (const auto& c : seg->compressed) stored_estimate += c ? c->size() : 0;
+  if (!budget_.try_acquire(stored_estimate)) {
+    if (uploads_in_flight_ > 0) {
+      waiting_uploads_ = true;
+      return;
+    }
+    budget_.force_acquire(stored_estimate);
+  }
+  seg->assembly = stored_estimate;
+  ps.closing.pop_front();
+  ps.uploading = true;
+  ++uploads_in_flight_;
+  std::vector<byte_vector> frames;
+  frames.reserve(seg->compressed.size());
+  for (auto& c : seg->compressed) frames.push_back(c ? std::move(*c) : byte_vector{});
+  seg->compressed.clear();
+  const std::int64_t first = seg->builder.first_offset();
+  const std::int64_t last = seg->builder.last_offset();
+  seg->raw_bytes = seg->builder.raw_bytes();
+  const std::string key = paths_.segment(ps.tp.topic, ps.tp.partition, first, last);
+  const std::string ckey = paths_.checkpoint(ps.tp.topic, ps.tp.partition);
+  sf::partition_checkpoint next = checkpoint_after(ps.checkpoint, ps.tp, *seg, first, last, key);
+  const auto tp = ps.tp;
+  upload_pool_->submit([this, seg, tp, key, ckey, next, frames = std::move(frames)]() mutable {
+    upload_result res{sf::partition_checkpoint{}, 0, {}};
+    res.checkpoint = [&]() -> result<sf::partition_checkpoint> {
+      auto pieces = std::move(seg->builder).finish_parts(std::move(frames));
+      if (!pieces) return fail(std::move(pieces.error()));
+      res.stored = pieces->size();
+      // Joined into one buffer, the frames' bytes are in that copy: the budget holds the copy.
+      auto assembled = [&] { budget_.release(std::exchange(seg->charged, 0)); };
+      if (auto r = write_segment(store_, key, *pieces, store_takes_parts_, assembled); !r) return fail(std::move(r.error()));
+      // Uncompressed frames were the open frames' buffers: hand them back for reuse.
+      if (opts_.codec == sf::frame_codec::none) res.spare_frames = std::move(pieces->frames);
+      pieces->frames.clear();
+      // Invariant 2: the checkpoint moves only once the segment is durable.
+      next.bytes_stored += res.stored;
+      next.updated_ms = now_ms();
+      if (auto r = store_.put(ckey, as_bytes(sf::to_json(next))); !r) return fail(std::move(r.error()));
+      return next;
+    }();
+    asio::post(io_, [this, seg, tp, res = std::move(res)]() mutable { upload_done(tp, *seg, std::move(res)); });
+  });
+}
+
+void segment_uploader::upload_done(const net::topic_partition& tp, open_segment& seg, upload_result res) {
+  --uploads_in_flight_;
+  budget_.release(seg.charged);
+  seg.charged = 0;
+  budget_.release(std::exchange(seg.assembly, 0));
+  if (auto cur = parts_.find(tp); cur != parts_.end() && cur->second.cur)
+    for (auto& f : res.spare_frames) cur->second.cur->builder.recycle_frame(std::move(f));
+  res.spare_frames.clear();
+  // The segment's buffers are free now; now and then hand their pages back (rate-limited:
+  // each returned page costs a fault when the next frame reuses it).
+  return_free_memory();
+  auto it = parts_.find(tp);
+  if (it == parts_.end()) return;
+  auto& ps = it->second;
+  ps.uploading = false;
+  if (!res.checkpoint) {
+    hooks_.on_error(std::move(res.checkpoint.error()));
+    return;
+  }
+  ps.checkpoint = std::move(*res.checkpoint);
+  ps.has_checkpoint = true;
+  totals_.segments += 1;
+  totals_.records += seg.records;
+  totals_.batches += seg.batches;
+  totals_.bytes_raw += seg.raw_bytes;
+  totals_.bytes_stored += res.stored;
+  log::debug("backup: {} durable, next offset {}", ps.checkpoint.last_segment, ps.checkpoint.next_offset);
+  try_start(ps);
+  if (waiting_uploads_) {
+    // Uploads held back for memory: let them try again now that some was freed.
+    waiting_uploads_ = false;
+    for (auto& [other_tp, other] : parts_) try_start(other);
+  }
+  hooks_.poke();
+}
+
+}  // namespace kb::pipeline::backup

@@ -1,0 +1,100 @@
+// pipeline/backup/segment_uploader: a partition's segments from sealing to durable — frames compressed on a
+// worker pool, the segment written (in pieces or as one buffer), then its checkpoint moved (invariant 2).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "base/error.hpp"
+#include "pipeline/backup/backup_job.hpp"
+#include "pipeline/backup/partition_state.hpp"
+#include "pipeline/memory_budget.hpp"
+#include "pipeline/worker_pool.hpp"
+
+namespace kb::storage {
+class object_store;
+}
+
+namespace kb::pipeline::backup {
+
+/// The checkpoint once `seg`, holding offsets first..last, is durable as `key` (bytes_stored is
+/// added when the size is known). Pure.
+[[nodiscard]] storage::format::partition_checkpoint checkpoint_after(const storage::format::partition_checkpoint& c,
+                                                                     const net::topic_partition& tp,
+                                                                     const open_segment& seg, std::int64_t first,
+                                                                     std::int64_t last, const std::string& key);
+
+/// Writes a finished segment. A store that takes pieces gets them in order through one writer
+/// (no assembled copy); otherwise they are joined once into a buffer of the exact size, each
+/// piece freed once copied, and `assembled` runs when the pieces are gone.
+[[nodiscard]] result<void> write_segment(storage::object_store& store, const std::string& key,
+                                         storage::format::segment_builder::parts& pieces, bool takes_parts,
+                                         const std::function<void()>& assembled);
+
+/// Sealing, compression and upload of segments, one upload per partition at a time, under the
+/// job's memory budget. Everything but the pool work runs on the io thread.
+class segment_uploader {
+ public:
+  struct options {
+    storage::format::frame_codec codec = storage::format::frame_codec::zstd;
+    int compression_level = 3;
+    std::size_t compression_threads = 1;
+    std::size_t upload_threads = 1;
+  };
+  struct hooks {
+    std::function<void(error)> on_error;  ///< the job stops with it
+    std::function<bool()> failed;         ///< an error is set: start no upload
+    std::function<void()> poke;           ///< wake the main loop
+  };
+
+  segment_uploader(boost::asio::io_context& io, storage::object_store& store,
+                   const storage::format::backup_paths& paths, memory_budget& budget, partition_map& parts,
+                   stats& totals, options o, hooks h);
+  ~segment_uploader();
+  segment_uploader(const segment_uploader&) = delete;
+  segment_uploader& operator=(const segment_uploader&) = delete;
+
+  /// The partition's open segment, opened on first use.
+  open_segment& current(partition_state& ps);
+  /// A sealed frame to the compression pool (uncompressed: kept as is).
+  void submit_compress(partition_state& ps, const std::shared_ptr<open_segment>& seg,
+                       storage::format::segment_builder::raw_frame f);
+  /// Seals the open segment (open transactions recorded) and queues it for upload.
+  void close(partition_state& ps);
+  /// Starts the partition's next upload when its frames are compressed and memory allows.
+  void try_start(partition_state& ps);
+
+  [[nodiscard]] int in_flight() const noexcept { return uploads_in_flight_; }
+  /// The pool for blocking store calls (uploads, lease renewals, checkpoints).
+  [[nodiscard]] worker_pool& store_pool() noexcept { return *upload_pool_; }
+  /// Stops the pools; their completions still posted run on the next io.poll().
+  void shutdown();
+
+ private:
+  struct upload_result {
+    result<storage::format::partition_checkpoint> checkpoint;
+    std::uint64_t stored = 0;
+    std::vector<byte_vector> spare_frames;  ///< written frame buffers, for the next frames to reuse
+  };
+  void upload_done(const net::topic_partition& tp, open_segment& seg, upload_result res);
+
+  boost::asio::io_context& io_;
+  storage::object_store& store_;
+  const storage::format::backup_paths& paths_;
+  memory_budget& budget_;
+  partition_map& parts_;
+  stats& totals_;
+  options opts_;
+  hooks hooks_;
+  bool store_takes_parts_;
+  std::unique_ptr<worker_pool> compress_pool_;
+  std::unique_ptr<worker_pool> upload_pool_;
+  int uploads_in_flight_ = 0;
+  bool waiting_uploads_ = false;  ///< an upload waits for budget room (retried on each upload_done)
+};
+
+}  // namespace kb::pipeline::backup

@@ -1,0 +1,229 @@
+// segment_uploader without a broker: segments sealed, compressed on the pool, written to a filesystem store
+// and checkpointed after; the budget returns to zero; checkpoint_after and write_segment on their own.
+#include "pipeline/backup/segment_uploader.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "storage/filesystem_store.hpp"
+
+namespace kb::pipeline::backup {
+namespace {
+
+namespace fs = std::filesystem;
+namespace sf = storage::format;
+using namespace std::chrono_literals;
+
+class uploader_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("kb-uploader-test-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
+    fs::create_directories(dir_);
+    store_ = std::make_unique<storage::filesystem_store>(dir_);
+  }
+  void TearDown() override {
+    if (up_) up_->shutdown();
+    up_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  void make(sf::frame_codec codec) {
+    up_ = std::make_unique<segment_uploader>(
+        io_, *store_, paths_, budget_, parts_, totals_, segment_uploader::options{codec, 3, 2, 2},
+        segment_uploader::hooks{[this](error e) { error_ = std::move(e); }, [this] { return failed_; },
+                                [this] { ++pokes_; }});
+  }
+  partition_state& part() {
+    auto& ps = parts_[tp_];
+    ps.tp = tp_;
+    ps.phase = part_phase::active;
+    ps.checkpoint.topic = tp_.topic;
+    return ps;
+  }
+  /// Appends a batch of `size` bytes holding offsets first..last, charged like the fetcher does.
+  void append(partition_state& ps, std::int64_t first, std::int64_t last, std::size_t size) {
+    auto& seg = up_->current(ps);
+    byte_vector bytes(size, static_cast<std::uint8_t>(first));
+    sf::batch_entry e;
+    e.first_offset = first;
+    e.last_offset = last;
+    e.first_timestamp = 1000 + first;
+    e.max_timestamp = 1000 + last;
+    e.record_count = static_cast<std::int32_t>(last - first + 1);
+    auto sealed = seg.builder.append(byte_view(bytes), e);
+    if (sealed) up_->submit_compress(ps, ps.cur, std::move(*sealed));
+    seg.records += static_cast<std::uint64_t>(e.record_count);
+    ++seg.batches;
+    if (seg.min_ts < 0) seg.min_ts = e.first_timestamp;
+    seg.max_ts = e.max_timestamp;
+    seg.charged += size;
+    budget_.force_acquire(size);
+  }
+  /// Runs the io context until `done` holds (bounded: 20 s).
+  template <class Pred>
+  bool run_until(Pred done) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.restart();
+      io_.run_for(10ms);
+    }
+    return done();
+  }
+  void upload_and_check(sf::frame_codec codec) {
+    make(codec);
+    auto& ps = part();
+    append(ps, 0, 9, 3000);
+    append(ps, 10, 19, 5000);
+    up_->close(ps);
+    ASSERT_TRUE(run_until([&] { return ps.has_checkpoint || error_; }));
+    ASSERT_FALSE(error_) << error_->message;
+    EXPECT_FALSE(ps.uploading);
+    EXPECT_TRUE(ps.closing.empty());
+    EXPECT_EQ(up_->in_flight(), 0);
+    const auto key = paths_.segment("t", 0, 0, 19);
+    EXPECT_EQ(ps.checkpoint.next_offset, 20);
+    EXPECT_EQ(ps.checkpoint.last_segment, key);
+    EXPECT_EQ(ps.checkpoint.records, 20u);
+    EXPECT_EQ(ps.checkpoint.min_timestamp, 1000);
+    EXPECT_EQ(ps.checkpoint.max_timestamp, 1019);
+    // The checkpoint in the store is the one the partition holds, and names a readable segment.
+    auto text = store_->get(paths_.checkpoint("t", 0));
+    ASSERT_TRUE(text);
+    auto stored = sf::parse_checkpoint(as_text(*text));
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(*stored, ps.checkpoint);
+    auto idx = sf::read_segment_index(*store_, key);
+    ASSERT_TRUE(idx) << idx.error().message;
+    EXPECT_EQ(idx->first_offset(), 0);
+    EXPECT_EQ(idx->last_offset(), 19);
+    EXPECT_EQ(idx->file_size, ps.checkpoint.bytes_stored);
+    EXPECT_EQ(totals_.segments, 1u);
+    EXPECT_EQ(totals_.batches, 2u);
+    EXPECT_EQ(totals_.bytes_raw, 8000u);
+    EXPECT_EQ(budget_.used(), 0u);  // everything charged was given back
+    EXPECT_GT(pokes_, 0);
+  }
+
+  fs::path dir_;
+  std::unique_ptr<storage::filesystem_store> store_;
+  boost::asio::io_context io_;
+  sf::backup_paths paths_{"b"};
+  memory_budget budget_{64u << 20};
+  partition_map parts_;
+  stats totals_;
+  net::topic_partition tp_{"t", 0};
+  std::optional<error> error_;
+  bool failed_ = false;
+  int pokes_ = 0;
+  std::unique_ptr<segment_uploader> up_;
+};
+
+TEST_F(uploader_test, a_compressed_segment_is_uploaded_then_checkpointed) { upload_and_check(sf::frame_codec::zstd); }
+
+TEST_F(uploader_test, an_uncompressed_segment_is_uploaded_then_checkpointed) { upload_and_check(sf::frame_codec::none); }
+
+TEST_F(uploader_test, the_next_segment_chains_on_the_first) {
+  make(sf::frame_codec::lz4);
+  auto& ps = part();
+  append(ps, 0, 4, 100);
+  up_->close(ps);
+  append(ps, 5, 9, 100);
+  up_->close(ps);  // queued behind the first: one upload per partition at a time
+  EXPECT_LE(up_->in_flight(), 1);
+  ASSERT_TRUE(run_until([&] { return (ps.checkpoint.next_offset == 10 && !ps.uploading) || error_; }));
+  ASSERT_FALSE(error_) << error_->message;
+  EXPECT_EQ(ps.checkpoint.segments, 2u);
+  EXPECT_EQ(ps.checkpoint.first_offset, 0);
+  EXPECT_EQ(ps.checkpoint.last_segment, paths_.segment("t", 0, 5, 9));
+  EXPECT_TRUE(store_->get(paths_.segment("t", 0, 0, 4)));
+}
+
+TEST_F(uploader_test, an_empty_segment_is_dropped_and_its_charge_returned) {
+  make(sf::frame_codec::zstd);
+  auto& ps = part();
+  auto& seg = up_->current(ps);
+  seg.charged = 10;
+  budget_.force_acquire(10);
+  up_->close(ps);
+  EXPECT_FALSE(ps.cur);
+  EXPECT_TRUE(ps.closing.empty());
+  EXPECT_EQ(budget_.used(), 0u);
+  EXPECT_EQ(up_->in_flight(), 0);
+}
+
+TEST_F(uploader_test, after_an_error_no_upload_starts) {
+  make(sf::frame_codec::none);
+  auto& ps = part();
+  append(ps, 0, 4, 100);
+  failed_ = true;
+  up_->close(ps);
+  EXPECT_EQ(up_->in_flight(), 0);
+  EXPECT_EQ(ps.closing.size(), 1u);  // sealed, abandoned: never checkpointed
+  EXPECT_FALSE(store_->get(paths_.checkpoint("t", 0)));
+}
+
+TEST(checkpoint_after, adds_the_segment_to_the_running_totals) {
+  sf::partition_checkpoint c;
+  c.next_offset = 100;
+  c.segments = 2;
+  c.records = 50;
+  c.first_offset = 0;
+  c.min_timestamp = 500;
+  c.max_timestamp = 900;
+  c.gaps = {{40, 49}};
+  open_segment seg{sf::segment_builder::options{}};
+  seg.records = 7;
+  seg.raw_bytes = 1234;
+  seg.min_ts = 400;
+  seg.max_ts = 950;
+  seg.gaps = {{45, 60}, {150, 159}};
+  const auto n = checkpoint_after(c, {"t", 3}, seg, 100, 199, "k");
+  EXPECT_EQ(n.topic, "t");
+  EXPECT_EQ(n.partition, 3);
+  EXPECT_EQ(n.next_offset, 200);
+  EXPECT_EQ(n.last_segment, "k");
+  EXPECT_EQ(n.segments, 3u);
+  EXPECT_EQ(n.records, 57u);
+  EXPECT_EQ(n.bytes_raw, 1234u);
+  EXPECT_EQ(n.first_offset, 0);  // kept
+  EXPECT_EQ(n.min_timestamp, 400);
+  EXPECT_EQ(n.max_timestamp, 950);
+  EXPECT_EQ(n.gaps, (std::vector<sf::offset_gap>{{40, 60}, {150, 159}}));
+  EXPECT_EQ(n.bytes_stored, 0u);  // added once the size is known
+  sf::partition_checkpoint fresh;
+  fresh.first_offset = -1;
+  EXPECT_EQ(checkpoint_after(fresh, {"t", 0}, seg, 100, 199, "k").first_offset, 100);
+}
+
+TEST_F(uploader_test, write_segment_gives_the_same_bytes_in_pieces_or_joined) {
+  auto pieces = [] {
+    sf::segment_builder::parts p;
+    p.head = {1, 2};
+    p.frames = {{3, 4, 5}, {}, {6}};
+    p.tail = {7, 8, 9};
+    return p;
+  };
+  const byte_vector want{1, 2, 3, 4, 5, 6, 7, 8, 9};
+  int assembled = 0;
+  auto a = pieces();
+  ASSERT_TRUE(write_segment(*store_, "b/x.kbs", a, true, [&] { ++assembled; }));
+  EXPECT_EQ(assembled, 0);  // written in pieces: no assembled copy
+  auto b = pieces();
+  ASSERT_TRUE(write_segment(*store_, "b/y.kbs", b, false, [&] { ++assembled; }));
+  EXPECT_EQ(assembled, 1);
+  EXPECT_TRUE(b.head.empty() && b.frames[0].empty() && b.tail.empty());  // freed once copied
+  auto x = store_->get("b/x.kbs");
+  auto y = store_->get("b/y.kbs");
+  ASSERT_TRUE(x && y);
+  EXPECT_EQ(byte_vector(x->begin(), x->end()), want);
+  EXPECT_EQ(byte_vector(y->begin(), y->end()), want);
+}
+
+}  // namespace
+}  // namespace kb::pipeline::backup
