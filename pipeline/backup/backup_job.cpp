@@ -1,18 +1,12 @@
 #include "pipeline/backup/backup_job.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <csignal>
-#include <deque>
 #include <map>
-#include <random>
 #include <set>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -24,8 +18,8 @@
 #include <fmt/ranges.h>
 
 #include "base/log.hpp"
-#include "pipeline/backup/batch_info.hpp"
 #include "pipeline/backup/fetch_budget.hpp"
+#include "pipeline/backup/fetcher.hpp"
 #include "pipeline/backup/group_snapshot.hpp"
 #include "pipeline/backup/lease.hpp"
 #include "pipeline/backup/partition_state.hpp"
@@ -37,7 +31,6 @@
 #include "pipeline/metrics_server.hpp"
 #include "pipeline/worker_pool.hpp"
 #include "protocol/describe_configs.hpp"
-#include "protocol/fetch.hpp"
 #include "storage/format/manifest.hpp"
 #include "storage/object_store.hpp"
 
@@ -108,13 +101,7 @@ struct backup_job::impl {
   partition_map parts;
   std::set<std::string> topics;  ///< followed: what the current source.topics selects
   std::set<std::string> earlier_topics;  ///< listed in backup.json by earlier runs
-  std::map<std::int32_t, int> in_flight;  ///< fetches per broker
-  int fetches_in_flight = 0;
-  steady::time_point last_fetch_activity = steady::now();  ///< a fetch sent or answered
-  steady::time_point last_stall_report{};
-  std::size_t rotation_ = 0;
   int background_in_flight = 0;  ///< lease renewals and other store calls on the pool
-  bool metadata_stale = false;
   // /ready: set on the io thread once the brokers answered metadata and the store took the lease;
   // store_ok drops while lease renewals fail.
   bool brokers_ok = false;
@@ -132,6 +119,7 @@ struct backup_job::impl {
   std::unique_ptr<group_snapshotter> group_reader;
   // Last: its pools go first when the job is destroyed (they refer to the state above).
   std::unique_ptr<segment_uploader> uploader;
+  std::unique_ptr<fetcher> fetch;
 
   // ---- small helpers ------------------------------------------------------------------------
 
@@ -394,291 +382,6 @@ struct backup_job::impl {
     });
   }
 
-  // ---- segments -----------------------------------------------------------------------------
-
-  // ---- fetching -----------------------------------------------------------------------------
-
-  bool fetchable(const partition_state& ps, steady::time_point now) const {
-    return ps.phase == part_phase::active && !ps.fetching && !ps.needs_reset && now >= ps.not_before &&
-           ps.closing.size() < 2;  // back-pressure: the partition's uploads must keep up
-  }
-
-  void launch_fetches() {
-    const auto now = steady::now();
-    std::vector<net::topic_partition> ready;
-    for (auto& [tp, ps] : parts)
-      if (fetchable(ps, now)) ready.push_back(tp);
-    if (ready.empty()) return;
-    std::vector<net::topic_partition> leaderless;
-    auto groups = cluster->group_by_leader(ready, &leaderless);
-    if (!leaderless.empty()) metadata_stale = true;
-    for (auto& [leader, list] : groups) {
-      // Rotate who goes first: the broker fills a response in request order, so a busy first
-      // partition would otherwise starve the others of the response's max_bytes.
-      std::rotate(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(rotation_++ % list.size()), list.end());
-      // Fill this broker's free slots, splitting the ready partitions so requests overlap.
-      while (!list.empty() && in_flight[leader] < static_cast<int>(opts.max_in_flight_per_broker)) {
-        const std::uint64_t want = std::min<std::uint64_t>(opts.fetch_max_bytes, budget.available());
-        if (want < min_buffer_bytes(opts.fetch_max_bytes)) {
-          relieve_memory();
-          return;
-        }
-        if (!budget.try_acquire(want)) return;
-        const auto free_slots = static_cast<std::size_t>(static_cast<int>(opts.max_in_flight_per_broker) - in_flight[leader]);
-        const std::size_t per = std::max<std::size_t>(1, (list.size() + free_slots - 1) / free_slots);
-        std::vector<net::topic_partition> batch;
-        auto alone = std::find_if(list.begin(), list.end(), [&](const auto& tp) { return parts[tp].fetch_alone; });
-        if (alone != list.end()) {
-          batch = {*alone};
-          list.erase(alone);
-        } else {
-          const auto n = static_cast<std::ptrdiff_t>(std::min(per, list.size()));
-          batch.assign(list.begin(), list.begin() + n);
-          list.erase(list.begin(), list.begin() + n);
-        }
-        for (const auto& tp : batch) parts[tp].fetching = true;
-        last_fetch_activity = steady::now();
-        ++in_flight[leader];
-        ++fetches_in_flight;
-        asio::co_spawn(io, async_fetch(leader, std::move(batch), want), asio::detached);
-      }
-    }
-  }
-
-  /// The budget is spent: close the largest open segment so its bytes flow out.
-  void relieve_memory() {
-    partition_state* largest = nullptr;
-    for (auto& [tp, ps] : parts)
-      if (ps.cur && (!largest || ps.cur->builder.raw_bytes() > largest->cur->builder.raw_bytes())) largest = &ps;
-    if (largest && largest->cur->builder.raw_bytes() > 0) {
-      log::debug("backup: memory budget full ({} of {} bytes); sealing {}-{} early", budget.used(), budget.limit(),
-                 largest->tp.topic, largest->tp.partition);
-      uploader->close(*largest);
-    }
-  }
-
-  asio::awaitable<void> async_fetch(std::int32_t leader, std::vector<net::topic_partition> batch, std::uint64_t reserved) {
-    protocol::fetch_request req;
-    req.max_wait_ms = opts.mode == run_mode::continuous ? static_cast<std::int32_t>(std::min<std::uint64_t>(opts.poll_interval_ms, 30'000)) : 100;
-    req.min_bytes = 1;
-    req.max_bytes = static_cast<std::int32_t>(reserved);
-    req.isolation = protocol::isolation_level::read_uncommitted;
-    std::map<std::string, protocol::uuid> ids;
-    for (const auto& tp : batch) {
-      auto& ps = parts[tp];
-      if (req.topics.empty() || req.topics.back().topic != tp.topic) {
-        req.topics.push_back({tp.topic, ps.topic_id, {}});
-        ids[tp.topic] = ps.topic_id;
-      }
-      protocol::fetch_request::partition p;
-      p.partition = tp.partition;
-      p.fetch_offset = ps.next_offset;
-      const std::int32_t per = static_cast<std::int32_t>(std::min<std::uint64_t>(reserved, 8u << 20));
-      p.partition_max_bytes = std::max(per, ps.max_bytes_boost);
-      req.topics.back().partitions.push_back(p);
-    }
-    // One attempt per fetch: on a lost or dead leader the partitions go back to the scheduler,
-    // which refreshes metadata and retries them (bounded, with back-off) wherever they now
-    // live, instead of waiting here on reconnects to a broker that may be gone for good.
-    result<protocol::fetch_response> resp = fail(errc::connect, "not sent");
-    if (auto conn = co_await cluster->async_connection(leader)) {
-      resp = co_await (*conn)->async_request(std::move(req));
-    } else {
-      resp = fail(std::move(conn.error()));
-    }
-    std::uint64_t appended = 0;
-    if (!resp) {
-      if (resp.error().is(errc::authorization) || resp.error().is(errc::sasl) || resp.error().is(errc::tls)) {
-        set_error(std::move(resp.error()));
-      } else {
-        log::warn("backup: fetch from broker {} failed ({}); refreshing metadata and retrying", leader,
-                  resp.error().message);
-        metadata_stale = true;
-        for (const auto& tp : batch) note_failure(parts[tp], resp.error());
-      }
-    } else {
-      for (auto& t : resp->responses) {
-        std::string name = t.topic;
-        if (name.empty()) {
-          for (const auto& [n, id] : ids)
-            if (id == t.topic_id) name = n;
-        }
-        for (auto& p : t.partitions) {
-          auto it = parts.find({name, p.partition_index});
-          if (it == parts.end()) continue;
-          appended += handle_partition(it->second, p, batch.size() == 1);
-        }
-      }
-    }
-    for (const auto& tp : batch) parts[tp].fetching = false;
-    --in_flight[leader];
-    --fetches_in_flight;
-    last_fetch_activity = steady::now();
-    budget.release(reserved);
-    totals.bytes_fetched += appended;
-    poke();
-  }
-
-  void note_failure(partition_state& ps, const error& e) {
-    ++errors;
-    ++ps.failures;
-    if (ps.failures > 12) {
-      set_error(error{e.code, fmt::format("{}-{}: giving up after {} failed fetches: {}", ps.tp.topic,
-                                          ps.tp.partition, ps.failures, e.message)});
-      return;
-    }
-    const auto delay = std::min<std::chrono::milliseconds>(opts.cluster.retry_backoff * (1 << std::min(ps.failures, 8)),
-                                                           opts.cluster.retry_backoff_max);
-    ps.not_before = steady::now() + delay;
-  }
-
-  /// Handles one partition of a fetch response; returns the bytes appended to its segment.
-  std::uint64_t handle_partition(partition_state& ps, protocol::fetch_response::partition& p, bool alone) {
-    const auto cls = protocol::classify(p.error_code);
-    if (cls == protocol::error_class::offset_out_of_range) {
-      ps.needs_reset = true;
-      asio::co_spawn(io, async_reset_offset(ps.tp), asio::detached);
-      return 0;
-    }
-    if (cls == protocol::error_class::authorization) {
-      set_error(net::topic_error(p.error_code, ps.tp.topic, principal_hint()));
-      return 0;
-    }
-    if (cls == protocol::error_class::refresh_metadata || cls == protocol::error_class::retriable) {
-      metadata_stale = true;
-      note_failure(ps, error{make_error_code(errc::broker),
-                             fmt::format("broker error {}", protocol::name(static_cast<protocol::error_code>(p.error_code)))});
-      return 0;
-    }
-    if (cls != protocol::error_class::none) {
-      set_error(net::topic_error(p.error_code, ps.tp.topic, principal_hint()));
-      return 0;
-    }
-    ps.failures = 0;
-    ps.high_watermark = p.high_watermark;
-    std::uint64_t appended = 0;
-    bool any = false;
-    bool truncated = false;
-    if (p.records && !p.records->empty()) {
-      auto split = protocol::split_batches(*p.records);
-      if (!split) {
-        set_error(error{split.error().code, fmt::format("{}-{} at offset {}: {}", ps.tp.topic, ps.tp.partition,
-                                                        ps.next_offset, split.error().message)});
-        return 0;
-      }
-      truncated = split->truncated;
-      for (auto& b : split->batches) {
-        if (b.last_offset < ps.next_offset) continue;  // before our position (compressed legacy sets)
-        if (ps.end_offset && b.base_offset >= *ps.end_offset) break;
-        auto entry = describe_batch(b);
-        if (!entry) {
-          set_error(error{entry.error().code, fmt::format("{}-{}: {}", ps.tp.topic, ps.tp.partition, entry.error().message)});
-          return appended;
-        }
-        auto& seg = uploader->current(ps);
-        const auto e = *entry;
-        const std::int64_t below = b.magic >= 2 ? record_log_start_inside(ps, seg, e) : 0;
-        auto closed = ps.txns.observe(e);
-        auto sealed = seg.builder.append(b.bytes.view(), e);
-        if (closed) seg.builder.add_txn_span(*closed);
-        if (sealed) uploader->submit_compress(ps, ps.cur, std::move(*sealed));
-        if ((e.flags & sf::batch_flags::control) == 0)
-          seg.records += static_cast<std::uint64_t>(std::max<std::int64_t>(0, e.record_count - below));
-        ++seg.batches;
-        if (e.first_timestamp >= 0 && (seg.min_ts < 0 || e.first_timestamp < seg.min_ts)) seg.min_ts = e.first_timestamp;
-        seg.max_ts = std::max(seg.max_ts, e.max_timestamp);
-        seg.charged += b.bytes.size();
-        budget.force_acquire(b.bytes.size());
-        appended += b.bytes.size();
-        ps.next_offset = e.last_offset + 1;
-        any = true;
-        // A third of the budget at most: one segment then uploads while the next fills and a
-        // fetch is under way, instead of a lone busy partition filling the whole budget and
-        // waiting, fetches stopped, for its one segment to be written.
-        if (seg.builder.raw_bytes() >= std::min<std::uint64_t>(opts.segment_max_bytes, budget.limit() / 3))
-          uploader->close(ps);
-      }
-    }
-    if (!any && truncated) {
-      // One batch larger than we asked for: ask for more next time (bounded by the response cap).
-      ps.max_bytes_boost = std::min<std::int32_t>(std::max<std::int32_t>(ps.max_bytes_boost, 1 << 20) * 2,
-                                                  opts.cluster.connection.max_response_bytes / 2);
-    }
-    if (any) ps.fetch_alone = false;
-    if (!any && !truncated) {
-      // Nothing at or after our position below the high watermark. Asked alone, that means
-      // compaction removed the tail and the partition is complete up to there; in a shared
-      // request the response may just have been full, so ask again alone.
-      const std::int64_t limit = ps.end_offset ? std::min(*ps.end_offset, p.high_watermark) : p.high_watermark;
-      if (ps.next_offset < limit && !alone) {
-        ps.fetch_alone = true;
-      } else if (ps.next_offset < limit) {
-        ps.fetch_alone = false;
-        log::debug("backup: {}-{}: no batch between {} and {}; treating the range as compacted away", ps.tp.topic,
-                   ps.tp.partition, ps.next_offset, limit);
-        ps.next_offset = limit;
-      }
-    }
-    if (ps.end_offset && ps.next_offset >= *ps.end_offset && ps.phase == part_phase::active) finish_partition(ps);
-    return appended;
-  }
-
-  /// Kafka answers a fetch from inside a batch with the whole batch. Offsets of it below our
-  /// position were deleted (the log start fell inside it; stored batches never overlap): the
-  /// batch is stored as fetched and those offsets are recorded as a gap in the same segment,
-  /// so readers skip them (DESIGN.md §5 invariant 6). Returns how many offsets lie below.
-  std::int64_t record_log_start_inside(partition_state& ps, open_segment& seg, const sf::batch_entry& e) {
-    if (e.first_offset >= ps.next_offset) return 0;
-    const sf::offset_gap below{e.first_offset, ps.next_offset - 1};
-    if (!seg.builder.gaps_cover(below.first_offset, below.last_offset)) {
-      log::info("backup: {}-{}: the log starts at {}, inside the batch {}..{}; storing the batch as fetched with "
-                "offsets {}..{} recorded as deleted",
-                ps.tp.topic, ps.tp.partition, ps.next_offset, e.first_offset, e.last_offset, below.first_offset,
-                below.last_offset);
-      seg.builder.add_gap(below);
-      seg.gaps.push_back(below);
-    }
-    return below.last_offset - below.first_offset + 1;
-  }
-
-  /// OFFSET_OUT_OF_RANGE: retention removed what we wanted. Record the gap and go on from the
-  /// log start (invariant 4); an offset past the log end means the topic was truncated or
-  /// recreated, which we refuse to paper over.
-  asio::awaitable<void> async_reset_offset(net::topic_partition tp) {
-    const std::vector<net::topic_partition> one{tp};
-    auto earliest = co_await async_list_offsets(one, protocol::earliest_timestamp);
-    result<std::map<net::topic_partition, std::int64_t>> latest = std::map<net::topic_partition, std::int64_t>{};
-    if (earliest) latest = co_await async_list_offsets(one, protocol::latest_timestamp);
-    auto it = parts.find(tp);
-    if (it == parts.end()) co_return;
-    auto& ps = it->second;
-    ps.needs_reset = false;
-    if (!earliest || !latest) {
-      set_error(!earliest ? std::move(earliest.error()) : std::move(latest.error()));
-      co_return;
-    }
-    const std::int64_t start = (*earliest)[tp];
-    const std::int64_t end = (*latest)[tp];
-    if (start > ps.next_offset) {
-      sf::offset_gap gap{ps.next_offset, start - 1};
-      log::warn("backup: {}-{}: offsets {}..{} were deleted by retention before they could be backed up; "
-                "recording a gap and continuing at {}",
-                tp.topic, tp.partition, gap.first_offset, gap.last_offset, start);
-      auto& seg = uploader->current(ps);
-      seg.builder.add_gap(gap);
-      seg.gaps.push_back(gap);
-      ps.next_offset = start;
-      ++totals.gaps;
-      if (ps.end_offset && ps.next_offset >= *ps.end_offset) finish_partition(ps);
-    } else if (ps.next_offset > end) {
-      set_error(error{make_error_code(errc::conflict),
-                      fmt::format("{}-{}: the backup continues at offset {} but the partition ends at {}; the topic "
-                                  "was truncated or recreated — start a new backup id",
-                                  tp.topic, tp.partition, ps.next_offset, end)});
-    }
-    poke();
-  }
-
   // ---- consumer groups ----------------------------------------------------------------------
 
   asio::awaitable<void> async_group_snapshot() {
@@ -758,7 +461,7 @@ struct backup_job::impl {
   }
 
   bool drained() const {
-    if (fetches_in_flight > 0 || uploader->in_flight() > 0 || background_in_flight > 0) return false;
+    if (fetch->in_flight() > 0 || uploader->in_flight() > 0 || background_in_flight > 0) return false;
     for (const auto& [tp, ps] : parts) {
       if (ps.needs_reset) return false;
       for (const auto& seg : ps.closing)
@@ -780,38 +483,7 @@ struct backup_job::impl {
     return fmt::format("{} fetch(es), {} upload(s), {} store call(s) in flight; {} partition(s) resolving an "
                        "offset reset; {} segment(s) at the compression pool; {} partition(s) with unsealed or "
                        "unuploaded segments",
-                       fetches_in_flight, uploader->in_flight(), background_in_flight, resets, at_pool, unsealed);
-  }
-
-  /// No fetch for opts.stall_report_after while partitions still want data: say why, so a
-  /// backup that waits (for memory, slow uploads, a leader) is never silent.
-  void report_fetch_stall(steady::time_point now) {
-    if (stopping || fetches_in_flight > 0) return;
-    if (now - last_fetch_activity < opts.stall_report_after || now - last_stall_report < opts.stall_report_after) return;
-    std::size_t active = 0, backpressure = 0, backoff = 0, resets = 0, other = 0;
-    for (const auto& [tp, ps] : parts) {
-      if (ps.phase != part_phase::active) continue;
-      ++active;
-      if (ps.needs_reset) ++resets;
-      else if (ps.closing.size() >= 2) ++backpressure;
-      else if (now < ps.not_before) ++backoff;
-      else ++other;
-    }
-    if (active == 0) return;
-    last_stall_report = now;
-    std::vector<std::string> why;
-    if (budget.available() < min_buffer_bytes(opts.fetch_max_bytes)) {
-      why.push_back(fmt::format("memory: {} of {} bytes of backup.max_buffer_bytes are held by fetched data not yet "
-                                "stored ({} upload(s) in flight) and a fetch needs {} free",
-                                budget.used(), budget.limit(), uploader->in_flight(), min_buffer_bytes(opts.fetch_max_bytes)));
-    }
-    if (backpressure) why.push_back(fmt::format("{} partition(s) wait for their segment uploads to finish", backpressure));
-    if (backoff) why.push_back(fmt::format("{} partition(s) back off after failed fetches", backoff));
-    if (resets) why.push_back(fmt::format("{} partition(s) resolve an offset reset", resets));
-    if (other && why.empty()) why.push_back(fmt::format("{} partition(s) wait for a partition leader (metadata refresh)", other));
-    log::warn("backup: no fetch for {} s with {} partition(s) still to fetch; waiting for {}",
-              std::chrono::duration_cast<std::chrono::seconds>(now - last_fetch_activity).count(), active,
-              fmt::join(why, "; "));
+                       fetch->in_flight(), uploader->in_flight(), background_in_flight, resets, at_pool, unsealed);
   }
 
   void report_progress() {
@@ -854,7 +526,7 @@ struct backup_job::impl {
         });
       });
     }
-    report_fetch_stall(now);
+    if (!stopping) fetch->report_stall(now);
     if (now - last_progress >= opts.progress_interval) {
       last_progress = now;
       report_progress();
@@ -881,12 +553,12 @@ struct backup_job::impl {
         }
         if (auto w = write_backup_manifest(); !w) co_return w;
       }
-      metadata_stale = false;
+      fetch->metadata_refreshed();
       last_refresh = now;
     }
-    if (metadata_stale && now - last_refresh >= opts.cluster.retry_backoff) {
+    if (fetch->metadata_stale() && now - last_refresh >= opts.cluster.retry_backoff) {
       last_refresh = now;
-      metadata_stale = false;
+      fetch->metadata_refreshed();
       auto r = co_await cluster->async_refresh_metadata(std::vector<std::string>(topics.begin(), topics.end()));
       if (!r) log::warn("backup: metadata refresh failed: {}", r.error().message);
     }
@@ -904,6 +576,20 @@ struct backup_job::impl {
     if (auto r = co_await cluster->async_bootstrap(); !r) co_return r;
     admin = std::make_unique<kafka_admin>(
         *cluster, admin_retry{opts.cluster.max_attempts, opts.cluster.retry_backoff, 5s, true}, principal_hint());
+    fetcher::options fo{opts.mode,
+                        opts.fetch_max_bytes,
+                        opts.max_in_flight_per_broker,
+                        opts.poll_interval_ms,
+                        opts.segment_max_bytes,
+                        opts.cluster.retry_backoff,
+                        opts.cluster.retry_backoff_max,
+                        opts.cluster.connection.max_response_bytes,
+                        opts.stall_report_after,
+                        principal_hint()};
+    fetch = std::make_unique<fetcher>(
+        io, *cluster, *admin, budget, parts, *uploader, totals, std::move(fo),
+        fetcher::hooks{[this](error e) { set_error(std::move(e)); }, [this] { poke(); },
+                       [this](partition_state& ps) { finish_partition(ps); }, [this] { ++errors; }});
     if (auto r = co_await async_select_topics(); !r) co_return r;
     brokers_ok = true;
 
@@ -992,10 +678,10 @@ struct backup_job::impl {
       if (!stopping) {
         if (auto r = co_await async_activate(&snapshot_ends); !r) set_error(std::move(r.error()));
       }
-      if (!stopping) launch_fetches();
+      if (!stopping) fetch->launch();
       housekeeping();
       if (stopping || all_done()) {
-        if (fetches_in_flight == 0) {
+        if (fetch->in_flight() == 0) {
           for (auto& [tp, ps] : parts) {
             // After an error nothing new is sealed or uploaded; what is in flight finishes.
             if (!first_error) uploader->close(ps);
