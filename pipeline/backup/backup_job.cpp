@@ -19,6 +19,7 @@
 
 #include "base/log.hpp"
 #include "pipeline/backup/fetch_budget.hpp"
+#include "pipeline/backup/catalog.hpp"
 #include "pipeline/backup/fetcher.hpp"
 #include "pipeline/backup/group_snapshot.hpp"
 #include "pipeline/backup/lease.hpp"
@@ -48,30 +49,11 @@ namespace sf = storage::format;
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-std::string_view to_string(run_mode m) noexcept {
-  switch (m) {
-    case run_mode::one_shot: return "one-shot";
-    case run_mode::snapshot: return "snapshot";
-    case run_mode::continuous: return "continuous";
-  }
-  return "one-shot";
-}
-
 namespace {
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string uuid_text(const protocol::uuid& id) {
-  if (id.is_zero()) return {};
-  std::string s;
-  for (std::size_t i = 0; i < id.bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-    s += fmt::format("{:02x}", id.bytes[i]);
-  }
-  return s;
 }
 
 }  // namespace
@@ -83,7 +65,8 @@ struct backup_job::impl {
         paths{opts.backup_id},
         budget(opts.max_buffer_bytes),
         wake(io),
-        lease(s, paths, opts.backup_id, opts.lease_ttl_ms) {}
+        lease(s, paths, opts.backup_id, opts.lease_ttl_ms),
+        cat(s, paths, opts, principal_hint()) {}
 
   options opts;
   storage::object_store& store;
@@ -99,8 +82,6 @@ struct backup_job::impl {
   steady::time_point last_stop_report{};
   std::optional<error> first_error;
   partition_map parts;
-  std::set<std::string> topics;  ///< followed: what the current source.topics selects
-  std::set<std::string> earlier_topics;  ///< listed in backup.json by earlier runs
   int background_in_flight = 0;  ///< lease renewals and other store calls on the pool
   // /ready: set on the io thread once the brokers answered metadata and the store took the lease;
   // store_ok drops while lease renewals fail.
@@ -109,7 +90,7 @@ struct backup_job::impl {
   steady::time_point last_refresh = steady::now();
   steady::time_point last_discovery = steady::now();
   lease_keeper lease;
-  sf::backup_manifest manifest;
+  catalog cat;  ///< the followed topics, backup.json, topic.json
   stats totals;
   steady::time_point started = steady::now();
   steady::time_point last_progress = steady::now();
@@ -171,100 +152,10 @@ struct backup_job::impl {
     co_return std::move(*done);
   }
 
-  asio::awaitable<result<void>> async_select_topics() {
-    // Literal includes are asked for by name, so an ACL denial shows as an error, not absence.
-    std::vector<std::string> literals;
-    for (const auto& inc : opts.topics.include)
-      if (is_literal(inc)) literals.push_back(inc);
-    if (!literals.empty()) {
-      auto r = co_await cluster->async_refresh_metadata(literals);
-      if (!r) co_return fail(std::move(r.error()));
-    }
-    std::vector<topic_candidate> candidates;
-    for (const auto& [name, info] : cluster->topics()) {
-      if (info.error_code == static_cast<std::int16_t>(protocol::error_code::topic_authorization_failed)) {
-        if (std::find(literals.begin(), literals.end(), name) != literals.end())
-          co_return fail(net::topic_error(info.error_code, name, principal_hint()));
-        continue;
-      }
-      if (info.error_code != 0) continue;
-      candidates.push_back({name, info.is_internal});
-    }
-    auto sel = select_topics(candidates, opts.topics);
-    if (!sel) co_return fail(std::move(sel.error()));
-    if (sel->empty() && opts.mode != run_mode::continuous) {
-      co_return fail(errc::not_found,
-                     no_topic_matches_message(opts.topics, principal_hint(),
-                                              opts.cluster.bootstrap_servers.empty() ? std::string_view()
-                                                                                     : opts.cluster.bootstrap_servers.front()));
-    }
-    for (const auto& t : *sel) topics.insert(t);
-    co_return result<void>{};
-  }
-
   std::string principal_hint() const {
     const auto& c = opts.cluster.connection;
     if (net::uses_sasl(c.protocol) && !c.sasl.username.empty()) return fmt::format("User:{}", c.sasl.username);
     return {};
-  }
-
-  asio::awaitable<void> async_write_topic_manifest(const std::string& name, bool& warned_configs) {
-    const auto* info = cluster->find_topic(name);
-    if (!info) co_return;
-    sf::topic_manifest tm;
-    tm.name = name;
-    tm.topic_id = uuid_text(info->topic_id);
-    tm.partition_count = static_cast<std::int32_t>(info->partitions.size());
-    tm.is_internal = info->is_internal;
-    if (!info->partitions.empty())
-      tm.replication_factor = static_cast<std::int16_t>(info->partitions.front().replicas.size());
-    protocol::describe_configs_request req;
-    req.resources.push_back({static_cast<std::int8_t>(protocol::config_resource_type::topic), name, std::nullopt});
-    auto conn = co_await cluster->async_any_connection();
-    std::optional<std::string> problem;
-    if (conn) {
-      auto resp = co_await (*conn)->async_request(req);
-      if (!resp) {
-        problem = resp.error().message;
-      } else {
-        for (const auto& res : resp->results) {
-          if (res.error_code != 0) {
-            problem = fmt::format("broker error {}", protocol::name(static_cast<protocol::error_code>(res.error_code)));
-            continue;
-          }
-          for (const auto& c : res.configs) {
-            // Only what was set on the topic (source 1 = DYNAMIC_TOPIC_CONFIG); never secrets.
-            if (c.config_source != 1 || c.is_sensitive || !c.value) continue;
-            tm.configs[c.name] = *c.value;
-          }
-        }
-      }
-    } else {
-      problem = conn.error().message;
-    }
-    if (problem && !warned_configs) {
-      warned_configs = true;
-      log::warn("backup: cannot read topic configs with DescribeConfigs ({}); topic.json files will hold no "
-                "configs — grant DescribeConfigs on the topics to record them",
-                *problem);
-      manifest.notes.push_back(fmt::format("topic configs not captured: DescribeConfigs failed ({}); grant "
-                                           "DescribeConfigs on the topics to record them",
-                                           *problem));
-    }
-    if (auto r = store.put(paths.topic_manifest(name), as_bytes(sf::to_json(tm))); !r) set_error(std::move(r.error()));
-  }
-
-  result<void> write_backup_manifest() {
-    manifest.updated_ms = now_ms();
-    // Earlier runs' topics stay in the set; those the current config no longer selects are
-    // marked as not followed (their data stays, nothing more is fetched for them).
-    std::set<std::string> listed = earlier_topics;
-    listed.insert(topics.begin(), topics.end());
-    manifest.topics.assign(listed.begin(), listed.end());
-    manifest.not_followed.clear();
-    for (const auto& t : earlier_topics)
-      if (!topics.count(t)) manifest.not_followed.push_back(t);
-    return store.put(paths.backup_manifest(), as_bytes(sf::to_json(manifest)));
   }
 
   /// Resume state from the store (resume.hpp: crash leftovers adopted or removed).
@@ -288,7 +179,7 @@ struct backup_job::impl {
 
   /// Adds partitions of selected topics not known yet (start, and continuous discovery).
   void add_partitions() {
-    for (const auto& name : topics) {
+    for (const auto& name : cat.topics()) {
       const auto* info = cluster->find_topic(name);
       if (!info) continue;
       for (const auto& p : info->partitions) {
@@ -392,11 +283,11 @@ struct backup_job::impl {
       go.retry_backoff = opts.cluster.retry_backoff;
       group_reader = std::make_unique<group_snapshotter>(cluster, go);
     }
-    auto cap = co_await group_reader->async_capture(topics, now_ms());
-    if (cap.not_captured != manifest.groups_not_captured) {
+    auto cap = co_await group_reader->async_capture(cat.topics(), now_ms());
+    if (cap.not_captured != cat.manifest().groups_not_captured) {
       // backup.json names the groups the latest snapshot could not read (none: the field goes).
-      manifest.groups_not_captured = cap.not_captured;
-      if (auto r = write_backup_manifest(); !r) set_error(std::move(r.error()));
+      cat.manifest().groups_not_captured = cap.not_captured;
+      if (auto r = cat.write(now_ms()); !r) set_error(std::move(r.error()));
     }
     if (auto r = store.put(paths.group_snapshot(cap.snapshot.captured_ms), as_bytes(sf::to_json(cap.snapshot))); !r) {
       set_error(std::move(r.error()));
@@ -542,16 +433,16 @@ struct backup_job::impl {
         log::warn("backup: metadata refresh failed: {}", r.error().message);
         co_return result<void>{};
       }
-      if (auto s = co_await async_select_topics(); !s) co_return s;
+      if (auto s = co_await cat.async_select(*cluster); !s) co_return s;
       const auto before = parts.size();
       add_partitions();
       if (parts.size() != before) {
         log::info("backup: {} new partition(s) discovered", parts.size() - before);
-        for (const auto& name : topics) {
+        for (const auto& name : cat.topics()) {
           bool warned = true;
-          co_await async_write_topic_manifest(name, warned);
+          if (auto w = co_await cat.async_write_topic(*cluster, name, warned); !w) set_error(std::move(w.error()));
         }
-        if (auto w = write_backup_manifest(); !w) co_return w;
+        if (auto w = cat.write(now_ms()); !w) co_return w;
       }
       fetch->metadata_refreshed();
       last_refresh = now;
@@ -559,7 +450,7 @@ struct backup_job::impl {
     if (fetch->metadata_stale() && now - last_refresh >= opts.cluster.retry_backoff) {
       last_refresh = now;
       fetch->metadata_refreshed();
-      auto r = co_await cluster->async_refresh_metadata(std::vector<std::string>(topics.begin(), topics.end()));
+      auto r = co_await cluster->async_refresh_metadata(std::vector<std::string>(cat.topics().begin(), cat.topics().end()));
       if (!r) log::warn("backup: metadata refresh failed: {}", r.error().message);
     }
     co_return result<void>{};
@@ -590,7 +481,7 @@ struct backup_job::impl {
         io, *cluster, *admin, budget, parts, *uploader, totals, std::move(fo),
         fetcher::hooks{[this](error e) { set_error(std::move(e)); }, [this] { poke(); },
                        [this](partition_state& ps) { finish_partition(ps); }, [this] { ++errors; }});
-    if (auto r = co_await async_select_topics(); !r) co_return r;
+    if (auto r = co_await cat.async_select(*cluster); !r) co_return r;
     brokers_ok = true;
 
     const auto lease_taken = std::chrono::system_clock::now();
@@ -606,47 +497,21 @@ struct backup_job::impl {
                 opts.backup_id, c->removed.size(), c->bytes, fmt::join(c->removed, ", "));
     }
 
-    // backup.json: keep the creation time of an existing set.
-    manifest.backup_id = opts.backup_id;
-    manifest.tool_version = opts.tool_version;
-    manifest.mode = std::string(to_string(opts.mode));
-    manifest.compression = opts.codec == sf::frame_codec::zstd ? "zstd" : opts.codec == sf::frame_codec::lz4 ? "lz4" : "none";
-    manifest.bootstrap_servers = opts.cluster.bootstrap_servers;
-    manifest.source_cluster_id = opts.source_cluster_id.value_or(cluster->cluster_id().value_or(""));
-    manifest.created_ms = now_ms();
-    if (auto old = store.get(paths.backup_manifest())) {
-      if (auto m = sf::parse_backup_manifest(as_text(*old))) {
-        manifest.created_ms = m->created_ms;
-        if (!m->source_cluster_id.empty() && !manifest.source_cluster_id.empty() &&
-            m->source_cluster_id != manifest.source_cluster_id) {
-          co_return fail(errc::conflict, fmt::format("backup '{}' was taken from cluster {} but the source is now "
-                                                     "cluster {}; use a new backup_id",
-                                                     opts.backup_id, m->source_cluster_id, manifest.source_cluster_id));
-        }
-        // The current config decides what is fetched; earlier topics stay listed.
-        earlier_topics.insert(m->topics.begin(), m->topics.end());
-        std::size_t dropped = 0;
-        std::string names;
-        for (const auto& t : earlier_topics)
-          if (!topics.count(t)) names += (dropped++ ? ", " : "") + t;
-        if (dropped > 0)
-          log::info("backup '{}': {} topic(s) of earlier runs are no longer selected by source.topics and are not "
-                    "fetched (their stored data stays): {}",
-                    opts.backup_id, dropped, names);
-      }
-    }
-    if (auto r = write_backup_manifest(); !r) co_return r;
+    // backup.json: keep the creation time of an existing set, refuse another source cluster.
+    if (auto r = cat.open(cluster->cluster_id(), now_ms()); !r) co_return r;
     bool warned = false;
-    for (const auto& name : topics) co_await async_write_topic_manifest(name, warned);
+    for (const auto& name : cat.topics()) {
+      if (auto r = co_await cat.async_write_topic(*cluster, name, warned); !r) set_error(std::move(r.error()));
+    }
     if (first_error) co_return fail(*first_error);
-    if (!manifest.notes.empty()) {
-      if (auto r = write_backup_manifest(); !r) co_return r;  // record what is missing
+    if (!cat.manifest().notes.empty()) {
+      if (auto r = cat.write(now_ms()); !r) co_return r;  // record what is missing
     }
 
     add_partitions();
-    totals.topics = topics.size();
+    totals.topics = cat.topics().size();
     totals.partitions = parts.size();
-    log::info("backup '{}': {} topic(s), {} partition(s), mode {}, to {}", opts.backup_id, topics.size(), parts.size(),
+    log::info("backup '{}': {} topic(s), {} partition(s), mode {}, to {}", opts.backup_id, cat.topics().size(), parts.size(),
               to_string(opts.mode), store.describe());
 
     if (opts.consumer_group_snapshot) co_await async_group_snapshot();
@@ -697,7 +562,7 @@ struct backup_job::impl {
     for (const auto& [tp, ps] : parts) totals.partitions_complete += ps.phase == part_phase::done ? 1 : 0;
     if (!first_error && opts.consumer_group_snapshot) co_await async_group_snapshot();
     if (!first_error) {
-      if (auto r = write_backup_manifest(); !r) co_return r;
+      if (auto r = cat.write(now_ms()); !r) co_return r;
     }
     report_progress();
     if (first_error) co_return fail(*first_error);
