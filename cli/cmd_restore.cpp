@@ -96,6 +96,7 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
     run->restore_id = s.restore_id;
     run->records = s.records;
     run->bytes = s.bytes;
+    run->partitions = s.partitions;
   }
   for (const auto& w : s.warnings) kb::log::warn("{}", w);
   if (s.dry_run) {

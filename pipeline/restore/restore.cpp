@@ -151,6 +151,7 @@ class engine {
     summary_.dry_run = o_.dry_run;
     summary_.plan_text = describe_plan(plan_, o_.plan);
     summary_.warnings = plan_.warnings;
+    summary_.partitions = plan_.partitions.size();
     for (const auto& h : plan_.holes) summary_.holes.push_back(h.text());
     if (o_.acks == 0) {
       co_return fail(errc::config, "restore.produce_acks: 0 gives no offsets back, so the offset map and consumer-group "

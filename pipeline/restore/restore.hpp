@@ -82,6 +82,7 @@ struct restore_summary {
   std::uint64_t batches_reencoded = 0;
   std::uint64_t batches_dropped = 0;
   std::uint64_t records_skipped_on_resume = 0;
+  std::uint64_t partitions = 0;  ///< source partitions in the plan
   double seconds = 0;
   std::vector<topic_summary> topics;
   std::vector<group_summary> groups;
