@@ -210,7 +210,9 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
       for (auto& seg : pp.segments) {
         std::vector<bool> need(seg.index->frames.size(), false);
         for (const auto& b : seg.index->batches) {
-          const bool dup = b.last_offset < next;
+          // Records below a log start that fell inside the batch are a recorded gap: not restored.
+          const std::int64_t live = sf::live_first_offset(*seg.index, b);
+          const bool dup = b.last_offset < next || live > b.last_offset;
           auto v = judge_entry(b, pp.txns->dropped(b), ro);
           if (v.fate == batch_fate::drop || dup) {
             if (!dup) ++pp.dropped_batches;
@@ -218,8 +220,8 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
           }
           next = b.last_offset + 1;
           if (b.frame < need.size()) need[b.frame] = true;
-          pp.records += static_cast<std::uint64_t>(b.record_count);
-          if (pp.first_offset < 0) pp.first_offset = b.first_offset;
+          pp.records += static_cast<std::uint64_t>(std::min<std::int64_t>(b.record_count, b.last_offset - live + 1));
+          if (pp.first_offset < 0) pp.first_offset = live;
           pp.last_offset = b.last_offset;
           if (b.first_timestamp >= 0 && (pp.min_timestamp < 0 || b.first_timestamp < pp.min_timestamp))
             pp.min_timestamp = b.first_timestamp;

@@ -29,14 +29,17 @@ class plan_test : public ::testing::Test {
 
   // One segment of `batches` (first offset, count, first/max timestamp, flags, pid), one batch per
   // frame so the plan's frame choice is visible.
+  // `gaps` are recorded before the first batch (a log start inside it).
   void segment(const std::string& topic, int partition,
-               const std::vector<std::tuple<std::int64_t, int, std::int64_t, std::uint16_t, std::int64_t>>& batches) {
+               const std::vector<std::tuple<std::int64_t, int, std::int64_t, std::uint16_t, std::int64_t>>& batches,
+               const std::vector<sf::offset_gap>& gaps = {}) {
     sf::segment_builder::options o;
     o.header.topic = topic;
     o.header.partition = partition;
     o.header.codec = sf::frame_codec::none;
     o.frame_target_bytes = 1;  // every batch seals its frame
     sf::segment_builder b(o);
+    for (const auto& g : gaps) b.add_gap(g);
     std::vector<sf::segment_builder::raw_frame> frames;
     for (const auto& [first, count, ts, flags, pid] : batches) {
       byte_vector bytes;
@@ -368,6 +371,23 @@ TEST_F(plan_test, a_hole_in_the_segment_chain_refuses_unless_allow_gaps) {
   EXPECT_EQ(p->holes[0].last_offset, 9);
   EXPECT_EQ(p->partitions[0].records, 10u) << "the rest of partition 0 is still restored";
   EXPECT_NE(describe_plan(*p, o).find("Hole: topic 'a' partition 0: offsets 5..9"), std::string::npos);
+}
+
+// The plan (and --dry-run) once counted a batch the log start fell into in full, though the
+// records below the start are a recorded gap the restore skips.
+TEST_F(plan_test, a_batch_the_log_start_fell_into_counts_only_its_live_records) {
+  backup({{"a", 1}});
+  segment("a", 0, {{0, 5, 1000, 0, -1}, {5, 5, 1005, 0, -1}}, {{0, 2}});
+  plan_options o;
+  o.backup_id = "bk";
+  auto p = build_plan(*store_, o);
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_EQ(p->partitions.size(), 1u);
+  EXPECT_EQ(p->partitions[0].records, 7u);
+  EXPECT_EQ(p->partitions[0].first_offset, 3);
+  EXPECT_EQ(p->partitions[0].last_offset, 9);
+  EXPECT_NE(describe_plan(*p, o).find("offsets 3..9"), std::string::npos) << describe_plan(*p, o);
+  EXPECT_NE(describe_plan(*p, o).find("records <= 7,"), std::string::npos) << describe_plan(*p, o);
 }
 
 TEST_F(plan_test, a_segment_of_another_partition_refuses_even_with_allow_gaps) {
