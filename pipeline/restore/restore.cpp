@@ -33,7 +33,7 @@
 #include "pipeline/restore/lane.hpp"
 #include "pipeline/restore/offset_map.hpp"
 #include "pipeline/restore/partitioner.hpp"
-#include "pipeline/restore/rate_limiter.hpp"
+#include "pipeline/restore/producer.hpp"
 #include "pipeline/restore/reader.hpp"
 #include "pipeline/restore/restore_state.hpp"
 #include "pipeline/restore/target_check.hpp"
@@ -72,36 +72,12 @@ std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ull
   return h;
 }
 
-// Coroutines waiting for room in the restore's memory budget. Each waits on its own timer (one
-// shared timer would let every new wait cancel the previous one); a release wakes them all.
-class wait_list {
- public:
-  asio::awaitable<void> wait(asio::any_io_executor ex, std::chrono::milliseconds limit) {
-    asio::steady_timer t(ex, limit);
-    timers_.push_back(&t);
-    boost::system::error_code ec;
-    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    std::erase(timers_, &t);
-  }
-  void notify_all() {
-    for (auto* t : timers_) t->cancel();
-  }
-
- private:
-  std::vector<asio::steady_timer*> timers_;
-};
-
-// A lane and the signal its readers wait on for room (lane.hpp is pure: no executor).
-struct lane_entry {
-  lane_entry(net::topic_partition tp, asio::any_io_executor ex) : l(std::move(tp)), space(std::move(ex)) {}
-  lane l;
-  wake_signal space;
-};
-
 class engine {
  public:
   engine(storage::object_store& store, const restore_options& o, restore_plan plan)
-      : store_(store), o_(o), plan_(std::move(plan)), pool_(2), wake_(io_.get_executor()), checkpoint_wake_(io_.get_executor()) {}
+      : store_(store), o_(o), plan_(std::move(plan)), pool_(2), checkpoint_wake_(io_.get_executor()) {
+    run_.stop = o.stop;
+  }
 
   kb::result<restore_summary> run() {
     std::optional<kb::result<void>> outcome;
@@ -143,7 +119,7 @@ class engine {
 
   std::int32_t any_node() const { return cluster_->brokers().begin()->first; }
 
-  bool stopping() const { return o_.stop != nullptr && o_.stop->load(); }
+  bool stopping() const { return run_.stopping(); }
 
   // ---- main -------------------------------------------------------------------------------
   asio::awaitable<kb::result<void>> async_main() {
@@ -162,6 +138,9 @@ class engine {
     }
     cluster_ = net::cluster::create(io_.get_executor(), o_.target);
     if (auto r = co_await cluster_->async_bootstrap(); !r) co_return fail(std::move(r.error()));
+    std::vector<std::string> targets;
+    for (const auto& t : plan_.topics) targets.push_back(t.target);
+    producer_.emplace(io_, *cluster_, o_, run_, std::move(targets));
     brokers_ok_ = true;
     if (auto r = co_await async_check_target(); !r) co_return r;
     if (auto r = co_await async_check_groups(); !r) co_return r;
@@ -170,9 +149,9 @@ class engine {
 
     if (auto r = co_await async_load_state(); !r) co_return r;
     if (auto r = co_await async_create_topics(); !r) co_return r;
-    if (auto r = co_await async_init_producer(); !r) co_return r;
+    if (auto r = co_await producer_->async_init(); !r) co_return r;
     if (auto r = co_await async_prepare_lanes(); !r) co_return r;
-    kb::log::debug("restore {}: {} target partitions ready", summary_.restore_id, lanes_.size());
+    kb::log::debug("restore {}: {} target partitions ready", summary_.restore_id, producer_->lanes().size());
     note_target_ids();
     if (auto r = co_await async_save_state(); !r) co_return r;  // before the first produce
     kb::log::debug("restore {}: initial state saved", summary_.restore_id);
@@ -182,12 +161,18 @@ class engine {
     readers_running_ = readers;
     for (std::size_t i = 0; i < readers; ++i) asio::co_spawn(io_, async_reader_loop(), asio::detached);
     asio::co_spawn(io_, async_checkpoint_loop(), asio::detached);
-    co_await async_dispatch();
+    dispatch_hooks hooks;
+    hooks.settle_done = [this] { settle_done(); };
+    hooks.input_done = [this] { return readers_running_ == 0 && pending_done_.empty(); };
+    hooks.progress = [this] {
+      if (o_.on_progress) o_.on_progress(summary_.records, summary_.bytes, plan_.bytes());
+    };
+    co_await producer_->async_run(std::move(hooks));
     if (read_error_ && !fatal_) fatal_ = std::move(read_error_);
     finished_ = true;
     checkpoint_wake_.notify();  // io_.run() returns only once the checkpoint loop has ended
     if (fatal_) {
-      // async_dispatch has waited (bounded, restore_options::in_flight_drain) for requests already
+      // The producer has waited (bounded, restore_options::in_flight_drain) for requests already
       // sent, so the report below says what the target holds; requests still unanswered are named
       // in the error.
       (void)co_await async_save_state();
@@ -232,8 +217,8 @@ class engine {
     m.batches_passed = summary_.batches_passed;
     m.batches_reencoded = summary_.batches_reencoded;
     m.batches_dropped = summary_.batches_dropped;
-    m.produce_retries = retries_;
-    m.requests_in_flight = in_flight_total_;
+    m.produce_retries = producer_ ? producer_->retries() : 0;
+    m.requests_in_flight = producer_ ? producer_->in_flight() : 0;
     m.partitions_total = plan_.partitions.size();
     for (const auto& p : state_.partitions) m.partitions_done += p.done ? 1 : 0;
     m.planned_bytes = plan_.bytes();
@@ -424,42 +409,7 @@ class engine {
     co_return fail(errc::timeout, std::string("created target topics have no partition leaders after 30 s"));
   }
 
-  asio::awaitable<kb::result<void>> async_init_producer() {
-    protocol::init_producer_id_request req;
-    for (int attempt = 0; attempt < 10; ++attempt) {
-      auto r = co_await cluster_->async_send(any_node(), req);
-      if (!r) co_return fail(std::move(r.error()));
-      if (r->error_code == 0) {
-        producer_id_ = r->producer_id;
-        producer_epoch_ = r->producer_epoch;
-        kb::log::debug("idempotent producer id {} epoch {}", producer_id_, producer_epoch_);
-        co_return kb::result<void>{};
-      }
-      const auto cls = protocol::classify(r->error_code);
-      if (cls == protocol::error_class::authorization) {
-        co_return fail(errc::authorization, "Not authorized to access cluster: InitProducerId needs Write on a topic "
-                                            "or IdempotentWrite on the cluster");
-      }
-      if (cls == protocol::error_class::fatal) {
-        co_return fail(errc::broker, "InitProducerId: " + kafka_error(r->error_code, {}));
-      }
-      co_await sleep(std::chrono::milliseconds(200 * (attempt + 1)));
-    }
-    co_return fail(errc::timeout, std::string("InitProducerId kept failing; is the target cluster healthy?"));
-  }
-
-  std::uint64_t buffered_bytes() const noexcept { return ledger_.queued_bytes + preparing_bytes_; }
-
-  lane_entry& lane_for(const std::string& topic, std::int32_t partition) {
-    auto key = net::topic_partition{topic, partition};
-    auto it = lanes_.find(key);
-    if (it == lanes_.end()) {
-      auto e = std::make_unique<lane_entry>(key, io_.get_executor());
-      e->l.slot = static_cast<std::uint32_t>(lanes_.size() % std::max<std::uint32_t>(1, o_.target.connections_per_broker));
-      it = lanes_.emplace(key, std::move(e)).first;
-    }
-    return *it->second;
-  }
+  std::uint64_t buffered_bytes() const noexcept { return producer_->queued_bytes() + preparing_bytes_; }
 
   /// End offsets of many partitions: one ListOffsets per leader (not one per partition, which
   /// costs a round trip each with a thousand partitions); retried while leaders settle. A topic
@@ -560,7 +510,7 @@ class engine {
         if (t == plan_.topics.data() + plan_.topics.size()) {
           co_return fail(errc::internal, fmt::format("no planned topic for {}[{}]", p.source_topic, p.source_partition));
         }
-        for (std::int32_t q = 0; q < t->target_partitions; ++q) lane_for(p.target_topic, q).l.sources.insert(i);
+        for (std::int32_t q = 0; q < t->target_partitions; ++q) producer_->lane_for(p.target_topic, q).l.sources.insert(i);
         if (resumed_ && !s.done) {
           summary_.warnings.push_back(fmt::format("{}[{}] is repartitioned: an interrupted restore of it restarts from "
                                                   "the beginning and may duplicate records",
@@ -569,7 +519,7 @@ class engine {
         }
         continue;
       }
-      auto& l = lane_for(p.target_topic, p.target_partition).l;
+      auto& l = producer_->lane_for(p.target_topic, p.target_partition).l;
       l.sources.insert(i);
       if (s.done) continue;
       const auto found = ends->find(l.tp());
@@ -596,7 +546,7 @@ class engine {
       }
       l.set_target_next(s.target_end);
     }
-    for (auto& [tp, e] : lanes_) {
+    for (auto& [tp, e] : producer_->lanes()) {
       if (e->l.skip_records() > 0 && e->l.sources.size() > 1) {
         co_return fail(errc::conflict, fmt::format("cannot resume: {}[{}] is written from several source partitions, so "
                                                    "the records after the last checkpoint cannot be attributed; restore "
@@ -621,7 +571,7 @@ class engine {
       }
     }
     --readers_running_;
-    wake_.notify();
+    producer_->notify();
   }
 
   asio::awaitable<kb::result<void>> async_read_partition(std::size_t index) {
@@ -647,7 +597,7 @@ class engine {
         // batches queued in every lane; one frame may always go ahead so a restore cannot stall.
         const std::uint64_t need = fe.raw_size;
         while (buffered_bytes() > 0 && buffered_bytes() + need > o_.max_buffer_bytes && !reading_halted())
-          co_await budget_waiters_.wait(io_.get_executor(), 200ms);
+          co_await producer_->budget_waiters().wait(io_.get_executor(), 200ms);
         if (reading_halted()) co_return kb::result<void>{};
         preparing_bytes_ += need;  // released below once its batches are queued (or on error)
         auto job = [this, &seg, &p, f, next, max_batch]() {
@@ -672,16 +622,16 @@ class engine {
           }
           for (auto& [part, batches] : *routed) {
             for (auto& ob : batches) {
-              if (auto r = co_await async_enqueue(lane_for(p.target_topic, part), std::move(ob), index); !r) {
+              if (auto r = co_await producer_->async_enqueue(producer_->lane_for(p.target_topic, part), std::move(ob), index); !r) {
                 preparing_bytes_ -= need;
                 co_return r;
               }
             }
           }
         } else {
-          auto& l = lane_for(p.target_topic, p.target_partition);
+          auto& l = producer_->lane_for(p.target_topic, p.target_partition);
           for (auto& ob : work.outputs) {
-            if (auto r = co_await async_enqueue(l, std::move(ob), index); !r) {
+            if (auto r = co_await producer_->async_enqueue(l, std::move(ob), index); !r) {
               preparing_bytes_ -= need;
               co_return r;
             }
@@ -692,205 +642,15 @@ class engine {
     }
     // Everything read: the partition is done once its lane has acknowledged it all.
     pending_done_.push_back({index, p.last_offset + 1});
-    wake_.notify();
+    producer_->notify();
     co_return kb::result<void>{};
-  }
-
-  asio::awaitable<kb::result<void>> async_enqueue(lane_entry& e, output_batch ob, std::size_t state_index) {
-    lane& l = e.l;
-    if (l.skip_records() > 0) {
-      // Already in the target (acknowledged after the last checkpoint of an interrupted run).
-      auto rest = l.skip_written(std::move(ob), state_.partitions[state_index]);
-      dirty_ = true;
-      if (!rest) co_return fail(std::move(rest.error()));
-      if (!*rest) co_return kb::result<void>{};
-      ob = std::move(**rest);
-    }
-    while (l.queued_bytes() > o_.lane_buffer_bytes && !fatal_ && !stopping()) co_await e.space.wait(200ms);
-    if (fatal_) co_return kb::result<void>{};
-    l.push(std::move(ob), state_index, ledger_);
-    wake_.notify();
-    co_return kb::result<void>{};
-  }
-
-  // ---- producing --------------------------------------------------------------------------
-  using connection_key = std::pair<std::int32_t, std::uint32_t>;  ///< leader node id, connection slot
-
-  struct request_slot {
-    lane_entry* e;
-    std::uint64_t id;  ///< queued_batch::id (positions shift as acked batches are popped)
-  };
-
-  asio::awaitable<void> async_dispatch() {
-    // Requests go per leader connection (broker_in_flight_): a broker works on one request per
-    // connection at a time, and a partition's batches keep their order by always taking the same
-    // connection.
-    // Two requests per connection keep the broker busy while a response travels; a lone
-    // connection gets four.
-    const int max_in_flight_per_connection = o_.target.connections_per_broker > 1 ? 2 : 4;
-    auto last_progress = std::chrono::steady_clock::now();
-    while (true) {
-      settle_done();
-      if (fatal_) break;
-      bool idle = readers_running_ == 0;
-      for (auto& [tp, e] : lanes_) idle = idle && e->l.empty();
-      if (idle && pending_done_.empty()) break;
-      if (stopping() && in_flight_total_ == 0) break;
-
-      std::map<connection_key, std::pair<protocol::produce_request, std::vector<request_slot>>> requests;
-      std::map<connection_key, std::size_t> request_bytes;
-      bool need_refresh = false;
-      bool rate_limited = false;
-      const auto now = std::chrono::steady_clock::now();
-      for (auto& [tp, e] : lanes_) {
-        lane& l = e->l;
-        if (stopping()) continue;
-        auto next = l.next_to_send(now, static_cast<std::size_t>(o_.max_in_flight_per_partition), ledger_, need_metadata_);
-        if (!next) {
-          fatal_ = std::move(next.error());
-          break;
-        }
-        if (*next == nullptr) continue;
-        auto leader = cluster_->leader(l.tp());
-        if (!leader) {
-          need_refresh = true;
-          continue;
-        }
-        const connection_key via{*leader, l.slot};
-        if (broker_in_flight_[via] >= max_in_flight_per_connection) continue;
-        auto& [req, slots] = requests[via];
-        auto& bytes = request_bytes[via];
-        auto& qb = **next;
-        if (!slots.empty() && bytes + qb.batch.size > o_.max_request_bytes) continue;
-        if (!pacing_.admits(static_cast<std::uint64_t>(qb.batch.record_count), qb.batch.size, now)) {
-          rate_limited = true;
-          break;
-        }
-        if (l.assign_sequence(qb)) {
-          if (auto r = stamp_producer(qb.batch, producer_id_, producer_epoch_, qb.sequence); !r) {
-            fatal_ = std::move(r.error());
-            break;
-          }
-        }
-        l.mark_in_flight(qb);
-        bytes += qb.batch.size;
-        pacing_.sent(static_cast<std::uint64_t>(qb.batch.record_count), qb.batch.size);
-        auto t = std::find_if(req.topic_data.begin(), req.topic_data.end(), [&](const auto& x) { return x.name == l.tp().topic; });
-        if (t == req.topic_data.end()) {
-          req.topic_data.push_back({l.tp().topic, {}});
-          t = req.topic_data.end() - 1;
-        }
-        t->partition_data.push_back({l.tp().partition, byte_view(qb.batch.bytes())});
-        slots.push_back({e.get(), qb.id});
-      }
-      if (fatal_) break;
-      for (auto& [via, rs] : requests) {
-        rs.first.acks = o_.acks;
-        rs.first.timeout_ms = o_.produce_timeout_ms;
-        ++broker_in_flight_[via];
-        ++in_flight_total_;
-        asio::co_spawn(io_, async_send(via, std::move(rs.first), std::move(rs.second)), asio::detached);
-      }
-      if (!need_refresh) {
-        leaderless_since_.reset();
-      } else if (!leaderless_since_) {
-        leaderless_since_ = std::chrono::steady_clock::now();
-      } else if (std::chrono::steady_clock::now() - *leaderless_since_ > 60s) {
-        fatal_ = error{make_error_code(errc::timeout), "target partitions have had no leader for 60 s; is the target "
-                                                       "cluster healthy and does the topic still exist?"};
-        break;
-      }
-      if (need_refresh || need_metadata_) {
-        need_metadata_ = false;
-        std::vector<std::string> names;
-        for (const auto& t : plan_.topics) names.push_back(t.target);
-        (void)co_await cluster_->async_refresh_metadata(names);
-      }
-      if (o_.on_progress && std::chrono::steady_clock::now() - last_progress > 500ms) {
-        last_progress = std::chrono::steady_clock::now();
-        o_.on_progress(summary_.records, summary_.bytes, plan_.bytes());
-      }
-      if (requests.empty()) co_await wake_.wait(rate_limited ? 20ms : need_refresh ? 200ms : 1000ms);
-    }
-    // Let requests still in flight finish (their acks feed the map) before returning. Each ends
-    // within the connection's request timeout; a send that outlives this wait only touches
-    // engine members, which live until io_.run() has returned.
-    const auto drain = o_.in_flight_drain.value_or(o_.target.connection.request_timeout + 10s);
-    const auto drain_until = std::chrono::steady_clock::now() + drain;
-    while (in_flight_total_ > 0 && std::chrono::steady_clock::now() < drain_until) co_await wake_.wait(100ms);
-    if (in_flight_total_ > 0) {
-      const std::string unanswered = fmt::format(
-          "{} produce request(s) were still unanswered after {} ms: the records they carry may or may not be in the "
-          "target; re-running the same command resumes from the saved state and the target's end offsets",
-          in_flight_total_, std::chrono::duration_cast<std::chrono::milliseconds>(drain).count());
-      if (!fatal_) fatal_ = error{make_error_code(errc::timeout), unanswered};
-      else fatal_->message += "; " + unanswered;
-    }
-    settle_done();
-    if (o_.on_progress) o_.on_progress(summary_.records, summary_.bytes, plan_.bytes());
-  }
-
-  asio::awaitable<void> async_send(connection_key via, protocol::produce_request req, std::vector<request_slot> slots) {
-    auto resp = co_await cluster_->async_send(via.first, std::move(req), via.second);
-    --broker_in_flight_[via];
-    --in_flight_total_;
-    // One lookup table per response: a request can carry a thousand partitions.
-    std::map<std::pair<std::string_view, std::int32_t>, const protocol::produce_response::partition*> answers;
-    if (resp) {
-      for (const auto& t : resp->responses)
-        for (const auto& p : t.partition_responses) answers[{t.name, p.index}] = &p;
-    }
-    for (auto& s : slots) {
-      lane& l = s.e->l;
-      if (!resp) {
-        l.on_lost(s.id, resp.error().message);
-        note_retry(l);
-        continue;
-      }
-      const auto answer = answers.find({std::string_view(l.tp().topic), l.tp().partition});
-      if (answer == answers.end()) {
-        l.on_lost(s.id, "no response for the partition");
-        note_retry(l);
-        continue;
-      }
-      const auto& pr = *answer->second;
-      auto effect = l.on_answer(s.id, produce_answer{pr.error_code, pr.base_offset, pr.error_message});
-      if (effect.fatal && !fatal_) fatal_ = std::move(effect.fatal);
-      if (effect.retry) note_retry(l);
-    }
-    for (auto& s : slots) settle(*s.e);
-    wake_.notify();
-  }
-
-  void note_retry(const lane& l) {
-    ++retries_;
-    kb::log::debug("produce to {}[{}] failed, will retry: {}", l.tp().topic, l.tp().partition, l.last_failure());
-  }
-
-  // Pops acknowledged batches from the front of a lane into the offset map and the state.
-  void settle(lane_entry& e) {
-    auto settled = e.l.settle(ledger_);
-    if (settled.empty()) return;
-    for (const auto& b : settled) {
-      if (auto r = record_settled(state_.partitions[b.state], b); !r && !fatal_) fatal_ = std::move(r.error());
-      summary_.records += static_cast<std::uint64_t>(b.batch.record_count);
-      summary_.bytes += b.batch.size;
-    }
-    settled.clear();  // frees the acknowledged frames before the trim below
-    dirty_ = true;
-    e.space.notify();
-    budget_waiters_.notify_all();
-    if (++settled_since_trim_ >= 64) {  // acknowledged frames were freed: give pages back now and then
-      settled_since_trim_ = 0;
-      return_free_memory();
-    }
   }
 
   // Partitions whose reader finished are done once no batch of theirs waits in any lane.
   void settle_done() {
     for (auto it = pending_done_.begin(); it != pending_done_.end();) {
       const auto [index, end] = *it;
-      if (ledger_.waiting(index) > 0) {
+      if (producer_->waiting(index) > 0) {
         ++it;
         continue;
       }
@@ -931,11 +691,13 @@ class engine {
   restore_plan plan_;
   asio::io_context io_;
   asio::thread_pool pool_;
-  wake_signal wake_;
   wake_signal checkpoint_wake_;  ///< ends the checkpoint loop's sleep once the dispatcher is done
   std::shared_ptr<net::cluster> cluster_;
-  restore_summary summary_;
-  restore_state state_;
+  restore_run run_;  ///< state, summary and the first fatal error, shared with the producer
+  restore_summary& summary_ = run_.summary;
+  restore_state& state_ = run_.state;
+  std::optional<error>& fatal_ = run_.fatal;
+  bool& dirty_ = run_.dirty;
   std::set<std::string> existing_;
   std::set<std::string> warned_nonempty_;
   std::map<std::string, std::int32_t> topic_ops_;  ///< authorized operations of the targets
@@ -944,32 +706,19 @@ class engine {
   std::vector<protocol::create_topics_request::topic> to_create_;
   std::map<std::string, std::int32_t> coordinators_;
   std::optional<target_check> checks_;  ///< set by async_check_target
-  std::map<net::topic_partition, std::unique_ptr<lane_entry>> lanes_;
+  std::optional<producer> producer_;    ///< set once the brokers answered
   std::vector<std::pair<std::size_t, std::int64_t>> pending_done_;
-  lane_ledger ledger_;  ///< queued bytes and batches over all lanes
   std::uint64_t preparing_bytes_ = 0;           ///< raw bytes of frames being read and rewritten
-  wait_list budget_waiters_;
-  std::uint32_t settled_since_trim_ = 0;
-  std::optional<error> fatal_;
   std::optional<error> read_error_;  ///< a reader's failure: reading stops, the queued rest is produced
   bool reading_halted() const { return fatal_ || read_error_ || stopping(); }
-  std::int64_t producer_id_ = -1;
-  std::int16_t producer_epoch_ = -1;
   std::size_t next_partition_ = 0;
   std::size_t readers_running_ = 0;
-  std::size_t in_flight_total_ = 0;
-  std::map<std::pair<std::int32_t, std::uint32_t>, int> broker_in_flight_;  ///< produce requests per leader connection
-  rate_limiter pacing_{o_.rate_limit_records_per_sec, o_.rate_limit_bytes_per_sec};
   bool resumed_ = false;
-  bool dirty_ = false;
   bool finished_ = false;
-  bool need_metadata_ = false;
   bool saving_ = false;
   std::chrono::steady_clock::time_point started_;
-  std::optional<std::chrono::steady_clock::time_point> leaderless_since_;
   std::shared_ptr<metrics_server> metrics_;
   bool brokers_ok_ = false;  ///< /ready: the target answered metadata (set on the io thread)
-  std::uint64_t retries_ = 0;
 };
 
 }  // namespace
