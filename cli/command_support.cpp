@@ -169,8 +169,21 @@ kb::result<std::unique_ptr<storage::object_store>> open_config_store(const stora
       settings.stall_timeout = std::chrono::milliseconds(sc.stall_timeout_ms);
       break;
     case storage_backend::azure:
+      where.kind = storage::backend_kind::azure;
+      where.account = sc.account_name;
+      where.container = sc.container_name;
+      where.endpoint = sc.endpoint.value_or("");
+      settings.azure.account_key = storage::secret_string(sc.account_key.reveal());
+      settings.azure.sas_token = storage::secret_string(sc.sas_token.reveal());
+      settings.azure.use_workload_identity = sc.use_workload_identity;
+      settings.azure.client_id = sc.client_id.value_or("");
+      settings.azure.tenant_id = sc.tenant_id.value_or("");
+      settings.azure.client_secret = storage::secret_string(sc.client_secret.reveal());
+      settings.retry_budget = std::chrono::milliseconds(std::max<std::uint64_t>(sc.retry_budget_ms, 1));
+      settings.stall_timeout = std::chrono::milliseconds(sc.stall_timeout_ms);
+      break;
     case storage_backend::gcs:
-      return fail(errc::config, fmt::format("storage.backend: {} is not supported yet; use filesystem or s3",
+      return fail(errc::config, fmt::format("storage.backend: {} is not supported yet; use filesystem, s3 or azure",
                                             to_string(sc.backend)));
   }
   where.prefix = sc.prefix;

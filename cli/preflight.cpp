@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "storage/azure/blob_location.hpp"
+
 namespace kb::cli {
 
 namespace {
@@ -20,9 +22,18 @@ kb::result<void> check_security(const kafka_config& k, [[maybe_unused]] std::str
 }  // namespace
 
 kb::result<void> check_runnable(const config& cfg) {
-  if (cfg.storage.backend == storage_backend::azure || cfg.storage.backend == storage_backend::gcs) {
-    return fail(errc::config, fmt::format("storage.backend: {} is not supported yet; use filesystem or s3",
+  if (cfg.storage.backend == storage_backend::gcs) {
+    return fail(errc::config, fmt::format("storage.backend: {} is not supported yet; use filesystem, s3 or azure",
                                           to_string(cfg.storage.backend)));
+  }
+  if (cfg.storage.backend == storage_backend::azure) {
+    const auto& s = cfg.storage;
+    if (auto r = storage::azure::check_names(s.account_name, s.container_name); !r) return r;
+    const bool ad = s.use_workload_identity || !s.client_secret.empty();
+    if (!s.account_key.empty() + !s.sas_token.empty() + ad > 1) {
+      return fail(errc::config, "storage: more than one Azure credential is set (account_key, sas_token, "
+                                "use_workload_identity / client_secret); keep exactly one");
+    }
   }
   if (cfg.mode == run_mode::backup) {
     if (cfg.source) {

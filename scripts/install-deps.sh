@@ -4,6 +4,7 @@
 #   kafka-<V>/lib       Apache Kafka broker + CLI tool jars (mvn copy-dependencies)
 #   bin/versitygw       S3 server that verifies SigV4 (go install)
 #   bin/ec2-metadata-mock  AWS's EC2 instance metadata mock, for the IMDSv2 credential test (go install)
+#   npm-azurite-<V>/    Azurite, Microsoft's Azure Blob emulator (checks SharedKey/SAS) (npm install)
 #   venv/               Python venv with pytest and confluent-kafka (tests/harness/requirements.txt)
 #   helm-<V>/helm       Helm, for the chart's lint and template test (go install); plus the
 #                       k8s.io/kubernetes module in the Go module cache (its OpenAPI schema, swagger.json)
@@ -14,7 +15,7 @@
 #   --no-apt      skip apt-get (Debian packages assumed present)
 #   --tools-only  install only the cached test tools (implies --no-apt)
 # Environment: KB_CACHE (default $HOME/.cache/kafka-backup), KAFKA_VERSION (4.1.1),
-#   LOG4J2_VERSION (2.24.3), VERSITYGW_VERSION (v1.7.0).
+#   LOG4J2_VERSION (2.24.3), VERSITYGW_VERSION (v1.7.0), AZURITE_VERSION (3.35.0).
 set -euo pipefail
 
 KB_CACHE="${KB_CACHE:-$HOME/.cache/kafka-backup}"
@@ -24,6 +25,7 @@ VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.7.0}"
 AEMM_VERSION="${AEMM_VERSION:-v1.13.0}"
 HELM_VERSION="${HELM_VERSION:-v3.21.4}"
 K8S_SCHEMA_VERSION="${K8S_SCHEMA_VERSION:-v1.31.14}"
+AZURITE_VERSION="${AZURITE_VERSION:-3.35.0}"
 DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -68,6 +70,7 @@ APT_PKGS=(meson ninja-build pkg-config g++ clang-14 clang-tidy-14 clang-format-1
 # Needed by the tool steps; installed through apt only when missing.
 command -v java >/dev/null 2>&1 || APT_PKGS+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || APT_PKGS+=(maven)
+command -v npm >/dev/null 2>&1 || APT_PKGS+=(nodejs npm)
 
 # ---------------------------------------------------------------- Debian packages
 if [ "$DO_APT" = 1 ]; then
@@ -193,6 +196,26 @@ if GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$
 else
   tail -n 5 "$KB_CACHE/k8s-schema-download.log" >&2
   die "go mod download k8s.io/kubernetes@$K8S_SCHEMA_VERSION failed (log: $KB_CACHE/k8s-schema-download.log)"
+fi
+
+# ---------------------------------------------------------------- Azurite (Azure Blob emulator)
+t=$(now)
+az_dir="$KB_CACHE/npm-azurite-$AZURITE_VERSION"
+if [ -f "$az_dir/.complete" ] && [ -x "$az_dir/node_modules/.bin/azurite-blob" ]; then
+  step_done "azurite: reused $az_dir ($AZURITE_VERSION)" "$t"
+else
+  command -v npm >/dev/null 2>&1 || die "npm not found (apt-get install nodejs npm); needed for azurite"
+  say "azurite $AZURITE_VERSION: npm install into $az_dir"
+  rm -rf "$az_dir"
+  mkdir -p "$az_dir"
+  if ! npm install --prefix "$az_dir" --no-audit --no-fund "azurite@$AZURITE_VERSION" </dev/null \
+      >"$KB_CACHE/azurite-install.log" 2>&1; then
+    tail -n 20 "$KB_CACHE/azurite-install.log" >&2
+    die "npm install azurite@$AZURITE_VERSION failed (log: $KB_CACHE/azurite-install.log)"
+  fi
+  [ -x "$az_dir/node_modules/.bin/azurite-blob" ] || die "npm install succeeded but azurite-blob is missing"
+  echo "$AZURITE_VERSION" >"$az_dir/.complete"
+  step_done "azurite: installed $AZURITE_VERSION into $az_dir" "$t"
 fi
 
 # ---------------------------------------------------------------- Python venv

@@ -159,13 +159,13 @@ if [ "$tsan_ok" = 0 ]; then
   result_files+=("$results/tsan-build.xml")
 fi
 
-phase "harness up: single broker, five listeners, S3 server"
-"$venv_python" tests/harness/cluster.py up --profile single --run-dir "$build/harness" \
+phase "harness up: single broker, five listeners, S3 server, Azurite (Azure Blob)"
+"$venv_python" tests/harness/cluster.py up --profile single --azurite --run-dir "$build/harness" \
   || fail_early "the single-broker harness did not start" harness
 harness_dirs+=("$build/harness")
 export KB_TEST_ENV="$repo/$build/harness/env.json"
 
-phase "integration tests (real broker and S3)"
+phase "integration tests (real broker, S3 and Azure Blob)"
 suites=(integration)
 run_meson_suite integration KB_TEST_ENV="$KB_TEST_ENV"
 if [ "$asan_ok" = 1 ]; then

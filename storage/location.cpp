@@ -150,6 +150,11 @@ std::string location::to_url() const {
     }
     return out;
   }
+  if (kind == backend_kind::azure) {
+    std::string out = fmt::format("azure://{}/{}/{}", account, container, prefix);
+    if (!endpoint.empty()) out += "?endpoint=" + endpoint;
+    return out;
+  }
   std::string out = fmt::format("s3://{}/{}", bucket, prefix);
   std::vector<std::string> params;
   if (!endpoint.empty()) params.push_back("endpoint=" + endpoint);
@@ -191,7 +196,8 @@ result<std::string> normalize_prefix(std::string_view prefix) {
 result<location> parse_location(std::string_view url) {
   if (url.empty()) {
     return fail(errc::invalid_argument,
-                "storage location is empty; give a directory, file:///abs/path or s3://bucket/prefix");
+                "storage location is empty; give a directory, file:///abs/path, s3://bucket/prefix or "
+                "azure://ACCOUNT/CONTAINER/prefix");
   }
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) {
@@ -215,14 +221,29 @@ result<location> parse_location(std::string_view url) {
     return out;
   }
   if (scheme == "s3") return parse_s3(rest);
-  if (scheme == "azure" || scheme == "gcs" || scheme == "gs") {
+  if (scheme == "azure") {
+    auto az = azure::parse_azure_url(rest);
+    if (!az) return tl::unexpected(az.error());
+    location out;
+    out.kind = backend_kind::azure;
+    out.account = std::move(az->account);
+    out.container = std::move(az->container);
+    out.endpoint = std::move(az->endpoint);
+    auto decoded = percent_decode(az->prefix, "prefix");
+    if (!decoded) return tl::unexpected(decoded.error());
+    auto prefix = normalize_prefix(*decoded);
+    if (!prefix) return tl::unexpected(prefix.error());
+    out.prefix = std::move(*prefix);
+    return out;
+  }
+  if (scheme == "gcs" || scheme == "gs") {
     return fail(errc::unsupported,
                 fmt::format("{}:// storage is not supported yet; use s3:// or a filesystem path",
                             scheme));
   }
   return fail(errc::invalid_argument,
-              fmt::format("unknown storage URL scheme '{}://'; use a path, file:///abs/path or "
-                          "s3://bucket/prefix",
+              fmt::format("unknown storage URL scheme '{}://'; use a path, file:///abs/path, "
+                          "s3://bucket/prefix or azure://ACCOUNT/CONTAINER/prefix",
                           scheme));
 }
 
@@ -297,6 +318,15 @@ result<std::unique_ptr<object_store>> open_store(const location& where,
     std::filesystem::path root(where.path);
     if (!where.prefix.empty()) root /= where.prefix;
     return std::unique_ptr<object_store>(std::make_unique<filesystem_store>(std::move(root)));
+  }
+  if (where.kind == backend_kind::azure) {
+    auto options = azure::resolve_blob_options(where.account, where.container, where.prefix, where.endpoint,
+                                               settings.azure, env);
+    if (!options) return tl::unexpected(options.error());
+    if (settings.azure_block_size != 0) options->block_size = settings.azure_block_size;
+    if (settings.retry_budget.count() > 0) options->retry_budget = settings.retry_budget;
+    if (settings.stall_timeout.count() > 0) options->stall_timeout = settings.stall_timeout;
+    return azure::make_blob_store(std::move(*options));
   }
   auto options = resolve_s3_options(where, settings, env);
   if (!options) return tl::unexpected(options.error());

@@ -1,5 +1,5 @@
-// Storage locations: parsing of storage URLs (plain path, file:///abs, s3://bucket/prefix?...),
-// prefix normalisation, credential lookup through an injected environment, and open_store().
+// Storage locations: parsing of storage URLs (plain path, file:///abs, s3://bucket/prefix?...,
+// azure://...), prefix normalisation, credential lookup through an injected environment, and open_store().
 #pragma once
 
 #include <chrono>
@@ -11,21 +11,24 @@
 #include <string_view>
 
 #include "base/error.hpp"
+#include "storage/azure/blob_location.hpp"
 #include "storage/object_store.hpp"
 #include "storage/s3_store.hpp"
 #include "storage/sigv4.hpp"
 
 namespace kb::storage {
 
-enum class backend_kind { filesystem, s3 };
+enum class backend_kind { filesystem, s3, azure };
 
 /// Where a backup lives. The same place whether it came from a URL or from the config.
 struct location {
   backend_kind kind = backend_kind::filesystem;
   std::string path;      ///< filesystem: the directory, as given (absolute or relative)
   std::string bucket;    ///< s3
+  std::string account;   ///< azure: the storage account
+  std::string container; ///< azure
   std::string prefix;    ///< normalised: "" or "a/b/" (never a leading '/')
-  std::string endpoint;  ///< s3: "http://127.0.0.1:7070"; empty for AWS itself
+  std::string endpoint;  ///< s3: "http://127.0.0.1:7070"; empty for AWS itself; azure: the blob service
   std::string region;    ///< s3: empty means AWS_REGION / AWS_DEFAULT_REGION / us-east-1
   std::optional<bool> path_style;  ///< s3: unset means true with an endpoint, else false
 
@@ -39,8 +42,9 @@ result<std::string> normalize_prefix(std::string_view prefix);
 
 /// Parses a storage URL: a plain path, `file:///abs/path`, or
 /// `s3://bucket/prefix?endpoint=http://h:p&region=r&path_style=true`. Unknown query keys are
-/// an error (a typo must not silently change where data goes); azure:// and gcs:// are
-/// errc::unsupported for now.
+/// an error (a typo must not silently change where data goes). Azure:
+/// `azure://CONTAINER@ACCOUNT.blob.core.windows.net/prefix` or
+/// `azure://ACCOUNT/CONTAINER/prefix?endpoint=http://127.0.0.1:10000`. gcs:// is errc::unsupported.
 result<location> parse_location(std::string_view url);
 
 /// The process environment (env_lookup is declared in storage/aws_credentials.hpp).
@@ -62,6 +66,8 @@ struct store_settings {
   upload_checksum checksum = upload_checksum::crc32c;
   std::chrono::milliseconds retry_budget{0};   ///< 0: the default (2 minutes)
   std::chrono::milliseconds stall_timeout{0};  ///< 0: the default (30 s)
+  azure::azure_settings azure;                 ///< azure: credentials, encryption scope
+  std::size_t azure_block_size = 0;            ///< azure: 0: the default (8 MiB)
 };
 
 /// The S3 client options for an s3 location: region and credentials resolved through `env`,

@@ -156,7 +156,7 @@ def error_lines(text):
 
 @pytest.mark.parametrize("mode,section,expect", [
     ("backup", "source:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  backend: azure\n  account_name: a\n"
-     "  container_name: c\n", "storage.backend: azure is not supported yet"),
+     "  container_name: c\n", "storage.account_name 'a' is not a storage account name"),
     ("backup", "source:\n  bootstrap_servers: [\"127.0.0.1:1\"]\n  security:\n    security_protocol: SASL_PLAINTEXT\n"
      "    sasl_mechanism: GSSAPI\nstorage:\n  path: /tmp/unused\n", "GSSAPI is not built into this binary"),
     ("backup", "source:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  path: /tmp/unused\n"

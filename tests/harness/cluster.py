@@ -2,7 +2,9 @@
 """Real-component test harness: Apache Kafka (KRaft, from Maven jars) and versitygw (S3).
 
 Subcommands (Python 3.11 stdlib only):
-  up     [--profile single|cluster3] [--no-s3]   start everything, write RUN/env.json + env.sh
+  up     [--profile single|cluster3] [--no-s3] [--azurite]
+                                                 start everything, write RUN/env.json + env.sh
+                                                 (--azurite: also Azure Blob, tests/harness/azurite.py)
   down                                           stop the recorded processes (TERM, 10 s, KILL)
   kill   --node N [--signal KILL|TERM]           stop one Kafka node
   start  --node N                                restart a killed node, wait until it is in metadata
@@ -31,6 +33,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+import azurite  # tests/harness/azurite.py, beside this file
 
 REPO = Path(__file__).resolve().parents[2]
 KB_CACHE = Path(os.environ.get("KB_CACHE", Path.home() / ".cache" / "kafka-backup"))
@@ -559,6 +563,8 @@ def recorded_procs(env: dict) -> list[tuple[str, int, str]]:
     procs = [(f"kafka node {b['node_id']}", b["pid"], marker) for b in env["kafka"]["brokers"] if b.get("pid")]
     if env.get("s3") and env["s3"].get("pid"):
         procs.append(("versitygw", env["s3"]["pid"], marker))
+    if env.get("azure") and env["azure"].get("pid"):
+        procs.append(("azurite", env["azure"]["pid"], env["azure"]["marker"]))
     return procs
 
 
@@ -650,6 +656,13 @@ def cmd_up(args) -> None:
         s3 = None
         if not args.no_s3:
             s3 = start_s3(run_dir, s3_port, started)
+        if args.azurite:
+            try:
+                env["azure"] = azurite.start_azurite(run_dir, None, started)
+            except azurite.AzuriteError as e:
+                raise HarnessError(str(e)) from None
+            log(f"azurite ready on {env['azure']['endpoint']} (pid {env['azure']['pid']}), container "
+                f"{env['azure']['container']} created")
         # Record the pids at once so that `down` can clean up even if this script dies now.
         write_env(run_dir, {**env, "kafka": {"version": KAFKA_VERSION, "brokers": brokers}, "s3": s3,
                             "starting": True})
@@ -670,7 +683,8 @@ def cmd_up(args) -> None:
             env["kafka"]["command_configs"] = write_command_configs(run_dir, env["users"], env["tls"]["ca"])
         # Key order as documented: users/tls/s3 after kafka.
         env = {"profile": env["profile"], "run_dir": env["run_dir"], "kafka": env["kafka"],
-               **{k: env[k] for k in ("users", "tls") if k in env}, "s3": s3}
+               **{k: env[k] for k in ("users", "tls") if k in env}, "s3": s3,
+               **({"azure": env["azure"]} if "azure" in env else {})}
         write_env(run_dir, env)
     except BaseException:
         if started:
@@ -746,6 +760,7 @@ def main(argv: list[str] | None = None) -> int:
     up = sub.add_parser("up", help="start Kafka (+ S3) and write env.json")
     up.add_argument("--profile", choices=("single", "cluster3"), default="single")
     up.add_argument("--no-s3", action="store_true", help="do not start versitygw")
+    up.add_argument("--azurite", action="store_true", help="also start Azurite (Azure Blob) and write env 'azure'")
     sub.add_parser("down", help="stop all recorded processes")
     k = sub.add_parser("kill", help="stop one Kafka node")
     k.add_argument("--node", type=int, required=True)

@@ -1,0 +1,590 @@
+#include "storage/azure/blob_store.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <random>
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include "base/base64.hpp"
+#include "base/interrupt.hpp"
+#include "base/log.hpp"
+#include "storage/azure/blob_response.hpp"
+#include "storage/azure/shared_key.hpp"
+#include "storage/http_transport.hpp"
+#include "storage/retry_policy.hpp"
+#include "storage/s3_response.hpp"
+
+namespace kb::storage::azure {
+namespace {
+
+using query_list = http_headers;
+
+std::string sha256_base64(byte_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  return base64_encode(byte_view(md, len));
+}
+
+byte_view bytes_of(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+class blob_store;
+
+class blob_writer final : public object_writer {
+ public:
+  blob_writer(blob_store& store, std::string key, std::string tag)
+      : store_(store), key_(std::move(key)), tag_(std::move(tag)) {}
+  ~blob_writer() override { abort(); }
+  result<void> write(byte_view chunk) override;
+  result<void> commit() override;
+  void abort() noexcept override;
+  [[nodiscard]] std::uint64_t bytes_written() const noexcept override { return written_; }
+
+ private:
+  result<void> flush_block();
+  result<void> wait_oldest();
+
+  blob_store& store_;
+  std::string key_;
+  std::string tag_;
+  byte_vector buffer_;
+  std::deque<std::future<result<void>>> in_flight_;
+  std::vector<std::string> ids_;
+  std::uint64_t written_ = 0;
+  bool finished_ = false;
+};
+
+class blob_store final : public object_store {
+ public:
+  explicit blob_store(blob_options options)
+      : options_(std::move(options)),
+        transport_(http_transport_options{options_.connect_timeout, options_.stall_timeout, options_.ca_file}) {
+    while (!options_.endpoint.empty() && options_.endpoint.back() == '/') options_.endpoint.pop_back();
+    const auto scheme_end = options_.endpoint.find("://");
+    const auto path_start = options_.endpoint.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+    endpoint_path_ = path_start == std::string::npos ? "" : options_.endpoint.substr(path_start);
+    if (!options_.clock) options_.clock = [] { return std::chrono::system_clock::now(); };
+    if (!options_.sas_token.empty() && options_.sas_token.reveal().front() == '?') {
+      options_.sas_token = secret_string(options_.sas_token.reveal().substr(1));
+    }
+  }
+
+  [[nodiscard]] const blob_options& options() const noexcept { return options_; }
+
+  result<void> put(std::string_view key, byte_view data) override {
+    if (auto ok = validate_key(key); !ok) return ok;
+    if (data.size() > options_.block_size) return put_blocks(key, data);
+    return put_single(key, data, false);
+  }
+
+  result<void> put_if_absent(std::string_view key, byte_view data) override {
+    if (auto ok = validate_key(key); !ok) return ok;
+    return put_single(key, data, true);
+  }
+
+  result<void> put_single(std::string_view key, byte_view data, bool if_absent) {
+    http_headers headers = write_headers();
+    headers.emplace_back("x-ms-blob-type", "BlockBlob");
+    headers.emplace_back("Content-Type", "application/octet-stream");
+    if (if_absent) headers.emplace_back("If-None-Match", "*");
+    auto resp = execute("PUT", key, blob_path(key), {}, std::move(headers), data);
+    if (!resp) return tl::unexpected(resp.error());
+    return {};
+  }
+
+  /// A whole object in memory as blocks, sent straight from `data`.
+  result<void> put_blocks(std::string_view key, byte_view data) {
+    const std::string name(key);
+    const std::string tag = new_tag();
+    const std::size_t parallel = std::max<std::size_t>(1, options_.max_parallel_blocks);
+    std::deque<std::future<result<void>>> in_flight;
+    std::vector<std::string> ids;
+    std::optional<kb::error> failed;
+    auto wait_oldest = [&] {
+      auto r = in_flight.front().get();
+      in_flight.pop_front();
+      if (!r && !failed) failed = r.error();
+    };
+    int index = 0;
+    for (std::size_t at = 0; at < data.size() && !failed; at += options_.block_size, ++index) {
+      while (in_flight.size() >= parallel && !failed) wait_oldest();
+      if (failed) break;
+      const byte_view piece = data.subspan(at, std::min(options_.block_size, data.size() - at));
+      ids.push_back(block_id(tag, index));
+      in_flight.push_back(std::async(std::launch::async, [this, &name, id = ids.back(), piece] {
+        return put_block(name, id, piece);
+      }));
+    }
+    while (!in_flight.empty()) wait_oldest();
+    if (failed) return tl::unexpected(*failed);
+    return put_block_list(key, ids);
+  }
+
+  result<void> put_block(const std::string& key, const std::string& id, byte_view data) {
+    auto resp = execute("PUT", key, blob_path(key), {{"comp", "block"}, {"blockid", id}}, write_headers(), data);
+    if (!resp) return tl::unexpected(resp.error());
+    return {};
+  }
+
+  result<void> put_block_list(std::string_view key, const std::vector<std::string>& ids) {
+    const std::string body = block_list_xml(ids);
+    http_headers headers = write_headers();
+    headers.emplace_back("Content-Type", "application/xml");
+    headers.emplace_back("x-ms-blob-content-type", "application/octet-stream");
+    auto resp = execute("PUT", key, blob_path(key), {{"comp", "blocklist"}}, std::move(headers), bytes_of(body));
+    if (!resp) return tl::unexpected(resp.error());
+    return {};
+  }
+
+  result<byte_vector> get(std::string_view key) override {
+    if (auto ok = validate_key(key); !ok) return tl::unexpected(ok.error());
+    auto resp = execute("GET", key, blob_path(key), {}, read_headers(), {});
+    if (!resp) return tl::unexpected(resp.error());
+    return byte_vector(resp->body.begin(), resp->body.end());
+  }
+
+  result<byte_vector> get_range(std::string_view key, std::uint64_t offset, std::uint64_t length) override {
+    if (auto ok = validate_key(key); !ok) return tl::unexpected(ok.error());
+    if (length == 0) {
+      auto meta = head(key);
+      if (!meta) return tl::unexpected(meta.error());
+      return byte_vector{};
+    }
+    const std::uint64_t last = length > UINT64_MAX - offset ? UINT64_MAX : offset + length - 1;
+    http_headers headers = read_headers();
+    headers.emplace_back("x-ms-range", fmt::format("bytes={}-{}", offset, last));
+    auto resp = execute("GET", key, blob_path(key), {}, std::move(headers), {});
+    if (!resp) return tl::unexpected(resp.error());
+    if (resp->status == 200 && offset > 0) {
+      if (offset >= resp->body.size()) {
+        return fail(errc::invalid_argument, fmt::format("range at offset {} is past the end of '{}'", offset, key));
+      }
+      const auto n = std::min<std::uint64_t>(length, resp->body.size() - offset);
+      return byte_vector(resp->body.begin() + static_cast<std::ptrdiff_t>(offset),
+                         resp->body.begin() + static_cast<std::ptrdiff_t>(offset + n));
+    }
+    if (resp->body.empty()) {
+      // Azure answers a range past the end with 416; Azurite with 206 and "bytes 1000-999/1000".
+      const std::string cr = resp->header("content-range");
+      const auto slash = cr.rfind('/');
+      if (slash != std::string::npos) {
+        try {
+          if (offset >= std::stoull(cr.substr(slash + 1))) {
+            return fail(errc::invalid_argument, fmt::format("range at offset {} is past the end of '{}'", offset, key));
+          }
+        } catch (const std::exception&) {
+          // "*" or garbage: an empty answer stands
+        }
+      }
+    }
+    byte_vector out(resp->body.begin(), resp->body.end());
+    if (out.size() > length) out.resize(static_cast<std::size_t>(length));
+    return out;
+  }
+
+  result<object_meta> head(std::string_view key) override {
+    if (auto ok = validate_key(key); !ok) return tl::unexpected(ok.error());
+    auto resp = execute("HEAD", key, blob_path(key), {}, read_headers(), {});
+    if (!resp) return tl::unexpected(resp.error());
+    return s3::parse_head(resp->headers, fmt::format("'{}' in {}", key, describe()));
+  }
+
+  result<std::vector<std::string>> list_prefixes(std::string_view prefix) override {
+    if (auto ok = validate_prefix(prefix); !ok) return tl::unexpected(ok.error());
+    if (!prefix.empty() && prefix.back() != '/') {
+      return fail(errc::invalid_argument,
+                  fmt::format("list_prefixes needs a folder prefix ending in '/', got '{}'", prefix));
+    }
+    std::vector<std::string> out;
+    auto ok = list_pages(prefix, true, [&](list_page& page) {
+      out.insert(out.end(), page.prefixes.begin(), page.prefixes.end());
+    });
+    if (!ok) return tl::unexpected(ok.error());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  result<void> remove(std::string_view key) override {
+    if (auto ok = validate_key(key); !ok) return ok;
+    auto resp = execute("DELETE", key, blob_path(key), {}, {}, {});
+    if (!resp && !resp.error().is(errc::not_found)) return tl::unexpected(resp.error());
+    return {};
+  }
+
+  result<std::unique_ptr<object_writer>> open_writer(std::string_view key) override {
+    if (auto ok = validate_key(key); !ok) return tl::unexpected(ok.error());
+    return std::unique_ptr<object_writer>(std::make_unique<blob_writer>(*this, std::string(key), new_tag()));
+  }
+
+  [[nodiscard]] std::string describe() const override {
+    return fmt::format("azure://{}/{}/{}", options_.account, options_.container, options_.prefix);
+  }
+
+  std::string new_tag() {
+    std::lock_guard lock(rng_mutex_);
+    return fmt::format("{:016x}", rng_());
+  }
+
+ protected:
+  result<std::vector<object_info>> do_list(std::string_view prefix, const list_options& options) override {
+    if (auto ok = validate_prefix(prefix); !ok) return tl::unexpected(ok.error());
+    std::vector<object_info> out;
+    // List Blobs has no start-after: the marker is opaque, so earlier keys are filtered here.
+    auto ok = list_pages(prefix, false, [&](list_page& page) {
+      for (auto& b : page.blobs) {
+        if (b.key > options.start_after) out.push_back(std::move(b));
+      }
+    });
+    if (!ok) return tl::unexpected(ok.error());
+    std::sort(out.begin(), out.end(), [](const object_info& a, const object_info& b) { return a.key < b.key; });
+    return out;
+  }
+
+ private:
+  template <class OnPage>
+  result<void> list_pages(std::string_view prefix, bool delimited, OnPage&& on_page) {
+    std::string marker;
+    for (int page_no = 0; page_no < 1000000; ++page_no) {
+      query_list query{{"restype", "container"},
+                       {"comp", "list"},
+                       {"prefix", options_.prefix + std::string(prefix)},
+                       {"maxresults", std::to_string(options_.list_page_size)}};
+      if (delimited) query.emplace_back("delimiter", "/");
+      if (!marker.empty()) query.emplace_back("marker", marker);
+      auto resp = execute("GET", prefix, container_path(), std::move(query), {}, {});
+      if (!resp) return tl::unexpected(resp.error());
+      auto page = parse_list_page(resp->body, options_.prefix);
+      if (!page) {
+        return fail(page.error().code, fmt::format("List Blobs of {}: {}", describe(), page.error().message));
+      }
+      on_page(*page);
+      if (page->next_marker.empty()) return {};
+      if (page->next_marker == marker) {
+        return fail(errc::protocol, fmt::format("List Blobs of {} returned the same NextMarker twice", describe()));
+      }
+      marker = std::move(page->next_marker);
+    }
+    return fail(errc::internal, "List Blobs did not end");
+  }
+
+  [[nodiscard]] std::string container_path() const { return endpoint_path_ + "/" + options_.container; }
+  [[nodiscard]] std::string blob_path(std::string_view key) const {
+    return container_path() + "/" + url_encode(options_.prefix + std::string(key), true);
+  }
+
+  [[nodiscard]] http_headers customer_key_headers() const {
+    http_headers out;
+    if (!options_.customer_key.empty()) {
+      out.emplace_back("x-ms-encryption-key", options_.customer_key.reveal());
+      auto raw = base64_decode(options_.customer_key.reveal());
+      out.emplace_back("x-ms-encryption-key-sha256", raw ? sha256_base64(*raw) : std::string());
+      out.emplace_back("x-ms-encryption-algorithm", "AES256");
+    }
+    return out;
+  }
+  [[nodiscard]] http_headers write_headers() const {
+    http_headers out = customer_key_headers();
+    if (!options_.encryption_scope.empty()) out.emplace_back("x-ms-encryption-scope", options_.encryption_scope);
+    return out;
+  }
+  [[nodiscard]] http_headers read_headers() const { return customer_key_headers(); }
+
+  [[nodiscard]] std::string error_code_of(const http_response_data& r, error_body& body) const {
+    body = parse_error_body(r.body);
+    if (body.code.empty()) body.code = r.header("x-ms-error-code");
+    return body.code;
+  }
+
+  [[nodiscard]] std::string auth_hint(const std::string& code) const {
+    switch (options_.auth) {
+      case auth_mode::shared_key:
+        return fmt::format("check that storage.account_key (or AZURE_STORAGE_KEY) is a current key of storage "
+                           "account '{}' (Access keys in the portal)",
+                           options_.account);
+      case auth_mode::sas:
+        return "the SAS token is expired, not yet valid, revoked or lacks a permission (a backup needs racwdl on "
+               "the container); create a new one (az storage container generate-sas --permissions racwdl ...) and "
+               "set storage.sas_token";
+      case auth_mode::bearer:
+        if (code == "AuthorizationPermissionMismatch" || code == "AuthorizationFailure") {
+          return fmt::format("grant the identity the 'Storage Blob Data Contributor' role on container '{}' "
+                             "(docs/storage-azure.md)",
+                             options_.container);
+        }
+        return "the Azure AD token was refused: check tenant_id and client_id and that the identity belongs to "
+               "the storage account's tenant";
+    }
+    return {};
+  }
+
+  kb::error to_error(const http_response_data& r, std::string_view method, std::string_view key) const {
+    const std::string object = key.empty() ? describe() : fmt::format("'{}' in {}", key, describe());
+    const std::string what = fmt::format("{} {}", method, object);
+    if (r.failure != http_failure::none) {
+      return http_failure_error(r, what, fmt::format("Azure Blob endpoint {}", options_.endpoint),
+                                "storage.endpoint / the URL's endpoint=", options_.stall_timeout);
+    }
+    error_body body;
+    const std::string code = error_code_of(r, body);
+    const std::string detail = code.empty() ? fmt::format("HTTP {}", r.status)
+                               : body.message.empty() ? fmt::format("HTTP {} {}", r.status, code)
+                                                      : fmt::format("HTTP {} {}: {}", r.status, code, body.message);
+    if (r.status == 401 || r.status == 403) {
+      return {make_error_code(errc::authorization),
+              fmt::format("Azure Blob storage refused {} (credentials: {}): {}; {}", what, options_.credential_source,
+                          detail, auth_hint(code))};
+    }
+    if (r.status == 404) {
+      if (code == "ContainerNotFound") {
+        return {make_error_code(errc::config),
+                fmt::format("container '{}' does not exist in Azure storage account '{}' at {} "
+                            "(storage.container_name): create it (az storage container create --name {} "
+                            "--account-name {}) or fix the name",
+                            options_.container, options_.account, options_.endpoint, options_.container,
+                            options_.account)};
+      }
+      if (code == "ResourceNotFound" || code == "AccountNotFound" || code == "InvalidResourceName") {
+        return {make_error_code(errc::config),
+                fmt::format("{}: {} (check storage.account_name and storage.container_name)", what, detail)};
+      }
+      return {make_error_code(errc::not_found), fmt::format("object {} not found", object)};
+    }
+    if (r.status == 409 || r.status == 412) {
+      return {make_error_code(errc::conflict),
+              fmt::format("{}: a precondition failed ({}); the object already exists or changed", what, detail)};
+    }
+    if (r.status == 416) {
+      return {make_error_code(errc::invalid_argument),
+              fmt::format("{}: the range is past the end of the object ({})", what, detail)};
+    }
+    if (r.status == 400 && (code == "InvalidHeaderValue" || code == "UnsupportedHeader")) {
+      return {make_error_code(errc::config),
+              fmt::format("{}: {}; the service does not accept a header we sent (encryption_scope / "
+                          "customer key, or an old emulator without --skipApiVersionCheck)",
+                          what, detail)};
+    }
+    return {make_error_code(errc::io), fmt::format("{} failed: {}", what, detail)};
+  }
+
+  static bool retryable(const http_response_data& r) {
+    if (r.failure != http_failure::none) return r.transient_failure();
+    return r.status == 408 || r.status == 429 || r.status >= 500;
+  }
+
+  /// Authenticates and sends with bounded, jittered retries. `key` is for messages only.
+  result<http_response_data> execute(const std::string& method, std::string_view key, const std::string& path,
+                                     query_list query, http_headers headers, byte_view body) {
+    std::string query_text;
+    for (const auto& [n, v] : query) {
+      query_text += query_text.empty() ? "?" : "&";
+      query_text += url_encode(n) + "=" + url_encode(v);
+    }
+    if (options_.auth == auth_mode::sas) {
+      query_text += query_text.empty() ? "?" : "&";
+      query_text += options_.sas_token.reveal();
+    }
+    const auto scheme_end = options_.endpoint.find("://");
+    const auto host_end = options_.endpoint.find('/', scheme_end + 3);
+    const std::string origin = options_.endpoint.substr(0, host_end);
+    const std::string url = origin + path + query_text;
+
+    retry_settings rs;
+    rs.initial_backoff = options_.initial_backoff;
+    rs.max_backoff = options_.max_backoff;
+    rs.budget = options_.retry_budget;
+    rs.max_attempts = options_.max_attempts;
+    std::uint64_t seed = 0;
+    {
+      std::lock_guard lock(rng_mutex_);
+      seed = rng_();
+    }
+    retry_policy policy(rs, [] { return std::chrono::steady_clock::now(); }, seed);
+    const std::string object = key.empty() ? describe() : fmt::format("'{}' in {}", key, describe());
+    http_response_data last;
+    for (int attempt = 0;; ++attempt) {
+      http_headers all = headers;
+      all.emplace_back("x-ms-date", rfc1123_date(options_.clock()));
+      all.emplace_back("x-ms-version", std::string(blob_api_version));
+      if (options_.auth == auth_mode::shared_key) {
+        signing_request sr{method, path, query, all, body.size()};
+        auto auth = shared_key_authorization(sr, options_.account, options_.account_key.reveal());
+        if (!auth) return tl::unexpected(auth.error());
+        all.emplace_back("Authorization", std::move(*auth));
+      } else if (options_.auth == auth_mode::bearer) {
+        auto token = options_.token->current();
+        if (!token) return tl::unexpected(token.error());
+        all.emplace_back("Authorization", "Bearer " + *token);
+      }
+      log::debug("azure: {} {}{} (attempt {})", method, origin, path, attempt + 1);
+      last = transport_.perform(method, url, all, body);
+      if (last.failure == http_failure::none && last.status >= 200 && last.status < 300) return last;
+      if (!retryable(last)) break;
+      const auto retry_after = parse_retry_after(last.header("retry-after"), std::chrono::system_clock::now());
+      const auto delay = policy.next_delay(retry_after);
+      const kb::error cause = to_error(last, method, key);
+      if (!delay) {
+        return fail(cause.code,
+                    fmt::format("{}; {}", cause.message, giving_up_text(policy.attempts(), policy.elapsed())));
+      }
+      log::warn("azure: {} {} failed on attempt {} ({}); retrying in {:.1f} s (storage.retry_budget_ms {} ms, "
+                "{:.1f} s used)",
+                method, object, policy.attempts(), cause.message, static_cast<double>(delay->count()) / 1000.0,
+                options_.retry_budget.count(), static_cast<double>(policy.elapsed().count()) / 1000.0);
+      if (!interrupt::sleep_for(*delay)) {
+        return fail(errc::cancelled,
+                    fmt::format("{} {} was not retried: interrupted by signal {} after {} ({})", method, object,
+                                interrupt::first_signal(), giving_up_text(policy.attempts(), policy.elapsed()),
+                                cause.message));
+      }
+    }
+    return tl::unexpected(to_error(last, method, key));
+  }
+
+  blob_options options_;
+  http_transport transport_;
+  std::string endpoint_path_;
+  std::mutex rng_mutex_;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+result<void> blob_writer::write(byte_view chunk) {
+  if (finished_) return fail(errc::internal, fmt::format("write to '{}' after commit or abort", key_));
+  const std::size_t block_size = store_.options().block_size;
+  while (!chunk.empty()) {
+    if (buffer_.capacity() < block_size) buffer_.reserve(block_size);
+    const std::size_t n = std::min(chunk.size(), block_size - buffer_.size());
+    buffer_.insert(buffer_.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+    chunk = chunk.subspan(n);
+    written_ += n;
+    // A full block is staged only once more data follows, so a small object stays one Put Blob.
+    if (buffer_.size() == block_size && !chunk.empty()) {
+      if (auto ok = flush_block(); !ok) {
+        abort();
+        return ok;
+      }
+    }
+  }
+  return {};
+}
+
+result<void> blob_writer::flush_block() {
+  while (in_flight_.size() >= std::max<std::size_t>(1, store_.options().max_parallel_blocks)) {
+    if (auto ok = wait_oldest(); !ok) return ok;
+  }
+  auto data = std::make_shared<byte_vector>(std::move(buffer_));
+  buffer_ = byte_vector();
+  ids_.push_back(block_id(tag_, static_cast<int>(ids_.size())));
+  in_flight_.push_back(std::async(std::launch::async, [this, data, id = ids_.back()] {
+    return store_.put_block(key_, id, *data);
+  }));
+  return {};
+}
+
+result<void> blob_writer::wait_oldest() {
+  auto done = in_flight_.front().get();
+  in_flight_.pop_front();
+  return done;
+}
+
+result<void> blob_writer::commit() {
+  if (finished_) return fail(errc::internal, fmt::format("commit of '{}' after commit or abort", key_));
+  if (ids_.empty()) {
+    finished_ = true;
+    return store_.put_single(key_, buffer_, false);
+  }
+  if (!buffer_.empty()) {
+    if (auto ok = flush_block(); !ok) {
+      abort();
+      return ok;
+    }
+  }
+  while (!in_flight_.empty()) {
+    if (auto ok = wait_oldest(); !ok) {
+      abort();
+      return ok;
+    }
+  }
+  // Uncommitted blocks stay invisible; Put Block List makes the blob appear at once.
+  auto ok = store_.put_block_list(key_, ids_);
+  if (!ok) {
+    abort();
+    return ok;
+  }
+  finished_ = true;
+  return {};
+}
+
+void blob_writer::abort() noexcept {
+  if (finished_) return;
+  finished_ = true;
+  for (auto& f : in_flight_) {
+    if (f.valid()) f.wait();
+  }
+  in_flight_.clear();
+  // Staged but uncommitted blocks are never visible; the service discards them after a week.
+  ids_.clear();
+  buffer_.clear();
+}
+
+}  // namespace
+
+std::string rfc1123_date(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  return fmt::format("{}, {:02d} {} {:04d} {:02d}:{:02d}:{:02d} GMT", days[tm.tm_wday], tm.tm_mday,
+                     months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+result<std::unique_ptr<object_store>> make_blob_store(blob_options options) {
+  if (options.account.empty()) return fail(errc::config, "Azure storage needs an account (storage.account_name)");
+  if (options.container.empty()) {
+    return fail(errc::config, "Azure storage needs a container (storage.container_name)");
+  }
+  if (!options.endpoint.starts_with("http://") && !options.endpoint.starts_with("https://")) {
+    return fail(errc::config, fmt::format("Azure endpoint '{}' must start with http:// or https:// "
+                                          "(storage.endpoint)",
+                                          options.endpoint));
+  }
+  switch (options.auth) {
+    case auth_mode::shared_key:
+      if (options.account_key.empty()) return fail(errc::config, "Azure SharedKey auth needs storage.account_key");
+      if (!base64_decode(options.account_key.reveal())) {
+        return fail(errc::config, fmt::format("the account key of Azure storage account '{}' is not valid base64; "
+                                              "copy it again from the portal (Access keys) into "
+                                              "storage.account_key or AZURE_STORAGE_KEY",
+                                              options.account));
+      }
+      break;
+    case auth_mode::sas:
+      if (options.sas_token.empty()) return fail(errc::config, "Azure SAS auth needs storage.sas_token");
+      break;
+    case auth_mode::bearer:
+      if (!options.token) return fail(errc::internal, "Azure AD auth without a token provider");
+      break;
+  }
+  if (!options.customer_key.empty()) {
+    auto raw = base64_decode(options.customer_key.reveal());
+    if (!raw || raw->size() != 32) {
+      return fail(errc::config, "storage.customer_provided_key must be a base64 AES-256 key (32 bytes); "
+                                "generate one with: openssl rand -base64 32");
+    }
+  }
+  if (options.block_size < (1u << 20)) {
+    return fail(errc::config, fmt::format("Azure block size {} is below 1 MiB", options.block_size));
+  }
+  return std::unique_ptr<object_store>(std::make_unique<blob_store>(std::move(options)));
+}
+
+}  // namespace kb::storage::azure
