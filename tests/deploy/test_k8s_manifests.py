@@ -302,7 +302,10 @@ def apiserver_dir() -> Path | None:
     cands += [Path(p) for p in sorted(glob.glob(str(KB_CACHE / "k8s" / "*")))]
     for d in cands:
         if (d / "kube-apiserver").is_file() and (d / "etcd").is_file():
-            return d
+            # A binary built without its version stamp panics at start: not a usable one.
+            r = sh(d / "kube-apiserver", "--version", timeout=60)
+            if r.returncode == 0 and r.stdout.startswith("Kubernetes v1."):
+                return d
     return None
 
 
