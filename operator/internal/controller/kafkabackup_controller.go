@@ -217,7 +217,60 @@ func (r *KafkaBackupReconciler) reconcile(ctx context.Context, kb *kbv1.KafkaBac
 			return ctrl.Result{}, err
 		}
 	}
+	if err := r.reconcileRetention(ctx, kb, storageOf(kb), schedule, w); err != nil {
+		return ctrl.Result{}, err
+	}
 	return ctrl.Result{}, r.reportRuns(ctx, kb, schedule != "")
+}
+
+func storageOf(kb *kbv1.KafkaBackup) *kbv1.StorageSpec {
+	if kb.Spec.Storage != nil {
+		return kb.Spec.Storage
+	}
+	return defaultStorage(kb.Name)
+}
+
+// reconcileRetention keeps a CronJob `<name>-retention` running `kafka-backup prune` (whole
+// backup ids only; keepLast is a floor, default 1) on the backup's schedule, or daily for
+// one-shot and continuous backups; without retention.enabled it removes that CronJob.
+func (r *KafkaBackupReconciler) reconcileRetention(ctx context.Context, kb *kbv1.KafkaBackup, storage *kbv1.StorageSpec,
+	schedule string, w *podWiring) error {
+	name := jobName(kb.Name, "retention")
+	ret := kb.Spec.Retention
+	if ret == nil || !ret.Enabled {
+		return r.deleteIfOwned(ctx, &batchv1.CronJob{}, name, kb)
+	}
+	keep := int32(1)
+	if ret.KeepLast != nil {
+		keep = *ret.KeepLast
+	}
+	args := []string{"prune", "--path", storageURL(storage), "--keep-last", fmt.Sprint(keep)}
+	if ret.MaxAgeDays != nil {
+		args = append(args, "--max-age-days", fmt.Sprint(*ret.MaxAgeDays))
+	}
+	if ret.DryRun {
+		args = append(args, "--dry-run")
+	}
+	if schedule == "" {
+		schedule = "30 3 * * *"
+	}
+	labels := commonLabels(kb.Name, "retention")
+	labels[labelRetention] = kb.Name
+	tpl := podTemplate(r.Options.Image, kb.Spec.Pod, kb.Name+"-config", args, w, labels, nil, corev1.RestartPolicyNever)
+	cj := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: kb.Namespace}}
+	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, cj, func() error {
+		cj.Labels = labels
+		cj.Spec.Schedule = schedule
+		cj.Spec.Suspend = ptr.To(kb.Spec.Suspend)
+		cj.Spec.ConcurrencyPolicy = batchv1.ForbidConcurrent
+		cj.Spec.SuccessfulJobsHistoryLimit = ptr.To(int32(1))
+		cj.Spec.FailedJobsHistoryLimit = ptr.To(int32(3))
+		cj.Spec.JobTemplate.Labels = labels
+		cj.Spec.JobTemplate.Spec.BackoffLimit = ptr.To(int32(1))
+		cj.Spec.JobTemplate.Spec.Template = tpl
+		return controllerutil.SetControllerReference(kb, cj, r.Scheme())
+	})
+	return err
 }
 
 // reportRuns reads the newest run's Job (and its pod's summary) into the status.

@@ -17,6 +17,7 @@ const (
 	labelBackup     = "kafka.oso.sh/backup"
 	labelRestore    = "kafka.oso.sh/restore"
 	labelValidation = "kafka.oso.sh/validation"
+	labelRetention  = "kafka.oso.sh/retention"
 	managerName     = "kafka-backup-operator"
 	configKey       = "config.yaml"
 	containerName   = "kafka-backup"

@@ -101,6 +101,14 @@ func restoreConfig(r *kbv1.KafkaRestore, backupID string, target *kbv1.KafkaClus
 	if s.AutoConsumerGroups {
 		o["auto_consumer_groups"] = true
 	}
+	if rl := s.RateLimiting; rl != nil {
+		if rl.BytesPerSec != nil {
+			o["rate_limit_bytes_per_sec"] = *rl.BytesPerSec
+		}
+		if rl.RecordsPerSec != nil {
+			o["rate_limit_records_per_sec"] = *rl.RecordsPerSec
+		}
+	}
 	if s.AllowGaps {
 		o["allow_gaps"] = true
 	}

@@ -305,11 +305,10 @@ func backupConfig(kb *kbv1.KafkaBackup, w *podWiring) (map[string]any, error) {
 		b["checkpoint_interval_secs"] = *s.Checkpoint.IntervalSecs
 	}
 	if r := s.RateLimiting; r != nil {
-		if r.BytesPerSec != nil {
-			b["rate_limit_bytes_per_sec"] = *r.BytesPerSec
-		}
-		if r.RecordsPerSec != nil {
-			b["rate_limit_records_per_sec"] = *r.RecordsPerSec
+		if r.BytesPerSec != nil || r.RecordsPerSec != nil {
+			// kafka-backup throttles restores only; a backup reads as fast as the brokers serve.
+			w.warnings = append(w.warnings, "spec.rateLimiting.bytesPerSec/recordsPerSec are ignored for a backup "+
+				"(kafka-backup limits restores only); use maxConcurrentPartitions")
 		}
 		if r.MaxConcurrentPartitions != nil {
 			b["max_concurrent_partitions"] = *r.MaxConcurrentPartitions
