@@ -21,7 +21,11 @@ for arg in "$@"; do
     *) echo "usage: scripts/k8s-binaries.sh [--all] [--print-dir]" >&2; exit 2 ;;
   esac
 done
-k8s_version=$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$mod/go.mod")
+k8s_version=$(grep -E '^[[:space:]]*(require[[:space:]]+)?k8s\.io/kubernetes v' "$mod/go.mod" | awk '{print $NF}')
+if [[ ! "$k8s_version" =~ ^v1\.[0-9]+\.[0-9]+$ ]]; then
+  echo "k8s-binaries: cannot read the k8s.io/kubernetes version from $mod/go.mod" >&2
+  exit 1
+fi
 sum=$(cat "$mod/go.mod" "$mod/go.sum" | sha256sum | cut -c1-12)
 out="$KB_CACHE/k8s/$k8s_version-$sum"
 mkdir -p "$out"

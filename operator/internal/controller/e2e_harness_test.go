@@ -1,0 +1,340 @@
+//go:build e2e
+
+package controller
+
+// End to end against the real harness broker (SASL_SSL, SCRAM) and S3 server, with the operator
+// running against envtest's etcd + kube-apiserver: the seed page's KafkaBackup (host changed,
+// topics and S3 storage added) → the operator's Job → that Job's pod run here as a kubelet would
+// run it (env from the Secrets, the ConfigMap and Secret volumes as files, the image's binary) →
+// its run summary as the pod's termination message → status Succeeded with the record count; then
+// a KafkaRestore of that backup into a new topic, checked record by record with confluent-kafka.
+//
+// What differs from a real kubelet: the volumes are files under a temporary directory and the
+// config's /certs, /data and /etc/kafka-backup paths are rewritten to point there; the binary is
+// $KB_BINARY, not the image. Run: go test -tags e2e -run E2E ./internal/controller/ with
+// KUBEBUILDER_ASSETS, KB_TEST_ENV (tests/harness/cluster.py up) and KB_BINARY.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	kbv1 "github.com/kafka-backup/operator/api/v1alpha1"
+)
+
+type harnessEnv struct {
+	Kafka struct {
+		Listeners map[string]string `json:"listeners"`
+	} `json:"kafka"`
+	Users map[string]string `json:"users"`
+	TLS   struct {
+		CA string `json:"ca"`
+	} `json:"tls"`
+	S3 struct {
+		Endpoint  string `json:"endpoint"`
+		Region    string `json:"region"`
+		Bucket    string `json:"bucket"`
+		AccessKey string `json:"access_key"`
+		SecretKey string `json:"secret_key"`
+	} `json:"s3"`
+}
+
+func loadHarness(t *testing.T) harnessEnv {
+	p := os.Getenv("KB_TEST_ENV")
+	if p == "" {
+		t.Fatal("KB_TEST_ENV must name the single-broker harness env.json (tests/harness/cluster.py up)")
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e harnessEnv
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Kafka.Listeners["SASL_SSL"] == "" || e.S3.Endpoint == "" {
+		t.Fatal("the harness env has no SASL_SSL listener or no S3 server")
+	}
+	return e
+}
+
+// The independent client: confluent-kafka from the test venv.
+const clientScript = `
+import json, os, sys
+from confluent_kafka import Producer, Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+c = json.loads(os.environ["KB_E2E_CLIENT"])
+conf = {"bootstrap.servers": c["bootstrap"], "security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "admin", "sasl.password": c["password"], "ssl.ca.location": c["ca"]}
+if sys.argv[1] == "produce":
+    a = AdminClient(conf)
+    a.create_topics([NewTopic(c["topic"], 3, 1)])[c["topic"]].result(30)
+    p = Producer(conf)
+    for i in range(c["n"]):
+        p.produce(c["topic"], key=b"k-%d" % i, value=b"v-%d" % i, partition=i % 3)
+    if p.flush(30) != 0:
+        sys.exit("records left unflushed")
+    print(json.dumps({"produced": c["n"]}))
+else:
+    cons = Consumer(dict(conf, **{"group.id": "op-e2e-check", "enable.auto.commit": False}))
+    md = cons.list_topics(c["topic"], timeout=30).topics[c["topic"]]
+    out = {}
+    for p in sorted(md.partitions):
+        lo, hi = cons.get_watermark_offsets(TopicPartition(c["topic"], p), timeout=30)
+        recs = []
+        if hi > lo:
+            cons.assign([TopicPartition(c["topic"], p, lo)])
+            while len(recs) < hi - lo:
+                m = cons.poll(10)
+                if m is None:
+                    break
+                if m.error():
+                    sys.exit(str(m.error()))
+                recs.append([m.key().decode(), m.value().decode()])
+        out[str(p)] = recs
+    cons.close()
+    print(json.dumps(out))
+`
+
+func runClient(t *testing.T, e harnessEnv, cmd, topic string, n int) string {
+	t.Helper()
+	py := os.Getenv("PY")
+	if py == "" {
+		py = filepath.Join(os.Getenv("HOME"), ".cache", "kafka-backup", "venv", "bin", "python")
+	}
+	cfg, _ := json.Marshal(map[string]any{"bootstrap": e.Kafka.Listeners["SASL_SSL"], "password": e.Users["admin"],
+		"ca": e.TLS.CA, "topic": topic, "n": n})
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	c := exec.CommandContext(ctx, py, "-c", clientScript, cmd)
+	c.Env = append(os.Environ(), "KB_E2E_CLIENT="+string(cfg))
+	out, err := c.Output()
+	if err != nil {
+		msg := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			msg = string(ee.Stderr)
+		}
+		t.Fatalf("confluent-kafka %s: %v %s", cmd, err, msg)
+	}
+	return string(out)
+}
+
+// runPodLikeKubelet runs a Job's pod spec here: it returns the exit code and the termination message.
+func runPodLikeKubelet(t *testing.T, bin string, job *batchv1.Job) (int32, string) {
+	t.Helper()
+	root := t.TempDir()
+	spec := job.Spec.Template.Spec
+	c := spec.Containers[0]
+	mapped := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		var vol *corev1.Volume
+		for i := range spec.Volumes {
+			if spec.Volumes[i].Name == m.Name {
+				vol = &spec.Volumes[i]
+			}
+		}
+		dir := filepath.Join(root, m.MountPath)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		mapped[m.MountPath] = dir
+		switch {
+		case vol.ConfigMap != nil:
+			cm := &corev1.ConfigMap{}
+			if err := k8s.Get(testCtx, types.NamespacedName{Namespace: job.Namespace, Name: vol.ConfigMap.Name}, cm); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range cm.Data {
+				if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+		case vol.Secret != nil:
+			s := &corev1.Secret{}
+			if err := k8s.Get(testCtx, types.NamespacedName{Namespace: job.Namespace, Name: vol.Secret.SecretName}, s); err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range vol.Secret.Items {
+				if err := os.WriteFile(filepath.Join(dir, it.Path), s.Data[it.Key], 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	mounts := make([]string, 0, len(mapped))
+	for m := range mapped {
+		mounts = append(mounts, m)
+	}
+	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i]) > len(mounts[j]) })
+	remap := func(s string) string {
+		for _, m := range mounts {
+			s = strings.ReplaceAll(s, " "+m, " "+mapped[m])
+			if strings.HasPrefix(s, m) {
+				s = mapped[m] + strings.TrimPrefix(s, m)
+			}
+		}
+		return s
+	}
+	cfgPath := filepath.Join(mapped[configDir], configKey)
+	text, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, []byte(remap(string(text))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"HOME=" + mapped[tmpDir], "TMPDIR=" + mapped[tmpDir]}
+	for _, ev := range c.Env {
+		switch {
+		case ev.ValueFrom == nil:
+			env = append(env, ev.Name+"="+ev.Value)
+		case ev.ValueFrom.SecretKeyRef != nil:
+			s := &corev1.Secret{}
+			if err := k8s.Get(testCtx, types.NamespacedName{Namespace: job.Namespace, Name: ev.ValueFrom.SecretKeyRef.Name}, s); err != nil {
+				t.Fatal(err)
+			}
+			env = append(env, ev.Name+"="+string(s.Data[ev.ValueFrom.SecretKeyRef.Key]))
+		case ev.ValueFrom.FieldRef != nil && strings.Contains(ev.ValueFrom.FieldRef.FieldPath, jobLabel):
+			env = append(env, ev.Name+"="+job.Name)
+		default:
+			t.Fatalf("env %s: a source this runner does not know", ev.Name)
+		}
+	}
+	args := make([]string, 0, len(c.Args)+2)
+	for _, a := range c.Args {
+		args = append(args, remap(a))
+	}
+	summary := filepath.Join(root, "termination-log")
+	args = append(args, "--summary-file", summary)
+	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	code := int32(0)
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("running %s: %v", bin, err)
+		}
+		code = int32(ee.ExitCode())
+	}
+	msg, _ := os.ReadFile(summary)
+	if code != 0 {
+		t.Logf("pod output (exit %d):\n%s", code, out)
+	}
+	return code, string(msg)
+}
+
+func TestE2ESeedBackupAndRestoreAgainstHarness(t *testing.T) {
+	e := loadHarness(t)
+	bin := kafkaBackupBinary(t)
+	ns := newNamespace(t)
+	topic := ns + "-orders"
+	const n = 300
+	runClient(t, e, "produce", topic, n)
+
+	ca, err := os.ReadFile(e.TLS.CA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Name: "kafka-credentials", Namespace: ns},
+			StringData: map[string]string{"username": "backup", "password": e.Users["backup"]}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "kafka-restore-credentials", Namespace: ns},
+			StringData: map[string]string{"username": "restore", "password": e.Users["restore"]}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "kafka-tls", Namespace: ns}, Data: map[string][]byte{"ca.crt": ca}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "s3-creds", Namespace: ns},
+			StringData: map[string]string{"AWS_ACCESS_KEY_ID": e.S3.AccessKey, "AWS_SECRET_ACCESS_KEY": e.S3.SecretKey}},
+	}
+	for _, s := range secrets {
+		if err := k8s.Create(testCtx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secretValues = append(secretValues, e.Users["backup"], e.Users["restore"], e.S3.SecretKey)
+
+	seed := strings.Replace(seedKafkaBackup, "127.0.0.1:9093", e.Kafka.Listeners["SASL_SSL"], 1) + fmt.Sprintf(`
+  topics: [%q]
+  storage:
+    storageType: s3
+    s3:
+      bucket: %s
+      region: %s
+      endpoint: %s
+      allowHttp: true
+      pathStyle: true
+      prefix: %s/
+      credentialsSecret: {name: s3-creds}
+`, topic, e.S3.Bucket, e.S3.Region, e.S3.Endpoint, ns)
+	applyYAML(t, ns, seed)
+	job := waitJob(t, ns, "secure-backup-g1")
+	code, summary := runPodLikeKubelet(t, bin, job)
+	if code != 0 {
+		t.Fatalf("the backup pod exited %d; summary %s", code, summary)
+	}
+	finishJob(t, job, code, summary)
+	var kb *kbv1.KafkaBackup
+	eventually(t, "backup Succeeded", func() (bool, string) {
+		kb = getKB(t, ns, "secure-backup")
+		return meta.IsStatusConditionTrue(kb.Status.Conditions, kbv1.ConditionSucceeded), fmt.Sprintf("%+v", kb.Status)
+	})
+	if kb.Status.RecordsProcessed != n || kb.Status.LastBackupID != "secure-backup-g1" {
+		t.Fatalf("status records %d (want %d), lastBackupId %q", kb.Status.RecordsProcessed, n, kb.Status.LastBackupID)
+	}
+
+	applyYAML(t, ns, fmt.Sprintf(`
+apiVersion: kafka.oso.sh/v1alpha1
+kind: KafkaRestore
+metadata: {name: restore}
+spec:
+  backupRef: {name: secure-backup}
+  kafkaCluster:
+    bootstrapServers: [%q]
+    securityProtocol: SASL_SSL
+    tlsSecret: {name: kafka-tls, caKey: ca.crt}
+    saslSecret: {name: kafka-restore-credentials, mechanism: SCRAM-SHA-256}
+  topicMapping: {%q: %q}
+  createTopics: true
+`, e.Kafka.Listeners["SASL_SSL"], topic, topic+"-restored"))
+	rjob := waitJob(t, ns, "restore-restore")
+	code, summary = runPodLikeKubelet(t, bin, rjob)
+	if code != 0 {
+		t.Fatalf("the restore pod exited %d; summary %s", code, summary)
+	}
+	finishJob(t, rjob, code, summary)
+	eventually(t, "restore Succeeded", func() (bool, string) {
+		kr := &kbv1.KafkaRestore{}
+		_ = k8s.Get(testCtx, types.NamespacedName{Namespace: ns, Name: "restore"}, kr)
+		return meta.IsStatusConditionTrue(kr.Status.Conditions, kbv1.ConditionSucceeded) && kr.Status.RecordsRestored == n,
+			fmt.Sprintf("%+v", kr.Status)
+	})
+	src, dst := runClient(t, e, "consume", topic, 0), runClient(t, e, "consume", topic+"-restored", 0)
+	if src != dst {
+		t.Fatalf("the restored topic differs from the source:\nsource   %.400s\nrestored %.400s", src, dst)
+	}
+	var parts map[string][][]string
+	if err := json.Unmarshal([]byte(src), &parts); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, recs := range parts {
+		total += len(recs)
+	}
+	if total != n {
+		t.Fatalf("the source topic holds %d records; want %d", total, n)
+	}
+}
