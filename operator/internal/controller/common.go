@@ -18,6 +18,9 @@ import (
 	kbv1 "github.com/kafka-backup/operator/api/v1alpha1"
 )
 
+// conflictRetry is the wait after a status update lost a race with another write.
+const conflictRetry = 200 * time.Millisecond
+
 // Options are the operator-wide settings every reconciler shares.
 type Options struct {
 	// Image is the kafka-backup image the runs use unless a resource names another.

@@ -179,12 +179,18 @@ func runPodLikeKubelet(t *testing.T, bin string, job *batchv1.Job) (int32, strin
 		mounts = append(mounts, m)
 	}
 	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i]) > len(mounts[j]) })
+	// Each mount path is swapped for a placeholder first, so a mapped path (itself under /tmp)
+	// is never mapped a second time.
 	remap := func(s string) string {
-		for _, m := range mounts {
-			s = strings.ReplaceAll(s, " "+m, " "+mapped[m])
+		for i, m := range mounts {
+			ph := fmt.Sprintf("\x00%d\x00", i)
+			s = strings.ReplaceAll(s, " "+m, " "+ph)
 			if strings.HasPrefix(s, m) {
-				s = mapped[m] + strings.TrimPrefix(s, m)
+				s = ph + strings.TrimPrefix(s, m)
 			}
+		}
+		for i, m := range mounts {
+			s = strings.ReplaceAll(s, fmt.Sprintf("\x00%d\x00", i), mapped[m])
 		}
 		return s
 	}

@@ -76,6 +76,10 @@ func (r *KafkaBackupReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	if !equality.Semantic.DeepEqual(before, &kb.Status) {
 		if uerr := r.Status().Update(ctx, kb); uerr != nil {
+			if apierrors.IsConflict(uerr) {
+				// Changed meanwhile (by us, a moment ago): look again with the new version.
+				return ctrl.Result{RequeueAfter: conflictRetry}, nil
+			}
 			return ctrl.Result{}, uerr
 		}
 	}

@@ -101,6 +101,10 @@ func (r *KafkaRestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	if !equality.Semantic.DeepEqual(before, &kr.Status) {
 		if uerr := r.Status().Update(ctx, kr); uerr != nil {
+			if apierrors.IsConflict(uerr) {
+				// Changed meanwhile (by us, a moment ago): look again with the new version.
+				return ctrl.Result{RequeueAfter: conflictRetry}, nil
+			}
 			return ctrl.Result{}, uerr
 		}
 	}

@@ -77,6 +77,10 @@ func (r *KafkaBackupValidationReconciler) Reconcile(ctx context.Context, req ctr
 	}
 	if !equality.Semantic.DeepEqual(before, &v.Status) {
 		if uerr := r.Status().Update(ctx, v); uerr != nil {
+			if apierrors.IsConflict(uerr) {
+				// Changed meanwhile (by us, a moment ago): look again with the new version.
+				return ctrl.Result{RequeueAfter: conflictRetry}, nil
+			}
 			return ctrl.Result{}, uerr
 		}
 	}
