@@ -5,15 +5,18 @@ package controller
 // here: the tests play the Job controller's part by writing Job and Pod status themselves.
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,7 +60,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run scripts/k8s-binaries.sh and export KUBEBUILDER_ASSETS=$(scripts/k8s-binaries.sh)")
 		os.Exit(1)
 	}
-	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
+	// Every operator log line, debug included, is kept for the secret grep; stderr shows them only
+	// with KB_OPERATOR_TEST_DEBUG set.
+	var out io.Writer = &operatorLog
+	if os.Getenv("KB_OPERATOR_TEST_DEBUG") != "" {
+		out = io.MultiWriter(&operatorLog, os.Stderr)
+	}
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(out), zap.Level(zapcore.DebugLevel)))
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd")},
 		ErrorIfCRDPathMissing: true,
@@ -94,12 +103,25 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func zapLevel() zapcore.Level {
-	if os.Getenv("KB_OPERATOR_TEST_DEBUG") != "" {
-		return zapcore.DebugLevel
-	}
-	return zapcore.ErrorLevel
+// lockedBuffer collects the operator's log (written from many goroutines).
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var operatorLog lockedBuffer
 
 // ---- helpers ------------------------------------------------------------------------------------
 
@@ -766,7 +788,7 @@ spec:
 	})
 }
 
-// No Secret value appears in any ConfigMap, status, event or workload spec of the whole run
+// No Secret value appears in any ConfigMap, status, event, workload spec or operator log line of the whole run
 // (this test runs last: Go runs tests in source order).
 func TestZZNoSecretValueOutsideSecrets(t *testing.T) {
 	if k8s == nil {
@@ -800,6 +822,11 @@ func TestZZNoSecretValueOutsideSecrets(t *testing.T) {
 	if items < 20 {
 		t.Fatalf("only %d objects to search: the other tests did not run?", items)
 	}
+	logText := operatorLog.String()
+	if !strings.Contains(logText, "reconciled") {
+		t.Fatalf("the operator log holds no reconcile lines (%d bytes): nothing to search", len(logText))
+	}
+	dump = append(dump, "operator log: "+logText)
 	all := strings.Join(dump, "\n")
 	for _, v := range secretValues {
 		if strings.Contains(all, v) || strings.Contains(all, base64.StdEncoding.EncodeToString([]byte(v))) {

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -64,6 +65,7 @@ func (r *KafkaBackupReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	before := kb.Status.DeepCopy()
 	res, err := r.reconcile(ctx, kb)
 	if ce, ok := asConfigError(err); ok {
+		log.FromContext(ctx).Info("resource not runnable", "reason", ce.reason, "message", ce.message)
 		if c := findCond(kb.Status.Conditions, kbv1.ConditionFailed); c == nil || c.Status != metav1.ConditionTrue || c.Message != ce.message {
 			r.Recorder.Eventf(kb, nil, corev1.EventTypeWarning, ce.reason, "Reconcile", "%s", ce.message)
 		}
@@ -83,6 +85,7 @@ func (r *KafkaBackupReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			return ctrl.Result{}, uerr
 		}
 	}
+	log.FromContext(ctx).V(1).Info("reconciled", "phase", kb.Status.Phase, "requeueAfter", res.RequeueAfter)
 	return res, nil
 }
 

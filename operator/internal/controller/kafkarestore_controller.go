@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -89,6 +90,7 @@ func (r *KafkaRestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	before := kr.Status.DeepCopy()
 	res, err := r.reconcile(ctx, kr)
 	if ce, ok := asConfigError(err); ok {
+		log.FromContext(ctx).Info("resource not runnable", "reason", ce.reason, "message", ce.message)
 		if c := findCond(kr.Status.Conditions, kbv1.ConditionFailed); c == nil || c.Status != metav1.ConditionTrue || c.Message != ce.message {
 			r.Recorder.Eventf(kr, nil, corev1.EventTypeWarning, ce.reason, "Reconcile", "%s", ce.message)
 		}
@@ -108,6 +110,7 @@ func (r *KafkaRestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			return ctrl.Result{}, uerr
 		}
 	}
+	log.FromContext(ctx).V(1).Info("reconciled", "phase", kr.Status.Phase, "requeueAfter", res.RequeueAfter)
 	return res, nil
 }
 

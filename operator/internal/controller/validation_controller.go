@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -65,6 +66,7 @@ func (r *KafkaBackupValidationReconciler) Reconcile(ctx context.Context, req ctr
 	before := v.Status.DeepCopy()
 	res, err := r.reconcile(ctx, v)
 	if ce, ok := asConfigError(err); ok {
+		log.FromContext(ctx).Info("resource not runnable", "reason", ce.reason, "message", ce.message)
 		if c := findCond(v.Status.Conditions, kbv1.ConditionFailed); c == nil || c.Status != metav1.ConditionTrue || c.Message != ce.message {
 			r.Recorder.Eventf(v, nil, corev1.EventTypeWarning, ce.reason, "Reconcile", "%s", ce.message)
 		}
@@ -84,6 +86,7 @@ func (r *KafkaBackupValidationReconciler) Reconcile(ctx context.Context, req ctr
 			return ctrl.Result{}, uerr
 		}
 	}
+	log.FromContext(ctx).V(1).Info("reconciled", "phase", v.Status.Phase, "requeueAfter", res.RequeueAfter)
 	return res, nil
 }
 
