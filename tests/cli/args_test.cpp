@@ -69,6 +69,33 @@ TEST(args, validate_deep_and_defaults) {
   EXPECT_EQ(c->format, "yaml");
 }
 
+TEST(args, prune_counts_and_their_errors) {
+  const auto a = parse({"prune", "--path", "/b", "--keep-last", "3", "--max-age-days=30", "--dry-run"});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->cmd, command::prune);
+  EXPECT_EQ(a->keep_last, 3u);
+  EXPECT_EQ(a->max_age_days, 30u);
+  EXPECT_TRUE(a->dry_run);
+  EXPECT_EQ(a->format, "text");
+  const auto age_only = parse({"prune", "--path", "/b", "--keep-last", "0", "--max-age-days", "7"});
+  ASSERT_TRUE(age_only);
+  EXPECT_EQ(age_only->keep_last, 0u);
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {"prune", "--path", "/b"},                                  // --keep-last is required
+           {"prune", "--path", "/b", "--keep-last", "0"},              // would delete everything
+           {"prune", "--path", "/b", "--keep-last", "1x"},
+           {"prune", "--path", "/b", "--keep-last", "-1"},
+           {"prune", "--path", "/b", "--keep-last", "9999999999"},      // more than 9 digits
+           {"prune", "--path", "/b", "--keep-last", "1", "--max-age-days", ""},
+           {"prune", "--keep-last", "1"},                              // --path is required
+           {"list", "--path", "/b", "--keep-last", "1"},               // prune's flag only
+       }) {
+    const auto r = parse(bad);
+    ASSERT_FALSE(r) << bad.back();
+    EXPECT_TRUE(r.error().is(errc::invalid_argument));
+  }
+}
+
 TEST(args, errors_are_invalid_argument_with_usage) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {},
@@ -107,7 +134,7 @@ TEST(args, help_and_version) {
 TEST(run, help_lists_every_command_and_the_exit_codes) {
   const auto r = run_with({"--help"});
   EXPECT_EQ(r.code, 0);
-  for (const char* cmd : {"backup", "restore", "list", "describe", "validate", "config"}) {
+  for (const char* cmd : {"backup", "restore", "list", "describe", "validate", "config", "prune"}) {
     EXPECT_THAT(r.out, HasSubstr(cmd));
   }
   EXPECT_EQ(r.out.find("not implemented"), std::string::npos);
