@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "storage/aws_sts.hpp"
 
 namespace kb::storage {
 namespace {
@@ -127,59 +128,171 @@ result<timed_credentials> run_credential_process(const std::string& command, con
   return parse_credentials_json(out, what);
 }
 
-attempt profile_source(const env_lookup& env) {
-  const std::string profile = non_empty(env, "AWS_PROFILE").value_or("default");
-  const std::string home = non_empty(env, "HOME").value_or("");
-  const std::string cred_path =
-      non_empty(env, "AWS_SHARED_CREDENTIALS_FILE").value_or(home.empty() ? "" : home + "/.aws/credentials");
-  const std::string config_path = non_empty(env, "AWS_CONFIG_FILE").value_or(home.empty() ? "" : home + "/.aws/config");
-  std::map<std::string, std::string> keys;
-  bool found = false;
-  if (auto text = cred_path.empty() ? std::nullopt : read_text_file(cred_path)) {
-    auto ini = parse_ini(*text);
-    if (auto it = ini.find(profile); it != ini.end()) {
+std::string describe_reply(const http_reply& r);
+
+/// The STS session name: AWS_ROLE_SESSION_NAME, else one naming this tool and the time.
+std::string session_name(const env_lookup& env) {
+  if (auto v = non_empty(env, "AWS_ROLE_SESSION_NAME")) return *v;
+  return fmt::format("kafka-backup-{}", std::chrono::duration_cast<std::chrono::seconds>(
+                                            clock_type::now().time_since_epoch()).count());
+}
+
+/// AssumeRoleWithWebIdentity with the token read from `token_file` now (EKS rotates it).
+result<timed_credentials> assume_role_with_web_identity(const std::string& endpoint, const std::string& role_arn,
+                                                        const std::string& token_file, const std::string& session,
+                                                        const http_client& http) {
+  auto text = read_text_file(token_file);
+  if (!text) {
+    return fail(errc::authorization, fmt::format("cannot read the web identity token file {}", token_file));
+  }
+  const secret_string token(trim(*text));
+  if (token.empty()) return fail(errc::authorization, fmt::format("the web identity token file {} is empty", token_file));
+  const std::string what = fmt::format("STS AssumeRoleWithWebIdentity for role {} at {}", role_arn, endpoint);
+  const http_reply r = http(sts_web_identity_request(endpoint, role_arn, session, token));
+  if (!r.transport_error.empty()) return fail(errc::authorization, fmt::format("{}: {}", what, r.transport_error));
+  return parse_sts_response(r.status, r.body, what);
+}
+
+result<timed_credentials> assume_role(const std::string& endpoint, const std::string& region, const std::string& role_arn,
+                                      const aws_credentials& source, const std::string& session,
+                                      const http_client& http) {
+  const std::string what = fmt::format("STS AssumeRole for role {} at {}", role_arn, endpoint);
+  const http_reply r = http(sts_assume_role_request(endpoint, region, role_arn, session, source, clock_type::now()));
+  if (!r.transport_error.empty()) return fail(errc::authorization, fmt::format("{}: {}", what, r.transport_error));
+  return parse_sts_response(r.status, r.body, what);
+}
+
+/// The shared credentials and config files, read once per resolution.
+struct shared_files {
+  std::string cred_path;
+  std::string config_path;
+  ini_sections creds;
+  ini_sections config;
+
+  /// The merged keys of `profile` (the credentials file wins), or nullopt when neither has it.
+  [[nodiscard]] std::optional<std::map<std::string, std::string>> profile(const std::string& name) const {
+    std::map<std::string, std::string> keys;
+    bool found = false;
+    if (auto it = creds.find(name); it != creds.end()) {
       keys = it->second;
       found = true;
     }
-  }
-  if (auto text = config_path.empty() ? std::nullopt : read_text_file(config_path)) {
-    auto ini = parse_ini(*text);
-    auto it = ini.find(profile == "default" ? std::string("default") : "profile " + profile);
-    if (it == ini.end() && profile == "default") it = ini.find("profile default");
-    if (it != ini.end()) {
+    auto it = config.find(name == "default" ? std::string("default") : "profile " + name);
+    if (it == config.end() && name == "default") it = config.find("profile default");
+    if (it != config.end()) {
       found = true;
-      for (const auto& [k, v] : it->second) keys.emplace(k, v);  // the credentials file wins
+      for (const auto& [k, v] : it->second) keys.emplace(k, v);
     }
+    if (!found) return std::nullopt;
+    return keys;
   }
-  if (!found) {
-    return skipped(fmt::format("no profile '{}' in {} or {}", profile, cred_path.empty() ? "~/.aws/credentials" : cred_path,
-                               config_path.empty() ? "~/.aws/config" : config_path));
-  }
+};
+
+shared_files load_shared_files(const env_lookup& env) {
+  shared_files f;
+  const std::string home = non_empty(env, "HOME").value_or("");
+  f.cred_path = non_empty(env, "AWS_SHARED_CREDENTIALS_FILE").value_or(home.empty() ? "" : home + "/.aws/credentials");
+  f.config_path = non_empty(env, "AWS_CONFIG_FILE").value_or(home.empty() ? "" : home + "/.aws/config");
+  if (auto text = f.cred_path.empty() ? std::nullopt : read_text_file(f.cred_path)) f.creds = parse_ini(*text);
+  if (auto text = f.config_path.empty() ? std::nullopt : read_text_file(f.config_path)) f.config = parse_ini(*text);
+  return f;
+}
+
+std::optional<timed_credentials> static_keys(const std::map<std::string, std::string>& keys) {
   const auto id = keys.find("aws_access_key_id");
   const auto secret = keys.find("aws_secret_access_key");
-  if (id != keys.end() && secret != keys.end() && !id->second.empty() && !secret->second.empty()) {
-    timed_credentials t;
-    t.credentials.access_key_id = id->second;
-    t.credentials.secret_access_key = secret_string(secret->second);
-    if (auto tok = keys.find("aws_session_token"); tok != keys.end()) t.credentials.session_token = secret_string(tok->second);
-    return fixed(std::move(t));
+  if (id == keys.end() || secret == keys.end() || id->second.empty() || secret->second.empty()) return std::nullopt;
+  timed_credentials t;
+  t.credentials.access_key_id = id->second;
+  t.credentials.secret_access_key = secret_string(secret->second);
+  if (auto tok = keys.find("aws_session_token"); tok != keys.end()) t.credentials.session_token = secret_string(tok->second);
+  return t;
+}
+
+struct profile_context {
+  shared_files files;
+  credential_settings settings;
+  env_lookup env;
+  http_client http;
+};
+
+/// The credentials of profile `name`: its keys, credential_process, or role_arn assumed with
+/// source_profile's credentials (a chain of at most 5 profiles) or web_identity_token_file.
+result<timed_credentials> profile_credentials(const profile_context& ctx, const std::string& name, int depth) {
+  auto keys = ctx.files.profile(name);
+  if (!keys) return fail(errc::authorization, fmt::format("source_profile '{}' is not in the shared files", name));
+  auto get = [&](const char* k) -> std::string {
+    auto it = keys->find(k);
+    return it == keys->end() ? std::string() : it->second;
+  };
+  const std::string role_arn = get("role_arn");
+  if (!role_arn.empty() && depth < 5) {
+    const std::string region = get("region").empty() ? ctx.settings.region : get("region");
+    const std::string endpoint = sts_endpoint(ctx.settings.sts_endpoint, region, ctx.env);
+    const std::string session = get("role_session_name").empty() ? session_name(ctx.env) : get("role_session_name");
+    if (const std::string source = get("source_profile"); !source.empty()) {
+      // A profile naming itself as source uses its own static keys (as the AWS CLI does).
+      auto src = source == name ? (static_keys(*keys) ? result<timed_credentials>(*static_keys(*keys))
+                                                      : fail(errc::authorization,
+                                                             fmt::format("profile '{}' is its own source_profile but has "
+                                                                         "no aws_access_key_id/aws_secret_access_key",
+                                                                         name)))
+                                : profile_credentials(ctx, source, depth + 1);
+      if (!src) {
+        return fail(errc::authorization, fmt::format("profile '{}' (role_arn {}): source_profile '{}': {}", name, role_arn,
+                                                     source, src.error().message));
+      }
+      return assume_role(endpoint, region.empty() ? "us-east-1" : region, role_arn, src->credentials, session, ctx.http);
+    }
+    if (const std::string file = get("web_identity_token_file"); !file.empty()) {
+      return assume_role_with_web_identity(endpoint, role_arn, file, session, ctx.http);
+    }
+    return fail(errc::authorization,
+                fmt::format("profile '{}' has role_arn but neither source_profile nor web_identity_token_file "
+                            "(credential_source is not supported; use source_profile)",
+                            name));
   }
-  if (auto proc = keys.find("credential_process"); proc != keys.end() && !proc->second.empty()) {
-    const std::string command = proc->second;
-    return from_fetch([command, profile] { return run_credential_process(command, profile); });
+  if (!role_arn.empty()) return fail(errc::authorization, "role_arn/source_profile chain is longer than 5 profiles");
+  if (auto t = static_keys(*keys)) return std::move(*t);
+  if (const std::string proc = get("credential_process"); !proc.empty()) return run_credential_process(proc, name);
+  return fail(errc::authorization,
+              fmt::format("profile '{}' has neither aws_access_key_id/aws_secret_access_key, credential_process nor "
+                          "role_arn",
+                          name));
+}
+
+attempt profile_source(const credential_settings& s, const env_lookup& env, const http_client& http) {
+  const std::string profile = non_empty(env, "AWS_PROFILE").value_or("default");
+  auto ctx = std::make_shared<profile_context>(profile_context{load_shared_files(env), s, env, http});
+  const auto keys = ctx->files.profile(profile);
+  if (!keys) {
+    return skipped(fmt::format("no profile '{}' in {} or {}", profile,
+                               ctx->files.cred_path.empty() ? "~/.aws/credentials" : ctx->files.cred_path,
+                               ctx->files.config_path.empty() ? "~/.aws/config" : ctx->files.config_path));
   }
-  if (keys.count("role_arn") != 0) {
-    attempt a = skipped(fmt::format("profile '{}' uses role_arn, which this version does not support yet; use "
-                                    "credential_process or web identity",
-                                    profile));
-    a.configured = true;
+  // Static keys in a profile without role_arn never change; everything else is fetched again
+  // before it expires.
+  if (keys->count("role_arn") == 0) {
+    if (auto t = static_keys(*keys)) return fixed(std::move(*t));
+  }
+  return from_fetch([ctx, profile] { return profile_credentials(*ctx, profile, 0); });
+}
+
+attempt web_identity_source(const credential_settings& s, const env_lookup& env, const http_client& http) {
+  auto role = non_empty(env, "AWS_ROLE_ARN");
+  auto file = non_empty(env, "AWS_WEB_IDENTITY_TOKEN_FILE");
+  if (!role && !file) return skipped("AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE are not set");
+  if (!role || !file) {
+    attempt a = skipped(fmt::format("{} is not set (the other one is); set both for web identity",
+                                    !role ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE"));
+    a.config_error = true;
     return a;
   }
-  attempt a = skipped(fmt::format("profile '{}' has neither aws_access_key_id/aws_secret_access_key nor "
-                                  "credential_process",
-                                  profile));
-  a.configured = true;
-  return a;
+  const std::string endpoint = sts_endpoint(s.sts_endpoint, s.region, env);
+  const std::string session = session_name(env);
+  return from_fetch([endpoint, role = *role, file = *file, session, http] {
+    return assume_role_with_web_identity(endpoint, role, file, session, http);
+  });
 }
 
 std::string describe_reply(const http_reply& r) {
@@ -199,7 +312,7 @@ attempt container_source(const env_lookup& env, const http_client& http) {
   const std::optional<std::string> token_file = non_empty(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
   const std::optional<std::string> token = non_empty(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
   return from_fetch([url, token_file, token, http]() -> result<timed_credentials> {
-    http_exchange ex{"GET", url, {}};
+    http_exchange ex{"GET", url, {}, {}};
     if (token_file) {
       auto text = read_text_file(*token_file);
       if (!text) {
@@ -218,15 +331,23 @@ attempt container_source(const env_lookup& env, const http_client& http) {
   });
 }
 
-result<timed_credentials> fetch_imds(const std::string& endpoint, const http_client& http) {
+result<timed_credentials> fetch_imds(const std::string& endpoint, bool allow_v1, const http_client& http) {
   const std::string base = endpoint.ends_with('/') ? endpoint.substr(0, endpoint.size() - 1) : endpoint;
-  const http_reply tok = http({"PUT", base + "/latest/api/token", {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}}});
-  if (!tok.transport_error.empty() || tok.status != 200) {
-    return fail(errc::authorization, fmt::format("IMDSv2 token request to {} answered {}", base, describe_reply(tok)));
+  const http_reply tok = http({"PUT", base + "/latest/api/token", {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}}, {}});
+  std::vector<std::pair<std::string, std::string>> auth;
+  if (tok.transport_error.empty() && tok.status == 200) {
+    auth.emplace_back("X-aws-ec2-metadata-token", trim(tok.body));
+  } else if (!allow_v1 || !tok.transport_error.empty()) {
+    // Without a token this would be IMDSv1, which SSRF can reach: only when asked for.
+    return fail(errc::authorization,
+                fmt::format("IMDSv2 token request to {} answered {}{}", base, describe_reply(tok),
+                            tok.transport_error.empty() ? " (IMDSv1 is off; storage.imds_v1: true allows it)" : ""));
+  } else {
+    log::warn("s3: IMDSv2 token request to {} answered {}; using IMDSv1 (storage.imds_v1 is on)", base,
+              describe_reply(tok));
   }
-  const std::string token = trim(tok.body);
   const std::string list_url = base + "/latest/meta-data/iam/security-credentials/";
-  const http_reply role = http({"GET", list_url, {{"X-aws-ec2-metadata-token", token}}});
+  const http_reply role = http({"GET", list_url, auth, {}});
   if (!role.transport_error.empty() || role.status != 200) {
     return fail(errc::authorization,
                 fmt::format("IMDS {} answered {}; does the instance have an IAM role attached?", list_url, describe_reply(role)));
@@ -236,7 +357,7 @@ result<timed_credentials> fetch_imds(const std::string& endpoint, const http_cli
   if (role_name.empty()) {
     return fail(errc::authorization, fmt::format("IMDS at {} lists no IAM role: attach an instance profile", base));
   }
-  const http_reply creds = http({"GET", list_url + role_name, {{"X-aws-ec2-metadata-token", token}}});
+  const http_reply creds = http({"GET", list_url + role_name, auth, {}});
   if (!creds.transport_error.empty() || creds.status != 200) {
     return fail(errc::authorization,
                 fmt::format("IMDS credentials of role '{}' at {} answered {}", role_name, base, describe_reply(creds)));
@@ -250,7 +371,8 @@ attempt imds_source(const credential_settings& s, const env_lookup& env, const h
   }
   std::string endpoint = s.imds_endpoint;
   if (endpoint.empty()) endpoint = non_empty(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT").value_or("http://169.254.169.254");
-  return from_fetch([endpoint, http] { return fetch_imds(endpoint, http); });
+  const bool allow_v1 = s.imds_v1;
+  return from_fetch([endpoint, allow_v1, http] { return fetch_imds(endpoint, allow_v1, http); });
 }
 
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
@@ -283,7 +405,11 @@ http_client curl_http_client(std::chrono::milliseconds timeout) {
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply.body);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    if (ex.method == "PUT") {
+    if (ex.method == "POST") {
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, ex.body.c_str());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(ex.body.size()));
+    } else if (ex.method == "PUT") {
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
       curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
@@ -434,7 +560,8 @@ result<std::shared_ptr<credential_provider>> resolve_credentials(const credentia
                                                                  const env_lookup& env, http_client http,
                                                                  wall_clock clock) {
   const std::string& pin = settings.source;
-  static constexpr std::array<std::string_view, 6> known{"auto", "static", "env", "profile", "container", "imds"};
+  static constexpr std::array<std::string_view, 7> known{"auto",         "static",    "env", "profile",
+                                                         "web_identity", "container", "imds"};
   if (std::find(known.begin(), known.end(), pin) == known.end()) {
     return fail(errc::config,
                 fmt::format("storage.credentials: '{}' is not a credential source; use one of {}", pin, credential_source_names));
@@ -458,10 +585,11 @@ result<std::shared_ptr<credential_provider>> resolve_credentials(const credentia
     std::string_view name;
     std::function<attempt()> run;
   };
-  const std::array<step, 5> chain{{
+  const std::array<step, 6> chain{{
       {"static", [&] { return static_source(settings); }},
       {"env", [&] { return env_source(env); }},
-      {"profile", [&] { return profile_source(env); }},
+      {"profile", [&] { return profile_source(settings, env, http); }},
+      {"web_identity", [&] { return web_identity_source(settings, env, http); }},
       {"container", [&] { return container_source(env, http); }},
       {"imds", [&] { return imds_source(settings, env, http); }},
   }};
@@ -475,7 +603,7 @@ result<std::shared_ptr<credential_provider>> resolve_credentials(const credentia
   return fail(any_configured ? errc::authorization : errc::config,
               fmt::format("no S3 credentials ({} tried: {}); set storage.access_key and storage.secret_key, export "
                           "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, set AWS_PROFILE, or run with an IAM role "
-                          "(container or EC2 instance metadata)",
+                          "(web identity, container or EC2 instance metadata)",
                           pin == "auto" ? "sources" : "source", list));
 }
 

@@ -1,5 +1,6 @@
-// The AWS credential provider chain (config keys → environment → shared files and
-// credential_process → container endpoint → EC2 IMDSv2), refreshed before expiry, thread-safe.
+// The AWS credential provider chain (config keys → environment → shared files with
+// credential_process and role_arn → web identity (STS) → container endpoint → EC2 IMDSv2),
+// refreshed before expiry, thread-safe.
 #pragma once
 
 #include <chrono>
@@ -30,9 +31,10 @@ struct timed_credentials {
 
 /// One HTTP exchange with an identity endpoint (container, IMDS). Injected for tests.
 struct http_exchange {
-  std::string method;  ///< "GET" or "PUT"
+  std::string method;  ///< "GET", "PUT" or "POST"
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;  ///< sent with POST (STS forms carry a web identity token: never log it)
 };
 struct http_reply {
   long status = 0;
@@ -46,15 +48,19 @@ http_client curl_http_client(std::chrono::milliseconds timeout);
 
 /// Where credentials may come from; `source` pins one ("auto" tries them in the SDK order).
 struct credential_settings {
-  std::string source = "auto";  ///< auto|static|env|profile|container|imds
+  std::string source = "auto";  ///< auto|static|env|profile|web_identity|container|imds
   std::string access_key;
   secret_string secret_key;
   secret_string session_token;
   std::string imds_endpoint;  ///< empty: AWS_EC2_METADATA_SERVICE_ENDPOINT or 169.254.169.254
+  bool imds_v1 = false;       ///< fall back to IMDSv1 (no session token) when the token PUT is refused
+  std::string sts_endpoint;   ///< empty: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, or regional STS
+  std::string region;         ///< for STS (signing and the regional endpoint); empty: us-east-1
 };
 
 /// The sources `credential_settings::source` accepts.
-inline constexpr std::string_view credential_source_names = "auto, static, env, profile, container, imds";
+inline constexpr std::string_view credential_source_names =
+    "auto, static, env, profile, web_identity, container, imds";
 
 // ---- parsing (pure; unit-tested) ----
 

@@ -261,7 +261,10 @@ result<s3_options> resolve_s3_options(const location& where, const store_setting
   out.bucket = where.bucket;
   out.prefix = where.prefix;
   out.endpoint = where.endpoint;
-  out.path_style = where.path_style.value_or(!where.endpoint.empty());
+  // As the AWS SDKs: the service-specific variable first, then the global one.
+  if (out.endpoint.empty()) out.endpoint = non_empty(env, "AWS_ENDPOINT_URL_S3").value_or("");
+  if (out.endpoint.empty()) out.endpoint = non_empty(env, "AWS_ENDPOINT_URL").value_or("");
+  out.path_style = where.path_style.value_or(!out.endpoint.empty());
   if (!where.region.empty()) {
     out.region = where.region;
   } else if (auto r = non_empty(env, "AWS_REGION")) {
@@ -286,6 +289,9 @@ result<s3_options> resolve_s3_options(const location& where, const store_setting
   cs.secret_key = settings.secret_key;
   cs.session_token = settings.session_token;
   cs.imds_endpoint = settings.imds_endpoint;
+  cs.imds_v1 = settings.imds_v1;
+  cs.sts_endpoint = settings.sts_endpoint;
+  cs.region = out.region;
   auto provider = resolve_credentials(cs, env, settings.credential_http);
   if (!provider) {
     return fail(provider.error().code, fmt::format("{} for {}", provider.error().message, where_text));

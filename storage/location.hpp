@@ -56,8 +56,10 @@ struct store_settings {
   std::string access_key;
   secret_string secret_key;
   secret_string session_token;
-  std::string credential_source = "auto";  ///< storage.credentials: auto|static|env|profile|container|imds
+  std::string credential_source = "auto";  ///< storage.credentials: auto|static|env|profile|web_identity|container|imds
   std::string imds_endpoint;               ///< storage.imds_endpoint; empty: the environment or the default
+  bool imds_v1 = false;                    ///< storage.imds_v1: IMDSv1 allowed when IMDSv2 is refused
+  std::string sts_endpoint;                ///< storage.sts_endpoint; empty: AWS_ENDPOINT_URL_STS or regional
   http_client credential_http;             ///< for tests: the identity endpoints' HTTP; empty: libcurl
   sse_mode sse = sse_mode::none;
   std::string sse_kms_key_id;
@@ -70,8 +72,9 @@ struct store_settings {
   std::size_t azure_block_size = 0;            ///< azure: 0: the default (8 MiB)
 };
 
-/// The S3 client options for an s3 location: region and credentials resolved through `env`,
-/// addressing style, SSE. errc::config when credentials are missing or settings conflict.
+/// The S3 client options for an s3 location: region (AWS_REGION, AWS_DEFAULT_REGION), endpoint
+/// (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL) and credentials resolved through `env`, addressing
+/// style, SSE. errc::config when credentials are missing or settings conflict.
 result<s3_options> resolve_s3_options(const location& where, const store_settings& settings,
                                       const env_lookup& env);
 

@@ -26,6 +26,12 @@ env_lookup fake_env(std::map<std::string, std::string> vars) {
   };
 }
 
+credential_settings pinned(std::string source) {
+  credential_settings s;
+  s.source = std::move(source);
+  return s;
+}
+
 struct temp_dir {
   std::filesystem::path path;
   temp_dir() {
@@ -196,7 +202,7 @@ TEST(AwsCredentialsChain, NamedProfileFromConfigFileWithCredentialProcess) {
   EXPECT_EQ(c->session_token.reveal(), "t");
 
   const auto bad = dir.write("bad", "[profile ci]\ncredential_process = sh -c 'exit 7'\n");
-  auto failed = resolve_credentials({"profile", {}, {}, {}, {}},
+  auto failed = resolve_credentials(pinned("profile"),
                                     fake_env({{"AWS_PROFILE", "ci"}, {"AWS_CONFIG_FILE", bad}}));
   ASSERT_FALSE(failed);
   EXPECT_TRUE(failed.error().is(errc::authorization));
@@ -270,7 +276,7 @@ TEST(AwsCredentialsChain, ErrorsListEverySourceTriedWithoutSecrets) {
   EXPECT_TRUE(half.error().is(errc::config));
   EXPECT_NE(half.error().message.find("AWS_SECRET_ACCESS_KEY"), std::string::npos);
 
-  auto unknown = resolve_credentials({"instance", {}, {}, {}, {}}, fake_env({}), down);
+  auto unknown = resolve_credentials(pinned("instance"), fake_env({}), down);
   ASSERT_FALSE(unknown);
   EXPECT_TRUE(unknown.error().is(errc::config));
   EXPECT_NE(unknown.error().message.find("imds"), std::string::npos);
