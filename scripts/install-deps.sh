@@ -8,6 +8,7 @@
 #   venv/               Python venv with pytest and confluent-kafka (tests/harness/requirements.txt)
 #   helm-<V>/helm       Helm, for the chart's lint and template test (go install); plus the
 #                       k8s.io/kubernetes module in the Go module cache (its OpenAPI schema, swagger.json)
+#   moto-venv/          moto[server], the STS implementation of the credential-chain tests (pip)
 # Idempotent: each tool is keyed by its version (and input file hash) with a .complete marker
 # and is reused when present. Runs as root, reads no stdin.
 #
@@ -26,6 +27,7 @@ AEMM_VERSION="${AEMM_VERSION:-v1.13.0}"
 HELM_VERSION="${HELM_VERSION:-v3.21.4}"
 K8S_SCHEMA_VERSION="${K8S_SCHEMA_VERSION:-v1.31.14}"
 AZURITE_VERSION="${AZURITE_VERSION:-3.35.0}"
+MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
 DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -216,6 +218,27 @@ else
   [ -x "$az_dir/node_modules/.bin/azurite-blob" ] || die "npm install succeeded but azurite-blob is missing"
   echo "$AZURITE_VERSION" >"$az_dir/.complete"
   step_done "azurite: installed $AZURITE_VERSION into $az_dir" "$t"
+fi
+
+# ---------------------------------------------------------------- moto (STS for the credential-chain tests)
+# Its own venv: moto's dependency tree stays out of the test venv (and changing it never
+# rebuilds that venv under running tests).
+t=$(now)
+moto_venv="$KB_CACHE/moto-venv"
+if [ -f "$moto_venv/.complete" ] && [ "$(cat "$moto_venv/.complete")" = "$MOTO_VERSION" ] && [ -x "$moto_venv/bin/python" ]; then
+  step_done "moto: reused $moto_venv ($MOTO_VERSION)" "$t"
+else
+  say "moto[server] $MOTO_VERSION: pip install into $moto_venv"
+  rm -rf "$moto_venv"
+  /usr/bin/python3 -m venv "$moto_venv" || die "python3 -m venv failed (apt-get install python3-venv)"
+  if ! "$moto_venv/bin/python" -m pip install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" </dev/null \
+      >"$KB_CACHE/moto-install.log" 2>&1; then
+    tail -n 20 "$KB_CACHE/moto-install.log" >&2
+    die "pip install moto[server]==$MOTO_VERSION failed (log: $KB_CACHE/moto-install.log)"
+  fi
+  "$moto_venv/bin/python" -c 'import moto.server, moto.sts' || die "moto imports failed"
+  echo "$MOTO_VERSION" >"$moto_venv/.complete"
+  step_done "moto: installed $MOTO_VERSION into $moto_venv" "$t"
 fi
 
 # ---------------------------------------------------------------- Python venv

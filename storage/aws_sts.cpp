@@ -82,7 +82,9 @@ result<timed_credentials> parse_sts_response(long status, std::string_view body,
   auto doc = xml::parse(body);
   if (status != 200) {
     if (doc) {
+      // AWS wraps the error in ErrorResponse/Error; some implementations add an Errors level.
       const xml::element* err = doc->name == "Error" ? &*doc : doc->child("Error");
+      if (err == nullptr && doc->child("Errors") != nullptr) err = doc->child("Errors")->child("Error");
       if (err != nullptr) {
         return fail(errc::authorization, fmt::format("{} answered HTTP {}: {}: {}", what, status, err->child_text("Code"),
                                                      err->child_text("Message")));

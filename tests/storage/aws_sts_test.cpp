@@ -115,6 +115,12 @@ TEST(AwsSts, ParsesCredentialsAndErrorsWithoutSecrets) {
   EXPECT_EQ(denied.error().message,
             "STS AssumeRoleWithWebIdentity for role R answered HTTP 403: AccessDenied: Not authorized to perform "
             "sts:AssumeRoleWithWebIdentity");
+  auto nested = parse_sts_response(
+      403, "<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>m</Message></Error></Errors>"
+           "</ErrorResponse>",
+      "STS");
+  ASSERT_FALSE(nested);
+  EXPECT_EQ(nested.error().message, "STS answered HTTP 403: SignatureDoesNotMatch: m");
   EXPECT_FALSE(parse_sts_response(200, "<x/>", "STS"));
   EXPECT_FALSE(parse_sts_response(502, "bad gateway", "STS"));
 }
