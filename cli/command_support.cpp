@@ -156,6 +156,8 @@ kb::result<std::unique_ptr<storage::object_store>> open_config_store(const stora
       settings.session_token = storage::secret_string(sc.session_token.reveal());
       settings.credential_source = sc.credentials;
       settings.imds_endpoint = sc.imds_endpoint.value_or("");
+      settings.imds_v1 = sc.imds_v1;
+      settings.sts_endpoint = sc.sts_endpoint.value_or("");
       switch (sc.sse) {
         case server_side_encryption::none: settings.sse = storage::sse_mode::none; break;
         case server_side_encryption::aes256: settings.sse = storage::sse_mode::aes256; break;

@@ -101,8 +101,10 @@ struct storage_config {
   secret_value access_key;       ///< empty: AWS_* environment
   secret_value secret_key;
   secret_value session_token;
-  std::string credentials = "auto";  ///< s3: auto|static|env|profile|container|imds (storage validates)
+  std::string credentials = "auto";  ///< s3: auto|static|env|profile|web_identity|container|imds (storage validates)
   std::optional<std::string> imds_endpoint;  ///< s3: EC2 instance metadata endpoint (tests, private)
+  bool imds_v1 = false;                      ///< s3: IMDSv1 allowed when the IMDSv2 token is refused
+  std::optional<std::string> sts_endpoint;   ///< s3: STS for web identity / role_arn (private endpoints)
   server_side_encryption sse = server_side_encryption::none;
   std::optional<std::string> sse_kms_key_id;
   upload_checksum checksum = upload_checksum::crc32c;

@@ -30,6 +30,8 @@ void read_storage(reader& r, const YAML::Node& node, const std::string& path, st
       {"session_token", secret_field(r, s.session_token)},
       {"credentials", string_field(r, s.credentials)},
       {"imds_endpoint", optional_string_field(r, s.imds_endpoint)},
+      {"imds_v1", flag_field(r, s.imds_v1)},
+      {"sts_endpoint", optional_string_field(r, s.sts_endpoint)},
       {"server_side_encryption", [&](const YAML::Node& v, const std::string& p) {
          assign(s.sse, r.enumeration(v, p, k_sse));
        }},
@@ -76,6 +78,8 @@ void validate_storage(reader& r, const storage_config& s) {
       {"session_token", {sb::s3}},
       {"credentials", {sb::s3}},
       {"imds_endpoint", {sb::s3}},
+      {"imds_v1", {sb::s3}},
+      {"sts_endpoint", {sb::s3}},
       {"server_side_encryption", {sb::s3}},
       {"sse_kms_key_id", {sb::s3}},
       {"upload_checksum", {sb::s3}},
@@ -127,6 +131,9 @@ void validate_storage(reader& r, const storage_config& s) {
   if (s.endpoint && s.endpoint->rfind("http://", 0) != 0 && s.endpoint->rfind("https://", 0) != 0) {
     r.error_at("storage.endpoint", "must be a URL starting with http:// or https://");
   }
+  if (s.sts_endpoint && s.sts_endpoint->rfind("http://", 0) != 0 && s.sts_endpoint->rfind("https://", 0) != 0) {
+    r.error_at("storage.sts_endpoint", "must be a URL starting with http:// or https://");
+  }
 }
 
 json::object storage_json(const storage_config& s) {
@@ -148,6 +155,8 @@ json::object storage_json(const storage_config& s) {
       out["session_token"] = secret_json(s.session_token);
       out["credentials"] = s.credentials;
       out["imds_endpoint"] = optional_json(s.imds_endpoint);
+      out["imds_v1"] = s.imds_v1;
+      out["sts_endpoint"] = optional_json(s.sts_endpoint);
       out["server_side_encryption"] = to_string(s.sse);
       out["sse_kms_key_id"] = optional_json(s.sse_kms_key_id);
       out["upload_checksum"] = to_string(s.checksum);

@@ -107,6 +107,22 @@ def test_web_identity_from_moto_sts_backs_up_and_validates(env, binary, tmp_path
     assert moto.requests() and set(moto.requests()) == {"200"}, moto.log.read_text()[-2000:]
 
 
+def test_sts_endpoint_in_the_config_wins_over_the_environment(env, binary, tmp_path, moto):
+    proc_env = web_identity_env(tmp_path, f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    cfg = write_config(tmp_path, env, new_topic(env), "stscfg", f"cred-{uuid.uuid4().hex[:8]}",
+                       sts_endpoint=moto.endpoint, credentials="web_identity")
+    r = subprocess.run([str(binary), "backup", "--config", str(cfg), "--no-progress"], capture_output=True, text=True,
+                       timeout=180, env=proc_env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "using credentials from web_identity" in r.stderr, r.stderr[-3000:]
+    assert moto.requests() and set(moto.requests()) == {"200"}, moto.log.read_text()[-2000:]
+    bad = write_config(tmp_path, env, "unused-topic", "stsbad", "cred-bad", sts_endpoint="127.0.0.1:1")
+    r = subprocess.run([str(binary), "backup", "--config", str(bad), "--no-progress"], capture_output=True, text=True,
+                       timeout=60, env=proc_env)
+    assert r.returncode == 2, r.stderr[-3000:]
+    assert "storage.sts_endpoint" in r.stderr and "http://" in r.stderr, r.stderr
+
+
 def test_web_identity_with_sts_down_exits_3_listing_the_sources(env, binary, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}"
     cfg = write_config(tmp_path, env, "unused-topic", "wifail", f"cred-{uuid.uuid4().hex[:8]}")
