@@ -788,6 +788,42 @@ spec:
 	})
 }
 
+// The operator's own deployment (config/rbac + config/manager) is accepted by the API server as
+// written, every field known (strict), and the role grants what the controllers use.
+func TestOperatorDeploymentManifestsApply(t *testing.T) {
+	if k8s == nil {
+		t.Fatal("no control plane: unset KB_OPERATOR_NO_ENVTEST and set KUBEBUILDER_ASSETS")
+	}
+	kinds := map[string]bool{}
+	for _, f := range []string{"rbac/role.yaml", "manager/manager.yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "config", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(b), "\n---") {
+			if strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(doc), "---")) == "" {
+				continue
+			}
+			u := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if len(u.Object) == 0 {
+				continue
+			}
+			if err := k8s.Create(testCtx, u, client.FieldValidation("Strict")); err != nil {
+				t.Fatalf("%s: %s %s refused: %v", f, u.GetKind(), u.GetName(), err)
+			}
+			kinds[u.GetKind()] = true
+		}
+	}
+	for _, k := range []string{"ClusterRole", "Namespace", "ServiceAccount", "ClusterRoleBinding", "Deployment"} {
+		if !kinds[k] {
+			t.Errorf("no %s in config/rbac + config/manager", k)
+		}
+	}
+}
+
 // No Secret value appears in any ConfigMap, status, event, workload spec or operator log line of the whole run
 // (this test runs last: Go runs tests in source order).
 func TestZZNoSecretValueOutsideSecrets(t *testing.T) {
