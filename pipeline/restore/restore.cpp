@@ -30,13 +30,17 @@
 #include "pipeline/exception_error.hpp"
 #include "pipeline/memory_budget.hpp"
 #include "pipeline/metrics_server.hpp"
+#include "pipeline/restore/end_offsets.hpp"
 #include "pipeline/restore/lane.hpp"
 #include "pipeline/restore/offset_map.hpp"
 #include "pipeline/restore/partitioner.hpp"
+#include "pipeline/restore/pool_call.hpp"
 #include "pipeline/restore/producer.hpp"
+#include "pipeline/restore/reader_loop.hpp"
 #include "pipeline/restore/reader.hpp"
 #include "pipeline/restore/restore_state.hpp"
 #include "pipeline/restore/target_check.hpp"
+#include "pipeline/restore/topic_creation.hpp"
 #include "pipeline/wake_signal.hpp"
 #include "protocol/create_topics.hpp"
 #include "protocol/describe_groups.hpp"
@@ -72,6 +76,30 @@ std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ull
   return h;
 }
 
+// The same backup, target cluster, selection and window give the same id, so a re-run resumes.
+std::string derive_restore_id(const restore_plan& plan, const std::string& cluster_id, const time_window& window) {
+  std::string key = plan.backup.backup_id + "|" + cluster_id + "|";
+  for (const auto& p : plan.partitions) {
+    key += fmt::format("{}:{}>{}:{};", p.source_topic, p.source_partition, p.target_topic, p.target_partition);
+  }
+  key += fmt::format("|{}|{}", window.start.value_or(-1), window.end.value_or(-1));
+  return fmt::format("r-{:016x}", fnv1a(key));
+}
+
+std::vector<topic_summary> topic_summaries(const restore_plan& plan, const restore_state& state) {
+  std::vector<topic_summary> out;
+  for (const auto& t : plan.topics) {
+    topic_summary ts{t.source, t.target, 0, 0};
+    for (const auto& s : state.partitions) {
+      if (s.source_topic != t.source) continue;
+      ts.records += s.records;
+      ts.bytes += s.bytes;
+    }
+    out.push_back(ts);
+  }
+  return out;
+}
+
 class engine {
  public:
   engine(storage::object_store& store, const restore_options& o, restore_plan plan)
@@ -95,19 +123,9 @@ class engine {
 
  private:
   // ---- helpers ----------------------------------------------------------------------------
-  // Runs `f` on the pool and resumes the awaiting coroutine on the engine thread with its
-  // result. Not a coroutine itself: g++ 12 mishandles lambdas moved through coroutine frames.
   template <class F>
   auto on_pool(F f) {
-    using R = decltype(f());
-    return asio::async_initiate<decltype(asio::use_awaitable), void(R)>(
-        [this](auto handler, F fn) {
-          asio::post(pool_, [this, handler = std::move(handler), fn = std::move(fn)]() mutable {
-            R r = fn();
-            asio::post(io_, [handler = std::move(handler), r = std::move(r)]() mutable { std::move(handler)(std::move(r)); });
-          });
-        },
-        asio::use_awaitable, std::move(f));
+    return async_on_pool(pool_, io_, std::move(f));
   }
 
   asio::awaitable<void> sleep(std::chrono::milliseconds d) {
@@ -144,11 +162,12 @@ class engine {
     brokers_ok_ = true;
     if (auto r = co_await async_check_target(); !r) co_return r;
     if (auto r = co_await async_check_groups(); !r) co_return r;
-    summary_.restore_id = o_.restore_id.empty() ? derive_restore_id() : o_.restore_id;
+    summary_.restore_id =
+        o_.restore_id.empty() ? derive_restore_id(plan_, cluster_->cluster_id().value_or(""), o_.plan.window) : o_.restore_id;
     if (o_.dry_run) co_return kb::result<void>{};
 
     if (auto r = co_await async_load_state(); !r) co_return r;
-    if (auto r = co_await async_create_topics(); !r) co_return r;
+    if (auto r = co_await async_create_topics(*cluster_, to_create_); !r) co_return r;
     if (auto r = co_await producer_->async_init(); !r) co_return r;
     if (auto r = co_await async_prepare_lanes(); !r) co_return r;
     kb::log::debug("restore {}: {} target partitions ready", summary_.restore_id, producer_->lanes().size());
@@ -157,18 +176,17 @@ class engine {
     kb::log::debug("restore {}: initial state saved", summary_.restore_id);
 
     // Readers (bounded concurrency), the dispatcher and the checkpoint writer.
-    const std::size_t readers = std::max<std::size_t>(1, std::min<std::size_t>(o_.max_concurrent_partitions, plan_.partitions.size()));
-    readers_running_ = readers;
-    for (std::size_t i = 0; i < readers; ++i) asio::co_spawn(io_, async_reader_loop(), asio::detached);
+    readers_.emplace(reader_loop::context{store_, plan_, o_, existing_, io_, pool_}, run_, *producer_);
+    readers_->start();
     asio::co_spawn(io_, async_checkpoint_loop(), asio::detached);
     dispatch_hooks hooks;
-    hooks.settle_done = [this] { settle_done(); };
-    hooks.input_done = [this] { return readers_running_ == 0 && pending_done_.empty(); };
+    hooks.settle_done = [this] { readers_->settle_done(); };
+    hooks.input_done = [this] { return readers_->finished(); };
     hooks.progress = [this] {
       if (o_.on_progress) o_.on_progress(summary_.records, summary_.bytes, plan_.bytes());
     };
     co_await producer_->async_run(std::move(hooks));
-    if (read_error_ && !fatal_) fatal_ = std::move(read_error_);
+    if (auto e = readers_->take_error(); e && !fatal_) fatal_ = std::move(e);
     finished_ = true;
     checkpoint_wake_.notify();  // io_.run() returns only once the checkpoint loop has ended
     if (fatal_) {
@@ -187,7 +205,8 @@ class engine {
     if (stopping()) co_return fail(errc::cancelled, std::string("restore interrupted; re-run the same command to resume"));
     if (auto r = write_offset_report(); !r) co_return r;
     if (auto r = co_await async_commit_groups(); !r) co_return r;
-    finish_summary();
+    summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    summary_.topics = topic_summaries(plan_, state_);
     co_return kb::result<void>{};
   }
 
@@ -223,15 +242,6 @@ class engine {
     for (const auto& p : state_.partitions) m.partitions_done += p.done ? 1 : 0;
     m.planned_bytes = plan_.bytes();
     return m;
-  }
-
-  std::string derive_restore_id() const {
-    std::string key = plan_.backup.backup_id + "|" + cluster_->cluster_id().value_or("") + "|";
-    for (const auto& p : plan_.partitions) {
-      key += fmt::format("{}:{}>{}:{};", p.source_topic, p.source_partition, p.target_topic, p.target_partition);
-    }
-    key += fmt::format("|{}|{}", o_.plan.window.start.value_or(-1), o_.plan.window.end.value_or(-1));
-    return fmt::format("r-{:016x}", fnv1a(key));
   }
 
   // ---- target checks (nothing written; pipeline/restore/target_check.hpp) ----------------------
@@ -280,16 +290,9 @@ class engine {
       s.source_partition = p.source_partition;
       s.target_topic = p.target_topic;
       s.target_partition = p.target_partition;
-      if (old) {
-        for (const auto& q : old->partitions) {
-          if (q.source_topic == s.source_topic && q.source_partition == s.source_partition &&
-              q.target_topic == s.target_topic && q.target_partition == s.target_partition) {
-            s = q;
-          }
-        }
-      }
       state_.partitions.push_back(std::move(s));
     }
+    if (old) adopt_saved_progress(state_, *old);
     if (old) {
       // Never trust a state whose target is gone or was re-created: start that target over.
       for (const auto& why : reset_stale_targets(state_, target_status_)) {
@@ -303,7 +306,7 @@ class engine {
       if (!finished.empty()) {
         std::sort(finished.begin(), finished.end());
         finished.erase(std::unique(finished.begin(), finished.end()), finished.end());
-        auto ends = co_await async_end_offsets(std::move(finished));
+        auto ends = co_await async_end_offsets(*cluster_, std::move(finished));
         if (!ends) co_return fail(std::move(ends.error()));
         std::map<std::pair<std::string, std::int32_t>, std::int64_t> by_tp;
         for (const auto& [tp, end] : *ends) by_tp[{tp.topic, tp.partition}] = end;
@@ -375,116 +378,6 @@ class engine {
   }
 
   // ---- topics, producer, lanes --------------------------------------------------------------
-  asio::awaitable<kb::result<void>> async_create_topics() {
-    if (to_create_.empty()) co_return kb::result<void>{};
-    protocol::create_topics_request req;
-    req.topics = to_create_;
-    req.timeout_ms = 30000;
-    auto r = co_await cluster_->async_send(any_node(), req);
-    if (!r) co_return fail(std::move(r.error()));
-    std::vector<std::string> names;
-    for (const auto& t : r->topics) {
-      names.push_back(t.name);
-      if (t.error_code != 0 && t.error_code != static_cast<std::int16_t>(error_code::topic_already_exists)) {
-        co_return fail(protocol::classify(t.error_code) == protocol::error_class::authorization ? errc::authorization : errc::broker,
-                       fmt::format("cannot create target topic '{}': {}", t.name, kafka_error(t.error_code, t.error_message)));
-      }
-      kb::log::info("created target topic '{}'", t.name);
-    }
-    // Wait until every new partition has a leader (bounded: 60 x 500 ms).
-    for (int attempt = 0; attempt < 60; ++attempt) {
-      (void)co_await cluster_->async_refresh_metadata(names);
-      bool ready = true;
-      for (const auto& t : to_create_) {
-        const auto* info = cluster_->find_topic(t.name);
-        if (info == nullptr || static_cast<std::int32_t>(info->partitions.size()) < t.num_partitions) {
-          ready = false;
-          break;
-        }
-        for (const auto& p : info->partitions) ready = ready && p.leader_id >= 0;
-      }
-      if (ready) co_return kb::result<void>{};
-      co_await sleep(500ms);
-    }
-    co_return fail(errc::timeout, std::string("created target topics have no partition leaders after 30 s"));
-  }
-
-  std::uint64_t buffered_bytes() const noexcept { return producer_->queued_bytes() + preparing_bytes_; }
-
-  /// End offsets of many partitions: one ListOffsets per leader (not one per partition, which
-  /// costs a round trip each with a thousand partitions); retried while leaders settle. A topic
-  /// of 1,000 partitions created a moment ago can take well over 5 s to answer for all of them
-  /// on a busy broker, so partitions are retried for up to 60 s (240 rounds of 250 ms).
-  asio::awaitable<kb::result<std::map<net::topic_partition, std::int64_t>>> async_end_offsets(
-      std::vector<net::topic_partition> todo) {
-    std::map<net::topic_partition, std::int64_t> out;
-    std::map<net::topic_partition, std::string> last_error;  ///< the broker's latest answer per partition
-    std::vector<std::string> names;
-    for (const auto& tp : todo)
-      if (std::find(names.begin(), names.end(), tp.topic) == names.end()) names.push_back(tp.topic);
-    for (int attempt = 0; attempt < 240 && !todo.empty(); ++attempt) {
-      if (attempt > 0) {
-        (void)co_await cluster_->async_refresh_metadata(names);
-        co_await sleep(250ms);
-      }
-      std::map<std::int32_t, std::vector<net::topic_partition>> by_leader;
-      std::vector<net::topic_partition> retry;
-      for (const auto& tp : todo) {
-        if (auto leader = cluster_->leader(tp)) by_leader[*leader].push_back(tp);
-        else retry.push_back(tp);
-      }
-      for (const auto& [leader, tps] : by_leader) {
-        protocol::list_offsets_request req;
-        for (const auto& tp : tps) {
-          if (req.topics.empty() || req.topics.back().name != tp.topic) {
-            protocol::list_offsets_request::topic topic;
-            topic.name = tp.topic;
-            req.topics.push_back(std::move(topic));
-          }
-          protocol::list_offsets_request::partition part;
-          part.partition_index = tp.partition;
-          part.timestamp = protocol::latest_timestamp;
-          req.topics.back().partitions.push_back(part);
-        }
-        auto r = co_await cluster_->async_send(leader, req);
-        if (!r) co_return fail(std::move(r.error()));
-        std::set<net::topic_partition> answered;
-        for (const auto& t : r->topics) {
-          for (const auto& p : t.partitions) {
-            const net::topic_partition tp{t.name, p.partition_index};
-            if (p.error_code == 0) {
-              out[tp] = p.offset;
-              answered.insert(tp);
-            } else if (protocol::classify(p.error_code) == protocol::error_class::authorization) {
-              co_return fail(errc::authorization, fmt::format("Not authorized to access topic '{}': the restore "
-                                                              "principal needs Describe on it",
-                                                              t.name));
-            } else if (protocol::classify(p.error_code) == protocol::error_class::fatal ||
-                       protocol::classify(p.error_code) == protocol::error_class::unsupported) {
-              co_return fail(errc::broker, fmt::format("cannot read the end offset of {}[{}]: ListOffsets returned {}",
-                                                       t.name, p.partition_index, kafka_error(p.error_code, {})));
-            } else {
-              last_error[tp] = kafka_error(p.error_code, {});  // retried while leaders settle
-            }
-          }
-        }
-        for (const auto& tp : tps)
-          if (!answered.contains(tp)) retry.push_back(tp);
-      }
-      todo = std::move(retry);
-    }
-    if (!todo.empty()) {
-      const auto why = last_error.find(todo.front());
-      co_return fail(errc::timeout,
-                     fmt::format("cannot read the end offset of {}[{}]{} after 60 s: {}", todo.front().topic,
-                                 todo.front().partition,
-                                 todo.size() > 1 ? fmt::format(" (and {} more)", todo.size() - 1) : std::string(),
-                                 why != last_error.end() ? "the broker kept answering " + why->second
-                                                         : std::string("no leader answered for it; is the target cluster healthy?")));
-    }
-    co_return out;
-  }
-
   asio::awaitable<kb::result<void>> async_prepare_lanes() {
     std::vector<std::string> names;
     for (const auto& t : plan_.topics) names.push_back(t.target);
@@ -498,7 +391,7 @@ class engine {
     }
     std::sort(direct.begin(), direct.end());
     direct.erase(std::unique(direct.begin(), direct.end()), direct.end());
-    auto ends = co_await async_end_offsets(std::move(direct));
+    auto ends = co_await async_end_offsets(*cluster_, std::move(direct));
     if (!ends) co_return fail(std::move(ends.error()));
 
     for (std::size_t i = 0; i < plan_.partitions.size(); ++i) {
@@ -557,111 +450,6 @@ class engine {
     co_return kb::result<void>{};
   }
 
-  // ---- readers ----------------------------------------------------------------------------
-  asio::awaitable<void> async_reader_loop() {
-    while (!reading_halted()) {
-      const std::size_t i = next_partition_++;
-      if (i >= plan_.partitions.size()) break;
-      if (state_.partitions[i].done) continue;
-      if (auto r = co_await async_read_partition(i); !r) {
-        // Damaged data (or a storage failure) stops all reading, but what was verified and
-        // queued before it still goes out: the target ends at a clean point the error reports.
-        if (!read_error_) read_error_ = std::move(r.error());
-        break;
-      }
-    }
-    --readers_running_;
-    producer_->notify();
-  }
-
-  asio::awaitable<kb::result<void>> async_read_partition(std::size_t index) {
-    const auto& p = plan_.partitions[index];
-    std::int64_t next = state_.partitions[index].next_source_offset;
-    const planned_topic* topic = nullptr;
-    for (const auto& t : plan_.topics)
-      if (t.source == p.source_topic) topic = &t;
-    if (topic == nullptr) co_return fail(errc::internal, fmt::format("no planned topic for {}[{}]", p.source_topic, p.source_partition));
-    std::optional<murmur2_partitioner> router;
-    if (topic->repartition) {
-      // The same meaning as the plan and --dry-run print: murmur2 by key, or round-robin.
-      router.emplace(topic->repartition->target_partitions,
-                     topic->repartition->strategy == repartition_strategy::murmur2);
-    }
-    const std::size_t max_batch = max_batch_bytes(plan_, existing_, p.target_topic);
-    for (const auto& seg : p.segments) {
-      for (std::uint32_t f : seg.frames) {
-        if (reading_halted()) co_return kb::result<void>{};
-        const auto& fe = seg.index->frames[f];
-        if (fe.last_offset < next) continue;
-        // The memory budget (restore_options::max_buffer_bytes) covers frames being prepared and
-        // batches queued in every lane; one frame may always go ahead so a restore cannot stall.
-        const std::uint64_t need = fe.raw_size;
-        while (buffered_bytes() > 0 && buffered_bytes() + need > o_.max_buffer_bytes && !reading_halted())
-          co_await producer_->budget_waiters().wait(io_.get_executor(), 200ms);
-        if (reading_halted()) co_return kb::result<void>{};
-        preparing_bytes_ += need;  // released below once its batches are queued (or on error)
-        auto job = [this, &seg, &p, f, next, max_batch]() {
-          return read_frame_batches(store_, p, seg, f, next, o_.plan.window, max_batch);
-        };
-        // Named lambdas: g++ 12 destroys lambda temporaries inside co_await expressions twice.
-        frame_work work = co_await on_pool(std::move(job));
-        if (work.err) {
-          preparing_bytes_ -= need;
-          co_return fail(std::move(*work.err));
-        }
-        next = work.next_offset;
-        summary_.batches_passed += work.stats.passed;
-        summary_.batches_reencoded += work.stats.reencoded;
-        summary_.batches_dropped += work.stats.dropped;
-        if (router) {
-          auto split = [&work, &router, max_batch]() { return route_batches(work.outputs, *router, max_batch); };
-          auto routed = co_await on_pool(std::move(split));
-          if (!routed) {
-            preparing_bytes_ -= need;
-            co_return fail(std::move(routed.error()));
-          }
-          for (auto& [part, batches] : *routed) {
-            for (auto& ob : batches) {
-              if (auto r = co_await producer_->async_enqueue(producer_->lane_for(p.target_topic, part), std::move(ob), index); !r) {
-                preparing_bytes_ -= need;
-                co_return r;
-              }
-            }
-          }
-        } else {
-          auto& l = producer_->lane_for(p.target_topic, p.target_partition);
-          for (auto& ob : work.outputs) {
-            if (auto r = co_await producer_->async_enqueue(l, std::move(ob), index); !r) {
-              preparing_bytes_ -= need;
-              co_return r;
-            }
-          }
-        }
-        preparing_bytes_ -= need;
-      }
-    }
-    // Everything read: the partition is done once its lane has acknowledged it all.
-    pending_done_.push_back({index, p.last_offset + 1});
-    producer_->notify();
-    co_return kb::result<void>{};
-  }
-
-  // Partitions whose reader finished are done once no batch of theirs waits in any lane.
-  void settle_done() {
-    for (auto it = pending_done_.begin(); it != pending_done_.end();) {
-      const auto [index, end] = *it;
-      if (producer_->waiting(index) > 0) {
-        ++it;
-        continue;
-      }
-      auto& s = state_.partitions[index];
-      s.next_source_offset = std::max(s.next_source_offset, end);
-      s.done = true;
-      dirty_ = true;
-      it = pending_done_.erase(it);
-    }
-  }
-
   // ---- consumer groups --------------------------------------------------------------------
   asio::awaitable<kb::result<void>> async_commit_groups() {
     if (!o_.reset_consumer_offsets || plan_.group_offsets.empty()) co_return kb::result<void>{};
@@ -671,19 +459,6 @@ class engine {
     if (!groups) co_return fail(std::move(groups.error()));
     summary_.groups = std::move(*groups);
     co_return kb::result<void>{};
-  }
-
-  void finish_summary() {
-    summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    for (const auto& t : plan_.topics) {
-      topic_summary ts{t.source, t.target, 0, 0};
-      for (const auto& s : state_.partitions) {
-        if (s.source_topic != t.source) continue;
-        ts.records += s.records;
-        ts.bytes += s.bytes;
-      }
-      summary_.topics.push_back(ts);
-    }
   }
 
   storage::object_store& store_;
@@ -707,12 +482,7 @@ class engine {
   std::map<std::string, std::int32_t> coordinators_;
   std::optional<target_check> checks_;  ///< set by async_check_target
   std::optional<producer> producer_;    ///< set once the brokers answered
-  std::vector<std::pair<std::size_t, std::int64_t>> pending_done_;
-  std::uint64_t preparing_bytes_ = 0;           ///< raw bytes of frames being read and rewritten
-  std::optional<error> read_error_;  ///< a reader's failure: reading stops, the queued rest is produced
-  bool reading_halted() const { return fatal_ || read_error_ || stopping(); }
-  std::size_t next_partition_ = 0;
-  std::size_t readers_running_ = 0;
+  std::optional<reader_loop> readers_;  ///< set when reading starts
   bool resumed_ = false;
   bool finished_ = false;
   bool saving_ = false;

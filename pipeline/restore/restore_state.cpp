@@ -185,4 +185,15 @@ kb::result<void> check_written_ends(const restore_state& state,
   return {};
 }
 
+void adopt_saved_progress(restore_state& state, const restore_state& saved) {
+  for (auto& s : state.partitions) {
+    for (const auto& q : saved.partitions) {
+      if (q.source_topic == s.source_topic && q.source_partition == s.source_partition &&
+          q.target_topic == s.target_topic && q.target_partition == s.target_partition) {
+        s = q;
+      }
+    }
+  }
+}
+
 }  // namespace kb::pipeline::restore

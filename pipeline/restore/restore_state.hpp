@@ -68,6 +68,11 @@ struct state_choice {
 /// A topic id as 32 hex digits; empty for the all-zero id (none known).
 [[nodiscard]] std::string topic_id_hex(const protocol::uuid& id);
 
+/// Takes over the progress `saved` recorded for each partition of `state` with the same source
+/// and target (topic and partition); other partitions stay fresh, saved ones not planned now are
+/// dropped.
+void adopt_saved_progress(restore_state& state, const restore_state& saved);
+
 /// What the target cluster holds now under a target topic name.
 struct target_topic_status {
   bool exists = false;

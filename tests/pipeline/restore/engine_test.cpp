@@ -1,8 +1,10 @@
 // The restore engine against an in-process fake target broker (fake_target.hpp) and a backup
 // set written here with the storage format's builder: what happens when the target holds a
 // produce response back, answers ListOffsets with an error, or refuses one partition's batches.
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -114,8 +116,17 @@ TEST_F(engine_test, a_produce_response_held_past_the_drain_bound_fails_the_run_n
   testing::fake_target_behavior b;
   b.topics = {{"t", 2}};
   // Partition 0's request is never answered; partition 1 is refused, which ends the run while
-  // partition 0's request is still in flight (each goes on its own connection).
-  b.produce_error = [](const std::string&, std::int32_t p) -> std::int16_t { return p == 0 ? testing::hold : 29; };
+  // partition 0's request is still in flight (each goes on its own connection). Partition 1 is
+  // told NOT_LEADER_OR_FOLLOWER (retried) until partition 0's request is held, so a slow read of
+  // partition 0 on a loaded machine cannot end the run before its request went out.
+  auto held = std::make_shared<std::atomic<bool>>(false);
+  b.produce_error = [held](const std::string&, std::int32_t p) -> std::int16_t {
+    if (p == 0) {
+      held->store(true);
+      return testing::hold;
+    }
+    return held->load() ? std::int16_t{29} : std::int16_t{6};
+  };
   start_target(std::move(b));
   auto o = options(2);
   // The request itself would wait two minutes: longer than the old fixed 60 s bound.

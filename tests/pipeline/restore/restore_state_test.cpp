@@ -214,5 +214,27 @@ TEST(restore_state_identity, a_finished_partition_that_lost_records_is_refused) 
   EXPECT_NE(r.error().message.find("/x/state.json"), std::string::npos) << r.error().message;
 }
 
+TEST(restore_state_resume, saved_progress_is_taken_only_for_the_same_source_and_target) {
+  const auto saved = sample();  // src[0] -> dst[0], done
+  restore_state now;
+  auto fresh = [](const std::string& src, const std::string& dst, std::int32_t part) {
+    partition_state p;
+    p.source_topic = src;
+    p.target_topic = dst;
+    p.target_partition = part;
+    return p;
+  };
+  now.partitions = {fresh("src", "dst", 0), fresh("src", "other", 0), fresh("src", "dst", 1), fresh("x", "dst", 0)};
+  adopt_saved_progress(now, saved);
+  EXPECT_TRUE(now.partitions[0].done);
+  EXPECT_EQ(now.partitions[0].records, 100u);
+  EXPECT_EQ(now.partitions[0].map.translate(50), 50);
+  for (std::size_t i = 1; i < now.partitions.size(); ++i) {
+    EXPECT_FALSE(now.partitions[i].done) << i;
+    EXPECT_EQ(now.partitions[i].target_end, -1) << i;
+    EXPECT_TRUE(now.partitions[i].map.empty()) << i;
+  }
+}
+
 }  // namespace
 }  // namespace kb::pipeline::restore
