@@ -52,11 +52,7 @@ int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, st
   o.topics.exclude = cfg.source->topics.exclude;
   o.topics.include_internal = cfg.backup.include_internal_topics;
   for (const auto& t : cfg.backup.internal_topics) o.topics.include.push_back(t);
-  switch (cfg.backup.compression) {
-    case compression_codec::zstd: o.codec = storage::format::frame_codec::zstd; break;
-    case compression_codec::lz4: o.codec = storage::format::frame_codec::lz4; break;
-    case compression_codec::none: o.codec = storage::format::frame_codec::none; break;
-  }
+  o.codec = cfg.backup.compression;
   o.compression_level = cfg.backup.compression_level;
   o.segment_max_bytes = std::max<std::uint64_t>(cfg.backup.segment_max_bytes, 1);
   o.segment_max_interval_ms = std::max<std::uint64_t>(cfg.backup.segment_max_interval_ms, 1);

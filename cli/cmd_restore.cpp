@@ -38,13 +38,7 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
   p.topic_mapping = cfg.restore.topic_mapping;
   p.source_partitions = cfg.restore.source_partitions;
   p.partition_mapping = cfg.restore.partition_mapping;
-  for (const auto& [topic, rule] : cfg.restore.repartitioning) {
-    pipeline::restore::repartition_rule r;
-    r.strategy = rule.strategy == repartition_strategy::murmur2 ? pipeline::restore::repartition_strategy::murmur2
-                                                                : pipeline::restore::repartition_strategy::round_robin;
-    r.target_partitions = rule.target_partitions;
-    p.repartitioning[topic] = r;
-  }
+  p.repartitioning = cfg.restore.repartitioning;
   p.window.start = cfg.restore.time_window_start;
   p.window.end = cfg.restore.time_window_end;
   p.consumer_groups = cfg.restore.consumer_groups;

@@ -72,12 +72,7 @@ kb::result<net::cluster_options> cluster_options_from(const kafka_config& k, std
   o.connection.client_id = k.client_id;
   o.connections_per_broker = k.connection.connections_per_broker;
   const auto& s = k.security;
-  switch (s.protocol) {
-    case security_protocol::plaintext: o.connection.protocol = net::security_protocol::plaintext; break;
-    case security_protocol::ssl: o.connection.protocol = net::security_protocol::ssl; break;
-    case security_protocol::sasl_plaintext: o.connection.protocol = net::security_protocol::sasl_plaintext; break;
-    case security_protocol::sasl_ssl: o.connection.protocol = net::security_protocol::sasl_ssl; break;
-  }
+  o.connection.protocol = s.protocol;
   if (s.uses_sasl()) {
     switch (s.mechanism) {
       case sasl_mechanism::plain: o.connection.sasl.mechanism = "PLAIN"; break;

@@ -112,7 +112,7 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
     case command::restore: {
       auto cfg = load(args, err, env);
       if (!cfg) return static_cast<int>(kb::exit_code::usage);
-      const auto wanted = args.cmd == command::backup ? run_mode::backup : run_mode::restore;
+      const auto wanted = args.cmd == command::backup ? job_kind::backup : job_kind::restore;
       if (cfg->mode != wanted) {
         print_error(err, fmt::format(
             "{}: mode is {} but the command is '{}'; set mode: {} or run 'kafka-backup "

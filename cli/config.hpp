@@ -13,6 +13,9 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "cli/env_subst.hpp"
+#include "net/security_protocol.hpp"
+#include "pipeline/restore/plan.hpp"
+#include "storage/format/segment.hpp"
 
 namespace kb::cli {
 
@@ -29,16 +32,20 @@ class secret_value {
   std::string value_;
 };
 
-enum class run_mode { backup, restore };
-enum class security_protocol { plaintext, ssl, sasl_plaintext, sasl_ssl };
+/// `mode:`: which command the file configures (how a backup ends is pipeline::backup::run_mode).
+enum class job_kind { backup, restore };
+// Enums owned by the layer that acts on them; the cli only maps their config names
+// (cli/config/enum_tables.hpp).
+using net::security_protocol;                      // source/target.security.security_protocol
+using storage::format::frame_codec;                // backup.compression (`zstd`, `lz4`, `none`)
+using pipeline::restore::repartition_strategy;     // `murmur2`; `automatic` is round_robin
+using pipeline::restore::repartition_rule;         // restore.repartitioning.<topic>
 enum class sasl_mechanism { none, plain, scram_sha_256, scram_sha_512, gssapi };
 enum class storage_backend { filesystem, s3, azure, gcs };
 enum class server_side_encryption { none, aes256, aws_kms };
 /// `storage.upload_checksum` (s3): how the server checks each uploaded body.
 enum class upload_checksum { crc32c, sha256 };
-enum class compression_codec { zstd, lz4, none };
 enum class start_offset_policy { earliest, latest, specific };
-enum class repartition_strategy { murmur2, automatic };
 
 /// `source.security` / `target.security`.
 struct security_config {
@@ -56,11 +63,10 @@ struct security_config {
   std::optional<std::string> sasl_krb5_config_path;
 
   [[nodiscard]] bool uses_tls() const noexcept {
-    return protocol == security_protocol::ssl || protocol == security_protocol::sasl_ssl;
+    return net::uses_tls(protocol);
   }
   [[nodiscard]] bool uses_sasl() const noexcept {
-    return protocol == security_protocol::sasl_plaintext ||
-           protocol == security_protocol::sasl_ssl;
+    return net::uses_sasl(protocol);
   }
 };
 
@@ -124,8 +130,8 @@ struct storage_config {
 };
 
 /// `backup:`.
-struct backup_options {
-  compression_codec compression = compression_codec::zstd;
+struct backup_config {
+  frame_codec compression = frame_codec::zstd;
   int compression_level = 3;
   std::uint64_t segment_max_bytes = 134217728;
   std::uint64_t segment_max_interval_ms = 60000;
@@ -149,13 +155,8 @@ struct backup_options {
   std::uint64_t max_buffer_bytes = 96ull << 20;
 };
 
-struct repartition_rule {
-  repartition_strategy strategy = repartition_strategy::murmur2;
-  std::int32_t target_partitions = 0;
-};
-
 /// `restore:`.
-struct restore_options {
+struct restore_config {
   std::optional<std::int64_t> time_window_start;  ///< epoch ms, inclusive
   std::optional<std::int64_t> time_window_end;    ///< epoch ms, inclusive
   std::vector<std::int32_t> source_partitions;    ///< empty: all
@@ -200,13 +201,13 @@ struct logging_config {
 /// A whole configuration file, validated, defaults filled in.
 struct config {
   std::string file;  ///< where it was loaded from (for messages)
-  run_mode mode = run_mode::backup;
+  job_kind mode = job_kind::backup;
   std::string backup_id;
   std::optional<kafka_config> source;
   std::optional<kafka_config> target;
   storage_config storage;
-  backup_options backup;
-  restore_options restore;
+  backup_config backup;
+  restore_config restore;
   metrics_config metrics;
   logging_config logging;
   /// Accepted-but-questionable settings, each `file:line:col: key: why` (log them as warnings).
@@ -242,14 +243,13 @@ struct config {
 /// Levenshtein distance (used for "did you mean" suggestions).
 [[nodiscard]] std::size_t edit_distance(std::string_view a, std::string_view b);
 
-std::string_view to_string(run_mode m) noexcept;
-std::string_view to_string(security_protocol p) noexcept;
+std::string_view to_string(job_kind m) noexcept;
 std::string_view to_string(sasl_mechanism m) noexcept;
 std::string_view to_string(storage_backend b) noexcept;
 std::string_view to_string(server_side_encryption s) noexcept;
 std::string_view to_string(upload_checksum c) noexcept;
-std::string_view to_string(compression_codec c) noexcept;
+std::string_view to_string(frame_codec c) noexcept;
 std::string_view to_string(start_offset_policy s) noexcept;
-std::string_view to_string(repartition_strategy s) noexcept;
+std::string_view to_string(repartition_strategy s) noexcept;  ///< config names
 
 }  // namespace kb::cli

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/backup/topic_selection.hpp"
 #include "storage/azure/blob_location.hpp"
 
 namespace kb::cli {
@@ -15,6 +16,32 @@ kb::result<void> check_security(const kafka_config& k, [[maybe_unused]] std::str
                                           "binary (build with -Dgssapi=enabled)",
                                           section));
 #endif
+  }
+  return {};
+}
+
+/// A literal `__…` name is an internal topic to the backup's selection, which refuses it without
+/// include_internal_topics once connected: refused here so `config` says so too.
+kb::result<void> check_internal_topics(const config& cfg) {
+  if (cfg.backup.include_internal_topics) return {};
+  const auto internal = [](const std::string& name) {
+    return pipeline::backup::is_literal(name) && pipeline::backup::is_internal_topic({name, false});
+  };
+  if (cfg.source) {
+    for (const auto& name : cfg.source->topics.include) {
+      if (internal(name)) {
+        return fail(errc::config, fmt::format("source.topics.include names the internal topic '{}'; set "
+                                              "backup.include_internal_topics: true to back it up",
+                                              name));
+      }
+    }
+  }
+  for (const auto& name : cfg.backup.internal_topics) {  // added to the include list
+    if (internal(name)) {
+      return fail(errc::config, fmt::format("backup.internal_topics names the internal topic '{}'; set "
+                                            "backup.include_internal_topics: true to back it up",
+                                            name));
+    }
   }
   return {};
 }
@@ -35,10 +62,11 @@ kb::result<void> check_runnable(const config& cfg) {
                                 "use_workload_identity / client_secret); keep exactly one");
     }
   }
-  if (cfg.mode == run_mode::backup) {
+  if (cfg.mode == job_kind::backup) {
     if (cfg.source) {
       if (auto r = check_security(*cfg.source, "source"); !r) return r;
     }
+    if (auto r = check_internal_topics(cfg); !r) return r;
     if (cfg.backup.start_offset == start_offset_policy::specific) {
       return fail(errc::config, fmt::format("{}: backup.start_offset: specific offsets are not supported by this "
                                             "version; use earliest or latest",

@@ -22,24 +22,12 @@
 #include "base/bytes.hpp"
 #include "base/error.hpp"
 #include "net/sasl.hpp"
+#include "net/security_protocol.hpp"
 #include "net/tls.hpp"
 #include "protocol/api.hpp"
 #include "protocol/header.hpp"
 
 namespace kb::net {
-
-/// `security_protocol` of a cluster's `security:` block.
-enum class security_protocol { plaintext, ssl, sasl_plaintext, sasl_ssl };
-
-/// "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL" (case-insensitive); errc::config otherwise.
-[[nodiscard]] result<security_protocol> parse_security_protocol(std::string_view text);
-[[nodiscard]] std::string_view to_string(security_protocol p) noexcept;
-[[nodiscard]] constexpr bool uses_tls(security_protocol p) noexcept {
-  return p == security_protocol::ssl || p == security_protocol::sasl_ssl;
-}
-[[nodiscard]] constexpr bool uses_sasl(security_protocol p) noexcept {
-  return p == security_protocol::sasl_plaintext || p == security_protocol::sasl_ssl;
-}
 
 enum class listener_symptom;  // net/listener_probe.hpp
 

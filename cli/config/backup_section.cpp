@@ -12,7 +12,7 @@ namespace json = boost::json;
 
 
 void read_specific_offsets(reader& r, const YAML::Node& node, const std::string& path,
-                           backup_options& b) {
+                           backup_config& b) {
   r.each_entry(node, path, [&](const YAML::Node&, const YAML::Node& partitions,
                                const std::string& topic_path) {
     const std::string topic(last_segment(topic_path));
@@ -28,7 +28,7 @@ void read_specific_offsets(reader& r, const YAML::Node& node, const std::string&
 
 }  // namespace
 
-void read_backup(reader& r, const YAML::Node& node, const std::string& path, backup_options& b) {
+void read_backup(reader& r, const YAML::Node& node, const std::string& path, backup_config& b) {
   constexpr auto u64max = std::numeric_limits<std::uint64_t>::max();
   r.read_map(node, path, {
       {"compression", [&](const YAML::Node& v, const std::string& p) { assign(b.compression, r.enumeration(v, p, k_codecs)); }},
@@ -97,13 +97,13 @@ void read_backup(reader& r, const YAML::Node& node, const std::string& path, bac
   });
 }
 
-void validate_backup(reader& r, run_mode mode, const backup_options& b) {
+void validate_backup(reader& r, job_kind mode, const backup_config& b) {
   if (b.continuous && b.stop_at_current_offsets) {
     r.error_at("backup.stop_at_current_offsets",
                "cannot be combined with continuous: true (a snapshot stops, a continuous backup "
                "does not); set one of them to false");
   }
-  if (mode == run_mode::backup) {
+  if (mode == job_kind::backup) {
     // A budget one fetch does not fit in would wait forever for memory nothing frees.
     const auto fetch = pipeline::backup::effective_fetch_max_bytes(b.fetch_max_bytes, b.segment_max_bytes);
     const auto floor = pipeline::backup::min_buffer_bytes(fetch);
@@ -116,26 +116,26 @@ void validate_backup(reader& r, run_mode mode, const backup_options& b) {
   }
   if (r.seen("backup.compression_level")) {
     switch (b.compression) {
-      case compression_codec::zstd:
+      case frame_codec::zstd:
         if (b.compression_level < 1 || b.compression_level > 22) {
           r.error_at("backup.compression_level",
                      fmt::format("must be between 1 and 22 for zstd, not {}", b.compression_level));
         }
         break;
-      case compression_codec::lz4:
+      case frame_codec::lz4:
         if (b.compression_level < 1 || b.compression_level > 12) {
           r.error_at("backup.compression_level",
                      fmt::format("must be between 1 and 12 for lz4, not {}", b.compression_level));
         }
         break;
-      case compression_codec::none:
+      case frame_codec::none:
         r.warn_at("backup.compression_level", "ignored with compression: none");
         break;
     }
   }
 }
 
-json::object backup_json(const backup_options& b) {
+json::object backup_json(const backup_config& b) {
   json::object out;
   out["compression"] = to_string(b.compression);
   out["compression_level"] = b.compression_level;

@@ -19,8 +19,8 @@ struct enum_entry {
   E value;
 };
 
-inline constexpr std::array<enum_entry<run_mode>, 2> k_modes{{
-    {"backup", run_mode::backup}, {"restore", run_mode::restore}}};
+inline constexpr std::array<enum_entry<job_kind>, 2> k_modes{{
+    {"backup", job_kind::backup}, {"restore", job_kind::restore}}};
 inline constexpr std::array<enum_entry<security_protocol>, 4> k_protocols{{
     {"PLAINTEXT", security_protocol::plaintext},
     {"SSL", security_protocol::ssl},
@@ -43,16 +43,16 @@ inline constexpr std::array<enum_entry<server_side_encryption>, 3> k_sse{{
 inline constexpr std::array<enum_entry<upload_checksum>, 2> k_upload_checksums{{
     {"crc32c", upload_checksum::crc32c},
     {"sha256", upload_checksum::sha256}}};
-inline constexpr std::array<enum_entry<compression_codec>, 3> k_codecs{{
-    {"zstd", compression_codec::zstd},
-    {"lz4", compression_codec::lz4},
-    {"none", compression_codec::none}}};
+inline constexpr std::array<enum_entry<frame_codec>, 3> k_codecs{{
+    {"zstd", frame_codec::zstd},
+    {"lz4", frame_codec::lz4},
+    {"none", frame_codec::none}}};
 inline constexpr std::array<enum_entry<start_offset_policy>, 2> k_start_offsets{{
     {"earliest", start_offset_policy::earliest},
     {"latest", start_offset_policy::latest}}};
 inline constexpr std::array<enum_entry<repartition_strategy>, 2> k_strategies{{
     {"murmur2", repartition_strategy::murmur2},
-    {"automatic", repartition_strategy::automatic}}};
+    {"automatic", repartition_strategy::round_robin}}};
 inline constexpr std::array<enum_entry<kb::log::level>, 4> k_log_levels{{
     {"error", kb::log::level::error},
     {"warn", kb::log::level::warn},

@@ -29,7 +29,7 @@ void validate(reader& r, config& cfg, const YAML::Node& root) {
                            "'-' (it names a folder in storage)",
                            cfg.backup_id.substr(0, 80)));
   }
-  if (cfg.mode == run_mode::backup) {
+  if (cfg.mode == job_kind::backup) {
     if (!cfg.source) {
       r.error(root.Mark(), "source", "is required for mode backup (the cluster to back up)");
     }

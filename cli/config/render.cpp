@@ -23,7 +23,7 @@ json::object config_json(const config& cfg) {
   if (cfg.source) out["source"] = kafka_json(*cfg.source);
   if (cfg.target) out["target"] = kafka_json(*cfg.target);
   out["storage"] = storage_json(cfg.storage);
-  if (cfg.mode == run_mode::backup) {
+  if (cfg.mode == job_kind::backup) {
     out["backup"] = backup_json(cfg.backup);
   } else {
     out["restore"] = restore_json(cfg.restore);

@@ -33,7 +33,7 @@ handler time_field(reader& r, std::optional<std::int64_t>& target) {
   };
 }
 
-void read_topic_mapping(reader& r, const YAML::Node& v, const std::string& p, restore_options& o) {
+void read_topic_mapping(reader& r, const YAML::Node& v, const std::string& p, restore_config& o) {
   r.each_entry(v, p, [&](const YAML::Node& key, const YAML::Node& value, const std::string& ep) {
     if (auto target = r.string(value, ep)) {
       if (target->empty()) {
@@ -50,7 +50,7 @@ void read_topic_mapping(reader& r, const YAML::Node& v, const std::string& p, re
 }
 
 void read_partition_mapping(reader& r, const YAML::Node& v, const std::string& p,
-                            restore_options& o) {
+                            restore_config& o) {
   r.each_entry(v, p, [&](const YAML::Node& key, const YAML::Node& value, const std::string& ep) {
     const auto from = r.integer<std::int32_t>(key, ep, 0, i32max);
     const auto to = r.integer<std::int32_t>(value, ep, 0, i32max);
@@ -58,7 +58,7 @@ void read_partition_mapping(reader& r, const YAML::Node& v, const std::string& p
   });
 }
 
-void read_repartitioning(reader& r, const YAML::Node& v, const std::string& p, restore_options& o) {
+void read_repartitioning(reader& r, const YAML::Node& v, const std::string& p, restore_config& o) {
   r.each_entry(v, p, [&](const YAML::Node& key, const YAML::Node& value, const std::string& ep) {
     repartition_rule rule;
     bool has_partitions = false;
@@ -81,7 +81,7 @@ void read_repartitioning(reader& r, const YAML::Node& v, const std::string& p, r
 }
 
 void read_replication_factor(reader& r, const YAML::Node& v, const std::string& p,
-                             restore_options& o) {
+                             restore_config& o) {
   if (auto n = r.integer<std::int16_t>(v, p, -1, std::numeric_limits<std::int16_t>::max())) {
     if (*n == 0) {
       r.error(v.Mark(), p, "must be a positive replica count, or -1 for the broker default");
@@ -91,7 +91,7 @@ void read_replication_factor(reader& r, const YAML::Node& v, const std::string& 
   }
 }
 
-void read_produce_acks(reader& r, const YAML::Node& v, const std::string& p, restore_options& o) {
+void read_produce_acks(reader& r, const YAML::Node& v, const std::string& p, restore_config& o) {
   if (v.IsScalar() && lower(v.Scalar()) == "all") {
     o.produce_acks = -1;
     return;
@@ -128,7 +128,7 @@ void read_consumer_group_strategy(reader& r, const YAML::Node& v, const std::str
 
 }  // namespace
 
-void read_restore(reader& r, const YAML::Node& node, const std::string& path, restore_options& o) {
+void read_restore(reader& r, const YAML::Node& node, const std::string& path, restore_config& o) {
   using node_t = YAML::Node;
   using path_t = std::string;
   r.read_map(node, path, {
@@ -177,7 +177,7 @@ void read_restore(reader& r, const YAML::Node& node, const std::string& path, re
   });
 }
 
-void validate_restore(reader& r, restore_options& o) {
+void validate_restore(reader& r, restore_config& o) {
   if (o.time_window_start && o.time_window_end && *o.time_window_start > *o.time_window_end) {
     r.error_at("restore.time_window_start",
                fmt::format("time_window_start ({}) is after time_window_end ({}); both are "
@@ -197,7 +197,7 @@ void validate_restore(reader& r, restore_options& o) {
   if (o.auto_consumer_groups) o.reset_consumer_offsets = true;
 }
 
-json::object restore_json(const restore_options& o) {
+json::object restore_json(const restore_config& o) {
   json::object out;
   out["time_window_start"] = optional_json(o.time_window_start);
   out["time_window_end"] = optional_json(o.time_window_end);

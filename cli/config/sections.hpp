@@ -24,14 +24,14 @@ void validate_storage(reader& r, const storage_config& s);
 [[nodiscard]] boost::json::object storage_json(const storage_config& s);
 
 // backup_section.cpp: `backup:`.
-void read_backup(reader& r, const YAML::Node& node, const std::string& path, backup_options& b);
-void validate_backup(reader& r, run_mode mode, const backup_options& b);
-[[nodiscard]] boost::json::object backup_json(const backup_options& b);
+void read_backup(reader& r, const YAML::Node& node, const std::string& path, backup_config& b);
+void validate_backup(reader& r, job_kind mode, const backup_config& b);
+[[nodiscard]] boost::json::object backup_json(const backup_config& b);
 
 // restore_section.cpp: `restore:`.
-void read_restore(reader& r, const YAML::Node& node, const std::string& path, restore_options& o);
-void validate_restore(reader& r, restore_options& o);
-[[nodiscard]] boost::json::object restore_json(const restore_options& o);
+void read_restore(reader& r, const YAML::Node& node, const std::string& path, restore_config& o);
+void validate_restore(reader& r, restore_config& o);
+[[nodiscard]] boost::json::object restore_json(const restore_config& o);
 
 // service_sections.cpp: `metrics:`, `logging:`, and the accepted-but-ignored `offset_storage:`.
 void read_metrics(reader& r, const YAML::Node& node, const std::string& path, metrics_config& m);

@@ -6,10 +6,28 @@
 
 #include "cli/config/json_util.hpp"
 #include "cli/config/sections.hpp"
+#include "storage/aws_credentials.hpp"
 
 namespace kb::cli::config_detail {
 
 namespace json = boost::json;
+
+namespace {
+
+/// Checked against storage's own list (storage/aws_credentials.hpp), so `config` refuses what
+/// opening the store would, and a source added there is accepted here.
+bool known_credential_source(std::string_view name) {
+  std::string_view names = storage::credential_source_names;
+  while (!names.empty()) {
+    const auto comma = names.find(", ");
+    if (names.substr(0, comma) == name) return true;
+    if (comma == std::string_view::npos) break;
+    names.remove_prefix(comma + 2);
+  }
+  return false;
+}
+
+}  // namespace
 
 void read_storage(reader& r, const YAML::Node& node, const std::string& path, storage_config& s) {
   r.read_map(node, path, {
@@ -115,6 +133,11 @@ void validate_storage(reader& r, const storage_config& s) {
         r.error_at(s.access_key.empty() ? "storage.secret_key" : "storage.access_key",
                    "access_key and secret_key go together (or leave both out to use the AWS_* "
                    "environment variables)");
+      }
+      if (!known_credential_source(s.credentials)) {
+        r.error_at("storage.credentials",
+                   fmt::format("unknown value '{}'; allowed: {}", s.credentials.substr(0, 80),
+                               storage::credential_source_names));
       }
       if (s.sse_kms_key_id && s.sse != server_side_encryption::aws_kms) {
         r.error_at("storage.sse_kms_key_id", "needs server_side_encryption: aws:kms");

@@ -62,7 +62,7 @@ std::string warnings_of(const config& cfg) {
 TEST(config_defaults, minimal_backup_gets_documented_defaults) {
   const auto r = load(k_backup_base);
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(r->mode, run_mode::backup);
+  EXPECT_EQ(r->mode, job_kind::backup);
   EXPECT_EQ(r->backup_id, "orders-daily");
   ASSERT_TRUE(r->source);
   EXPECT_EQ(r->source->bootstrap_servers, std::vector<std::string>{"kafka-0:9092"});
@@ -72,7 +72,7 @@ TEST(config_defaults, minimal_backup_gets_documented_defaults) {
   EXPECT_EQ(r->source->connection.connections_per_broker, 4u);
   EXPECT_EQ(r->storage.backend, storage_backend::filesystem);
   EXPECT_EQ(r->storage.path, "/var/backups");
-  EXPECT_EQ(r->backup.compression, compression_codec::zstd);
+  EXPECT_EQ(r->backup.compression, frame_codec::zstd);
   EXPECT_EQ(r->backup.compression_level, 3);
   EXPECT_EQ(r->backup.segment_max_bytes, 134217728u);
   EXPECT_EQ(r->backup.segment_max_interval_ms, 60000u);
@@ -94,7 +94,7 @@ TEST(config_defaults, minimal_backup_gets_documented_defaults) {
 TEST(config_defaults, minimal_restore_gets_documented_defaults) {
   const auto r = load(k_restore_base);
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(r->mode, run_mode::restore);
+  EXPECT_EQ(r->mode, job_kind::restore);
   EXPECT_TRUE(r->target);
   EXPECT_EQ(r->restore.produce_acks, -1);
   EXPECT_EQ(r->restore.produce_timeout_ms, 30000u);
@@ -237,7 +237,7 @@ TEST(config_ranges, lz4_level_1_to_12) {
               HasSubstr("backup.compression_level: must be between 1 and 12 for lz4"));
   const auto r = load(k_backup_base + "backup:\n  compression: lz4\n  compression_level: 12\n");
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(r->backup.compression, compression_codec::lz4);
+  EXPECT_EQ(r->backup.compression, frame_codec::lz4);
 }
 
 TEST(config_ranges, level_with_no_compression_warns) {
@@ -554,6 +554,24 @@ TEST(config_rules, s3_storage_keys_and_prefix_normalisation) {
               HasSubstr("storage.endpoint: must be a URL starting with http:// or https://"));
 }
 
+// Issue #14 item 5: the loader refuses a source the store would refuse, so `config` does too.
+TEST(config_rules, s3_unknown_credential_source_is_an_error_at_its_line) {
+  const std::string s3 = "mode: backup\nbackup_id: a\nsource:\n  bootstrap_servers: [k:1]\n"
+                         "storage:\n  backend: s3\n  bucket: b\n";
+  for (const auto* known : {"auto", "static", "env", "profile", "container", "imds"}) {
+    const auto ok = load(s3 + "  credentials: " + known + "\n");
+    EXPECT_TRUE(ok) << known << ": " << ok.error().message;
+  }
+  const auto bad = load(s3 + "  credentials: instance\n");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(kb::exit_code_for(bad.error()), kb::exit_code::usage);
+  EXPECT_THAT(bad.error().message,
+              HasSubstr("test.yaml:8:3: storage.credentials: unknown value 'instance'; allowed: auto, static"));
+  // Not an S3 store: the key is ignored with a warning, whatever its value.
+  const auto fs = load(k_backup_base + "  credentials: instance\n");
+  ASSERT_TRUE(fs) << fs.error().message;
+}
+
 TEST(config_rules, s3_upload_checksum_default_values_and_errors) {
   const std::string s3 = "mode: backup\nbackup_id: a\nsource:\n  bootstrap_servers: [k:1]\n"
                          "storage:\n  backend: s3\n  bucket: b\n";
@@ -661,7 +679,7 @@ TEST(config_print, printed_yaml_loads_back_with_the_same_values) {
   ASSERT_TRUE(r) << r.error().message;
   const auto again = load(to_yaml(*r));
   ASSERT_TRUE(again) << again.error().message << "\n" << to_yaml(*r);
-  EXPECT_EQ(again->backup.compression, compression_codec::lz4);
+  EXPECT_EQ(again->backup.compression, frame_codec::lz4);
   EXPECT_EQ(again->backup.compression_level, 9);
   EXPECT_TRUE(again->backup.continuous);
   EXPECT_EQ(again->storage.path, "/var/backups");

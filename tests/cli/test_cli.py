@@ -165,6 +165,16 @@ def error_lines(text):
      "restore:\n  purge_topics: true\n", "restore.purge_topics: true is not supported"),
     ("restore", "target:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  backend: gcs\n  bucket: b\n",
      "storage.backend: gcs is not supported yet"),
+    # Issue #14 item 5: `config` accepted these, the commands refused them.
+    ("backup", "source:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  backend: s3\n  bucket: b\n"
+     "  credentials: bogus\n", "storage.credentials"),
+    ("restore", "target:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  backend: s3\n  bucket: b\n"
+     "  credentials: IMDS\n", "storage.credentials"),
+    ("backup", "source:\n  bootstrap_servers: [\"127.0.0.1:1\"]\n  topics:\n    include: [orders, __consumer_offsets]\n"
+     "storage:\n  path: /tmp/unused\n", "source.topics.include names the internal topic '__consumer_offsets'"),
+    ("backup", "source:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  path: /tmp/unused\n"
+     "backup:\n  internal_topics: [__transaction_state]\n",
+     "backup.internal_topics names the internal topic '__transaction_state'"),
 ])
 def test_settings_this_binary_cannot_honour_exit_2_before_connecting(tmp_path, mode, section, expect):
     """`config` runs the command's own checks: it refuses exactly what `backup`/`restore` refuse."""
