@@ -206,12 +206,12 @@ else
 fi
 
 # The Kubernetes operator (operator/, Go), while the single-broker harness is still up: etcd +
-# kube-apiserver built from the Go module proxy with the versions pinned in
+# kube-apiserver (+ kube-controller-manager for the e2e) built from the Go module proxy, pinned in
 # operator/hack/k8s-binaries (cached in $KB_CACHE/k8s: ~10-15 min the first time, then instant),
 # the controller tests against them (controller-runtime envtest), and with -tags e2e the seed's
 # KafkaBackup run against the harness broker and S3 server, then restored and checked record by record.
 phase "operator: control-plane binaries (scripts/k8s-binaries.sh, cached), go test with envtest and the harness"
-if k8s_assets=$(timeout 2700 nice -n 10 bash scripts/k8s-binaries.sh 2>"$results/k8s-binaries.log"); then
+if k8s_assets=$(timeout 2700 nice -n 10 bash scripts/k8s-binaries.sh --all 2>"$results/k8s-binaries.log"); then
   (cd operator && KUBEBUILDER_ASSETS="$k8s_assets" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup" \
      PY="$venv_python" timeout 1200 go test -tags e2e -json -count=1 -timeout 15m ./... 2>&1) \
     | python3 operator/hack/go-test-junit.py "$results/operator.xml" | grep -v '^--- PASS' | tail -n 60

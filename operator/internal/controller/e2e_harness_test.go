@@ -3,16 +3,19 @@
 package controller
 
 // End to end against the real harness broker (SASL_SSL, SCRAM) and S3 server, with the operator
-// running against envtest's etcd + kube-apiserver: the seed page's KafkaBackup (host changed,
-// topics and S3 storage added) → the operator's Job → that Job's pod run here as a kubelet would
-// run it (env from the Secrets, the ConfigMap and Secret volumes as files, the image's binary) →
-// its run summary as the pod's termination message → status Succeeded with the record count; then
-// a KafkaRestore of that backup into a new topic, checked record by record with confluent-kafka.
+// running against envtest's etcd + kube-apiserver plus a real kube-controller-manager (its Job
+// controller): the seed page's KafkaBackup (host changed, topics and S3 storage added) → the
+// operator's Job → the Job controller's Pod → that Pod run here as a kubelet would run it (env from
+// the Secrets and the downward API, the ConfigMap and Secret volumes as files, the image's binary)
+// → the Pod's status with the run summary as its termination message → the Job controller marks
+// the Job complete → status Succeeded with the record count; then a KafkaRestore of that backup
+// into a new topic, checked record by record with confluent-kafka.
 //
 // What differs from a real kubelet: the volumes are files under a temporary directory and the
 // config's /certs, /data and /etc/kafka-backup paths are rewritten to point there; the binary is
-// $KB_BINARY, not the image. Run: go test -tags e2e -run E2E ./internal/controller/ with
-// KUBEBUILDER_ASSETS, KB_TEST_ENV (tests/harness/cluster.py up) and KB_BINARY.
+// $KB_BINARY, not the image. Run: go test -tags e2e ./internal/controller/ with KUBEBUILDER_ASSETS
+// (scripts/k8s-binaries.sh --all: with kube-controller-manager), KB_TEST_ENV
+// (tests/harness/cluster.py up) and KB_BINARY.
 
 import (
 	"context"
@@ -31,6 +34,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	kbv1 "github.com/kafka-backup/operator/api/v1alpha1"
 )
@@ -133,10 +139,10 @@ func runClient(t *testing.T, e harnessEnv, cmd, topic string, n int) string {
 }
 
 // runPodLikeKubelet runs a Job's pod spec here: it returns the exit code and the termination message.
-func runPodLikeKubelet(t *testing.T, bin string, job *batchv1.Job) (int32, string) {
+func runPodLikeKubelet(t *testing.T, bin string, pod *corev1.Pod) (int32, string) {
 	t.Helper()
 	root := t.TempDir()
-	spec := job.Spec.Template.Spec
+	spec := pod.Spec
 	c := spec.Containers[0]
 	mapped := map[string]string{}
 	for _, m := range c.VolumeMounts {
@@ -154,7 +160,7 @@ func runPodLikeKubelet(t *testing.T, bin string, job *batchv1.Job) (int32, strin
 		switch {
 		case vol.ConfigMap != nil:
 			cm := &corev1.ConfigMap{}
-			if err := k8s.Get(testCtx, types.NamespacedName{Namespace: job.Namespace, Name: vol.ConfigMap.Name}, cm); err != nil {
+			if err := k8s.Get(testCtx, types.NamespacedName{Namespace: pod.Namespace, Name: vol.ConfigMap.Name}, cm); err != nil {
 				t.Fatal(err)
 			}
 			for k, v := range cm.Data {
@@ -164,7 +170,7 @@ func runPodLikeKubelet(t *testing.T, bin string, job *batchv1.Job) (int32, strin
 			}
 		case vol.Secret != nil:
 			s := &corev1.Secret{}
-			if err := k8s.Get(testCtx, types.NamespacedName{Namespace: job.Namespace, Name: vol.Secret.SecretName}, s); err != nil {
+			if err := k8s.Get(testCtx, types.NamespacedName{Namespace: pod.Namespace, Name: vol.Secret.SecretName}, s); err != nil {
 				t.Fatal(err)
 			}
 			for _, it := range vol.Secret.Items {
@@ -209,12 +215,14 @@ func runPodLikeKubelet(t *testing.T, bin string, job *batchv1.Job) (int32, strin
 			env = append(env, ev.Name+"="+ev.Value)
 		case ev.ValueFrom.SecretKeyRef != nil:
 			s := &corev1.Secret{}
-			if err := k8s.Get(testCtx, types.NamespacedName{Namespace: job.Namespace, Name: ev.ValueFrom.SecretKeyRef.Name}, s); err != nil {
+			if err := k8s.Get(testCtx, types.NamespacedName{Namespace: pod.Namespace, Name: ev.ValueFrom.SecretKeyRef.Name}, s); err != nil {
 				t.Fatal(err)
 			}
 			env = append(env, ev.Name+"="+string(s.Data[ev.ValueFrom.SecretKeyRef.Key]))
-		case ev.ValueFrom.FieldRef != nil && strings.Contains(ev.ValueFrom.FieldRef.FieldPath, jobLabel):
-			env = append(env, ev.Name+"="+job.Name)
+		case ev.ValueFrom.FieldRef != nil && strings.HasPrefix(ev.ValueFrom.FieldRef.FieldPath, "metadata.labels['"):
+			// The downward API, from the Pod the Job controller made.
+			key := strings.TrimSuffix(strings.TrimPrefix(ev.ValueFrom.FieldRef.FieldPath, "metadata.labels['"), "']")
+			env = append(env, ev.Name+"="+pod.Labels[key])
 		default:
 			t.Fatalf("env %s: a source this runner does not know", ev.Name)
 		}
@@ -288,11 +296,12 @@ func TestE2ESeedBackupAndRestoreAgainstHarness(t *testing.T) {
 `, topic, e.S3.Bucket, e.S3.Region, e.S3.Endpoint, ns)
 	applyYAML(t, ns, seed)
 	job := waitJob(t, ns, "secure-backup-g1")
-	code, summary := runPodLikeKubelet(t, bin, job)
+	pod := podOfJob(t, job)
+	code, summary := runPodLikeKubelet(t, bin, pod)
 	if code != 0 {
 		t.Fatalf("the backup pod exited %d; summary %s", code, summary)
 	}
-	finishJob(t, job, code, summary)
+	endPod(t, pod, code, summary)
 	var kb *kbv1.KafkaBackup
 	eventually(t, "backup Succeeded", func() (bool, string) {
 		kb = getKB(t, ns, "secure-backup")
@@ -317,11 +326,12 @@ spec:
   createTopics: true
 `, e.Kafka.Listeners["SASL_SSL"], topic, topic+"-restored"))
 	rjob := waitJob(t, ns, "restore-restore")
-	code, summary = runPodLikeKubelet(t, bin, rjob)
+	rpod := podOfJob(t, rjob)
+	code, summary = runPodLikeKubelet(t, bin, rpod)
 	if code != 0 {
 		t.Fatalf("the restore pod exited %d; summary %s", code, summary)
 	}
-	finishJob(t, rjob, code, summary)
+	endPod(t, rpod, code, summary)
 	eventually(t, "restore Succeeded", func() (bool, string) {
 		kr := &kbv1.KafkaRestore{}
 		_ = k8s.Get(testCtx, types.NamespacedName{Namespace: ns, Name: "restore"}, kr)
@@ -342,5 +352,97 @@ spec:
 	}
 	if total != n {
 		t.Fatalf("the source topic holds %d records; want %d", total, n)
+	}
+}
+
+var kcmError error
+
+func init() { startExtras = startControllerManager }
+
+// startControllerManager runs kube-controller-manager (Job controller only, no leader election,
+// no serving port) against envtest's API server as a system:masters user.
+func startControllerManager(env *envtest.Environment) func() {
+	bin := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kube-controller-manager")
+	if _, err := os.Stat(bin); err != nil {
+		kcmError = fmt.Errorf("%s is missing: build it with scripts/k8s-binaries.sh --all", bin)
+		return nil
+	}
+	user, err := env.AddUser(envtest.User{Name: "kcm", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		kcmError = err
+		return nil
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		kcmError = err
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "kb-operator-kcm")
+	if err != nil {
+		kcmError = err
+		return nil
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(path, kc, 0o600); err != nil {
+		kcmError = err
+		return nil
+	}
+	logf, _ := os.Create(filepath.Join(dir, "kcm.log"))
+	cmd := exec.Command(bin, "--kubeconfig="+path, "--leader-elect=false", "--controllers=job",
+		"--secure-port=0", "--use-service-account-credentials=false", "--concurrent-job-syncs=2")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		kcmError = err
+		return nil
+	}
+	return func() {
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+		_ = logf.Close()
+		_ = os.RemoveAll(dir)
+	}
+}
+
+// podOfJob waits for the Pod the Job controller creates for a Job.
+func podOfJob(t *testing.T, job *batchv1.Job) *corev1.Pod {
+	t.Helper()
+	if kcmError != nil {
+		t.Fatalf("kube-controller-manager: %v", kcmError)
+	}
+	var pod *corev1.Pod
+	eventually(t, "the Job controller's Pod for "+job.Name, func() (bool, string) {
+		var pods corev1.PodList
+		if err := k8s.List(testCtx, &pods, client.InNamespace(job.Namespace), client.MatchingLabels{jobLabel: job.Name}); err != nil {
+			return false, err.Error()
+		}
+		if len(pods.Items) == 0 {
+			return false, "no pod yet"
+		}
+		pod = &pods.Items[0]
+		return true, ""
+	})
+	return pod
+}
+
+// endPod writes what a kubelet would once the container ended: the phase and the container's
+// terminated state with the termination message.
+func endPod(t *testing.T, pod *corev1.Pod, code int32, message string) {
+	t.Helper()
+	now := metav1.Now()
+	p := &corev1.Pod{}
+	if err := k8s.Get(testCtx, client.ObjectKeyFromObject(pod), p); err != nil {
+		t.Fatal(err)
+	}
+	p.Status.Phase = corev1.PodSucceeded
+	reason := "Completed"
+	if code != 0 {
+		p.Status.Phase, reason = corev1.PodFailed, "Error"
+	}
+	p.Status.StartTime = &now
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName, Image: p.Spec.Containers[0].Image,
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason,
+			Message: message, StartedAt: now, FinishedAt: now}}}}
+	if err := k8s.Status().Update(testCtx, p); err != nil {
+		t.Fatal(err)
 	}
 }

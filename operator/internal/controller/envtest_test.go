@@ -31,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -50,6 +51,10 @@ var (
 )
 
 const testImage = "kafka-backup:envtest"
+
+// startExtras starts more of a cluster beside envtest (the e2e build adds kube-controller-manager);
+// it returns how to stop it.
+var startExtras func(env *envtest.Environment) func()
 
 func TestMain(m *testing.M) {
 	if os.Getenv("KB_OPERATOR_NO_ENVTEST") != "" {
@@ -97,7 +102,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		os.Exit(1)
 	}
+	var stopExtras func()
+	if startExtras != nil {
+		stopExtras = startExtras(env)
+	}
 	code := m.Run()
+	if stopExtras != nil {
+		stopExtras()
+	}
 	cancel()
 	_ = env.Stop()
 	os.Exit(code)
@@ -287,10 +299,21 @@ func finishJob(t *testing.T, job *batchv1.Job, exitCode int32, summary string) {
 	if err := k8s.Status().Update(testCtx, pod); err != nil {
 		t.Fatal(err)
 	}
-	j := &batchv1.Job{}
-	if err := k8s.Get(testCtx, client.ObjectKeyFromObject(job), j); err != nil {
+	// With the e2e build a real Job controller runs too and may write the status first: retry.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		j := &batchv1.Job{}
+		if err := k8s.Get(testCtx, client.ObjectKeyFromObject(job), j); err != nil {
+			return err
+		}
+		completeJob(j, exitCode, now)
+		return k8s.Status().Update(testCtx, j)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func completeJob(j *batchv1.Job, exitCode int32, now metav1.Time) {
 	j.Status.StartTime = &now
 	if exitCode == 0 {
 		j.Status.Succeeded = 1
@@ -305,9 +328,6 @@ func finishJob(t *testing.T, job *batchv1.Job, exitCode int32, summary string) {
 				Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit"},
 			batchv1.JobCondition{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, LastTransitionTime: now,
 				Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit"})
-	}
-	if err := k8s.Status().Update(testCtx, j); err != nil {
-		t.Fatal(err)
 	}
 }
 
