@@ -359,7 +359,7 @@ var kcmError error
 
 func init() { startExtras = startControllerManager }
 
-// startControllerManager runs kube-controller-manager (Job controller only, no leader election,
+// startControllerManager runs kube-controller-manager (the Job and CronJob controllers only, no leader election,
 // no serving port) against envtest's API server as a system:masters user.
 func startControllerManager(env *envtest.Environment) func() {
 	bin := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kube-controller-manager")
@@ -388,7 +388,7 @@ func startControllerManager(env *envtest.Environment) func() {
 		return nil
 	}
 	logf, _ := os.Create(filepath.Join(dir, "kcm.log"))
-	cmd := exec.Command(bin, "--kubeconfig="+path, "--leader-elect=false", "--controllers=job",
+	cmd := exec.Command(bin, "--kubeconfig="+path, "--leader-elect=false", "--controllers=job,cronjob",
 		"--secure-port=0", "--use-service-account-credentials=false", "--concurrent-job-syncs=2")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -444,5 +444,83 @@ func endPod(t *testing.T, pod *corev1.Pod, code int32, message string) {
 			Message: message, StartedAt: now, FinishedAt: now}}}}
 	if err := k8s.Status().Update(testCtx, p); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A scheduled KafkaBackup end to end: the real CronJob controller starts a run at the next minute;
+// the run's backup id is that Job's name (the downward API on the Pod's job-name label), and the
+// status reports it with the record count.
+func TestE2EScheduledBackupRunsFromCronJob(t *testing.T) {
+	e := loadHarness(t)
+	bin := kafkaBackupBinary(t)
+	if kcmError != nil {
+		t.Fatalf("kube-controller-manager: %v", kcmError)
+	}
+	ns := newNamespace(t)
+	topic := ns + "-events"
+	const n = 120
+	runClient(t, e, "produce", topic, n)
+	ca, err := os.ReadFile(e.TLS.CA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Name: "kafka-credentials", Namespace: ns},
+			StringData: map[string]string{"user": "backup", "pass": e.Users["backup"]}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "kafka-tls", Namespace: ns}, Data: map[string][]byte{"ca.crt": ca}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "s3-creds", Namespace: ns},
+			StringData: map[string]string{"id": e.S3.AccessKey, "secret": e.S3.SecretKey}},
+	} {
+		if err := k8s.Create(testCtx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	applyYAML(t, ns, fmt.Sprintf(`
+apiVersion: kafka.oso.sh/v1alpha1
+kind: KafkaBackup
+metadata: {name: minutely}
+spec:
+  kafkaCluster:
+    bootstrapServers: [%q]
+    securityProtocol: SASL_SSL
+    tlsSecret: {name: kafka-tls}
+    saslSecret: {name: kafka-credentials, mechanism: SCRAM-SHA-512, usernameKey: user, passwordKey: pass}
+  topics: [%q]
+  schedule: "0 * * * * * *"
+  stopAtCurrentOffsets: true
+  storage:
+    storageType: s3
+    s3: {bucket: %s, region: %s, endpoint: %q, allowHttp: true, pathStyle: true, prefix: %s/,
+         credentialsSecret: {name: s3-creds, accessKeyIdKey: id, secretAccessKeyKey: secret}}
+`, e.Kafka.Listeners["SASL_SSL"], topic, e.S3.Bucket, e.S3.Region, e.S3.Endpoint, ns))
+	var job batchv1.Job
+	eventuallyWithin(t, 90*time.Second, "the CronJob controller's first Job", func() (bool, string) {
+		var jobs batchv1.JobList
+		if err := k8s.List(testCtx, &jobs, client.InNamespace(ns), client.MatchingLabels{labelBackup: "minutely"}); err != nil {
+			return false, err.Error()
+		}
+		if len(jobs.Items) == 0 {
+			return false, "no Job yet"
+		}
+		job = jobs.Items[0]
+		return true, ""
+	})
+	if c := metav1.GetControllerOf(&job); !strings.HasPrefix(job.Name, "minutely-") || c == nil || c.Kind != "CronJob" || c.Name != "minutely" {
+		t.Fatalf("Job %s owners %+v; want one the CronJob minutely made", job.Name, job.OwnerReferences)
+	}
+	pod := podOfJob(t, &job)
+	code, summary := runPodLikeKubelet(t, bin, pod)
+	if code != 0 {
+		t.Fatalf("the scheduled backup pod exited %d; summary %s", code, summary)
+	}
+	endPod(t, pod, code, summary)
+	eventually(t, "scheduled backup Succeeded", func() (bool, string) {
+		kb := getKB(t, ns, "minutely")
+		return meta.IsStatusConditionTrue(kb.Status.Conditions, kbv1.ConditionSucceeded) && kb.Status.LastBackupID == job.Name &&
+			kb.Status.RecordsProcessed == n && kb.Status.NextScheduledBackup != nil, fmt.Sprintf("%+v", kb.Status)
+	})
+	var sum runSummary
+	if err := json.Unmarshal([]byte(summary), &sum); err != nil || sum.BackupID != job.Name {
+		t.Fatalf("the run's own summary names backup id %q (err %v); want the Job's name %s", sum.BackupID, err, job.Name)
 	}
 }

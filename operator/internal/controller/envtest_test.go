@@ -167,9 +167,15 @@ func newNamespace(t *testing.T) string {
 // eventually polls cond every 100 ms for at most 20 s.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	eventuallyWithin(t, 20*time.Second, what, cond)
+}
+
+// eventuallyWithin polls cond every 100 ms for at most limit.
+func eventuallyWithin(t *testing.T, limit time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	last := ""
-	for i := 0; i < 200 && time.Now().Before(deadline); i++ {
+	for i := 0; i < int(limit/(100*time.Millisecond))+1 && time.Now().Before(deadline); i++ {
 		ok, state := cond()
 		if ok {
 			return
