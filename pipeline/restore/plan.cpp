@@ -83,7 +83,9 @@ std::uint64_t restore_plan::bytes() const noexcept {
   return n;
 }
 
-kb::result<restore_plan> build_plan(storage::object_store& store, const plan_options& o) {
+namespace {
+
+kb::result<void> check_patterns(const plan_options& o) {
   for (const auto* patterns : {&o.include, &o.exclude}) {
     for (const auto& p : *patterns) {
       if (auto m = backup::pattern_matches(p, ""); !m) {
@@ -92,8 +94,11 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
       }
     }
   }
-  const sf::backup_paths paths{o.backup_id};
-  restore_plan plan;
+  return {};
+}
+
+kb::result<sf::backup_manifest> read_manifest(storage::object_store& store, const sf::backup_paths& paths,
+                                              const plan_options& o) {
   auto manifest_bytes = store.get(paths.backup_manifest());
   if (!manifest_bytes) {
     if (manifest_bytes.error().is(errc::not_found)) {
@@ -105,147 +110,145 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
   }
   auto manifest = sf::parse_backup_manifest(text_of(*manifest_bytes));
   if (!manifest) return fail(manifest.error().code, fmt::format("{} in {}: {}", paths.backup_manifest(), store.describe(), manifest.error().message));
-  plan.backup = std::move(*manifest);
+  return std::move(*manifest);
+}
 
-  std::set<std::string> target_names;
-  std::vector<std::string> damage;  // segments under the wrong key, unreadable checkpoints
-  std::vector<plan_hole> holes;
-  std::set<std::string> repartition_keys_used;
-  for (const auto& topic : plan.backup.topics) {
-    if (!selected(o, topic)) continue;
-    planned_topic pt;
-    pt.source = topic;
-    auto mapped = o.topic_mapping.find(topic);
-    pt.target = mapped == o.topic_mapping.end() ? topic : mapped->second;
-    if (!target_names.insert(pt.target).second) {
-      return fail(errc::config, fmt::format("restore.topic_mapping sends two source topics to '{}': map each source "
-                                            "topic to its own target topic",
-                                            pt.target));
+// The target, manifest and partition count of one selected topic; nullopt for an internal topic
+// not named literally (a warning says so).
+kb::result<std::optional<planned_topic>> plan_topic(storage::object_store& store, const sf::backup_paths& paths,
+                                                    const plan_options& o, planned_topic pt,
+                                                    std::vector<std::string>& warnings,
+                                                    std::set<std::string>& keys_used) {
+  const std::string& topic = pt.source;
+  auto tm_bytes = store.get(paths.topic_manifest(topic));
+  if (!tm_bytes) {
+    return fail(tm_bytes.error().is(errc::not_found) ? errc::corrupt : tm_bytes.error().code,
+                fmt::format("{}: {}", paths.topic_manifest(topic), tm_bytes.error().message));
+  }
+  auto tm = sf::parse_topic_manifest(text_of(*tm_bytes));
+  if (!tm) return fail(errc::corrupt, fmt::format("{}: {}", paths.topic_manifest(topic), tm.error().message));
+  pt.manifest = std::move(*tm);
+  // Internal topics (__consumer_offsets, __transaction_state) are the broker's own: only
+  // restored when named literally in target.topics.include.
+  if ((pt.manifest.is_internal || topic.starts_with("__")) &&
+      std::find(o.include.begin(), o.include.end(), topic) == o.include.end()) {
+    warnings.push_back(fmt::format("internal topic '{}' in the backup is not restored (name it in "
+                                   "target.topics.include to force it)",
+                                   topic));
+    return std::optional<planned_topic>();
+  }
+  pt.target_partitions = pt.manifest.partition_count;
+  auto rule = repartition_rule_for(o, pt.source, pt.target);
+  if (!rule) return fail(std::move(rule.error()));
+  if (*rule) {
+    keys_used.insert((*rule)->first);
+    if ((*rule)->second.target_partitions <= 0) {
+      return fail(errc::config, fmt::format("restore.repartitioning.{}.target_partitions must be positive", (*rule)->first));
     }
-    auto tm_bytes = store.get(paths.topic_manifest(topic));
-    if (!tm_bytes) {
-      return fail(tm_bytes.error().is(errc::not_found) ? errc::corrupt : tm_bytes.error().code,
-                  fmt::format("{}: {}", paths.topic_manifest(topic), tm_bytes.error().message));
-    }
-    auto tm = sf::parse_topic_manifest(text_of(*tm_bytes));
-    if (!tm) return fail(errc::corrupt, fmt::format("{}: {}", paths.topic_manifest(topic), tm.error().message));
-    pt.manifest = std::move(*tm);
-    // Internal topics (__consumer_offsets, __transaction_state) are the broker's own: only
-    // restored when named literally in target.topics.include.
-    if ((pt.manifest.is_internal || topic.starts_with("__")) &&
-        std::find(o.include.begin(), o.include.end(), topic) == o.include.end()) {
-      plan.warnings.push_back(fmt::format("internal topic '{}' in the backup is not restored (name it in "
-                                          "target.topics.include to force it)",
-                                          topic));
-      target_names.erase(pt.target);
-      continue;
-    }
-    pt.target_partitions = pt.manifest.partition_count;
-    auto rule = repartition_rule_for(o, pt.source, pt.target);
-    if (!rule) return fail(std::move(rule.error()));
-    if (*rule) {
-      repartition_keys_used.insert((*rule)->first);
-      if ((*rule)->second.target_partitions <= 0) {
-        return fail(errc::config, fmt::format("restore.repartitioning.{}.target_partitions must be positive", (*rule)->first));
-      }
-      pt.repartition = (*rule)->second;
-      pt.target_partitions = (*rule)->second.target_partitions;
-    } else {
-      // Only entries for partitions this topic has (the mapping is global) widen the target.
-      for (const auto& [src, dst] : o.partition_mapping) {
-        if (src >= pt.manifest.partition_count) continue;
-        if (!o.source_partitions.empty() &&
-            std::find(o.source_partitions.begin(), o.source_partitions.end(), src) == o.source_partitions.end())
-          continue;
-        pt.target_partitions = std::max(pt.target_partitions, dst + 1);
-      }
-    }
-    plan.topics.push_back(pt);
-
-    for (std::int32_t p = 0; p < pt.manifest.partition_count; ++p) {
+    pt.repartition = (*rule)->second;
+    pt.target_partitions = (*rule)->second.target_partitions;
+  } else {
+    // Only entries for partitions this topic has (the mapping is global) widen the target.
+    for (const auto& [src, dst] : o.partition_mapping) {
+      if (src >= pt.manifest.partition_count) continue;
       if (!o.source_partitions.empty() &&
-          std::find(o.source_partitions.begin(), o.source_partitions.end(), p) == o.source_partitions.end())
+          std::find(o.source_partitions.begin(), o.source_partitions.end(), src) == o.source_partitions.end())
         continue;
-      planned_partition pp;
-      pp.source_topic = topic;
-      pp.source_partition = p;
-      pp.target_topic = pt.target;
-      if (pt.repartition) {
-        pp.target_partition = -1;
-      } else {
-        auto pm = o.partition_mapping.find(p);
-        pp.target_partition = pm == o.partition_mapping.end() ? p : pm->second;
-      }
-      auto listing = store.list(paths.partition_dir(topic, p));
-      if (!listing) return fail(std::move(listing.error()));
-      std::vector<std::pair<std::int64_t, storage::object_info>> segs;
-      for (const auto& obj : *listing) {
-        const auto slash = obj.key.rfind('/');
-        const std::string_view name = std::string_view(obj.key).substr(slash == std::string::npos ? 0 : slash + 1);
-        if (auto range = sf::parse_segment_file_name(name)) segs.emplace_back(range->first, obj);
-      }
-      std::sort(segs.begin(), segs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-      pp.txns = std::make_shared<txn_filter>();
-      for (const auto& [first, obj] : segs) {
-        (void)first;
-        auto idx = sf::read_segment_index(store, obj.key, obj.size);
-        if (!idx) return fail(std::move(idx.error()));  // the message names the segment
-        auto shared = std::make_shared<sf::segment_index>(std::move(*idx));
-        for (const auto& b : shared->batches) pp.txns->observe(b);
-        for (const auto& s : shared->txns) pp.txns->observe_span(s);
-        pp.segments.push_back({obj.key, shared, {}});
-      }
-      pp.txns->finish();
-      // Invariant 7: every segment under its own key and no unrecorded hole, before producing.
-      const auto cleanup = pt.manifest.configs.find("cleanup.policy");
-      const bool compacted = cleanup != pt.manifest.configs.end() && cleanup->second.find("compact") != std::string::npos;
-      auto integrity = verify_partition(store, paths, topic, p, compacted, pp.segments);
-      if (!integrity) return fail(std::move(integrity.error()));
-      damage.insert(damage.end(), integrity->damage.begin(), integrity->damage.end());
-      holes.insert(holes.end(), integrity->holes.begin(), integrity->holes.end());
-      plan.warnings.insert(plan.warnings.end(), integrity->warnings.begin(), integrity->warnings.end());
-      rewrite_options ro;
-      ro.window = o.window;
-      std::int64_t next = 0;  // overlapping segments (a resumed backup) count once
-      for (auto& seg : pp.segments) {
-        std::vector<bool> need(seg.index->frames.size(), false);
-        for (const auto& b : seg.index->batches) {
-          // Records below a log start that fell inside the batch are a recorded gap: not restored.
-          const std::int64_t live = sf::live_first_offset(*seg.index, b);
-          const bool dup = b.last_offset < next || live > b.last_offset;
-          auto v = judge_entry(b, pp.txns->dropped(b), ro);
-          if (v.fate == batch_fate::drop || dup) {
-            if (!dup) ++pp.dropped_batches;
-            continue;
-          }
-          next = b.last_offset + 1;
-          if (b.frame < need.size()) need[b.frame] = true;
-          pp.records += static_cast<std::uint64_t>(std::min<std::int64_t>(b.record_count, b.last_offset - live + 1));
-          if (pp.first_offset < 0) pp.first_offset = live;
-          pp.last_offset = b.last_offset;
-          if (b.first_timestamp >= 0 && (pp.min_timestamp < 0 || b.first_timestamp < pp.min_timestamp))
-            pp.min_timestamp = b.first_timestamp;
-          pp.max_timestamp = std::max(pp.max_timestamp, b.max_timestamp);
-        }
-        for (std::uint32_t f = 0; f < need.size(); ++f) {
-          if (!need[f]) continue;
-          seg.frames.push_back(f);
-          pp.bytes += seg.index->frames[f].raw_size;
-          ++pp.frames;
-        }
-      }
-      plan.partitions.push_back(std::move(pp));
+      pt.target_partitions = std::max(pt.target_partitions, dst + 1);
     }
   }
+  return std::optional<planned_topic>(std::move(pt));
+}
 
-  if (auto r = check_repartition_keys(o, plan, repartition_keys_used); !r) return fail(std::move(r.error()));
-  if (!damage.empty() || (!holes.empty() && !o.allow_gaps))
-    return fail(integrity_error(o.backup_id, damage, holes, o.allow_gaps));
-  for (const auto& h : holes)
-    plan.warnings.push_back(h.text() + ": skipped (restore.allow_gaps: true); the target will lack these offsets");
-  plan.holes = std::move(holes);
+// The frames to download and what the plan says about the partition: batches a window or a
+// transaction drops are counted, overlapping segments (a resumed backup) count once, and records
+// below a log start that fell inside a batch are a recorded gap, not counted.
+void choose_frames(planned_partition& pp, const plan_options& o) {
+  rewrite_options ro;
+  ro.window = o.window;
+  std::int64_t next = 0;  // overlapping segments (a resumed backup) count once
+  for (auto& seg : pp.segments) {
+    std::vector<bool> need(seg.index->frames.size(), false);
+    for (const auto& b : seg.index->batches) {
+      // Records below a log start that fell inside the batch are a recorded gap: not restored.
+      const std::int64_t live = sf::live_first_offset(*seg.index, b);
+      const bool dup = b.last_offset < next || live > b.last_offset;
+      auto v = judge_entry(b, pp.txns->dropped(b), ro);
+      if (v.fate == batch_fate::drop || dup) {
+        if (!dup) ++pp.dropped_batches;
+        continue;
+      }
+      next = b.last_offset + 1;
+      if (b.frame < need.size()) need[b.frame] = true;
+      pp.records += static_cast<std::uint64_t>(std::min<std::int64_t>(b.record_count, b.last_offset - live + 1));
+      if (pp.first_offset < 0) pp.first_offset = live;
+      pp.last_offset = b.last_offset;
+      if (b.first_timestamp >= 0 && (pp.min_timestamp < 0 || b.first_timestamp < pp.min_timestamp))
+        pp.min_timestamp = b.first_timestamp;
+      pp.max_timestamp = std::max(pp.max_timestamp, b.max_timestamp);
+    }
+    for (std::uint32_t f = 0; f < need.size(); ++f) {
+      if (!need[f]) continue;
+      seg.frames.push_back(f);
+      pp.bytes += seg.index->frames[f].raw_size;
+      ++pp.frames;
+    }
+  }
+}
 
-  // Consumer groups: the newest snapshot in groups/.
+// One source partition: its target, its segments in offset order, its transactions, the
+// integrity of its chain (damage and holes collected) and the frames to download.
+kb::result<planned_partition> plan_partition(storage::object_store& store, const sf::backup_paths& paths,
+                                             const plan_options& o, const planned_topic& pt, std::int32_t p,
+                                             std::vector<std::string>& damage, std::vector<plan_hole>& holes,
+                                             std::vector<std::string>& warnings) {
+  const std::string& topic = pt.source;
+  planned_partition pp;
+  pp.source_topic = topic;
+  pp.source_partition = p;
+  pp.target_topic = pt.target;
+  if (pt.repartition) {
+    pp.target_partition = -1;
+  } else {
+    auto pm = o.partition_mapping.find(p);
+    pp.target_partition = pm == o.partition_mapping.end() ? p : pm->second;
+  }
+  auto listing = store.list(paths.partition_dir(topic, p));
+  if (!listing) return fail(std::move(listing.error()));
+  std::vector<std::pair<std::int64_t, storage::object_info>> segs;
+  for (const auto& obj : *listing) {
+    const auto slash = obj.key.rfind('/');
+    const std::string_view name = std::string_view(obj.key).substr(slash == std::string::npos ? 0 : slash + 1);
+    if (auto range = sf::parse_segment_file_name(name)) segs.emplace_back(range->first, obj);
+  }
+  std::sort(segs.begin(), segs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  pp.txns = std::make_shared<txn_filter>();
+  for (const auto& [first, obj] : segs) {
+    (void)first;
+    auto idx = sf::read_segment_index(store, obj.key, obj.size);
+    if (!idx) return fail(std::move(idx.error()));  // the message names the segment
+    auto shared = std::make_shared<sf::segment_index>(std::move(*idx));
+    for (const auto& b : shared->batches) pp.txns->observe(b);
+    for (const auto& s : shared->txns) pp.txns->observe_span(s);
+    pp.segments.push_back({obj.key, shared, {}});
+  }
+  pp.txns->finish();
+  // Invariant 7: every segment under its own key and no unrecorded hole, before producing.
+  const auto cleanup = pt.manifest.configs.find("cleanup.policy");
+  const bool compacted = cleanup != pt.manifest.configs.end() && cleanup->second.find("compact") != std::string::npos;
+  auto integrity = verify_partition(store, paths, topic, p, compacted, pp.segments);
+  if (!integrity) return fail(std::move(integrity.error()));
+  damage.insert(damage.end(), integrity->damage.begin(), integrity->damage.end());
+  holes.insert(holes.end(), integrity->holes.begin(), integrity->holes.end());
+  warnings.insert(warnings.end(), integrity->warnings.begin(), integrity->warnings.end());
+  choose_frames(pp, o);
+  return pp;
+}
+
+// Consumer groups: the newest snapshot in groups/, the offsets of the groups asked for (or all
+// with auto_consumer_groups) on restored partitions.
+kb::result<void> plan_groups(storage::object_store& store, const sf::backup_paths& paths, const plan_options& o,
+                             restore_plan& plan) {
   if (!o.consumer_groups.empty() || o.auto_consumer_groups) {
     auto listing = store.list(paths.groups_dir());
     if (!listing) return fail(std::move(listing.error()));
@@ -319,6 +322,60 @@ kb::result<restore_plan> build_plan(storage::object_store& store, const plan_opt
       }
     }
   }
+  return {};
+}
+
+}  // namespace
+
+kb::result<restore_plan> build_plan(storage::object_store& store, const plan_options& o) {
+  if (auto r = check_patterns(o); !r) return fail(std::move(r.error()));
+  const sf::backup_paths paths{o.backup_id};
+  restore_plan plan;
+  auto manifest = read_manifest(store, paths, o);
+  if (!manifest) return fail(std::move(manifest.error()));
+  plan.backup = std::move(*manifest);
+
+  std::set<std::string> target_names;
+  std::vector<std::string> damage;  // segments under the wrong key, unreadable checkpoints
+  std::vector<plan_hole> holes;
+  std::set<std::string> repartition_keys_used;
+  for (const auto& topic : plan.backup.topics) {
+    if (!selected(o, topic)) continue;
+    planned_topic pt;
+    pt.source = topic;
+    auto mapped = o.topic_mapping.find(topic);
+    pt.target = mapped == o.topic_mapping.end() ? topic : mapped->second;
+    if (!target_names.insert(pt.target).second) {
+      return fail(errc::config, fmt::format("restore.topic_mapping sends two source topics to '{}': map each source "
+                                            "topic to its own target topic",
+                                            pt.target));
+    }
+    const std::string target = pt.target;
+    auto planned = plan_topic(store, paths, o, std::move(pt), plan.warnings, repartition_keys_used);
+    if (!planned) return fail(std::move(planned.error()));
+    if (!*planned) {
+      target_names.erase(target);
+      continue;
+    }
+    plan.topics.push_back(**planned);
+    const auto& t = plan.topics.back();
+    for (std::int32_t p = 0; p < t.manifest.partition_count; ++p) {
+      if (!o.source_partitions.empty() &&
+          std::find(o.source_partitions.begin(), o.source_partitions.end(), p) == o.source_partitions.end())
+        continue;
+      auto pp = plan_partition(store, paths, o, t, p, damage, holes, plan.warnings);
+      if (!pp) return fail(std::move(pp.error()));
+      plan.partitions.push_back(std::move(*pp));
+    }
+  }
+
+  if (auto r = check_repartition_keys(o, plan, repartition_keys_used); !r) return fail(std::move(r.error()));
+  if (!damage.empty() || (!holes.empty() && !o.allow_gaps))
+    return fail(integrity_error(o.backup_id, damage, holes, o.allow_gaps));
+  for (const auto& h : holes)
+    plan.warnings.push_back(h.text() + ": skipped (restore.allow_gaps: true); the target will lack these offsets");
+  plan.holes = std::move(holes);
+  if (auto r = plan_groups(store, paths, o, plan); !r) return fail(std::move(r.error()));
   return plan;
 }
 
