@@ -136,12 +136,14 @@ public final class GenGolden {
     return s.toString();
   }
 
-  /** Sets every field of a generated message struct to a distinct non-default value. */
+  /** Sets every field of a generated message struct to a distinct non-default value (not the
+   *  next/prev links of collection elements, which are not fields). */
   static void fill(Object o, int depth) throws Exception {
     List<Method> setters = new ArrayList<>();
     for (Method m : o.getClass().getMethods())
       if (m.getName().startsWith("set") && m.getParameterCount() == 1
-          && !m.getName().equals("setUnknownTaggedFields") && m.getDeclaringClass() == o.getClass())
+          && !m.getName().equals("setUnknownTaggedFields") && !m.getName().equals("setNext")
+          && !m.getName().equals("setPrev") && m.getDeclaringClass() == o.getClass())
         setters.add(m);
     setters.sort(Comparator.comparing(Method::getName));
     for (Method m : setters) {
