@@ -176,6 +176,9 @@ kb::result<std::unique_ptr<storage::object_store>> open_config_store(const stora
       settings.azure.client_id = sc.client_id.value_or("");
       settings.azure.tenant_id = sc.tenant_id.value_or("");
       settings.azure.client_secret = storage::secret_string(sc.client_secret.reveal());
+      settings.azure.encryption_scope = sc.encryption_scope.value_or("");
+      settings.azure.customer_key = storage::secret_string(sc.customer_provided_key.reveal());
+      settings.azure.imds_endpoint = sc.imds_endpoint.value_or("");
       settings.retry_budget = std::chrono::milliseconds(std::max<std::uint64_t>(sc.retry_budget_ms, 1));
       settings.stall_timeout = std::chrono::milliseconds(sc.stall_timeout_ms);
       break;

@@ -108,14 +108,14 @@ struct storage_config {
   secret_value secret_key;
   secret_value session_token;
   std::string credentials = "auto";  ///< s3: auto|static|env|profile|web_identity|container|imds (storage validates)
-  std::optional<std::string> imds_endpoint;  ///< s3: EC2 instance metadata endpoint (tests, private)
+  std::optional<std::string> imds_endpoint;  ///< s3, azure: instance metadata endpoint (tests, private)
   bool imds_v1 = false;                      ///< s3: IMDSv1 allowed when the IMDSv2 token is refused
   std::optional<std::string> sts_endpoint;   ///< s3: STS for web identity / role_arn (private endpoints)
   server_side_encryption sse = server_side_encryption::none;
   std::optional<std::string> sse_kms_key_id;
   upload_checksum checksum = upload_checksum::crc32c;
-  std::uint64_t retry_budget_ms = 120000;  ///< s3: total time one storage call may spend retrying
-  std::uint64_t stall_timeout_ms = 30000;  ///< s3: abandon (and retry) an attempt idle this long
+  std::uint64_t retry_budget_ms = 120000;  ///< s3, azure: total time one storage call may spend retrying
+  std::uint64_t stall_timeout_ms = 30000;  ///< s3, azure: abandon (and retry) an attempt idle this long
   // azure
   std::string account_name;
   std::string container_name;
@@ -125,6 +125,8 @@ struct storage_config {
   std::optional<std::string> client_id;
   std::optional<std::string> tenant_id;
   secret_value client_secret;
+  std::optional<std::string> encryption_scope;  ///< azure: x-ms-encryption-scope on writes
+  secret_value customer_provided_key;           ///< azure: base64 AES-256 key (x-ms-encryption-key)
   // gcs
   std::optional<std::string> service_account_path;
 };
@@ -228,7 +230,7 @@ struct config {
 [[nodiscard]] std::string normalize_prefix(std::string_view prefix);
 
 /// True for keys whose values are secrets: *password*, *secret*, session_token, sas_token,
-/// account_key (client_secret, secret_key, secret_access_key included).
+/// account_key, customer_provided_key (client_secret, secret_key, secret_access_key included).
 [[nodiscard]] bool is_secret_key(std::string_view key) noexcept;
 
 /// Parses epoch milliseconds (digits) or RFC 3339 (`2025-01-15T00:00:00Z`, fractional

@@ -71,6 +71,8 @@ void read_storage(reader& r, const YAML::Node& node, const std::string& path, st
       {"client_id", optional_string_field(r, s.client_id)},
       {"tenant_id", optional_string_field(r, s.tenant_id)},
       {"client_secret", secret_field(r, s.client_secret)},
+      {"encryption_scope", optional_string_field(r, s.encryption_scope)},
+      {"customer_provided_key", secret_field(r, s.customer_provided_key)},
       {"service_account_path", optional_string_field(r, s.service_account_path)},
   });
 }
@@ -95,14 +97,14 @@ void validate_storage(reader& r, const storage_config& s) {
       {"secret_access_key", {sb::s3}},
       {"session_token", {sb::s3}},
       {"credentials", {sb::s3}},
-      {"imds_endpoint", {sb::s3}},
+      {"imds_endpoint", {sb::s3, sb::azure}},
       {"imds_v1", {sb::s3}},
       {"sts_endpoint", {sb::s3}},
       {"server_side_encryption", {sb::s3}},
       {"sse_kms_key_id", {sb::s3}},
       {"upload_checksum", {sb::s3}},
-      {"retry_budget_ms", {sb::s3}},
-      {"stall_timeout_ms", {sb::s3}},
+      {"retry_budget_ms", {sb::s3, sb::azure}},
+      {"stall_timeout_ms", {sb::s3, sb::azure}},
       {"account_name", {sb::azure}},
       {"container_name", {sb::azure}},
       {"account_key", {sb::azure}},
@@ -111,6 +113,8 @@ void validate_storage(reader& r, const storage_config& s) {
       {"client_id", {sb::azure}},
       {"tenant_id", {sb::azure}},
       {"client_secret", {sb::azure}},
+      {"encryption_scope", {sb::azure}},
+      {"customer_provided_key", {sb::azure}},
       {"service_account_path", {sb::gcs}},
       {"prefix", {sb::filesystem, sb::s3, sb::azure, sb::gcs}},
   };
@@ -196,6 +200,11 @@ json::object storage_json(const storage_config& s) {
       out["client_id"] = optional_json(s.client_id);
       out["tenant_id"] = optional_json(s.tenant_id);
       out["client_secret"] = secret_json(s.client_secret);
+      out["encryption_scope"] = optional_json(s.encryption_scope);
+      out["customer_provided_key"] = secret_json(s.customer_provided_key);
+      out["imds_endpoint"] = optional_json(s.imds_endpoint);
+      out["retry_budget_ms"] = s.retry_budget_ms;
+      out["stall_timeout_ms"] = s.stall_timeout_ms;
       break;
     case storage_backend::gcs:
       out["bucket"] = s.bucket;

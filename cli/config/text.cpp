@@ -55,7 +55,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 bool is_secret_key(std::string_view key) noexcept {
   const auto contains = [&](std::string_view part) { return key.find(part) != std::string_view::npos; };
   return contains("password") || contains("secret") || key == "session_token" ||
-         key == "sas_token" || key == "account_key";
+         key == "sas_token" || key == "account_key" || key == "customer_provided_key";
 }
 
 std::string normalize_prefix(std::string_view prefix) {

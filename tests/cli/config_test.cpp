@@ -631,7 +631,8 @@ TEST(config_helpers, edit_distance) {
 
 TEST(config_helpers, secret_keys) {
   for (const char* key : {"sasl_password", "ssl_key_password", "secret_key", "secret_access_key",
-                          "session_token", "sas_token", "account_key", "client_secret"}) {
+                          "session_token", "sas_token", "account_key", "client_secret",
+                          "customer_provided_key"}) {
     EXPECT_TRUE(is_secret_key(key)) << key;
   }
   for (const char* key : {"sasl_username", "access_key", "bucket", "ssl_key_location", "client_id"}) {
@@ -671,6 +672,23 @@ TEST(config_print, yaml_redacts_secrets_and_fills_defaults) {
   EXPECT_THAT(json, HasSubstr("\"sasl_password\":\"***\""));
   EXPECT_THAT(json, HasSubstr("\"enabled\":false"));
   EXPECT_THAT(json, Not(HasSubstr("pw-value-1")));
+}
+
+TEST(config_print, azure_keys_with_secrets_redacted) {
+  const auto r = load(
+      "mode: backup\nbackup_id: a\nsource:\n  bootstrap_servers: [k:1]\n"
+      "storage:\n  backend: azure\n  account_name: acct\n  container_name: backups\n  sas_token: ${SAS}\n"
+      "  encryption_scope: scope-1\n  customer_provided_key: ${CPK}\n  retry_budget_ms: 5000\n",
+      fake_env({{"SAS", "sv=2021&sig=sas-value-1"}, {"CPK", "cpk-value-2"}}));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->warnings.empty()) << r->warnings.front();
+  EXPECT_EQ(r->storage.encryption_scope, "scope-1");
+  EXPECT_EQ(r->storage.retry_budget_ms, 5000u);
+  const std::string yaml = to_yaml(*r);
+  EXPECT_THAT(yaml, Not(HasSubstr("sas-value-1")));
+  EXPECT_THAT(yaml, Not(HasSubstr("cpk-value-2")));
+  EXPECT_THAT(yaml, HasSubstr("customer_provided_key: \"***\""));
+  EXPECT_THAT(yaml, HasSubstr("encryption_scope: scope-1"));
 }
 
 TEST(config_print, printed_yaml_loads_back_with_the_same_values) {
