@@ -5,6 +5,7 @@
 #   bin/versitygw       S3 server that verifies SigV4 (go install)
 #   bin/ec2-metadata-mock  AWS's EC2 instance metadata mock, for the IMDSv2 credential test (go install)
 #   npm-azurite-<V>/    Azurite, Microsoft's Azure Blob emulator (checks SharedKey/SAS) (npm install)
+#   mock-oauth2-server-<V>/lib  an OAuth2/OIDC server issuing the Azure AD tokens Azurite checks (mvn)
 #   venv/               Python venv with pytest and confluent-kafka (tests/harness/requirements.txt)
 #   helm-<V>/helm       Helm, for the chart's lint and template test (go install); plus the
 #                       k8s.io/kubernetes module in the Go module cache (its OpenAPI schema, swagger.json)
@@ -27,6 +28,7 @@ AEMM_VERSION="${AEMM_VERSION:-v1.13.0}"
 HELM_VERSION="${HELM_VERSION:-v3.21.4}"
 K8S_SCHEMA_VERSION="${K8S_SCHEMA_VERSION:-v1.31.14}"
 AZURITE_VERSION="${AZURITE_VERSION:-3.35.0}"
+MOCK_OAUTH2_VERSION="${MOCK_OAUTH2_VERSION:-2.1.10}"
 MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
 DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
@@ -239,6 +241,25 @@ else
   "$moto_venv/bin/python" -c 'import moto.server, moto.sts' || die "moto imports failed"
   echo "$MOTO_VERSION" >"$moto_venv/.complete"
   step_done "moto: installed $MOTO_VERSION into $moto_venv" "$t"
+fi
+
+# ---------------------------------------------------------------- mock-oauth2-server (Azure AD tokens)
+t=$(now)
+oauth_dir="$KB_CACHE/mock-oauth2-server-$MOCK_OAUTH2_VERSION"
+if [ -f "$oauth_dir/.complete" ] && ls "$oauth_dir/lib/mock-oauth2-server-$MOCK_OAUTH2_VERSION.jar" >/dev/null 2>&1; then
+  step_done "mock-oauth2-server: reused $oauth_dir ($MOCK_OAUTH2_VERSION)" "$t"
+else
+  say "mock-oauth2-server $MOCK_OAUTH2_VERSION: fetching jars with mvn into $oauth_dir/lib"
+  rm -rf "$oauth_dir"
+  mkdir -p "$oauth_dir"
+  if ! mvn -B -q -f "$ROOT/tests/harness/oauth/pom.xml" -Doauth.version="$MOCK_OAUTH2_VERSION" \
+      "$DEP_PLUGIN:copy-dependencies" -DincludeScope=runtime -DoutputDirectory="$oauth_dir/lib" </dev/null \
+      >"$KB_CACHE/mock-oauth2-server-install.log" 2>&1; then
+    tail -n 20 "$KB_CACHE/mock-oauth2-server-install.log" >&2
+    die "mvn could not fetch mock-oauth2-server $MOCK_OAUTH2_VERSION (log: $KB_CACHE/mock-oauth2-server-install.log)"
+  fi
+  echo "$MOCK_OAUTH2_VERSION" >"$oauth_dir/.complete"
+  step_done "mock-oauth2-server: installed $MOCK_OAUTH2_VERSION into $oauth_dir" "$t"
 fi
 
 # ---------------------------------------------------------------- Python venv
