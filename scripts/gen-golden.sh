@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates tests/protocol/golden/messages/*.json from Apache Kafka's own message classes
+# Regenerates tests/protocol/golden/messages/*.json and records/batches.json from Apache Kafka's own message classes
 # (tests/protocol/golden/gen/GenGolden.java, compiled against the kafka-clients jar that
 # scripts/install-deps.sh put in $KB_CACHE). Needs a JDK (javac); the tests themselves do not.
 # Environment: KB_CACHE (default $HOME/.cache/kafka-backup), KAFKA_VERSION (4.1.1).
@@ -16,5 +16,5 @@ command -v javac >/dev/null || { echo "gen-golden: javac not found; install a JD
 classes="$(mktemp -d)"
 trap 'rm -rf "$classes"' EXIT
 javac -d "$classes" -cp "$lib/*" "$root/tests/protocol/golden/gen/GenGolden.java"
-java -cp "$lib/*:$classes" GenGolden "$root/tests/protocol/golden/messages"
-echo "gen-golden: wrote $(ls "$root/tests/protocol/golden/messages" | wc -l) files to tests/protocol/golden/messages"
+java -cp "$lib/*:$classes" GenGolden "$root/tests/protocol/golden/messages" "$root/tests/protocol/golden/records"
+echo "gen-golden: wrote tests/protocol/golden/messages/*.json and tests/protocol/golden/records/batches.json"

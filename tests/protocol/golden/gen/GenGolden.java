@@ -56,6 +56,90 @@ public final class GenGolden {
       Files.writeString(out.resolve(name + ".json"),
           M.writerWithDefaultPrettyPrinter().writeValueAsString(file) + "\n");
     }
+    Path rec = Paths.get(args[1]);
+    Files.createDirectories(rec);
+    Files.writeString(rec.resolve("batches.json"),
+        M.writerWithDefaultPrettyPrinter().writeValueAsString(batches()) + "\n");
+  }
+
+  /** Record batches (magic 2) and legacy message sets (magic 0/1) with every codec the magic
+   *  allows, built by MemoryRecordsBuilder; each case lists the records a reader must see. */
+  static ArrayNode batches() {
+    ArrayNode cases = M.createArrayNode();
+    String[] codecs = {"none", "gzip", "snappy", "lz4", "zstd"};
+    for (byte magic = 0; magic <= 2; ++magic) {
+      for (String codec : codecs) {
+        if (codec.equals("zstd") && magic < 2) continue;  // zstd needs magic 2 (KIP-110)
+        for (boolean txn : new boolean[] {false, true}) {
+          if (txn && magic < 2) continue;
+          cases.add(batch(magic, codec, txn));
+        }
+      }
+    }
+    return cases;
+  }
+
+  static Compression compression(String codec) {
+    switch (codec) {
+      case "gzip": return Compression.gzip().build();
+      case "snappy": return Compression.snappy().build();
+      case "lz4": return Compression.lz4().build();
+      case "zstd": return Compression.zstd().build();
+      default: return Compression.NONE;
+    }
+  }
+
+  static ObjectNode batch(byte magic, String codec, boolean txn) {
+    long baseOffset = 1000;
+    long producerId = txn ? 4242 : RecordBatch.NO_PRODUCER_ID;
+    short epoch = txn ? (short) 7 : RecordBatch.NO_PRODUCER_EPOCH;
+    int sequence = txn ? 99 : RecordBatch.NO_SEQUENCE;
+    TimestampType tt = magic == 0 ? TimestampType.NO_TIMESTAMP_TYPE : TimestampType.CREATE_TIME;
+    MemoryRecordsBuilder b = MemoryRecords.builder(ByteBuffer.allocate(4096), magic,
+        compression(codec), tt, baseOffset, RecordBatch.NO_TIMESTAMP, producerId, epoch, sequence,
+        txn, magic == 2 ? 5 : RecordBatch.NO_PARTITION_LEADER_EPOCH);
+    ArrayNode recs = M.createArrayNode();
+    long ts = 1_700_000_000_123L;
+    Object[][] rows = {
+        {"key-1", "value-1"}, {null, "value without key"}, {"tombstone", null}, {"key-4", "v4"}};
+    for (int i = 0; i < rows.length; ++i) {
+      byte[] k = rows[i][0] == null ? null : ((String) rows[i][0]).getBytes();
+      byte[] v = rows[i][1] == null ? null : ((String) rows[i][1]).getBytes();
+      org.apache.kafka.common.header.Header[] hs = magic < 2 || i != 0
+          ? new org.apache.kafka.common.header.Header[0]
+          : new org.apache.kafka.common.header.Header[] {
+              new org.apache.kafka.common.header.internals.RecordHeader("h1", "hv1".getBytes()),
+              new org.apache.kafka.common.header.internals.RecordHeader("h2", null)};
+      b.append(ts + 10L * i, k, v, hs);
+      ObjectNode r = recs.addObject();
+      r.put("offset", baseOffset + i);
+      r.put("timestamp", magic == 0 ? -1 : ts + 10L * i);
+      if (k == null) r.putNull("key"); else r.put("key", (String) rows[i][0]);
+      if (v == null) r.putNull("value"); else r.put("value", (String) rows[i][1]);
+      ArrayNode h = r.putArray("headers");
+      for (var x : hs) {
+        ObjectNode e = h.addObject();
+        e.put("key", x.key());
+        if (x.value() == null) e.putNull("value"); else e.put("value", new String(x.value()));
+      }
+    }
+    MemoryRecords built = b.build();
+    ByteBuffer buf = built.buffer();
+    byte[] bytes = new byte[buf.remaining()];
+    buf.duplicate().get(bytes);
+    ObjectNode o = M.createObjectNode();
+    o.put("name", "magic" + magic + "-" + codec + (txn ? "-transactional" : ""));
+    o.put("magic", magic);
+    o.put("codec", codec);
+    o.put("base_offset", baseOffset);
+    o.put("producer_id", producerId);
+    o.put("producer_epoch", epoch);
+    o.put("base_sequence", sequence);
+    o.put("transactional", txn);
+    o.put("partition_leader_epoch", magic == 2 ? 5 : -1);
+    o.put("hex", hex(bytes));
+    o.set("records", recs);
+    return o;
   }
 
   /** Bytes and fields of one message at one version, dropping fields the version cannot carry. */
