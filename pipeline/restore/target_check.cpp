@@ -85,77 +85,71 @@ kb::result<void> check_commit_read(const std::vector<planned_group_offset>& offs
   return {};
 }
 
-asio::awaitable<kb::result<void>> target_check::async_check_target() {
-  protocol::metadata_request md;
-  md.topics.emplace();
-  for (const auto& t : plan_.topics) md.topics->push_back({{}, t.target});
-  md.allow_auto_topic_creation = false;
-  md.include_topic_authorized_operations = true;
-  auto resp = co_await cluster_.async_send(any_node(), md);
-  if (!resp) co_return fail(std::move(resp.error()));
-  std::vector<protocol::create_topics_request::topic> missing;
-  for (const auto& t : plan_.topics) {
-    auto it = std::find_if(resp->topics.begin(), resp->topics.end(),
-                           [&](const auto& x) { return x.name && *x.name == t.target; });
-    if (it == resp->topics.end()) co_return fail(errc::protocol, "metadata response lacks topic " + t.target);
-    if (it->error_code == static_cast<std::int16_t>(error_code::topic_authorization_failed)) {
-      co_return fail(errc::authorization,
-                     fmt::format("Not authorized to access topic '{}': the restore principal needs Describe, Write "
-                                 "and Create on topic '{}' (kafka-acls --add --operation Describe --operation Write "
-                                 "--operation Create --topic {})",
-                                 t.target, t.target, t.target));
-    }
-    if (it->error_code == static_cast<std::int16_t>(error_code::unknown_topic_or_partition)) {
-      if (!o_.create_topics) {
-        co_return fail(errc::not_found, fmt::format("target topic '{}' does not exist: create it with {} partitions "
-                                                    "or set restore.create_topics: true",
-                                                    t.target, t.target_partitions));
-      }
-      if (auto widened = mapping_widens_created_topic(plan_, t)) co_return fail(errc::config, std::move(*widened));
-      // Kafka answers an unknown topic's authorized operations too: the permissions the
-      // run will need on the topic it creates are checked before anything is created.
-      if (auto r = check_created_topic_ops(t.target, it->topic_authorized_operations); !r) co_return r;
-      facts_.topic_ops[t.target] = it->topic_authorized_operations;
-      facts_.status[t.target] = target_topic_status{false, {}};
-      protocol::create_topics_request::topic ct;
-      ct.name = t.target;
-      ct.num_partitions = t.target_partitions;
-      ct.replication_factor = o_.replication_factor.value_or(-1);
-      for (const auto& [k, v] : t.manifest.configs)
-        if (creatable_config(k)) ct.configs.push_back({k, v});
-      missing.push_back(std::move(ct));
-      continue;
-    }
-    if (it->error_code != 0) {
-      co_return fail(errc::broker, fmt::format("target topic '{}': {}", t.target, kafka_error(it->error_code, {})));
-    }
-    const auto ops = it->topic_authorized_operations;
-    if (ops != protocol::authorized_operations_unknown && ops >= 0 &&
-        (!(ops & (1 << acl_write)) || !(ops & (1 << acl_describe)))) {
-      co_return fail(errc::authorization,
-                     fmt::format("Not authorized to access topic '{}': the restore principal lacks {} on it "
-                                 "(kafka-acls --add --operation Write --operation Describe --topic {})",
-                                 t.target, (ops & (1 << acl_write)) ? "Describe" : "Write", t.target));
-    }
-    const auto have = static_cast<std::int32_t>(it->partitions.size());
-    std::int32_t need = t.target_partitions;
-    if (!t.repartition) {
-      need = 0;
-      for (const auto& p : plan_.partitions)
-        if (p.source_topic == t.source) need = std::max(need, p.target_partition + 1);
-    }
-    if (have < need) {
-      co_return fail(errc::config,
-                     fmt::format("target topic '{}' has {} partitions but the restore writes to partition {}: add "
-                                 "partitions, use restore.partition_mapping, or restore into a new topic",
-                                 t.target, have, need - 1));
-    }
-    facts_.existing.insert(t.target);
-    facts_.topic_ops[t.target] = ops;
-    facts_.status[t.target] = target_topic_status{true, topic_id_hex(it->topic_id)};
+// One target topic in the metadata answer: authorization, existence, partition counts. A
+// missing topic to create comes back as its CreateTopics entry.
+kb::result<std::optional<protocol::create_topics_request::topic>> target_check::check_topic(
+    const planned_topic& t, const protocol::metadata_response::topic& md) {
+  if (md.error_code == static_cast<std::int16_t>(error_code::topic_authorization_failed)) {
+    return fail(errc::authorization,
+                fmt::format("Not authorized to access topic '{}': the restore principal needs Describe, Write "
+                            "and Create on topic '{}' (kafka-acls --add --operation Describe --operation Write "
+                            "--operation Create --topic {})",
+                            t.target, t.target, t.target));
   }
-  if (missing.empty()) co_return kb::result<void>{};
-  // Authorization and config check of the creations, without creating anything.
+  if (md.error_code == static_cast<std::int16_t>(error_code::unknown_topic_or_partition)) {
+    if (!o_.create_topics) {
+      return fail(errc::not_found, fmt::format("target topic '{}' does not exist: create it with {} partitions "
+                                               "or set restore.create_topics: true",
+                                               t.target, t.target_partitions));
+    }
+    if (auto widened = mapping_widens_created_topic(plan_, t)) return fail(errc::config, std::move(*widened));
+    // Kafka answers an unknown topic's authorized operations too: the permissions the
+    // run will need on the topic it creates are checked before anything is created.
+    if (auto r = check_created_topic_ops(t.target, md.topic_authorized_operations); !r) return fail(std::move(r.error()));
+    facts_.topic_ops[t.target] = md.topic_authorized_operations;
+    facts_.status[t.target] = target_topic_status{false, {}};
+    protocol::create_topics_request::topic ct;
+    ct.name = t.target;
+    ct.num_partitions = t.target_partitions;
+    ct.replication_factor = o_.replication_factor.value_or(-1);
+    for (const auto& [k, v] : t.manifest.configs)
+      if (creatable_config(k)) ct.configs.push_back({k, v});
+    return std::optional<protocol::create_topics_request::topic>(std::move(ct));
+  }
+  if (md.error_code != 0) {
+    return fail(errc::broker, fmt::format("target topic '{}': {}", t.target, kafka_error(md.error_code, {})));
+  }
+  const auto ops = md.topic_authorized_operations;
+  if (ops != protocol::authorized_operations_unknown && ops >= 0 &&
+      (!(ops & (1 << acl_write)) || !(ops & (1 << acl_describe)))) {
+    return fail(errc::authorization,
+                fmt::format("Not authorized to access topic '{}': the restore principal lacks {} on it "
+                            "(kafka-acls --add --operation Write --operation Describe --topic {})",
+                            t.target, (ops & (1 << acl_write)) ? "Describe" : "Write", t.target));
+  }
+  const auto have = static_cast<std::int32_t>(md.partitions.size());
+  std::int32_t need = t.target_partitions;
+  if (!t.repartition) {
+    need = 0;
+    for (const auto& p : plan_.partitions)
+      if (p.source_topic == t.source) need = std::max(need, p.target_partition + 1);
+  }
+  if (have < need) {
+    return fail(errc::config,
+                fmt::format("target topic '{}' has {} partitions but the restore writes to partition {}: add "
+                            "partitions, use restore.partition_mapping, or restore into a new topic",
+                            t.target, have, need - 1));
+  }
+  facts_.existing.insert(t.target);
+  facts_.topic_ops[t.target] = ops;
+  facts_.status[t.target] = target_topic_status{true, topic_id_hex(md.topic_id)};
+  return std::optional<protocol::create_topics_request::topic>();
+}
+
+// Authorization and config check of the creations, without creating anything; configs this
+// broker refuses are dropped from `missing` with a warning.
+asio::awaitable<kb::result<void>> target_check::async_validate_creations(
+    std::vector<protocol::create_topics_request::topic>& missing) {
   protocol::create_topics_request req;
   req.topics = missing;
   req.validate_only = true;
@@ -189,7 +183,11 @@ asio::awaitable<kb::result<void>> target_check::async_check_target() {
     co_return fail(errc::broker, fmt::format("cannot create target topic '{}': {}", t.name,
                                              kafka_error(t.error_code, t.error_message)));
   }
-  facts_.to_create = std::move(missing);
+  co_return kb::result<void>{};
+}
+
+// A created topic whose retention.ms is shorter than the age of the restored records: warned.
+void target_check::warn_short_retention() {
   for (const auto& m : facts_.to_create) {
     facts_.created_topics.push_back(m.name);
     for (const auto& c : m.configs) {
@@ -209,6 +207,29 @@ asio::awaitable<kb::result<void>> target_check::async_check_target() {
       }
     }
   }
+}
+
+asio::awaitable<kb::result<void>> target_check::async_check_target() {
+  protocol::metadata_request md;
+  md.topics.emplace();
+  for (const auto& t : plan_.topics) md.topics->push_back({{}, t.target});
+  md.allow_auto_topic_creation = false;
+  md.include_topic_authorized_operations = true;
+  auto resp = co_await cluster_.async_send(any_node(), md);
+  if (!resp) co_return fail(std::move(resp.error()));
+  std::vector<protocol::create_topics_request::topic> missing;
+  for (const auto& t : plan_.topics) {
+    auto it = std::find_if(resp->topics.begin(), resp->topics.end(),
+                           [&](const auto& x) { return x.name && *x.name == t.target; });
+    if (it == resp->topics.end()) co_return fail(errc::protocol, "metadata response lacks topic " + t.target);
+    auto created = check_topic(t, *it);
+    if (!created) co_return fail(std::move(created.error()));
+    if (*created) missing.push_back(std::move(**created));
+  }
+  if (missing.empty()) co_return kb::result<void>{};
+  if (auto r = co_await async_validate_creations(missing); !r) co_return r;
+  facts_.to_create = std::move(missing);
+  warn_short_retention();
   co_return kb::result<void>{};
 }
 

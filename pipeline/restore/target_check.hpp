@@ -17,6 +17,7 @@
 #include "pipeline/restore/plan.hpp"
 #include "pipeline/restore/restore_state.hpp"
 #include "protocol/create_topics.hpp"
+#include "protocol/metadata.hpp"
 
 namespace kb::pipeline::restore {
 
@@ -73,6 +74,11 @@ class target_check {
 
  private:
   std::int32_t any_node() const { return cluster_.brokers().begin()->first; }
+  kb::result<std::optional<protocol::create_topics_request::topic>> check_topic(
+      const planned_topic& t, const protocol::metadata_response::topic& md);
+  boost::asio::awaitable<kb::result<void>> async_validate_creations(
+      std::vector<protocol::create_topics_request::topic>& missing);
+  void warn_short_retention();
 
   net::cluster& cluster_;
   const restore_plan& plan_;
