@@ -40,7 +40,7 @@ using net::security_protocol;                      // source/target.security.sec
 using storage::format::frame_codec;                // backup.compression (`zstd`, `lz4`, `none`)
 using pipeline::restore::repartition_strategy;     // `murmur2`; `automatic` is round_robin
 using pipeline::restore::repartition_rule;         // restore.repartitioning.<topic>
-enum class sasl_mechanism { none, plain, scram_sha_256, scram_sha_512, gssapi };
+enum class sasl_mechanism { none, plain, scram_sha_256, scram_sha_512, gssapi, oauthbearer };
 enum class storage_backend { filesystem, s3, azure, gcs };
 enum class server_side_encryption { none, aes256, aws_kms };
 /// `storage.upload_checksum` (s3): how the server checks each uploaded body.
@@ -61,6 +61,12 @@ struct security_config {
   std::string sasl_kerberos_service_name = "kafka";
   std::optional<std::string> sasl_keytab_path;
   std::optional<std::string> sasl_krb5_config_path;
+  // OAUTHBEARER (KIP-768 client credentials, or a token file)
+  std::optional<std::string> sasl_oauthbearer_token_endpoint_url;
+  std::optional<std::string> sasl_oauthbearer_client_id;
+  secret_value sasl_oauthbearer_client_secret;
+  std::optional<std::string> sasl_oauthbearer_scope;
+  std::optional<std::string> sasl_oauthbearer_token_file;
 
   [[nodiscard]] bool uses_tls() const noexcept {
     return net::uses_tls(protocol);

@@ -1,5 +1,7 @@
 #include "net/sasl.hpp"
 
+#include "net/oauth_token.hpp"
+#include "net/sasl_oauthbearer.hpp"
 #include "net/sasl_plain.hpp"
 #ifdef KB_HAVE_GSSAPI
 #include "net/sasl_gssapi.hpp"
@@ -31,8 +33,17 @@ result<std::unique_ptr<sasl_mechanism>> make_sasl_mechanism(const sasl_credentia
                 "SASL mechanism GSSAPI is not built into this binary (meson -Dgssapi=enabled)");
 #endif
   }
+  if (creds.mechanism == "OAUTHBEARER") {
+    auto source = find_oauth_token_source(creds.username);
+    if (!source) return fail(errc::invalid_argument, "OAUTHBEARER needs a token endpoint or a token file");
+    auto token = source->current();  // cached; fetched again once 80% of its life passed
+    if (!token) return fail(token.error());
+    auto mech = sasl_oauthbearer::create(std::move(*token));
+    if (!mech) return fail(mech.error());
+    return std::unique_ptr<sasl_mechanism>(std::move(*mech));
+  }
   return fail(errc::unsupported, "unknown SASL mechanism '" + creds.mechanism +
-                                     "'; use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
+                                     "'; use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, GSSAPI or OAUTHBEARER");
 }
 
 }  // namespace kb::net

@@ -5,7 +5,8 @@
 #   bin/versitygw       S3 server that verifies SigV4 (go install)
 #   bin/ec2-metadata-mock  AWS's EC2 instance metadata mock, for the IMDSv2 credential test (go install)
 #   npm-azurite-<V>/    Azurite, Microsoft's Azure Blob emulator (checks SharedKey/SAS) (npm install)
-#   mock-oauth2-server-<V>/lib  an OAuth2/OIDC server issuing the Azure AD tokens Azurite checks (mvn)
+#   mock-oauth2-server-<V>/lib  an OAuth2/OIDC server issuing the Azure AD tokens Azurite checks and the
+#                       OAUTHBEARER tokens of tests/net/test_oauthbearer.py (mvn)
 #   venv/               Python venv with pytest and confluent-kafka (tests/harness/requirements.txt)
 #   helm-<V>/helm       Helm, for the chart's lint and template test (go install); plus the
 #                       k8s.io/kubernetes module in the Go module cache (its OpenAPI schema, swagger.json)

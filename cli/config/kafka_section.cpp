@@ -104,6 +104,11 @@ void read_security(reader& r, const YAML::Node& node, const std::string& path, s
        }},
       {"sasl_keytab_path", optional_string_field(r, s.sasl_keytab_path)},
       {"sasl_krb5_config_path", optional_string_field(r, s.sasl_krb5_config_path)},
+      {"sasl_oauthbearer_token_endpoint_url", optional_string_field(r, s.sasl_oauthbearer_token_endpoint_url)},
+      {"sasl_oauthbearer_client_id", optional_string_field(r, s.sasl_oauthbearer_client_id)},
+      {"sasl_oauthbearer_client_secret", secret_field(r, s.sasl_oauthbearer_client_secret)},
+      {"sasl_oauthbearer_scope", optional_string_field(r, s.sasl_oauthbearer_scope)},
+      {"sasl_oauthbearer_token_file", optional_string_field(r, s.sasl_oauthbearer_token_file)},
   });
 }
 
@@ -131,6 +136,29 @@ void validate_security(reader& r, const std::string& path, const security_config
       r.error_at(sec + ".sasl_mechanism",
                  fmt::format("security_protocol {} needs sasl_mechanism ({})",
                              name_of(k_protocols, s.protocol), allowed_list(k_mechanisms)));
+    } else if (s.mechanism == sasl_mechanism::oauthbearer) {
+      if (s.sasl_oauthbearer_token_file) {
+        if (s.sasl_oauthbearer_token_endpoint_url) {
+          r.error_at(sec + ".sasl_oauthbearer_token_file",
+                     "set either sasl_oauthbearer_token_file or sasl_oauthbearer_token_endpoint_url, not both");
+        }
+      } else if (!s.sasl_oauthbearer_token_endpoint_url) {
+        r.error_at(sec + ".sasl_mechanism",
+                   "OAUTHBEARER needs sasl_oauthbearer_token_endpoint_url with sasl_oauthbearer_client_id and "
+                   "sasl_oauthbearer_client_secret (client credentials), or sasl_oauthbearer_token_file");
+      } else {
+        const auto& url = *s.sasl_oauthbearer_token_endpoint_url;
+        if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+          r.error_at(sec + ".sasl_oauthbearer_token_endpoint_url", "must be a URL starting with https:// or http://");
+        }
+        if (!s.sasl_oauthbearer_client_id || s.sasl_oauthbearer_client_id->empty()) {
+          r.error_at(sec + ".sasl_oauthbearer_client_id", "the token endpoint needs sasl_oauthbearer_client_id");
+        }
+        if (s.sasl_oauthbearer_client_secret.empty()) {
+          r.error_at(sec + ".sasl_oauthbearer_client_secret",
+                     "the token endpoint needs sasl_oauthbearer_client_secret (e.g. ${OAUTH_CLIENT_SECRET})");
+        }
+      }
     } else if (s.mechanism != sasl_mechanism::gssapi) {
       if (s.sasl_username.empty()) {
         r.error_at(sec + ".sasl_username",
@@ -224,6 +252,11 @@ json::object kafka_json(const kafka_config& k) {
   security["sasl_kerberos_service_name"] = s.sasl_kerberos_service_name;
   security["sasl_keytab_path"] = optional_json(s.sasl_keytab_path);
   security["sasl_krb5_config_path"] = optional_json(s.sasl_krb5_config_path);
+  security["sasl_oauthbearer_token_endpoint_url"] = optional_json(s.sasl_oauthbearer_token_endpoint_url);
+  security["sasl_oauthbearer_client_id"] = optional_json(s.sasl_oauthbearer_client_id);
+  security["sasl_oauthbearer_client_secret"] = secret_json(s.sasl_oauthbearer_client_secret);
+  security["sasl_oauthbearer_scope"] = optional_json(s.sasl_oauthbearer_scope);
+  security["sasl_oauthbearer_token_file"] = optional_json(s.sasl_oauthbearer_token_file);
 
   json::object topics;
   topics["include"] = strings_json(k.topics.include);

@@ -26,7 +26,7 @@ SECURITY_MD = REPO / "docs" / "security.md"
 README_MD = REPO / "README.md"
 SECRET_ENV = {"KAFKA_PASSWORD": "doc-kafka-pw-7Hq", "KAFKA_RESTORE_PASSWORD": "doc-restore-pw-2Lx",
               "SSL_KEY_PASSWORD": "doc-key-pw-9Vb", "AWS_ACCESS_KEY_ID": "AKIADOCTESTEXAMPLE1",
-              "AWS_SECRET_ACCESS_KEY": "doc/secret/KEY/for/tests/only/x9"}
+              "AWS_SECRET_ACCESS_KEY": "doc/secret/KEY/for/tests/only/x9", "OAUTH_CLIENT_SECRET": "doc-oauth-4Rt"}
 
 
 # ---- helpers -------------------------------------------------------------------------------------
