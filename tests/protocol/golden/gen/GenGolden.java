@@ -52,6 +52,12 @@ public final class GenGolden {
           Message copy = ((Message) full).duplicate();
           versions.set(Integer.toString(v), one(key, dir, cls, conv, copy, (short) v));
         }
+        // The schema defaults (empty or null arrays, absent tagged fields, -1s) take other paths.
+        ObjectNode defaults = file.putObject(dir.toLowerCase() + "_defaults");
+        for (int v = (Integer) api[2]; v <= (Integer) api[3]; ++v) {
+          Message empty = (Message) cls.getConstructor().newInstance();
+          defaults.set(Integer.toString(v), one(key, dir, cls, conv, empty, (short) v));
+        }
       }
       Files.writeString(out.resolve(name + ".json"),
           M.writerWithDefaultPrettyPrinter().writeValueAsString(file) + "\n");
