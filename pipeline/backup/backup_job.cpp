@@ -24,6 +24,7 @@
 #include "pipeline/backup/group_snapshot.hpp"
 #include "pipeline/backup/lease.hpp"
 #include "pipeline/backup/partition_state.hpp"
+#include "pipeline/backup/progress.hpp"
 #include "pipeline/backup/resume.hpp"
 #include "pipeline/backup/segment_uploader.hpp"
 #include "pipeline/exception_error.hpp"
@@ -194,7 +195,7 @@ struct backup_job::impl {
 
   /// Brings partitions from pending to active, up to the concurrency limit: resume state,
   /// start offset and (one-shot) end offset.
-  asio::awaitable<result<void>> async_activate(std::optional<std::map<net::topic_partition, std::int64_t>>* snapshot_ends) {
+  asio::awaitable<result<void>> async_activate(std::optional<offset_map>* snapshot_ends) {
     std::size_t active = 0;
     std::vector<partition_state*> pending;
     for (auto& [tp, ps] : parts) {
@@ -313,7 +314,8 @@ struct backup_job::impl {
       return {};
     };
     auto server = metrics_server::start(io.get_executor(), mo, [this] {
-      return render_metrics(snapshot_metrics(), opts.metrics->max_partition_labels);
+      return render_metrics(snapshot_metrics(opts.backup_id, totals, errors, budget, parts),
+                            opts.metrics->max_partition_labels);
     });
     if (!server) return fail(std::move(server.error()));
     metrics = std::move(*server);
@@ -321,77 +323,16 @@ struct backup_job::impl {
     return {};
   }
 
-  metrics_snapshot snapshot_metrics() const {
-    metrics_snapshot m;
-    m.backup_id = opts.backup_id;
-    m.records = totals.records;
-    m.batches = totals.batches;
-    m.bytes_fetched = totals.bytes_fetched;
-    m.bytes_raw = totals.bytes_raw;
-    m.bytes_stored = totals.bytes_stored;
-    m.segments = totals.segments;
-    m.gaps = totals.gaps;
-    m.errors = errors;
-    m.memory_used = budget.used();
-    m.memory_limit = budget.limit();
-    for (const auto& [tp, ps] : parts) {
-      if (ps.phase == part_phase::pending) continue;
-      const std::int64_t end = ps.end_offset ? *ps.end_offset : ps.high_watermark;
-      m.lags.push_back({tp.topic, tp.partition, end < 0 ? 0 : std::max<std::int64_t>(0, end - ps.next_offset)});
-    }
-    return m;
-  }
-
   // ---- the main loop ------------------------------------------------------------------------
 
-  bool all_done() const {
-    if (opts.mode == run_mode::continuous) return false;
-    for (const auto& [tp, ps] : parts)
-      if (ps.phase != part_phase::done) return false;
-    return true;
-  }
-
-  bool drained() const {
-    if (fetch->in_flight() > 0 || uploader->in_flight() > 0 || background_in_flight > 0) return false;
-    for (const auto& [tp, ps] : parts) {
-      if (ps.needs_reset) return false;
-      for (const auto& seg : ps.closing)
-        if (seg->outstanding > 0) return false;  // frames still at the pool
-      // After an error, sealed segments are abandoned (never checkpointed, so never counted).
-      if (!first_error && (ps.cur || !ps.closing.empty() || ps.uploading)) return false;
-    }
-    return true;
-  }
-
-  /// What drained() still waits for, for the log when a stop takes long.
-  std::string drain_blockers() const {
-    std::size_t resets = 0, at_pool = 0, unsealed = 0;
-    for (const auto& [tp, ps] : parts) {
-      resets += ps.needs_reset ? 1 : 0;
-      for (const auto& seg : ps.closing) at_pool += seg->outstanding > 0 ? 1 : 0;
-      unsealed += (ps.cur || !ps.closing.empty() || ps.uploading) ? 1 : 0;
-    }
-    return fmt::format("{} fetch(es), {} upload(s), {} store call(s) in flight; {} partition(s) resolving an "
-                       "offset reset; {} segment(s) at the compression pool; {} partition(s) with unsealed or "
-                       "unuploaded segments",
-                       fetch->in_flight(), uploader->in_flight(), background_in_flight, resets, at_pool, unsealed);
+  in_flight_counts in_flight() const {
+    return {fetch->in_flight(), uploader->in_flight(), background_in_flight};
   }
 
   void report_progress() {
     if (!on_progress) return;
     totals.seconds = std::chrono::duration<double>(steady::now() - started).count();
-    std::int64_t lag = 0;
-    bool known = true;
-    for (const auto& [tp, ps] : parts) {
-      if (ps.phase == part_phase::pending) continue;
-      const std::int64_t end = ps.end_offset ? *ps.end_offset : ps.high_watermark;
-      if (end < 0) {
-        known = false;
-        continue;
-      }
-      lag += std::max<std::int64_t>(0, end - ps.next_offset);
-    }
-    totals.lag = known ? lag : -1;
+    totals.lag = total_lag(parts);
     on_progress(totals);
   }
 
@@ -456,15 +397,8 @@ struct backup_job::impl {
     co_return result<void>{};
   }
 
-  asio::awaitable<result<void>> async_main() {
-    if (opts.metrics) {
-      if (auto r = open_metrics(); !r) co_return r;
-    }
-    // Connection retries stay short inside the cluster view; fetches retry per partition here.
-    auto cluster_opts = opts.cluster;
-    cluster_opts.max_attempts = std::min(cluster_opts.max_attempts, 3);
-    cluster = net::cluster::create(io.get_executor(), cluster_opts);
-    if (auto r = co_await cluster->async_bootstrap(); !r) co_return r;
+  /// The kafka_admin and the fetcher, once the cluster view exists.
+  void make_engines() {
     admin = std::make_unique<kafka_admin>(
         *cluster, admin_retry{opts.cluster.max_attempts, opts.cluster.retry_backoff, 5s, true}, principal_hint());
     fetcher::options fo{opts.mode,
@@ -481,9 +415,23 @@ struct backup_job::impl {
         io, *cluster, *admin, budget, parts, *uploader, totals, std::move(fo),
         fetcher::hooks{[this](error e) { set_error(std::move(e)); }, [this] { poke(); },
                        [this](partition_state& ps) { finish_partition(ps); }, [this] { ++errors; }});
+  }
+
+  /// Metadata from the brokers, then the topics to follow.
+  asio::awaitable<result<void>> async_connect() {
+    // Connection retries stay short inside the cluster view; fetches retry per partition here.
+    auto cluster_opts = opts.cluster;
+    cluster_opts.max_attempts = std::min(cluster_opts.max_attempts, 3);
+    cluster = net::cluster::create(io.get_executor(), cluster_opts);
+    if (auto r = co_await cluster->async_bootstrap(); !r) co_return r;
+    make_engines();
     if (auto r = co_await cat.async_select(*cluster); !r) co_return r;
     brokers_ok = true;
+    co_return result<void>{};
+  }
 
+  /// The lease, then what an interrupted writer left, then backup.json and the topic.json files.
+  asio::awaitable<result<void>> async_open_set() {
     const auto lease_taken = std::chrono::system_clock::now();
     if (auto r = co_await async_take_lease(); !r) co_return r;
     store_ok = true;
@@ -496,7 +444,6 @@ struct backup_job::impl {
       log::info("backup '{}': removed {} leftover(s) of an interrupted run ({} bytes of temp files): {}",
                 opts.backup_id, c->removed.size(), c->bytes, fmt::join(c->removed, ", "));
     }
-
     // backup.json: keep the creation time of an existing set, refuse another source cluster.
     if (auto r = cat.open(cluster->cluster_id(), now_ms()); !r) co_return r;
     bool warned = false;
@@ -507,24 +454,11 @@ struct backup_job::impl {
     if (!cat.manifest().notes.empty()) {
       if (auto r = cat.write(now_ms()); !r) co_return r;  // record what is missing
     }
+    co_return result<void>{};
+  }
 
-    add_partitions();
-    totals.topics = cat.topics().size();
-    totals.partitions = parts.size();
-    log::info("backup '{}': {} topic(s), {} partition(s), mode {}, to {}", opts.backup_id, cat.topics().size(), parts.size(),
-              to_string(opts.mode), store.describe());
-
-    if (opts.consumer_group_snapshot) co_await async_group_snapshot();
-
-    std::optional<std::map<net::topic_partition, std::int64_t>> snapshot_ends;
-    if (opts.mode == run_mode::snapshot) {
-      std::vector<net::topic_partition> all;
-      for (const auto& [tp, ps] : parts) all.push_back(tp);
-      auto r = co_await async_list_offsets(all, protocol::latest_timestamp);
-      if (!r) co_return fail(std::move(r.error()));
-      snapshot_ends = std::move(*r);
-    }
-
+  /// Until every partition is done (or a stop or an error) and nothing is in flight any more.
+  asio::awaitable<void> async_loop(std::optional<offset_map>& snapshot_ends) {
     while (true) {
       if (stop_requested.load() && !stopping) {
         log::info("backup: stop requested; sealing and committing what is in flight");
@@ -535,7 +469,7 @@ struct backup_job::impl {
         last_stop_report = steady::now();
         log::warn("backup: still stopping after {} s: {}",
                   std::chrono::duration_cast<std::chrono::seconds>(last_stop_report - stop_since).count(),
-                  drain_blockers());
+                  drain_blockers(parts, in_flight()));
       }
       if (!stopping) {
         if (auto r = co_await async_refresh_if_needed(opts.mode == run_mode::continuous); !r) set_error(std::move(r.error()));
@@ -545,19 +479,45 @@ struct backup_job::impl {
       }
       if (!stopping) fetch->launch();
       housekeeping();
-      if (stopping || all_done()) {
+      if (stopping || all_partitions_done(parts, opts.mode)) {
         if (fetch->in_flight() == 0) {
           for (auto& [tp, ps] : parts) {
             // After an error nothing new is sealed or uploaded; what is in flight finishes.
             if (!first_error) uploader->close(ps);
           }
         }
-        if (drained()) break;
+        if (drained(parts, in_flight(), first_error.has_value())) co_return;
       }
       wake.expires_after(std::chrono::milliseconds(stopping ? 20 : 50));
       boost::system::error_code ec;
       co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
+  }
+
+  asio::awaitable<result<void>> async_main() {
+    if (opts.metrics) {
+      if (auto r = open_metrics(); !r) co_return r;
+    }
+    if (auto r = co_await async_connect(); !r) co_return r;
+    if (auto r = co_await async_open_set(); !r) co_return r;
+
+    add_partitions();
+    totals.topics = cat.topics().size();
+    totals.partitions = parts.size();
+    log::info("backup '{}': {} topic(s), {} partition(s), mode {}, to {}", opts.backup_id, cat.topics().size(),
+              parts.size(), to_string(opts.mode), store.describe());
+
+    if (opts.consumer_group_snapshot) co_await async_group_snapshot();
+
+    std::optional<offset_map> snapshot_ends;
+    if (opts.mode == run_mode::snapshot) {
+      std::vector<net::topic_partition> all;
+      for (const auto& [tp, ps] : parts) all.push_back(tp);
+      auto r = co_await async_list_offsets(all, protocol::latest_timestamp);
+      if (!r) co_return fail(std::move(r.error()));
+      snapshot_ends = std::move(*r);
+    }
+    co_await async_loop(snapshot_ends);
 
     for (const auto& [tp, ps] : parts) totals.partitions_complete += ps.phase == part_phase::done ? 1 : 0;
     if (!first_error && opts.consumer_group_snapshot) co_await async_group_snapshot();
@@ -568,6 +528,7 @@ struct backup_job::impl {
     if (first_error) co_return fail(*first_error);
     co_return result<void>{};
   }
+
 
   result<stats> run(progress_callback cb) {
     if (opts.max_buffer_bytes < min_buffer_bytes(opts.fetch_max_bytes)) {
