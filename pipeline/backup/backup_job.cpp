@@ -19,6 +19,7 @@
 
 #include "base/log.hpp"
 #include "pipeline/backup/fetch_budget.hpp"
+#include "pipeline/backup/activation.hpp"
 #include "pipeline/backup/catalog.hpp"
 #include "pipeline/backup/fetcher.hpp"
 #include "pipeline/backup/group_snapshot.hpp"
@@ -67,7 +68,8 @@ struct backup_job::impl {
         budget(opts.max_buffer_bytes),
         wake(io),
         lease(s, paths, opts.backup_id, opts.lease_ttl_ms),
-        cat(s, paths, opts, principal_hint()) {}
+        cat(s, paths, opts, principal_hint()),
+        activator(s, paths, opts, parts) {}
 
   options opts;
   storage::object_store& store;
@@ -92,6 +94,7 @@ struct backup_job::impl {
   steady::time_point last_discovery = steady::now();
   lease_keeper lease;
   catalog cat;  ///< the followed topics, backup.json, topic.json
+  partition_activator activator;
   stats totals;
   steady::time_point started = steady::now();
   steady::time_point last_progress = steady::now();
@@ -157,96 +160,6 @@ struct backup_job::impl {
     const auto& c = opts.cluster.connection;
     if (net::uses_sasl(c.protocol) && !c.sasl.username.empty()) return fmt::format("User:{}", c.sasl.username);
     return {};
-  }
-
-  /// Resume state from the store (resume.hpp: crash leftovers adopted or removed).
-  result<void> init_partition(partition_state& ps) {
-    auto r = resume_partition(store, paths, ps.tp.topic, ps.tp.partition, now_ms());
-    if (!r) return fail(std::move(r.error()));
-    ps.checkpoint = std::move(r->checkpoint);
-    ps.has_checkpoint = r->has_checkpoint;
-    if (ps.has_checkpoint) {
-      ps.next_offset = ps.checkpoint.next_offset;
-      ps.txns.restore(r->open_txns);  // transactions open at the end of the last segment go on here
-    }
-    return {};
-  }
-
-  /// ListOffsets for many partitions, one request per leader (kafka_admin's retry policy).
-  asio::awaitable<result<offset_map>> async_list_offsets(const std::vector<net::topic_partition>& tps,
-                                                         std::int64_t timestamp) {
-    co_return co_await admin->async_list_offsets(tps, timestamp);
-  }
-
-  /// Adds partitions of selected topics not known yet (start, and continuous discovery).
-  void add_partitions() {
-    for (const auto& name : cat.topics()) {
-      const auto* info = cluster->find_topic(name);
-      if (!info) continue;
-      for (const auto& p : info->partitions) {
-        net::topic_partition tp{name, p.partition};
-        auto [it, fresh] = parts.try_emplace(tp);
-        if (!fresh) continue;
-        it->second.tp = tp;
-        it->second.topic_id = info->topic_id;
-      }
-    }
-  }
-
-  /// Brings partitions from pending to active, up to the concurrency limit: resume state,
-  /// start offset and (one-shot) end offset.
-  asio::awaitable<result<void>> async_activate(std::optional<offset_map>* snapshot_ends) {
-    std::size_t active = 0;
-    std::vector<partition_state*> pending;
-    for (auto& [tp, ps] : parts) {
-      if (ps.phase == part_phase::active) ++active;
-      else if (ps.phase == part_phase::pending) pending.push_back(&ps);
-    }
-    if (pending.empty()) co_return result<void>{};
-    std::size_t room = pending.size();
-    if (opts.mode != run_mode::continuous) {
-      const std::size_t limit = std::max<std::uint32_t>(1, opts.max_concurrent_partitions);
-      room = active >= limit ? 0 : limit - active;
-    }
-    if (room == 0) co_return result<void>{};
-    pending.resize(std::min(room, pending.size()));
-
-    std::vector<net::topic_partition> need_start, need_end;
-    for (auto* ps : pending) {
-      if (!ps->initialised) {
-        if (auto r = init_partition(*ps); !r) co_return fail(std::move(r.error()));
-        ps->initialised = true;
-      }
-      if (!ps->has_checkpoint) need_start.push_back(ps->tp);
-      if (opts.mode == run_mode::one_shot) need_end.push_back(ps->tp);
-    }
-    std::map<net::topic_partition, std::int64_t> starts, ends;
-    if (!need_start.empty()) {
-      auto r = co_await async_list_offsets(need_start, opts.start == start_position::earliest ? protocol::earliest_timestamp
-                                                                                              : protocol::latest_timestamp);
-      if (!r) co_return fail(std::move(r.error()));
-      starts = std::move(*r);
-    }
-    if (!need_end.empty()) {
-      auto r = co_await async_list_offsets(need_end, protocol::latest_timestamp);
-      if (!r) co_return fail(std::move(r.error()));
-      ends = std::move(*r);
-    }
-    for (auto* ps : pending) {
-      if (!ps->has_checkpoint) {
-        ps->next_offset = starts.count(ps->tp) ? starts[ps->tp] : 0;
-        ps->checkpoint.next_offset = ps->next_offset;
-      }
-      if (opts.mode == run_mode::one_shot && ends.count(ps->tp)) ps->end_offset = ends[ps->tp];
-      if (opts.mode == run_mode::snapshot && snapshot_ends && *snapshot_ends) {
-        auto it = (*snapshot_ends)->find(ps->tp);
-        // A partition born after the snapshot was taken has nothing to back up in it.
-        ps->end_offset = it != (*snapshot_ends)->end() ? it->second : ps->next_offset;
-      }
-      ps->phase = part_phase::active;
-      if (ps->end_offset && ps->next_offset >= *ps->end_offset) finish_partition(*ps);
-    }
-    co_return result<void>{};
   }
 
   /// The partition reached its end: close its segment; a partition with nothing stored gets
@@ -376,7 +289,7 @@ struct backup_job::impl {
       }
       if (auto s = co_await cat.async_select(*cluster); !s) co_return s;
       const auto before = parts.size();
-      add_partitions();
+      add_partitions(parts, *cluster, cat.topics());
       if (parts.size() != before) {
         log::info("backup: {} new partition(s) discovered", parts.size() - before);
         for (const auto& name : cat.topics()) {
@@ -475,7 +388,10 @@ struct backup_job::impl {
         if (auto r = co_await async_refresh_if_needed(opts.mode == run_mode::continuous); !r) set_error(std::move(r.error()));
       }
       if (!stopping) {
-        if (auto r = co_await async_activate(&snapshot_ends); !r) set_error(std::move(r.error()));
+        auto at_end = co_await activator.async_activate(*admin, snapshot_ends);
+        if (!at_end) set_error(std::move(at_end.error()));
+        else
+          for (auto* ps : *at_end) finish_partition(*ps);
       }
       if (!stopping) fetch->launch();
       housekeeping();
@@ -501,7 +417,7 @@ struct backup_job::impl {
     if (auto r = co_await async_connect(); !r) co_return r;
     if (auto r = co_await async_open_set(); !r) co_return r;
 
-    add_partitions();
+    add_partitions(parts, *cluster, cat.topics());
     totals.topics = cat.topics().size();
     totals.partitions = parts.size();
     log::info("backup '{}': {} topic(s), {} partition(s), mode {}, to {}", opts.backup_id, cat.topics().size(),
@@ -513,7 +429,7 @@ struct backup_job::impl {
     if (opts.mode == run_mode::snapshot) {
       std::vector<net::topic_partition> all;
       for (const auto& [tp, ps] : parts) all.push_back(tp);
-      auto r = co_await async_list_offsets(all, protocol::latest_timestamp);
+      auto r = co_await admin->async_list_offsets(all, protocol::latest_timestamp);
       if (!r) co_return fail(std::move(r.error()));
       snapshot_ends = std::move(*r);
     }
