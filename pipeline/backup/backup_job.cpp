@@ -1,7 +1,6 @@
 #include "pipeline/backup/backup_job.hpp"
 
 #include <algorithm>
-#include <csignal>
 #include <map>
 #include <set>
 #include <thread>
@@ -11,7 +10,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -28,10 +26,12 @@
 #include "pipeline/backup/progress.hpp"
 #include "pipeline/backup/resume.hpp"
 #include "pipeline/backup/segment_uploader.hpp"
+#include "pipeline/backup/stop_signals.hpp"
 #include "pipeline/exception_error.hpp"
 #include "pipeline/kafka_admin.hpp"
 #include "pipeline/memory_budget.hpp"
 #include "pipeline/metrics_server.hpp"
+#include "pipeline/pool_call.hpp"
 #include "pipeline/worker_pool.hpp"
 #include "protocol/describe_configs.hpp"
 #include "storage/format/manifest.hpp"
@@ -140,20 +140,7 @@ struct backup_job::impl {
   /// take_lease() on the upload pool: while the store retries, the io thread keeps serving
   /// /health and /ready (and the signal that ends the wait).
   asio::awaitable<result<void>> async_take_lease() {
-    std::optional<result<void>> done;
-    asio::steady_timer lease_done(io, steady::time_point::max());
-    uploader->store_pool().submit([this, &done, &lease_done] {
-      auto r = lease.take(now_ms());
-      asio::post(io, [&done, &lease_done, r = std::move(r)]() mutable {
-        done = std::move(r);
-        lease_done.cancel();
-      });
-    });
-    while (!done) {  // the posted completion ends the wait
-      boost::system::error_code ec;
-      co_await lease_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-    co_return std::move(*done);
+    co_return co_await async_call_on_pool(uploader->store_pool(), io, [this] { return lease.take(now_ms()); });
   }
 
   std::string principal_hint() const {
@@ -177,14 +164,15 @@ struct backup_job::impl {
 
   void submit_store_call(std::string key, std::string body) {
     ++background_in_flight;
-    uploader->store_pool().submit([this, key = std::move(key), body = std::move(body)] {
-      auto r = store.put(key, as_bytes(body));
-      asio::post(io, [this, r = std::move(r)]() mutable {
-        --background_in_flight;
-        if (!r) set_error(std::move(r.error()));
-        poke();
-      });
-    });
+    call_on_pool(
+        uploader->store_pool(), io, [this, key = std::move(key), body = std::move(body)] {
+          return store.put(key, as_bytes(body));
+        },
+        [this](result<void> r) {
+          --background_in_flight;
+          if (!r) set_error(std::move(r.error()));
+          poke();
+        });
   }
 
   // ---- consumer groups ----------------------------------------------------------------------
@@ -198,19 +186,7 @@ struct backup_job::impl {
       group_reader = std::make_unique<group_snapshotter>(cluster, go);
     }
     auto cap = co_await group_reader->async_capture(cat.topics(), now_ms());
-    if (cap.not_captured != cat.manifest().groups_not_captured) {
-      // backup.json names the groups the latest snapshot could not read (none: the field goes).
-      cat.manifest().groups_not_captured = cap.not_captured;
-      if (auto r = cat.write(now_ms()); !r) set_error(std::move(r.error()));
-    }
-    if (auto r = store.put(paths.group_snapshot(cap.snapshot.captured_ms), as_bytes(sf::to_json(cap.snapshot))); !r) {
-      set_error(std::move(r.error()));
-    } else if (cap.not_captured.empty()) {
-      log::info("backup: consumer-group offsets of {} group(s) saved", cap.snapshot.groups.size());
-    } else {
-      log::info("backup: consumer-group offsets of {} group(s) saved; {} group(s) could not be read",
-                cap.snapshot.groups.size(), cap.not_captured.size());
-    }
+    if (auto r = cat.save_groups(cap, now_ms()); !r) set_error(std::move(r.error()));
   }
 
   // ---- metrics endpoint -------------------------------------------------------------------
@@ -261,15 +237,14 @@ struct backup_job::impl {
     if (lease.renewal_due(now)) {
       lease.renewing(now);
       ++background_in_flight;
-      uploader->store_pool().submit([this, ours = *lease.current()] {
-        auto r = lease.renew(ours, now_ms());
-        asio::post(io, [this, r = std::move(r)]() mutable {
-          --background_in_flight;
-          store_ok = r.has_value();
-          auto lost = r ? std::nullopt : std::optional<error>(r.error());
-          if (lease.renewed(std::move(r)) == renewal_outcome::lost) set_error(std::move(*lost));
-        });
-      });
+      call_on_pool(
+          uploader->store_pool(), io, [this, ours = *lease.current()] { return lease.renew(ours, now_ms()); },
+          [this](result<sf::lease> r) {
+            --background_in_flight;
+            store_ok = r.has_value();
+            auto lost = r ? std::nullopt : std::optional<error>(r.error());
+            if (lease.renewed(std::move(r)) == renewal_outcome::lost) set_error(std::move(*lost));
+          });
     }
     if (!stopping) fetch->report_stall(now);
     if (now - last_progress >= opts.progress_interval) {
@@ -464,21 +439,11 @@ struct backup_job::impl {
         segment_uploader::hooks{[this](error e) { set_error(std::move(e)); }, [this] { return first_error.has_value(); },
                                 [this] { poke(); }});
 
-    std::optional<asio::signal_set> signals;
+    std::optional<stop_signals> signals;
     if (opts.handle_signals) {
-      signals.emplace(io, SIGINT, SIGTERM);
-      signals->async_wait([this, &signals](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
-        log::info("backup: received signal {}; finishing what is in flight (again to exit at once)", sig);
+      signals.emplace(io, [this](int) {
         stop_requested = true;
         poke();
-        // A second signal means "now": leave without committing (a later run resumes from the
-        // last checkpoint, so nothing is lost or doubled).
-        signals->async_wait([](const boost::system::error_code& ec2, int) {
-          if (ec2) return;
-          log::warn("backup: second signal; exiting without committing what is in flight");
-          std::_Exit(static_cast<int>(exit_code::runtime));
-        });
       });
     }
 

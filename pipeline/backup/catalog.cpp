@@ -139,6 +139,23 @@ result<void> catalog::write(std::int64_t now_ms) {
   return store_.put(paths_.backup_manifest(), as_bytes(sf::to_json(manifest_)));
 }
 
+result<void> catalog::save_groups(const group_capture& cap, std::int64_t now_ms) {
+  result<void> first;
+  if (cap.not_captured != manifest_.groups_not_captured) {
+    manifest_.groups_not_captured = cap.not_captured;
+    first = write(now_ms);
+  }
+  if (auto r = store_.put(paths_.group_snapshot(cap.snapshot.captured_ms), as_bytes(sf::to_json(cap.snapshot))); !r)
+    return first ? r : first;
+  if (cap.not_captured.empty()) {
+    log::info("backup: consumer-group offsets of {} group(s) saved", cap.snapshot.groups.size());
+  } else {
+    log::info("backup: consumer-group offsets of {} group(s) saved; {} group(s) could not be read",
+              cap.snapshot.groups.size(), cap.not_captured.size());
+  }
+  return first;
+}
+
 asio::awaitable<result<void>> catalog::async_write_topic(net::cluster& cluster, const std::string& name,
                                                          bool& warned) {
   const auto* info = cluster.find_topic(name);

@@ -14,6 +14,7 @@
 #include "base/error.hpp"
 #include "net/cluster.hpp"
 #include "pipeline/backup/backup_job.hpp"
+#include "pipeline/backup/group_snapshot.hpp"
 #include "storage/format/manifest.hpp"
 
 namespace kb::storage {
@@ -55,6 +56,10 @@ class catalog {
   /// DescribeConfigs failure is noted in backup.json once (`warned`) and is not an error.
   [[nodiscard]] boost::asio::awaitable<result<void>> async_write_topic(net::cluster& cluster, const std::string& name,
                                                                        bool& warned);
+
+  /// Stores a consumer-group snapshot; backup.json names the groups it could not read (none:
+  /// the field goes). The first store error is returned, after both writes were tried.
+  [[nodiscard]] result<void> save_groups(const group_capture& cap, std::int64_t now_ms);
 
   [[nodiscard]] const std::set<std::string>& topics() const noexcept { return topics_; }
   [[nodiscard]] storage::format::backup_manifest& manifest() noexcept { return manifest_; }

@@ -139,5 +139,27 @@ TEST_F(catalog_test, the_configured_source_cluster_id_wins_and_a_mismatch_is_ref
   EXPECT_EQ(stored().source_cluster_id, "first");  // not overwritten
 }
 
+TEST_F(catalog_test, a_group_snapshot_is_stored_and_unread_groups_named_in_backup_json) {
+  catalog c(*store_, paths_, opts_, "");
+  ASSERT_TRUE(c.open(std::nullopt, 1));
+  group_capture cap;
+  cap.snapshot.captured_ms = 4242;
+  cap.snapshot.groups["g1"] = {{"t", 0, 17, -1, ""}};
+  cap.not_captured = {{"secret-group", "GROUP_AUTHORIZATION_FAILED"}};
+  ASSERT_TRUE(c.save_groups(cap, 2));
+  auto text = store_->get(paths_.group_snapshot(4242));
+  ASSERT_TRUE(text);
+  auto snap = sf::parse_group_snapshot(as_text(*text));
+  ASSERT_TRUE(snap);
+  EXPECT_EQ(*snap, cap.snapshot);
+  ASSERT_EQ(stored().groups_not_captured.size(), 1u);
+  EXPECT_EQ(stored().groups_not_captured[0].group, "secret-group");
+  // All groups read the next time: the field goes.
+  cap.not_captured.clear();
+  cap.snapshot.captured_ms = 4343;
+  ASSERT_TRUE(c.save_groups(cap, 3));
+  EXPECT_TRUE(stored().groups_not_captured.empty());
+}
+
 }  // namespace
 }  // namespace kb::pipeline::backup
