@@ -30,6 +30,11 @@ admin_action classify_admin_error(std::int16_t error_code) noexcept {
   return admin_action::fail;
 }
 
+std::string principal_hint(const net::connection_options& c) {
+  if (net::uses_sasl(c.protocol) && !c.sasl.username.empty()) return fmt::format("User:{}", c.sasl.username);
+  return {};
+}
+
 bool is_retriable_transport(const error& e) noexcept { return e.is(errc::connect) || e.is(errc::timeout); }
 
 std::chrono::milliseconds admin_retry::delay(int attempt) const noexcept {

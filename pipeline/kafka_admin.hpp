@@ -32,6 +32,9 @@ enum class admin_action {
 /// TLS, SASL, authorization and everything else end the call.
 [[nodiscard]] bool is_retriable_transport(const error& e) noexcept;
 
+/// "User:<name>" for a SASL connection with a user name (error texts name whom to grant an ACL), else "".
+[[nodiscard]] std::string principal_hint(const net::connection_options& c);
+
 /// How often and how patiently an admin call is retried.
 struct admin_retry {
   int max_attempts = 8;                        ///< rounds in all, the first included

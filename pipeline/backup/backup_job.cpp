@@ -129,12 +129,6 @@ struct backup_job::impl {
     last_stop_report = stop_since;
   }
 
-  asio::awaitable<void> sleep(std::chrono::milliseconds d) {
-    asio::steady_timer t(io, d);
-    boost::system::error_code ec;
-    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-
   // ---- startup ------------------------------------------------------------------------------
 
   /// take_lease() on the upload pool: while the store retries, the io thread keeps serving
@@ -143,11 +137,7 @@ struct backup_job::impl {
     co_return co_await async_call_on_pool(uploader->store_pool(), io, [this] { return lease.take(now_ms()); });
   }
 
-  std::string principal_hint() const {
-    const auto& c = opts.cluster.connection;
-    if (net::uses_sasl(c.protocol) && !c.sasl.username.empty()) return fmt::format("User:{}", c.sasl.username);
-    return {};
-  }
+  std::string principal_hint() const { return kb::pipeline::principal_hint(opts.cluster.connection); }
 
   /// The partition reached its end: close its segment; a partition with nothing stored gets
   /// a checkpoint anyway, so the backup shows it (empty) and a later run knows where to go on.
@@ -227,12 +217,7 @@ struct backup_job::impl {
 
   void housekeeping() {
     const auto now = steady::now();
-    // Time-based rotation.
-    for (auto& [tp, ps] : parts) {
-      if (ps.cur && !ps.cur->builder.empty() &&
-          now - ps.cur->opened >= std::chrono::milliseconds(opts.segment_max_interval_ms))
-        uploader->close(ps);
-    }
+    uploader->close_older_than(now - std::chrono::milliseconds(opts.segment_max_interval_ms));
     // Lease renewal on the pool (a store call may block).
     if (lease.renewal_due(now)) {
       lease.renewing(now);

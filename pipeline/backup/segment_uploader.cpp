@@ -145,6 +145,11 @@ void segment_uploader::close(partition_state& ps) {
   try_start(ps);
 }
 
+void segment_uploader::close_older_than(std::chrono::steady_clock::time_point opened_before) {
+  for (auto& [tp, ps] : parts_)
+    if (ps.cur && !ps.cur->builder.empty() && ps.cur->opened <= opened_before) close(ps);
+}
+
 void segment_uploader::try_start(partition_state& ps) {
   if (hooks_.failed() || ps.uploading || ps.closing.empty()) return;
   auto seg = ps.closing.front();

@@ -65,6 +65,8 @@ class segment_uploader {
                        storage::format::segment_builder::raw_frame f);
   /// Seals the open segment (open transactions recorded) and queues it for upload.
   void close(partition_state& ps);
+  /// Time-based rotation: seals every non-empty segment opened before `opened_before`.
+  void close_older_than(std::chrono::steady_clock::time_point opened_before);
   /// Starts the partition's next upload when its frames are compressed and memory allows.
   void try_start(partition_state& ps);
 

@@ -127,5 +127,14 @@ TEST(kafka_admin, coordinator_read_from_v4_list_or_flat_fields) {
   EXPECT_EQ(req.coordinator_keys, std::vector<std::string>{"g1"});
 }
 
+TEST(kafka_admin, principal_hint_names_the_sasl_user_only) {
+  net::connection_options c;
+  EXPECT_EQ(principal_hint(c), "");
+  c.sasl.username = "backup";
+  EXPECT_EQ(principal_hint(c), "");  // PLAINTEXT: the name is not used
+  c.protocol = net::security_protocol::sasl_ssl;
+  EXPECT_EQ(principal_hint(c), "User:backup");
+}
+
 }  // namespace
 }  // namespace kb::pipeline

@@ -144,6 +144,19 @@ TEST_F(uploader_test, the_next_segment_chains_on_the_first) {
   EXPECT_TRUE(store_->get(paths_.segment("t", 0, 0, 4)));
 }
 
+TEST_F(uploader_test, only_segments_opened_before_the_limit_are_rotated) {
+  make(sf::frame_codec::none);
+  auto& ps = part();
+  append(ps, 0, 4, 100);
+  const auto opened = ps.cur->opened;
+  up_->close_older_than(opened - 1ms);
+  EXPECT_TRUE(ps.cur);  // younger than the limit: stays open
+  up_->close_older_than(opened);
+  EXPECT_FALSE(ps.cur);
+  ASSERT_TRUE(run_until([&] { return ps.has_checkpoint || error_; }));
+  EXPECT_EQ(ps.checkpoint.next_offset, 5);
+}
+
 TEST_F(uploader_test, an_empty_segment_is_dropped_and_its_charge_returned) {
   make(sf::frame_codec::zstd);
   auto& ps = part();
