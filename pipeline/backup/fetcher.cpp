@@ -319,7 +319,13 @@ asio::awaitable<void> fetcher::async_reset_offset(net::topic_partition tp) {
     hooks_.on_error(!earliest ? std::move(earliest.error()) : std::move(latest.error()));
     co_return;
   }
-  const auto d = decide_reset(ps.next_offset, (*earliest)[tp], (*latest)[tp]);
+  apply_reset(ps, (*earliest)[tp], (*latest)[tp]);
+  hooks_.poke();
+}
+
+void fetcher::apply_reset(partition_state& ps, std::int64_t log_start, std::int64_t log_end) {
+  const auto& tp = ps.tp;
+  const auto d = decide_reset(ps.next_offset, log_start, log_end);
   if (d.what == reset_decision::gap) {
     log::warn("backup: {}-{}: offsets {}..{} were deleted by retention before they could be backed up; "
               "recording a gap and continuing at {}",
@@ -334,9 +340,18 @@ asio::awaitable<void> fetcher::async_reset_offset(net::topic_partition tp) {
     hooks_.on_error(error{make_error_code(errc::conflict),
                           fmt::format("{}-{}: the backup continues at offset {} but the partition ends at {}; the "
                                       "topic was truncated or recreated — start a new backup id",
-                                      tp.topic, tp.partition, ps.next_offset, (*latest)[tp])});
+                                      tp.topic, tp.partition, ps.next_offset, log_end)});
+  } else {
+    // The log still holds the position: the answer came from a broker whose view was stale (a
+    // leader that just changed). Nothing is skipped; ask again after a back-off, via fresh metadata.
+    log::warn("backup: {}-{}: OFFSET_OUT_OF_RANGE for offset {} although the partition holds {}..{}; "
+              "refreshing metadata and retrying after a back-off",
+              tp.topic, tp.partition, ps.next_offset, log_start, log_end);
+    metadata_stale_ = true;
+    note_failure(ps, error{make_error_code(errc::broker),
+                           fmt::format("OFFSET_OUT_OF_RANGE for offset {} although the partition holds offsets {}..{}",
+                                       ps.next_offset, log_start, log_end)});
   }
-  hooks_.poke();
 }
 
 void fetcher::report_stall(steady::time_point now) {

@@ -77,6 +77,10 @@ class fetcher {
 
   [[nodiscard]] int in_flight() const noexcept { return fetches_in_flight_; }
   /// A leader was missing or a broker failed: metadata should be refreshed.
+  /// Applies an OFFSET_OUT_OF_RANGE answer resolved by ListOffsets to [log_start, log_end): a gap,
+  /// a refusal, or — when the log still holds the position (a leader that just changed) — a
+  /// back-off and a metadata refresh, so a repeating answer cannot make the fetch spin.
+  void apply_reset(partition_state& ps, std::int64_t log_start, std::int64_t log_end);
   [[nodiscard]] bool metadata_stale() const noexcept { return metadata_stale_; }
   void metadata_refreshed() noexcept { metadata_stale_ = false; }
 

@@ -243,6 +243,33 @@ TEST_F(fetcher_test, retriable_codes_back_off_and_mark_metadata_stale) {
   EXPECT_FALSE(fetcher_->metadata_stale());
 }
 
+TEST_F(fetcher_test, an_out_of_range_answer_for_a_held_offset_backs_off_without_moving) {
+  // A new leader answered OFFSET_OUT_OF_RANGE although ListOffsets says the log holds the position:
+  // nothing may be skipped, and the next fetch must wait (it used to go out at once, a hot loop).
+  auto& ps = part(300);
+  const auto before = steady::now();
+  fetcher_->apply_reset(ps, 250, 900);
+  EXPECT_TRUE(errors_.empty());
+  EXPECT_EQ(ps.next_offset, 300);
+  EXPECT_EQ(totals_.gaps, 0u);
+  EXPECT_TRUE(fetcher_->metadata_stale());
+  EXPECT_EQ(ps.failures, 1);
+  EXPECT_GT(ps.not_before, before);
+  EXPECT_FALSE(fetchable(ps, before));
+  for (int i = 0; i < 12; ++i) fetcher_->apply_reset(ps, 250, 900);  // bounded: it gives up, naming it
+  ASSERT_EQ(errors_.size(), 1u);
+  EXPECT_NE(errors_[0].message.find("OFFSET_OUT_OF_RANGE for offset 300"), std::string::npos) << errors_[0].message;
+}
+
+TEST_F(fetcher_test, an_out_of_range_answer_below_the_log_start_records_the_gap) {
+  auto& ps = part(0);
+  fetcher_->apply_reset(ps, 3, 3);
+  EXPECT_TRUE(errors_.empty());
+  EXPECT_EQ(ps.next_offset, 3);
+  EXPECT_EQ(totals_.gaps, 1u);
+  EXPECT_EQ(ps.failures, 0);
+}
+
 TEST_F(fetcher_test, twelve_failures_in_a_row_give_up) {
   auto& ps = part(0);
   auto p = answer(static_cast<std::int16_t>(protocol::error_code::leader_not_available), -1);
