@@ -18,7 +18,8 @@
 #   --no-apt      skip apt-get (Debian packages assumed present)
 #   --tools-only  install only the cached test tools (implies --no-apt)
 # Environment: KB_CACHE (default $HOME/.cache/kafka-backup), KAFKA_VERSION (4.1.1),
-#   LOG4J2_VERSION (2.24.3), VERSITYGW_VERSION (v1.7.0), AZURITE_VERSION (3.35.0).
+#   LOG4J2_VERSION (2.24.3), VERSITYGW_VERSION (v1.7.0), AZURITE_VERSION (3.35.0),
+#   TOXIPROXY_VERSION (v2.12.0).
 set -euo pipefail
 
 KB_CACHE="${KB_CACHE:-$HOME/.cache/kafka-backup}"
@@ -31,6 +32,7 @@ K8S_SCHEMA_VERSION="${K8S_SCHEMA_VERSION:-v1.31.14}"
 AZURITE_VERSION="${AZURITE_VERSION:-3.35.0}"
 MOCK_OAUTH2_VERSION="${MOCK_OAUTH2_VERSION:-2.1.10}"
 MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
+TOXIPROXY_VERSION="${TOXIPROXY_VERSION:-v2.12.0}"
 DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -174,6 +176,33 @@ else
   [ -x "$KB_CACHE/bin/ec2-metadata-mock" ] || die "go install succeeded but $KB_CACHE/bin/ec2-metadata-mock is missing"
   echo "$AEMM_VERSION" >"$aemm_marker"
   step_done "ec2-metadata-mock: installed $AEMM_VERSION into $KB_CACHE/bin" "$t"
+fi
+
+# ---------------------------------------------------------------- toxiproxy (tests/reliability)
+# Network faults between the tool and a broker or the S3 server. `go install` names the binaries
+# after their directories (server, cli), so they are built into a scratch GOBIN and renamed.
+t=$(now)
+toxi_marker="$KB_CACHE/bin/.toxiproxy.complete"
+if [ -f "$toxi_marker" ] && [ -x "$KB_CACHE/bin/toxiproxy-server" ] && [ -x "$KB_CACHE/bin/toxiproxy-cli" ] \
+   && grep -qx "$TOXIPROXY_VERSION" "$toxi_marker"; then
+  step_done "toxiproxy: reused $KB_CACHE/bin/toxiproxy-server ($TOXIPROXY_VERSION)" "$t"
+else
+  command -v go >/dev/null 2>&1 || die "go not found (needed to build toxiproxy)"
+  say "toxiproxy $TOXIPROXY_VERSION: go install"
+  rm -f "$toxi_marker"
+  toxi_gobin="$KB_CACHE/toxiproxy-gobin"
+  rm -rf "$toxi_gobin" && mkdir -p "$toxi_gobin"
+  for c in server cli; do
+    GOBIN="$toxi_gobin" GOTOOLCHAIN=local CGO_ENABLED=0 \
+      go install "github.com/Shopify/toxiproxy/v2/cmd/$c@$TOXIPROXY_VERSION" </dev/null \
+      >>"$KB_CACHE/toxiproxy-install.log" 2>&1 \
+      || { tail -n 20 "$KB_CACHE/toxiproxy-install.log" >&2; die "go install toxiproxy cmd/$c@$TOXIPROXY_VERSION failed"; }
+    [ -x "$toxi_gobin/$c" ] || die "go install succeeded but $toxi_gobin/$c is missing"
+    mv -f "$toxi_gobin/$c" "$KB_CACHE/bin/toxiproxy-$c"
+  done
+  rm -rf "$toxi_gobin"
+  echo "$TOXIPROXY_VERSION" >"$toxi_marker"
+  step_done "toxiproxy: installed $TOXIPROXY_VERSION into $KB_CACHE/bin (toxiproxy-server, toxiproxy-cli)" "$t"
 fi
 
 # ---------------------------------------------------------------- helm + the Kubernetes OpenAPI schema
