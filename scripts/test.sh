@@ -174,7 +174,7 @@ if [ "$asan_ok" = 1 ]; then
   build=$build_saved
 fi
 suites=(integration)
-run_pytest pytest-single "not cluster3 and not image" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup"
+run_pytest pytest-single "not cluster3 and not image and not reliability" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup"
 
 # While the single-broker harness is still up: the reproducible image (a release build of the
 # binary in $build-release, then umoci/skopeo), loaded into a private dockerd (no bridge, no NAT)
@@ -204,6 +204,17 @@ else
     "$results/image-build.log" >"$results/image-build.xml"
   result_files+=("$results/image-build.xml")
 fi
+
+# ------------------------------------------------------------------ reliability (issue #16)
+# Network faults (toxiproxy, from install-deps) between the tool and a broker of the tests' own
+# (its advertised listener is the proxy) and between the tool and the harness S3 server. Bounded:
+# every run has a time limit; the phase takes about 4-5 minutes. Counts per scenario are printed.
+phase "reliability: network faults (toxiproxy) against a broker and the S3 server"
+rel_counts="$results/reliability-counts.txt"
+: >"$rel_counts"
+run_pytest pytest-reliability "reliability" KB_TEST_ENV="$KB_TEST_ENV" \
+  KB_BINARY="$repo/$build/cli/kafka-backup" KB_RELIABILITY_COUNTS="$rel_counts"
+sort "$rel_counts" | uniq -c | sed 's/^ */reliability: /'
 
 # The Kubernetes operator (operator/, Go), while the single-broker harness is still up: etcd +
 # kube-apiserver (+ kube-controller-manager for the e2e) built from the Go module proxy, pinned in
