@@ -100,8 +100,9 @@ def assert_exact(bootstrap: str, topic: str) -> None:
 
 
 def run(binary: Path, command: str, cfg: Path, timeout: float = CUT_BOUND) -> subprocess.CompletedProcess:
-    """Runs the tool; a run past `timeout` is killed and fails the test with its log (a hang)."""
-    p = subprocess.Popen([str(binary), "--no-progress", command, "--config", str(cfg)], stdout=subprocess.PIPE,
+    """Runs the tool; a run past `timeout` is killed and fails the test with its log (a hang).
+    $KB_REL_EXTRA: extra global flags, e.g. "--log-level debug" to diagnose a failure."""
+    p = subprocess.Popen([str(binary), "--no-progress", *os.environ.get("KB_REL_EXTRA", "").split(), command, "--config", str(cfg)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     try:
         out, err = p.communicate(timeout=timeout)
