@@ -159,6 +159,14 @@ def test_ready_is_503_while_the_store_is_unreachable(env, binary, tmp_path):
     try:
         assert poll(port, "/health", 200, proc).strip() == "ok"
         body = poll(port, "/ready", 503, proc)
+        # The brokers are reached first ("connecting to the brokers"); wait until the store is the reason.
+        for _ in range(300):
+            if "store" in body or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+            status, body = get(port, "/ready")
+            assert status == 503, body
+        assert "store" in body, body
         # Still 503 a few probes later: the store keeps failing.
         for _ in range(5):
             status, body = get(port, "/ready")
