@@ -10,6 +10,10 @@ set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 export KB_CACHE=${KB_CACHE:-$HOME/.cache/kafka-backup}
+# Tests talk only to loopback: no credential chain may fall through to a cloud metadata address
+# (169.254.169.254) or a cloud login host. Tests that exercise those sources set their own loopback endpoints.
+export AWS_EC2_METADATA_DISABLED=true AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9
+export AZURE_IMDS_ENDPOINT=http://127.0.0.1:9 AZURE_AUTHORITY_HOST=http://127.0.0.1:9 GCE_METADATA_HOST=127.0.0.1:9
 build=${KB_BUILD_DIR:-build}
 results="$build/test-results"
 venv_python="$KB_CACHE/venv/bin/python"

@@ -7,6 +7,15 @@ from pathlib import Path
 
 import pytest
 
+# Tests talk only to loopback: a credential chain must never fall through to a cloud metadata address
+# (169.254.169.254) or a cloud login host. Tests of those sources set their own loopback endpoints.
+for _name, _value in {"AWS_EC2_METADATA_DISABLED": "true",
+                      "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9",
+                      "AZURE_IMDS_ENDPOINT": "http://127.0.0.1:9",
+                      "AZURE_AUTHORITY_HOST": "http://127.0.0.1:9",
+                      "GCE_METADATA_HOST": "127.0.0.1:9"}.items():
+    os.environ.setdefault(_name, _value)
+
 
 @pytest.fixture(scope="session")
 def env() -> dict:

@@ -192,7 +192,9 @@ def test_unknown_credentials_source_is_a_config_error(env, binary, tmp_path):
     r = subprocess.run([str(binary), "backup", "--config", str(cfg), "--no-progress"], capture_output=True,
                        text=True, timeout=60, env=clean_env(tmp_path))
     assert r.returncode == 2, r.stderr
-    assert "storage.credentials: 'instance-role' is not a credential source" in r.stderr
+    # refused at load (the config's line and column), naming the key, the value and what is allowed
+    assert "credbad.yaml:" in r.stderr and "storage.credentials: unknown value 'instance-role'" in r.stderr, r.stderr
+    assert "allowed: auto, static, env, profile, web_identity, container, imds" in r.stderr, r.stderr
 
 
 def ec2_metadata_mock() -> str | None:
