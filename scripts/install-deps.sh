@@ -7,6 +7,7 @@
 #   npm-azurite-<V>/    Azurite, Microsoft's Azure Blob emulator (checks SharedKey/SAS) (npm install)
 #   mock-oauth2-server-<V>/lib  an OAuth2/OIDC server issuing the Azure AD tokens Azurite checks and the
 #                       OAUTHBEARER tokens of tests/net/test_oauthbearer.py (mvn)
+#   bin/fake-gcs-server    GCS JSON API emulator, for the GCS backend tests (go install)
 #   venv/               Python venv with pytest and confluent-kafka (tests/harness/requirements.txt)
 #   helm-<V>/helm       Helm, for the chart's lint and template test (go install); plus the
 #                       k8s.io/kubernetes module in the Go module cache (its OpenAPI schema, swagger.json)
@@ -33,6 +34,7 @@ AZURITE_VERSION="${AZURITE_VERSION:-3.35.0}"
 MOCK_OAUTH2_VERSION="${MOCK_OAUTH2_VERSION:-2.1.10}"
 MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
 TOXIPROXY_VERSION="${TOXIPROXY_VERSION:-v2.12.0}"
+FAKE_GCS_VERSION="${FAKE_GCS_VERSION:-v1.55.1}"
 DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -290,6 +292,24 @@ else
   fi
   echo "$MOCK_OAUTH2_VERSION" >"$oauth_dir/.complete"
   step_done "mock-oauth2-server: installed $MOCK_OAUTH2_VERSION into $oauth_dir" "$t"
+fi
+
+# ---------------------------------------------------------------- fake-gcs-server
+t=$(now)
+fgcs_marker="$KB_CACHE/bin/.fake-gcs-server.complete"
+if [ -f "$fgcs_marker" ] && [ -x "$KB_CACHE/bin/fake-gcs-server" ] && grep -qx "$FAKE_GCS_VERSION" "$fgcs_marker"; then
+  step_done "fake-gcs-server: reused $KB_CACHE/bin/fake-gcs-server ($FAKE_GCS_VERSION)" "$t"
+else
+  command -v go >/dev/null 2>&1 || die "go not found (needed to build fake-gcs-server)"
+  say "fake-gcs-server $FAKE_GCS_VERSION: go install (a cold build takes minutes)"
+  rm -f "$fgcs_marker"
+  GOBIN="$KB_CACHE/bin" GOTOOLCHAIN=local CGO_ENABLED=0 \
+    go install "github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION" </dev/null \
+    >"$KB_CACHE/fake-gcs-server-install.log" 2>&1 \
+    || { tail -n 20 "$KB_CACHE/fake-gcs-server-install.log" >&2; die "go install fake-gcs-server@$FAKE_GCS_VERSION failed"; }
+  [ -x "$KB_CACHE/bin/fake-gcs-server" ] || die "go install succeeded but $KB_CACHE/bin/fake-gcs-server is missing"
+  echo "$FAKE_GCS_VERSION" >"$fgcs_marker"
+  step_done "fake-gcs-server: installed $FAKE_GCS_VERSION into $KB_CACHE/bin" "$t"
 fi
 
 # ---------------------------------------------------------------- Python venv

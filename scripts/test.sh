@@ -163,8 +163,8 @@ if [ "$tsan_ok" = 0 ]; then
   result_files+=("$results/tsan-build.xml")
 fi
 
-phase "harness up: single broker, five listeners, S3 server, Azurite (Azure Blob)"
-"$venv_python" tests/harness/cluster.py up --profile single --azurite --run-dir "$build/harness" \
+phase "harness up: single broker, five listeners, S3 server, Azurite (Azure Blob), fake-gcs-server"
+"$venv_python" tests/harness/cluster.py up --profile single --azurite --gcs --run-dir "$build/harness" \
   || fail_early "the single-broker harness did not start" harness
 harness_dirs+=("$build/harness")
 export KB_TEST_ENV="$repo/$build/harness/env.json"
@@ -178,7 +178,12 @@ if [ "$asan_ok" = 1 ]; then
   build=$build_saved
 fi
 suites=(integration)
-run_pytest pytest-single "not cluster3 and not image and not reliability" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup"
+run_pytest pytest-single "not cluster3 and not image and not reliability and not gcs" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup"
+
+# The GCS backend: the harness's fake-gcs-server (JSON API) and a mock-oauth2-server the tests
+# start for the service-account JWT exchange. Every wait in these tests is bounded.
+phase "GCS backend (fake-gcs-server, mock-oauth2-server)"
+run_pytest pytest-gcs "gcs" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup"
 
 # While the single-broker harness is still up: the reproducible image (a release build of the
 # binary in $build-release, then umoci/skopeo), loaded into a private dockerd (no bridge, no NAT)

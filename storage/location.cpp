@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "storage/filesystem_store.hpp"
+#include "storage/gcs/gcs_location.hpp"
 
 namespace kb::storage {
 namespace {
@@ -15,25 +16,6 @@ int hex_value(char c) noexcept {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-result<std::string> percent_decode(std::string_view text, std::string_view what) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    const int hi = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
-    const int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-    if (hi < 0 || lo < 0) {
-      return fail(errc::invalid_argument, fmt::format("bad %-escape in the {} of a storage URL", what));
-    }
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
 }
 
 bool valid_bucket(std::string_view bucket) noexcept {
@@ -141,6 +123,25 @@ std::optional<std::string> non_empty(const env_lookup& env, std::string_view nam
 
 }  // namespace
 
+result<std::string> percent_decode(std::string_view text, std::string_view what) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    const int hi = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
+    const int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+    if (hi < 0 || lo < 0) {
+      return fail(errc::invalid_argument, fmt::format("bad %-escape in the {} of a storage URL", what));
+    }
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
 std::string location::to_url() const {
   if (kind == backend_kind::filesystem) {
     std::string out = path;
@@ -155,6 +156,7 @@ std::string location::to_url() const {
     if (!endpoint.empty()) out += "?endpoint=" + endpoint;
     return out;
   }
+  if (kind == backend_kind::gcs) return gcs::gcs_url(*this);
   std::string out = fmt::format("s3://{}/{}", bucket, prefix);
   std::vector<std::string> params;
   if (!endpoint.empty()) params.push_back("endpoint=" + endpoint);
@@ -236,14 +238,10 @@ result<location> parse_location(std::string_view url) {
     out.prefix = std::move(*prefix);
     return out;
   }
-  if (scheme == "gcs" || scheme == "gs") {
-    return fail(errc::unsupported,
-                fmt::format("{}:// storage is not supported yet; use s3:// or a filesystem path",
-                            scheme));
-  }
+  if (scheme == "gcs" || scheme == "gs") return gcs::parse_gcs_url(scheme, rest);
   return fail(errc::invalid_argument,
               fmt::format("unknown storage URL scheme '{}://'; use a path, file:///abs/path, "
-                          "s3://bucket/prefix or azure://ACCOUNT/CONTAINER/prefix",
+                          "s3://bucket/prefix, azure://ACCOUNT/CONTAINER/prefix or gs://bucket/prefix",
                           scheme));
 }
 
@@ -334,6 +332,7 @@ result<std::unique_ptr<object_store>> open_store(const location& where,
     if (settings.stall_timeout.count() > 0) options->stall_timeout = settings.stall_timeout;
     return azure::make_blob_store(std::move(*options));
   }
+  if (where.kind == backend_kind::gcs) return gcs::open_gcs_store(where, settings, env);
   auto options = resolve_s3_options(where, settings, env);
   if (!options) return tl::unexpected(options.error());
   return make_s3_store(std::move(*options));

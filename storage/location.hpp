@@ -1,5 +1,5 @@
 // Storage locations: parsing of storage URLs (plain path, file:///abs, s3://bucket/prefix?...,
-// azure://...), prefix normalisation, credential lookup through an injected environment, and open_store().
+// azure://..., gs://), prefix normalisation, credential lookup through an injected environment, and open_store().
 #pragma once
 
 #include <chrono>
@@ -18,17 +18,17 @@
 
 namespace kb::storage {
 
-enum class backend_kind { filesystem, s3, azure };
+enum class backend_kind { filesystem, s3, azure, gcs };
 
 /// Where a backup lives. The same place whether it came from a URL or from the config.
 struct location {
   backend_kind kind = backend_kind::filesystem;
   std::string path;      ///< filesystem: the directory, as given (absolute or relative)
-  std::string bucket;    ///< s3
+  std::string bucket;    ///< s3, gcs
   std::string account;   ///< azure: the storage account
   std::string container; ///< azure
   std::string prefix;    ///< normalised: "" or "a/b/" (never a leading '/')
-  std::string endpoint;  ///< s3: "http://127.0.0.1:7070"; empty for AWS itself; azure: the blob service
+  std::string endpoint;  ///< s3: "http://127.0.0.1:7070"; empty for AWS itself; azure: the blob service; gcs: empty for Google's
   std::string region;    ///< s3: empty means AWS_REGION / AWS_DEFAULT_REGION / us-east-1
   std::optional<bool> path_style;  ///< s3: unset means true with an endpoint, else false
 
@@ -44,8 +44,12 @@ result<std::string> normalize_prefix(std::string_view prefix);
 /// `s3://bucket/prefix?endpoint=http://h:p&region=r&path_style=true`. Unknown query keys are
 /// an error (a typo must not silently change where data goes). Azure:
 /// `azure://CONTAINER@ACCOUNT.blob.core.windows.net/prefix` or
-/// `azure://ACCOUNT/CONTAINER/prefix?endpoint=http://127.0.0.1:10000`. gcs:// is errc::unsupported.
+/// `azure://ACCOUNT/CONTAINER/prefix?endpoint=http://127.0.0.1:10000`. GCS: `gs://bucket/prefix`
+/// or `gcs://…` (?endpoint=).
 result<location> parse_location(std::string_view url);
+
+/// Decodes %XX escapes of one URL part; `what` ("prefix", "query") names it in errors.
+result<std::string> percent_decode(std::string_view text, std::string_view what);
 
 /// The process environment (env_lookup is declared in storage/aws_credentials.hpp).
 env_lookup process_environment();
@@ -70,6 +74,9 @@ struct store_settings {
   std::chrono::milliseconds stall_timeout{0};  ///< 0: the default (30 s)
   azure::azure_settings azure;                 ///< azure: credentials, encryption scope
   std::size_t azure_block_size = 0;            ///< azure: 0: the default (8 MiB)
+  std::string gcs_service_account_path;        ///< gcs: storage.service_account_path
+  std::string gcs_kms_key_name;                ///< gcs: storage.kms_key_name (CMEK)
+  std::string gcs_metadata_endpoint;           ///< gcs: empty: GCE_METADATA_HOST or 169.254.169.254
 };
 
 /// The S3 client options for an s3 location: region (AWS_REGION, AWS_DEFAULT_REGION), endpoint

@@ -2,9 +2,10 @@
 """Real-component test harness: Apache Kafka (KRaft, from Maven jars) and versitygw (S3).
 
 Subcommands (Python 3.11 stdlib only):
-  up     [--profile single|cluster3] [--no-s3] [--azurite]
+  up     [--profile single|cluster3] [--no-s3] [--azurite] [--gcs]
                                                  start everything, write RUN/env.json + env.sh
-                                                 (--azurite: also Azure Blob, tests/harness/azurite.py)
+                                                 (--azurite: also Azure Blob, tests/harness/azurite.py;
+                                                  --gcs: also fake-gcs-server, tests/harness/gcs_server.py)
   down                                           stop the recorded processes (TERM, 10 s, KILL)
   kill   --node N [--signal KILL|TERM]           stop one Kafka node
   start  --node N                                restart a killed node, wait until it is in metadata
@@ -565,6 +566,8 @@ def recorded_procs(env: dict) -> list[tuple[str, int, str]]:
         procs.append(("versitygw", env["s3"]["pid"], marker))
     if env.get("azure") and env["azure"].get("pid"):
         procs.append(("azurite", env["azure"]["pid"], env["azure"]["marker"]))
+    if env.get("gcs") and env["gcs"].get("pid"):
+        procs.append(("fake-gcs-server", env["gcs"]["pid"], env["gcs"].get("cmd_marker", "fake-gcs-server")))
     return procs
 
 
@@ -663,9 +666,20 @@ def cmd_up(args) -> None:
                 raise HarnessError(str(e)) from None
             log(f"azurite ready on {env['azure']['endpoint']} (pid {env['azure']['pid']}), container "
                 f"{env['azure']['container']} created")
+        gcs = None
+        if getattr(args, "gcs", False):
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            import gcs_server  # tests/harness/gcs_server.py, beside this file
+
+            try:
+                gcs = gcs_server.start(run_dir)
+            except gcs_server.GcsError as e:
+                raise HarnessError(str(e)) from e
+            started.append(("fake-gcs-server", gcs["pid"], gcs["cmd_marker"]))
+            log(f"fake-gcs-server ready on {gcs['endpoint']} (pid {gcs['pid']}), bucket {gcs['bucket']}")
         # Record the pids at once so that `down` can clean up even if this script dies now.
         write_env(run_dir, {**env, "kafka": {"version": KAFKA_VERSION, "brokers": brokers}, "s3": s3,
-                            "starting": True})
+                            **({"gcs": gcs} if gcs else {}), "starting": True})
         deadline = time.monotonic() + BROKER_START_TIMEOUT
         for b in brokers:
             wait_started(b, 0, deadline)
@@ -685,6 +699,8 @@ def cmd_up(args) -> None:
         env = {"profile": env["profile"], "run_dir": env["run_dir"], "kafka": env["kafka"],
                **{k: env[k] for k in ("users", "tls") if k in env}, "s3": s3,
                **({"azure": env["azure"]} if "azure" in env else {})}
+        if gcs:
+            env["gcs"] = gcs
         write_env(run_dir, env)
     except BaseException:
         if started:
@@ -761,6 +777,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--profile", choices=("single", "cluster3"), default="single")
     up.add_argument("--no-s3", action="store_true", help="do not start versitygw")
     up.add_argument("--azurite", action="store_true", help="also start Azurite (Azure Blob) and write env 'azure'")
+    up.add_argument("--gcs", action="store_true", help="also start fake-gcs-server (GCS JSON API)")
     sub.add_parser("down", help="stop all recorded processes")
     k = sub.add_parser("kill", help="stop one Kafka node")
     k.add_argument("--node", type=int, required=True)

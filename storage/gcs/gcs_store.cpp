@@ -1,0 +1,594 @@
+#include "storage/gcs/gcs_store.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <random>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "base/crc32c.hpp"
+#include "base/interrupt.hpp"
+#include "base/log.hpp"
+#include "storage/retry_policy.hpp"
+
+namespace kb::storage::gcs {
+namespace {
+
+namespace json = boost::json;
+
+std::string string_member(const json::object& o, std::string_view name) {
+  const auto* v = o.if_contains(name);
+  if (v == nullptr) return {};
+  if (v->is_string()) return std::string(v->as_string());
+  if (v->is_int64()) return std::to_string(v->as_int64());
+  if (v->is_uint64()) return std::to_string(v->as_uint64());
+  return {};
+}
+
+std::uint64_t size_member(const json::object& o) {
+  const std::string text = string_member(o, "size");
+  std::uint64_t out = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return 0;
+    out = out * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return out;
+}
+
+/// The message of a JSON API error body {"error": {"code", "message", "errors": [{"reason"}]}}.
+struct api_error {
+  std::string message;
+  std::string reason;
+};
+
+api_error parse_api_error(std::string_view body) {
+  api_error out;
+  boost::system::error_code ec;
+  const auto doc = json::parse(body, ec);
+  if (ec || !doc.is_object()) {
+    out.message = std::string(body.substr(0, 200));
+    while (!out.message.empty() && (out.message.back() == '\n' || out.message.back() == '\r')) out.message.pop_back();
+    return out;
+  }
+  const auto* e = doc.as_object().if_contains("error");
+  if (e == nullptr || !e->is_object()) return out;
+  out.message = string_member(e->as_object(), "message");
+  if (const auto* errs = e->as_object().if_contains("errors"); errs && errs->is_array() && !errs->as_array().empty()) {
+    const auto& first = errs->as_array().front();
+    if (first.is_object()) out.reason = string_member(first.as_object(), "reason");
+  }
+  return out;
+}
+
+std::string crc32c_base64(std::uint32_t crc) {
+  // GCS's crc32c: base64 of the CRC's 4 big-endian bytes (of a running CRC, so not s3_crc32c_checksum).
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const std::uint8_t b[4] = {static_cast<std::uint8_t>(crc >> 24), static_cast<std::uint8_t>(crc >> 16),
+                             static_cast<std::uint8_t>(crc >> 8), static_cast<std::uint8_t>(crc)};
+  std::string out;
+  out += alphabet[b[0] >> 2];
+  out += alphabet[((b[0] & 0x03) << 4) | (b[1] >> 4)];
+  out += alphabet[((b[1] & 0x0F) << 2) | (b[2] >> 6)];
+  out += alphabet[b[2] & 0x3F];
+  out += alphabet[b[3] >> 2];
+  out += alphabet[(b[3] & 0x03) << 4];
+  out += "==";
+  return out;
+}
+
+/// What one request is, for the shared send-and-retry loop.
+struct call {
+  std::string method;
+  std::string url;
+  header_pairs headers;
+  byte_view body;
+  std::string_view key;   ///< for messages; empty: the bucket
+  bool bucket_level = false;  ///< a 404 means the bucket is missing
+  bool accept_308 = false;    ///< a resumable chunk: 308 is progress
+};
+
+class gcs_store;
+
+class gcs_writer final : public object_writer {
+ public:
+  gcs_writer(gcs_store& store, std::string key) : store_(store), key_(std::move(key)) {}
+  ~gcs_writer() override { abort(); }
+  result<void> write(byte_view chunk) override;
+  result<void> commit() override;
+  void abort() noexcept override;
+  [[nodiscard]] std::uint64_t bytes_written() const noexcept override { return written_; }
+
+ private:
+  result<void> send_chunk(bool last);
+
+  gcs_store& store_;
+  std::string key_;
+  byte_vector buffer_;
+  std::string session_;
+  std::uint64_t sent_ = 0;  ///< bytes the server holds in the session
+  std::uint64_t written_ = 0;
+  std::uint32_t crc_ = 0;
+  bool finished_ = false;
+};
+
+class gcs_store final : public object_store {
+ public:
+  explicit gcs_store(gcs_options options) : options_(std::move(options)) {
+    while (!options_.endpoint.empty() && options_.endpoint.back() == '/') options_.endpoint.pop_back();
+    if (!options_.http) options_.http = perform;
+  }
+
+  [[nodiscard]] const gcs_options& options() const noexcept { return options_; }
+
+  result<void> put(std::string_view key, byte_view data) override {
+    if (auto ok = validate_key(key); !ok) return ok;
+    if (data.size() > options_.chunk_size) {
+      gcs_writer w(*this, std::string(key));
+      if (auto ok = w.write(data); !ok) return ok;
+      return w.commit();
+    }
+    return put_multipart(key, data, false);
+  }
+
+  result<void> put_if_absent(std::string_view key, byte_view data) override {
+    if (auto ok = validate_key(key); !ok) return ok;
+    return put_multipart(key, data, true);
+  }
+
+  /// One request: JSON metadata (name, crc32c the server verifies) and the media.
+  result<void> put_multipart(std::string_view key, byte_view data, bool if_absent) {
+    json::object meta{{"name", object_name(key)}, {"crc32c", crc32c_base64(kb::crc32c(data))}};
+    static constexpr std::string_view boundary = "kafka_backup_gcs_part_boundary_7c1f";
+    std::string head = fmt::format("--{}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{}\r\n--{}\r\n"
+                                   "Content-Type: application/octet-stream\r\n\r\n",
+                                   boundary, json::serialize(meta), boundary);
+    const std::string tail = fmt::format("\r\n--{}--\r\n", boundary);
+    byte_vector body;
+    body.reserve(head.size() + data.size() + tail.size());
+    const auto h = as_bytes(head);
+    const auto t = as_bytes(tail);
+    body.insert(body.end(), h.begin(), h.end());
+    body.insert(body.end(), data.begin(), data.end());
+    body.insert(body.end(), t.begin(), t.end());
+    std::string url = fmt::format("{}/upload/storage/v1/b/{}/o?uploadType=multipart", options_.endpoint,
+                                  url_encode(options_.bucket));
+    if (if_absent) url += "&ifGenerationMatch=0";
+    url += kms_query();
+    call c{"POST", url, {{"Content-Type", fmt::format("multipart/related; boundary={}", boundary)}}, body, key, true};
+    auto resp = execute(c);
+    if (!resp) return tl::unexpected(resp.error());
+    return {};
+  }
+
+  result<byte_vector> get(std::string_view key) override {
+    if (auto ok = validate_key(key); !ok) return tl::unexpected(ok.error());
+    auto resp = execute({"GET", object_url(key) + "?alt=media", {}, {}, key});
+    if (!resp) return tl::unexpected(resp.error());
+    return byte_vector(resp->body.begin(), resp->body.end());
+  }
+
+  result<byte_vector> get_range(std::string_view key, std::uint64_t offset, std::uint64_t length) override {
+    if (auto ok = validate_key(key); !ok) return tl::unexpected(ok.error());
+    if (length == 0) {
+      auto meta = head(key);
+      if (!meta) return tl::unexpected(meta.error());
+      return byte_vector{};
+    }
+    const std::uint64_t last = length > UINT64_MAX - offset ? UINT64_MAX : offset + length - 1;
+    auto resp = execute({"GET", object_url(key) + "?alt=media", {{"Range", fmt::format("bytes={}-{}", offset, last)}},
+                         {}, key});
+    if (!resp) return tl::unexpected(resp.error());
+    if (resp->status == 200 && offset > 0) {
+      // A server that ignored Range sent the whole object: cut it here.
+      if (offset >= resp->body.size()) {
+        return fail(errc::invalid_argument, fmt::format("range at offset {} is past the end of '{}'", offset, key));
+      }
+      const auto n = std::min<std::uint64_t>(length, resp->body.size() - offset);
+      return byte_vector(resp->body.begin() + static_cast<std::ptrdiff_t>(offset),
+                         resp->body.begin() + static_cast<std::ptrdiff_t>(offset + n));
+    }
+    byte_vector out(resp->body.begin(), resp->body.end());
+    if (out.size() > length) out.resize(static_cast<std::size_t>(length));
+    return out;
+  }
+
+  result<object_meta> head(std::string_view key) override {
+    if (auto ok = validate_key(key); !ok) return tl::unexpected(ok.error());
+    auto resp = execute({"GET", object_url(key), {}, {}, key});
+    if (!resp) return tl::unexpected(resp.error());
+    boost::system::error_code ec;
+    const auto doc = json::parse(resp->body, ec);
+    if (ec || !doc.is_object()) {
+      return fail(errc::protocol, fmt::format("GCS sent unreadable metadata for '{}' in {}", key, describe()));
+    }
+    object_meta out;
+    out.size = size_member(doc.as_object());
+    out.etag = string_member(doc.as_object(), "etag");
+    return out;
+  }
+
+  result<std::vector<std::string>> list_prefixes(std::string_view prefix) override {
+    if (auto ok = validate_prefix(prefix); !ok) return tl::unexpected(ok.error());
+    if (!prefix.empty() && prefix.back() != '/') {
+      return fail(errc::invalid_argument, fmt::format("list_prefixes needs a folder prefix ending in '/', got '{}'", prefix));
+    }
+    std::vector<std::string> out;
+    auto ok = list_pages(prefix, {}, true, [&](const json::object& page) {
+      if (const auto* ps = page.if_contains("prefixes"); ps && ps->is_array()) {
+        for (const auto& p : ps->as_array()) {
+          if (!p.is_string()) continue;
+          const std::string full(p.as_string());
+          if (full.starts_with(options_.prefix)) out.push_back(full.substr(options_.prefix.size()));
+        }
+      }
+    });
+    if (!ok) return tl::unexpected(ok.error());
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+  result<void> remove(std::string_view key) override {
+    if (auto ok = validate_key(key); !ok) return ok;
+    auto resp = execute({"DELETE", object_url(key), {}, {}, key});
+    if (!resp && !resp.error().is(errc::not_found)) return tl::unexpected(resp.error());
+    return {};
+  }
+
+  result<std::unique_ptr<object_writer>> open_writer(std::string_view key) override {
+    if (auto ok = validate_key(key); !ok) return tl::unexpected(ok.error());
+    return std::unique_ptr<object_writer>(std::make_unique<gcs_writer>(*this, std::string(key)));
+  }
+
+  [[nodiscard]] std::string describe() const override {
+    return fmt::format("gs://{}/{}", options_.bucket, options_.prefix);
+  }
+
+  // --- resumable uploads, used by gcs_writer ----------------------------------------------
+
+  result<std::string> start_resumable(std::string_view key) {
+    const json::object meta{{"name", object_name(key)}};
+    const std::string body = json::serialize(meta);
+    const std::string url = fmt::format("{}/upload/storage/v1/b/{}/o?uploadType=resumable", options_.endpoint,
+                                        url_encode(options_.bucket)) + kms_query();
+    auto resp = execute({"POST", url, {{"Content-Type", "application/json; charset=UTF-8"},
+                                       {"X-Upload-Content-Type", "application/octet-stream"}},
+                         as_bytes(body), key, true});
+    if (!resp) return tl::unexpected(resp.error());
+    std::string session = resp->header("location");
+    if (session.empty()) {
+      return fail(errc::protocol, fmt::format("GCS started no resumable upload for '{}' in {} (no Location header)",
+                                              key, describe()));
+    }
+    return session;
+  }
+
+  /// Sends bytes [start, start + data.size()) of a session; `total` set on the last chunk.
+  /// Returns how many bytes the server holds afterwards.
+  result<std::uint64_t> send_chunk(std::string_view key, const std::string& session, std::uint64_t start,
+                                   byte_view data, std::optional<std::uint64_t> total, std::uint32_t crc) {
+    header_pairs headers;
+    const std::string size = total ? std::to_string(*total) : "*";
+    if (data.empty()) {
+      headers.emplace_back("Content-Range", fmt::format("bytes */{}", size));
+    } else {
+      headers.emplace_back("Content-Range", fmt::format("bytes {}-{}/{}", start, start + data.size() - 1, size));
+    }
+    if (total) headers.emplace_back("X-Goog-Hash", "crc32c=" + crc32c_base64(crc));
+    call c{"PUT", session, std::move(headers), data, key, false, true};
+    auto resp = execute(c);
+    if (!resp) return tl::unexpected(resp.error());
+    if (resp->status != 308) return start + data.size();
+    // 308: "Range: bytes=0-N" says what the server holds (absent: nothing).
+    const std::string range = resp->header("range");
+    if (range.empty()) return std::uint64_t{0};
+    const auto dash = range.find('-');
+    std::uint64_t last = 0;
+    for (std::size_t i = dash + 1; dash != std::string::npos && i < range.size() && range[i] >= '0' && range[i] <= '9'; ++i) {
+      last = last * 10 + static_cast<std::uint64_t>(range[i] - '0');
+    }
+    return last + 1;
+  }
+
+  void cancel_resumable(std::string_view key, const std::string& session) noexcept {
+    // GCS answers 499 to a cancelled session; an abandoned one expires after a week anyway.
+    http_request req{"DELETE", session, {}, {}};
+    auto r = options_.http(req, options_.limits);
+    if (r.failure != transport_failure::none) {
+      log::debug("gcs: cancelling the resumable upload of '{}' in {} failed: {}", key, describe(), r.transport_error);
+    }
+  }
+
+ protected:
+  result<std::vector<object_info>> do_list(std::string_view prefix, const list_options& options) override {
+    if (auto ok = validate_prefix(prefix); !ok) return tl::unexpected(ok.error());
+    std::vector<object_info> out;
+    auto ok = list_pages(prefix, options.start_after, false, [&](const json::object& page) {
+      if (const auto* items = page.if_contains("items"); items && items->is_array()) {
+        for (const auto& item : items->as_array()) {
+          if (!item.is_object()) continue;
+          const auto& o = item.as_object();
+          const std::string name = string_member(o, "name");
+          if (!name.starts_with(options_.prefix)) continue;
+          object_info info{name.substr(options_.prefix.size()), size_member(o), string_member(o, "etag")};
+          if (!options.start_after.empty() && info.key <= options.start_after) continue;
+          out.push_back(std::move(info));
+        }
+      }
+    });
+    if (!ok) return tl::unexpected(ok.error());
+    std::sort(out.begin(), out.end(), [](const object_info& a, const object_info& b) { return a.key < b.key; });
+    return out;
+  }
+
+ private:
+  template <class OnPage>
+  result<void> list_pages(std::string_view prefix, std::string_view start_after, bool delimited, OnPage&& on_page) {
+    std::string token;
+    for (int page_no = 0; page_no < 1000000; ++page_no) {
+      std::string url = fmt::format("{}/storage/v1/b/{}/o?prefix={}&maxResults={}", options_.endpoint,
+                                    url_encode(options_.bucket), url_encode(options_.prefix + std::string(prefix)),
+                                    options_.list_page_size);
+      if (delimited) url += "&delimiter=%2F";
+      if (!start_after.empty()) url += "&startOffset=" + url_encode(options_.prefix + std::string(start_after));
+      if (!token.empty()) url += "&pageToken=" + url_encode(token);
+      auto resp = execute({"GET", url, {}, {}, {}, true});
+      if (!resp) return tl::unexpected(resp.error());
+      boost::system::error_code ec;
+      const auto doc = json::parse(resp->body, ec);
+      if (ec || !doc.is_object()) {
+        return fail(errc::protocol, fmt::format("GCS sent an unreadable listing of {}", describe()));
+      }
+      on_page(doc.as_object());
+      const std::string next = string_member(doc.as_object(), "nextPageToken");
+      if (next.empty()) return {};
+      if (next == token) {
+        return fail(errc::protocol, fmt::format("GCS listing of {} repeated its page token", describe()));
+      }
+      token = next;
+    }
+    return fail(errc::internal, "GCS listing did not end");
+  }
+
+  [[nodiscard]] std::string object_name(std::string_view key) const { return options_.prefix + std::string(key); }
+  [[nodiscard]] std::string object_url(std::string_view key) const {
+    return fmt::format("{}/storage/v1/b/{}/o/{}", options_.endpoint, url_encode(options_.bucket),
+                       url_encode(object_name(key)));
+  }
+  [[nodiscard]] std::string kms_query() const {
+    return options_.kms_key_name.empty() ? std::string() : "&kmsKeyName=" + url_encode(options_.kms_key_name);
+  }
+
+  [[nodiscard]] std::string object_text(std::string_view key) const {
+    return key.empty() ? describe() : fmt::format("'{}' in {}", key, describe());
+  }
+
+  kb::error to_error(const http_response& r, const call& c) const {
+    const std::string object = object_text(c.key);
+    switch (r.failure) {
+      case transport_failure::none: break;
+      case transport_failure::interrupted:
+        return {make_error_code(errc::cancelled),
+                fmt::format("{} {} was interrupted by signal {} while waiting for GCS endpoint {}", c.method, object,
+                            interrupt::first_signal(), options_.endpoint)};
+      case transport_failure::stalled:
+        return {make_error_code(errc::timeout),
+                fmt::format("{} {}: GCS endpoint {} sent or took no data for {:.1f} s (storage.stall_timeout_ms); "
+                            "check that the server is healthy and reachable",
+                            c.method, object, options_.endpoint,
+                            static_cast<double>(options_.limits.stall_timeout.count()) / 1000.0)};
+      case transport_failure::connect:
+        return {make_error_code(errc::connect),
+                fmt::format("cannot connect to GCS endpoint {} ({}): check storage.endpoint / STORAGE_EMULATOR_HOST "
+                            "and that the server is reachable",
+                            options_.endpoint, r.transport_error)};
+      case transport_failure::timeout:
+        return {make_error_code(errc::timeout),
+                fmt::format("{} {} timed out at {} ({})", c.method, object, options_.endpoint, r.transport_error)};
+      case transport_failure::tls:
+        return {make_error_code(errc::tls), fmt::format("SSL handshake failed with GCS endpoint {}: {}",
+                                                        options_.endpoint, r.transport_error)};
+      case transport_failure::other:
+        return {make_error_code(errc::io), fmt::format("{} {} failed: {}", c.method, object, r.transport_error)};
+    }
+    const api_error body = parse_api_error(r.body);
+    const std::string detail = body.message.empty() ? fmt::format("HTTP {}", r.status)
+                                                    : fmt::format("HTTP {}: {}", r.status, body.message);
+    const std::string source = options_.tokens ? options_.tokens->source() : std::string("no credentials");
+    if (r.status == 401) {
+      return {make_error_code(errc::authorization),
+              fmt::format("GCS refused the access token for {} {} (credentials from {}): {}; the token is invalid "
+                          "or expired: check the service account key (storage.service_account_path / "
+                          "GOOGLE_APPLICATION_CREDENTIALS) or the workload identity binding",
+                          c.method, object, source, detail)};
+    }
+    if (r.status == 403) {
+      return {make_error_code(errc::authorization),
+              fmt::format("GCS refused {} {} (credentials from {}): {}; grant the service account "
+                          "roles/storage.objectAdmin on bucket {} (or storage.objects.create/get/list/delete)",
+                          c.method, object, source, detail, options_.bucket)};
+    }
+    if (r.status == 404) {
+      const bool bucket_missing = c.bucket_level || body.message.find("bucket") != std::string::npos ||
+                                  body.message.find("Bucket") != std::string::npos;
+      if (bucket_missing) {
+        return {make_error_code(errc::config),
+                fmt::format("storage.bucket: GCS bucket '{}' does not exist at {}: create it (gcloud storage "
+                            "buckets create gs://{}) or fix storage.bucket / the gs:// URL",
+                            options_.bucket, options_.endpoint, options_.bucket)};
+      }
+      return {make_error_code(errc::not_found), fmt::format("object {} not found", object)};
+    }
+    if (r.status == 412 || r.status == 409) {
+      return {make_error_code(errc::conflict),
+              fmt::format("{} {}: a precondition failed ({}); the object already exists or changed", c.method,
+                          object, detail)};
+    }
+    if (r.status == 416) {
+      return {make_error_code(errc::invalid_argument),
+              fmt::format("{} {}: the range is past the end of the object ({})", c.method, object, detail)};
+    }
+    if (r.status == 400 && (body.reason == "invalid" || body.message.find("crc32c") != std::string::npos ||
+                            body.message.find("hash") != std::string::npos)) {
+      return {make_error_code(errc::io),
+              fmt::format("GCS rejected {} {}: {}; if it names the checksum, the data was damaged on the way",
+                          c.method, object, detail)};
+    }
+    return {make_error_code(errc::io), fmt::format("{} {} failed: {}", c.method, object, detail)};
+  }
+
+  static bool retryable(const http_response& r) {
+    switch (r.failure) {
+      case transport_failure::none: break;
+      case transport_failure::tls:
+      case transport_failure::interrupted: return false;
+      default: return true;
+    }
+    return r.status == 408 || r.status == 429 || r.status >= 500;
+  }
+
+  /// Sends with the bearer token and bounded, jittered retries; one fresh token after a 401.
+  result<http_response> execute(const call& c) {
+    retry_settings rs;
+    rs.initial_backoff = options_.initial_backoff;
+    rs.max_backoff = options_.max_backoff;
+    rs.budget = options_.retry_budget;
+    rs.max_attempts = options_.max_attempts;
+    std::uint64_t seed = 0;
+    {
+      std::lock_guard lock(rng_mutex_);
+      seed = rng_();
+    }
+    retry_policy policy(rs, [] { return std::chrono::steady_clock::now(); }, seed);
+    bool refreshed = false;
+    http_response last;
+    for (int attempt = 1;; ++attempt) {
+      http_request req{c.method, c.url, c.headers, c.body};
+      if (options_.tokens) {
+        auto auth = options_.tokens->authorization();
+        if (!auth) return tl::unexpected(auth.error());
+        if (*auth) req.headers.emplace_back("Authorization", std::move(**auth));
+      }
+      log::debug("gcs: {} {} (attempt {})", c.method, c.url, attempt);
+      last = options_.http(req, options_.limits);
+      if (last.ok() || (c.accept_308 && last.failure == transport_failure::none && last.status == 308)) return last;
+      if (last.failure == transport_failure::none && last.status == 401 && !refreshed && options_.tokens) {
+        refreshed = true;
+        options_.tokens->invalidate();
+        continue;
+      }
+      if (!retryable(last)) break;
+      const auto retry_after = parse_retry_after(last.header("retry-after"), std::chrono::system_clock::now());
+      const auto delay = policy.next_delay(retry_after);
+      const kb::error cause = to_error(last, c);
+      if (!delay) {
+        return fail(cause.code,
+                    fmt::format("{}; {}", cause.message, giving_up_text(policy.attempts(), policy.elapsed())));
+      }
+      log::warn("gcs: {} {} failed on attempt {} ({}); retrying in {:.1f} s (storage.retry_budget_ms {} ms)", c.method,
+                object_text(c.key), policy.attempts(), cause.message, static_cast<double>(delay->count()) / 1000.0,
+                options_.retry_budget.count());
+      if (!interrupt::sleep_for(*delay)) {
+        return fail(errc::cancelled, fmt::format("{} {} was not retried: interrupted by signal {} ({})", c.method,
+                                                 object_text(c.key), interrupt::first_signal(), cause.message));
+      }
+    }
+    return tl::unexpected(to_error(last, c));
+  }
+
+  gcs_options options_;
+  std::mutex rng_mutex_;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+result<void> gcs_writer::write(byte_view chunk) {
+  if (finished_) return fail(errc::internal, fmt::format("write to '{}' after commit or abort", key_));
+  const std::size_t chunk_size = store_.options().chunk_size;
+  crc_ = kb::crc32c_extend(crc_, chunk);
+  written_ += chunk.size();
+  while (!chunk.empty()) {
+    if (buffer_.capacity() < chunk_size) buffer_.reserve(chunk_size);
+    const std::size_t n = std::min(chunk.size(), chunk_size - buffer_.size());
+    buffer_.insert(buffer_.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+    chunk = chunk.subspan(n);
+    // A full chunk goes out only once more data follows, so the last request carries data.
+    if (buffer_.size() == chunk_size && !chunk.empty()) {
+      if (auto ok = send_chunk(false); !ok) {
+        abort();
+        return ok;
+      }
+    }
+  }
+  return {};
+}
+
+result<void> gcs_writer::send_chunk(bool last) {
+  if (session_.empty()) {
+    auto s = store_.start_resumable(key_);
+    if (!s) return tl::unexpected(s.error());
+    session_ = std::move(*s);
+  }
+  const std::uint64_t base = sent_;
+  const std::uint64_t end = base + buffer_.size();
+  // The server may keep less than was sent (308 with a shorter Range): send the rest again.
+  for (int round = 0; round < 8; ++round) {
+    const byte_view rest = byte_view(buffer_).subspan(static_cast<std::size_t>(sent_ - base));
+    auto held = store_.send_chunk(key_, session_, sent_, rest, last ? std::optional(written_) : std::nullopt, crc_);
+    if (!held) return tl::unexpected(held.error());
+    if (*held >= end) {
+      sent_ = end;
+      buffer_.clear();
+      return {};
+    }
+    if (*held < sent_) {
+      return fail(errc::io, fmt::format("GCS lost part of the resumable upload of '{}' (holds {} bytes, {} were "
+                                        "confirmed)",
+                                        key_, *held, sent_));
+    }
+    sent_ = *held;
+  }
+  return fail(errc::io, fmt::format("GCS kept refusing part of the resumable upload of '{}'", key_));
+}
+
+result<void> gcs_writer::commit() {
+  if (finished_) return fail(errc::internal, fmt::format("commit of '{}' after commit or abort", key_));
+  if (session_.empty()) {
+    // Small enough for one request: no session needed.
+    finished_ = true;
+    return store_.put_multipart(key_, buffer_, false);
+  }
+  if (auto ok = send_chunk(true); !ok) {
+    abort();
+    return ok;
+  }
+  finished_ = true;
+  session_.clear();
+  return {};
+}
+
+void gcs_writer::abort() noexcept {
+  if (finished_) return;
+  finished_ = true;
+  if (!session_.empty()) {
+    store_.cancel_resumable(key_, session_);
+    session_.clear();
+  }
+  buffer_.clear();
+}
+
+}  // namespace
+
+result<std::unique_ptr<object_store>> make_gcs_store(gcs_options options) {
+  if (options.bucket.empty()) return fail(errc::config, "GCS storage needs a bucket (storage.bucket)");
+  if (options.chunk_size == 0 || options.chunk_size % chunk_granularity != 0) {
+    return fail(errc::config, fmt::format("GCS upload chunk size {} is not a positive multiple of 256 KiB",
+                                          options.chunk_size));
+  }
+  if (!options.endpoint.starts_with("http://") && !options.endpoint.starts_with("https://")) {
+    return fail(errc::config, fmt::format("GCS endpoint '{}' must start with http:// or https://", options.endpoint));
+  }
+  return std::unique_ptr<object_store>(std::make_unique<gcs_store>(std::move(options)));
+}
+
+}  // namespace kb::storage::gcs
