@@ -201,8 +201,14 @@ kb::result<std::unique_ptr<storage::object_store>> open_config_store(const stora
       settings.stall_timeout = std::chrono::milliseconds(sc.stall_timeout_ms);
       break;
     case storage_backend::gcs:
-      return fail(errc::config, fmt::format("storage.backend: {} is not supported yet; use filesystem, s3 or azure",
-                                            to_string(sc.backend)));
+      where.kind = storage::backend_kind::gcs;
+      where.bucket = sc.bucket;
+      where.endpoint = sc.endpoint.value_or("");
+      settings.gcs_service_account_path = sc.service_account_path.value_or("");
+      settings.gcs_kms_key_name = sc.kms_key_name.value_or("");
+      settings.retry_budget = std::chrono::milliseconds(std::max<std::uint64_t>(sc.retry_budget_ms, 1));
+      settings.stall_timeout = std::chrono::milliseconds(sc.stall_timeout_ms);
+      break;
   }
   where.prefix = sc.prefix;
   return storage::open_store(where, settings, storage::process_environment());

@@ -134,7 +134,8 @@ struct storage_config {
   std::optional<std::string> encryption_scope;  ///< azure: x-ms-encryption-scope on writes
   secret_value customer_provided_key;           ///< azure: base64 AES-256 key (x-ms-encryption-key)
   // gcs
-  std::optional<std::string> service_account_path;
+  std::optional<std::string> service_account_path;  ///< else Application Default Credentials
+  std::optional<std::string> kms_key_name;          ///< CMEK for new objects
 };
 
 /// `backup:`.

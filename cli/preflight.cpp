@@ -49,10 +49,6 @@ kb::result<void> check_internal_topics(const config& cfg) {
 }  // namespace
 
 kb::result<void> check_runnable(const config& cfg) {
-  if (cfg.storage.backend == storage_backend::gcs) {
-    return fail(errc::config, fmt::format("storage.backend: {} is not supported yet; use filesystem, s3 or azure",
-                                          to_string(cfg.storage.backend)));
-  }
   if (cfg.storage.backend == storage_backend::azure) {
     const auto& s = cfg.storage;
     if (auto r = storage::azure::check_names(s.account_name, s.container_name); !r) return r;

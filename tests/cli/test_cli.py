@@ -163,8 +163,8 @@ def error_lines(text):
      "backup:\n  start_offset:\n    specific: {orders: {0: 42}}\n", "specific offsets are not supported"),
     ("restore", "target:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  path: /tmp/unused\n"
      "restore:\n  purge_topics: true\n", "restore.purge_topics: true is not supported"),
-    ("restore", "target:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  backend: gcs\n  bucket: b\n",
-     "storage.backend: gcs is not supported yet"),
+    ("restore", "target:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  backend: gcs\n  bucket: Not_A_Bucket\n",
+     "storage.bucket: is not a valid GCS bucket name"),
     # Issue #14 item 5: `config` accepted these, the commands refused them.
     ("backup", "source:\n  bootstrap_servers: [\"127.0.0.1:1\"]\nstorage:\n  backend: s3\n  bucket: b\n"
      "  credentials: bogus\n", "storage.credentials"),
