@@ -7,6 +7,7 @@
 #include "cli/config/json_util.hpp"
 #include "cli/config/sections.hpp"
 #include "storage/aws_credentials.hpp"
+#include "storage/gcs/gcs_location.hpp"
 
 namespace kb::cli::config_detail {
 
@@ -74,6 +75,7 @@ void read_storage(reader& r, const YAML::Node& node, const std::string& path, st
       {"encryption_scope", optional_string_field(r, s.encryption_scope)},
       {"customer_provided_key", secret_field(r, s.customer_provided_key)},
       {"service_account_path", optional_string_field(r, s.service_account_path)},
+      {"kms_key_name", optional_string_field(r, s.kms_key_name)},
   });
 }
 
@@ -103,8 +105,8 @@ void validate_storage(reader& r, const storage_config& s) {
       {"server_side_encryption", {sb::s3}},
       {"sse_kms_key_id", {sb::s3}},
       {"upload_checksum", {sb::s3}},
-      {"retry_budget_ms", {sb::s3, sb::azure}},
-      {"stall_timeout_ms", {sb::s3, sb::azure}},
+      {"retry_budget_ms", {sb::s3, sb::azure, sb::gcs}},
+      {"stall_timeout_ms", {sb::s3, sb::azure, sb::gcs}},
       {"account_name", {sb::azure}},
       {"container_name", {sb::azure}},
       {"account_key", {sb::azure}},
@@ -116,6 +118,7 @@ void validate_storage(reader& r, const storage_config& s) {
       {"encryption_scope", {sb::azure}},
       {"customer_provided_key", {sb::azure}},
       {"service_account_path", {sb::gcs}},
+      {"kms_key_name", {sb::gcs}},
       {"prefix", {sb::filesystem, sb::s3, sb::azure, sb::gcs}},
   };
   for (const auto& rule : rules) {
@@ -152,7 +155,15 @@ void validate_storage(reader& r, const storage_config& s) {
       if (s.container_name.empty()) r.error_at("storage.container_name", "backend azure needs container_name");
       break;
     case sb::gcs:
-      if (s.bucket.empty()) r.error_at("storage.bucket", "backend gcs needs bucket");
+      if (s.bucket.empty()) {
+        r.error_at("storage.bucket", "backend gcs needs bucket");
+      } else if (!storage::gcs::valid_bucket_name(s.bucket)) {
+        r.error_at("storage.bucket", "is not a valid GCS bucket name (3-63 characters: a-z, 0-9, '-', '_', '.')");
+      }
+      if (s.kms_key_name && s.kms_key_name->rfind("projects/", 0) != 0) {
+        r.error_at("storage.kms_key_name", "must be a Cloud KMS key name: "
+                                           "projects/P/locations/L/keyRings/R/cryptoKeys/K");
+      }
       break;
   }
   if (s.endpoint && s.endpoint->rfind("http://", 0) != 0 && s.endpoint->rfind("https://", 0) != 0) {
@@ -210,6 +221,7 @@ json::object storage_json(const storage_config& s) {
       out["bucket"] = s.bucket;
       out["endpoint"] = optional_json(s.endpoint);
       out["service_account_path"] = optional_json(s.service_account_path);
+      out["kms_key_name"] = optional_json(s.kms_key_name);
       break;
   }
   return out;

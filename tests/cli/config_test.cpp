@@ -410,6 +410,22 @@ TEST(config_rules, storage_required_and_backend_keys) {
   EXPECT_THAT(warnings_of(*r), HasSubstr("test.yaml:7:3: storage.bucket: ignored with backend filesystem"));
 }
 
+TEST(config_rules, gcs_keys_bucket_name_and_kms_key) {
+  const std::string base = "mode: backup\nbackup_id: a\nsource:\n  bootstrap_servers: [k:1]\nstorage:\n  backend: gcs\n";
+  const auto r = load(base + "  bucket: my-backups\n  prefix: prod\n  service_account_path: /k.json\n"
+                             "  kms_key_name: projects/p/locations/eu/keyRings/r/cryptoKeys/k\n"
+                             "  endpoint: http://127.0.0.1:4443\n  retry_budget_ms: 5000\n");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->warnings.empty()) << warnings_of(*r);
+  EXPECT_EQ(r->storage.kms_key_name, "projects/p/locations/eu/keyRings/r/cryptoKeys/k");
+  EXPECT_EQ(r->storage.service_account_path, "/k.json");
+  EXPECT_EQ(r->storage.prefix, "prod/");
+  EXPECT_THAT(error_of(base + "  bucket: My_Bucket\n"), HasSubstr("storage.bucket: is not a valid GCS bucket name"));
+  EXPECT_THAT(error_of(base + "  bucket: b-1\n  kms_key_name: my-key\n"),
+              HasSubstr("storage.kms_key_name: must be a Cloud KMS key name"));
+  EXPECT_THAT(error_of(base), HasSubstr("storage.bucket: backend gcs needs bucket"));
+}
+
 TEST(config_rules, bootstrap_servers_must_be_host_port) {
   const auto msg = error_of("mode: backup\nbackup_id: a\nsource:\n  bootstrap_servers:\n    - kafka-0:9092\n"
                             "    - kafka-1\n    - \"[::1]:9093\"\n    - h:99999\nstorage:\n  path: /x\n");

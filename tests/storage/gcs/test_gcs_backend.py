@@ -138,7 +138,8 @@ def test_backup_validate_restore_round_trip_on_gcs(env, binary, gcs, tmp_path):
     # One large record set on partition 0 so its segment exceeds the 8 MiB resumable chunk.
     produce(env, src, [{"key": f"big-{i}".encode(), "value": os.urandom(64 << 10), "partition": 0} for i in range(160)])
     prefix = f"rt-{uuid.uuid4().hex[:6]}"
-    storage = {"backend": "gcs", "bucket": gcs["bucket"], "prefix": prefix}
+    storage = {"backend": "gcs", "bucket": gcs["bucket"], "prefix": prefix,
+               "kms_key_name": "projects/kb-test/locations/us/keyRings/kb/cryptoKeys/backups"}
     cfg = backup_config(tmp_path, env, [src], "gcsrt", storage,
                         {"compression": "none", "segment_max_bytes": 64 << 20, "stop_at_current_offsets": True})
     e = emulator_env(gcs)
