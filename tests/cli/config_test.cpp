@@ -288,10 +288,14 @@ TEST(config_enums, security_protocol_and_mechanism) {
   EXPECT_THAT(error_of(head + "    security_protocol: TLS\nstorage:\n  path: /x\n"),
               HasSubstr("source.security.security_protocol: unknown value 'TLS'; allowed: PLAINTEXT, "
                         "SSL, SASL_PLAINTEXT, SASL_SSL"));
+  EXPECT_THAT(error_of(head + "    security_protocol: SASL_SSL\n    sasl_mechanism: AWS_MSK_IAM\n"
+                              "storage:\n  path: /x\n"),
+              HasSubstr("source.security.sasl_mechanism: unknown value 'AWS_MSK_IAM'; allowed: "
+                        "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, GSSAPI, OAUTHBEARER"));
+  // OAUTHBEARER is known, and without a token source it says which keys it needs.
   EXPECT_THAT(error_of(head + "    security_protocol: SASL_SSL\n    sasl_mechanism: OAUTHBEARER\n"
                               "storage:\n  path: /x\n"),
-              HasSubstr("source.security.sasl_mechanism: unknown value 'OAUTHBEARER'; allowed: "
-                        "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, GSSAPI"));
+              HasSubstr("source.security.sasl_mechanism: OAUTHBEARER needs sasl_oauthbearer_token_endpoint_url"));
 }
 
 TEST(config_enums, compression_backend_start_offset_sse) {
