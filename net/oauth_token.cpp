@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
-#include "net/base64.hpp"
+#include "base/base64.hpp"
 
 namespace kb::net {
 namespace {

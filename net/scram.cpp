@@ -8,7 +8,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "net/base64.hpp"
+#include "base/base64.hpp"
 
 namespace kb::net {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "net/base64.hpp"
+#include "base/base64.hpp"
 #include "net/oauth_token.hpp"
 #include "net/sasl.hpp"
 #include "net/sasl_oauthbearer.hpp"

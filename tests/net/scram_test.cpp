@@ -4,7 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "net/base64.hpp"
+#include "base/base64.hpp"
 
 namespace kb::net {
 namespace {
