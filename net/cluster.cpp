@@ -112,6 +112,11 @@ void cluster::close() {
   for (auto& [id, conn] : connections_)
     if (conn) conn->close();
   connections_.clear();
+  // Also those no longer in connections_: one left open keeps its read loop, and so the
+  // io_context, running.
+  for (auto& weak : opened_)
+    if (auto conn = weak.lock()) conn->close();
+  opened_.clear();
   if (bootstrap_connection_) bootstrap_connection_->close();
   bootstrap_connection_.reset();
 }
@@ -360,6 +365,10 @@ asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_connection(
   std::optional<error> last;
   const int max_attempts = attempts > 0 ? attempts : opts_.max_attempts;
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
+    // The back-off comes before the lookup: a suspension between finding the slot empty and
+    // filling it let two callers each open a connection for one slot, and the one overwritten
+    // stayed open, unknown to close(), keeping the io_context (and the process) alive forever.
+    if (attempt > 0 && !co_await async_backoff_before(attempt - 1, deadline)) break;
     const std::pair<std::int32_t, std::uint32_t> key{node_id, slot};
     if (auto it = connections_.find(key); it != connections_.end()) {
       auto conn = it->second;
@@ -375,19 +384,22 @@ asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_connection(
         last = error{make_error_code(errc::connect), fmt::format("connecting to {} is still in progress", conn->broker())};
         break;
       }
-      if (auto again = connections_.find(key); again != connections_.end() && again->second == conn)
+      if (auto again = connections_.find(key); again != connections_.end()) {
+        if (again->second != conn) continue;  // replaced while we polled: look at that one
         connections_.erase(again);
+      }
     }
     auto broker = brokers_.find(node_id);
     if (broker == brokers_.end())
       co_return fail(errc::not_found, fmt::format("broker node {} is not in the cluster metadata", node_id));
-    if (attempt > 0 && !co_await async_backoff_before(attempt - 1, deadline)) break;
     auto copts = opts_.connection;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
     copts.connect_timeout = std::clamp(left, std::min(copts.connect_timeout, std::chrono::milliseconds(1000)),
                                        copts.connect_timeout);
     auto conn = connection::create(executor_, broker->second.host, broker->second.port, std::move(copts));
     connections_[key] = conn;
+    std::erase_if(opened_, [](const std::weak_ptr<connection>& w) { return w.expired(); });
+    opened_.push_back(conn);
     auto connected = co_await conn->async_connect();
     if (connected) co_return conn;
     if (auto again = connections_.find(key); again != connections_.end() && again->second == conn)

@@ -169,6 +169,7 @@ class cluster : public std::enable_shared_from_this<cluster> {
   std::map<std::int32_t, std::uint32_t> next_slot_;  ///< round-robin position per broker
   std::shared_ptr<connection> bootstrap_connection_;  ///< until the node id is known
   std::shared_ptr<connection> opening_;  ///< being connected by async_open (closed on a signal)
+  std::vector<std::weak_ptr<connection>> opened_;  ///< every broker connection made, for close()
   std::mt19937_64 rng_;
 };
 

@@ -227,5 +227,51 @@ TEST(cluster, send_with_a_slot_stays_on_that_connection) {
   EXPECT_EQ(broker.sessions(), 2);
 }
 
+
+// Two sends on one slot that both lose their connection and reconnect while the broker refuses
+// the new connections for a while (toxiproxy reset_peer did this to a restore): the cluster must
+// end with one connection for the slot, and close() must close every connection it made. An
+// overwritten one stayed open, so its read loop kept io.run() (and the restore) going forever.
+TEST(cluster, racing_reconnects_on_one_slot_leave_nothing_open_after_close) {
+  for (int round = 0; round < 5; ++round) {
+    SCOPED_TRACE(round);
+    asio::io_context io;
+    fake_behavior b = with_topics();
+    b.drop_at_request = 2;  // ApiVersions, Metadata, then the first user request: dropped
+    b.drop_only_first_session = true;
+    b.drop_sessions_until = 7;  // the next six connections fail their ApiVersions
+    auto broker = std::make_unique<fake_broker>(io, b);
+    auto opts = options_for({"127.0.0.1:" + std::to_string(broker->port())});
+    opts.max_attempts = 10;
+    opts.connection.request_timeout = 5s;
+    auto c = cluster::create(io.get_executor(), opts);
+    ASSERT_TRUE(run(io, c->async_bootstrap()));
+    int ok = 0;
+    int done = 0;
+    for (int i = 0; i < 2; ++i) {
+      asio::co_spawn(io, c->async_send(1, protocol::api_versions_request{"x", "1"}, 0u),
+                     [&](std::exception_ptr, result<protocol::api_versions_response> r) {
+                       ok += r ? 1 : 0;
+                       ++done;
+                     });
+    }
+    for (int i = 0; i < 1000 && done < 2; ++i) {
+      io.restart();
+      io.run_for(10ms);
+    }
+    ASSERT_EQ(done, 2);
+    EXPECT_EQ(ok, 2);
+    c->close();
+    broker->stop();
+    // With every client socket closed, the fake broker's sessions end too: nothing is left to run.
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!io.stopped() && std::chrono::steady_clock::now() < deadline) {
+      io.restart();
+      io.run_for(50ms);
+    }
+    EXPECT_TRUE(io.stopped()) << "a connection is still open after close()";
+  }
+}
+
 }  // namespace
 }  // namespace kb::net

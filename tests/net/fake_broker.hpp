@@ -43,6 +43,7 @@ struct fake_behavior {
   std::shared_ptr<boost::asio::ssl::context> tls;  ///< serve TLS with this context
   bool never_speak = false;          ///< accept and then read nothing, write nothing
   bool drop_only_first_session = false;  ///< drop_at_request applies to the first connection only
+  int drop_sessions_until = 0;       ///< connections #1 .. #n-1 are closed at their first request
   std::vector<std::pair<std::string, int>> topics;  ///< Metadata: topic name, partition count (leader: node 1)
   std::int32_t node_id = 1;
   std::int16_t api_versions_max = 4;  ///< higher ApiVersions requests get UNSUPPORTED_VERSION (KIP-511)
@@ -141,7 +142,8 @@ class fake_broker {
       if (!frame) co_return;
       const int index = s->requests++;
       ++counts_[frame->header.key];
-      if (index == behavior_.drop_at_request && (!behavior_.drop_only_first_session || s->index == 0)) {
+      const bool refused = index == 0 && s->index > 0 && s->index < behavior_.drop_sessions_until;
+      if (refused || (index == behavior_.drop_at_request && (!behavior_.drop_only_first_session || s->index == 0))) {
         boost::system::error_code ignored;
         s->socket.close(ignored);
         co_return;
