@@ -114,14 +114,16 @@ producer::round producer::pack_round() {
     }
     const connection_key via{*leader, l.slot};
     if (broker_in_flight_[via] >= max_in_flight_per_connection) continue;
-    auto& [req, slots] = out.requests[via];
     auto& bytes = request_bytes[via];
     auto& qb = **next;
-    if (!slots.empty() && bytes + qb.batch.size > o_.max_request_bytes) continue;
+    if (bytes > 0 && bytes + qb.batch.size > o_.max_request_bytes) continue;
     if (!pacing_.admits(static_cast<std::uint64_t>(qb.batch.record_count), qb.batch.size, now)) {
       out.rate_limited = true;
       break;
     }
+    // The request entry exists only once a batch goes into it: an entry made before the checks above
+    // went out as an empty Produce request each time the rate limit stopped a round.
+    auto& [req, slots] = out.requests[via];
     if (l.assign_sequence(qb)) {
       if (auto r = stamp_producer(qb.batch, producer_id_, producer_epoch_, qb.sequence); !r) {
         run_.fatal = std::move(r.error());

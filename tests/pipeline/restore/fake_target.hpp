@@ -50,6 +50,8 @@ class fake_target {
 
   [[nodiscard]] std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
   [[nodiscard]] int produce_requests() const { return produce_requests_.load(); }
+  /// Produce requests that carried no partition at all (a client should never send one).
+  [[nodiscard]] int empty_produce_requests() const { return empty_produce_requests_.load(); }
   [[nodiscard]] int held() const { return held_.load(); }
   [[nodiscard]] int list_offsets_requests() const { return list_offsets_requests_.load(); }
   void stop() {
@@ -158,6 +160,7 @@ class fake_target {
         ++produce_requests_;
         auto req = protocol::decode_request<protocol::produce_request>(frame);
         if (!req) return std::nullopt;
+        if (req->topic_data.empty()) ++empty_produce_requests_;
         protocol::produce_response resp;
         for (const auto& t : req->topic_data) {
           protocol::produce_response::topic rt;
@@ -191,6 +194,7 @@ class fake_target {
   std::vector<std::shared_ptr<tcp::socket>> sessions_;
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> ends_;
   std::atomic<int> produce_requests_{0};
+  std::atomic<int> empty_produce_requests_{0};
   std::atomic<int> held_{0};
   std::atomic<int> list_offsets_requests_{0};
 };

@@ -154,6 +154,8 @@ TEST_F(producer_test, the_rate_limit_paces_the_sends) {
   EXPECT_EQ(run_.summary.records, 80u);
   EXPECT_GE(took, 800ms) << "the records past the burst wait for the clock";
   EXPECT_LT(took, 10s);
+  // A round the rate limit stops sends nothing (it used to send an empty Produce request each time).
+  EXPECT_EQ(target_->empty_produce_requests(), 0);
 }
 
 }  // namespace
