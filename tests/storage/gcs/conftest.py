@@ -13,8 +13,9 @@ import gcs_server  # noqa: E402
 
 @pytest.fixture(scope="session")
 def gcs(env, tmp_path_factory) -> dict:
-    if env.get("gcs"):
-        return env["gcs"]
+    if env.get("gcs"):  # a generator fixture: yield, never return, the harness's server
+        yield env["gcs"]
+        return
     run_dir = tmp_path_factory.mktemp("gcs-run")
     try:
         info = gcs_server.start(run_dir)
