@@ -11,6 +11,7 @@
 
 #include "base/log.hpp"
 #include "base/base64.hpp"
+#include "base/token_time.hpp"
 
 namespace kb::net {
 namespace {
@@ -121,8 +122,7 @@ std::optional<sys_clock::time_point> jwt_expiry(std::string_view token) {
   if (ec || !v.is_object()) return std::nullopt;
   const auto* exp = v.as_object().if_contains("exp");
   if (exp == nullptr || !exp->is_number()) return std::nullopt;
-  const auto seconds = exp->to_number<double>();
-  return sys_clock::time_point(std::chrono::seconds(static_cast<std::int64_t>(seconds)));
+  return bounded_expiry(exp->to_number<double>(), sys_clock::now());  // bounded: the claim is untrusted
 }
 
 result<oauth_token> parse_token_response(const http_post_reply& reply, std::string_view what, sys_clock::time_point now) {
@@ -144,7 +144,7 @@ result<oauth_token> parse_token_response(const http_post_reply& reply, std::stri
   if (token.empty()) return fail(errc::sasl, fmt::format("{}: the answer has no access_token", what));
   std::optional<sys_clock::time_point> said;
   if (const auto* e = o->if_contains("expires_in"); e != nullptr && e->is_number()) {
-    said = now + std::chrono::seconds(static_cast<std::int64_t>(e->to_number<double>()));
+    said = now + bounded_lifetime(e->to_number<double>());
   }
   oauth_token t;
   t.expires = expiry_of(token, said);

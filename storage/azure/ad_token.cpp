@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "base/token_time.hpp"
 
 namespace kb::storage::azure {
 namespace {
@@ -114,13 +115,13 @@ result<access_token> parse_token_json(std::string_view json, clock_type::time_po
   if (token == nullptr || !token->is_string() || token->as_string().empty()) {
     return fail(errc::protocol, fmt::format("{}: the token endpoint's answer has no access_token", what));
   }
-  auto seconds = [](const boost::json::value* v) -> std::optional<std::int64_t> {
+  // Azure sends numbers or numeric strings; a server's value is bounded before it meets the clock.
+  auto seconds = [](const boost::json::value* v) -> std::optional<double> {
     if (v == nullptr) return std::nullopt;
-    if (v->is_int64()) return v->as_int64();
-    if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
+    if (v->is_number()) return v->to_number<double>();
     if (v->is_string()) {
       try {
-        return std::stoll(std::string(v->as_string()));
+        return std::stod(std::string(v->as_string()));
       } catch (...) {
         return std::nullopt;
       }
@@ -130,9 +131,9 @@ result<access_token> parse_token_json(std::string_view json, clock_type::time_po
   access_token out;
   out.token = secret_string(std::string(token->as_string()));
   if (auto on = seconds(o.if_contains("expires_on"))) {
-    out.expires = clock_type::time_point(std::chrono::seconds(*on));
+    out.expires = bounded_expiry(*on, now);
   } else if (auto in = seconds(o.if_contains("expires_in"))) {
-    out.expires = now + std::chrono::seconds(*in);
+    out.expires = now + bounded_lifetime(*in);
   } else {
     out.expires = now + std::chrono::minutes(5);  // no lifetime given: assume a short one
   }

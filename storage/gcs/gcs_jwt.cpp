@@ -7,6 +7,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "base/token_time.hpp"
+
 namespace kb::storage::gcs {
 namespace {
 
@@ -137,12 +139,9 @@ result<access_token> parse_token_response(std::string_view text, std::chrono::sy
   if (out.token.empty()) {
     return fail(errc::protocol, fmt::format("{} answered without an access_token", what));
   }
-  if (const auto* e = o.if_contains("expires_in")) {
-    std::int64_t seconds = -1;
-    if (e->is_int64()) seconds = e->as_int64();
-    else if (e->is_uint64()) seconds = static_cast<std::int64_t>(e->as_uint64());
-    else if (e->is_double()) seconds = static_cast<std::int64_t>(e->as_double());
-    if (seconds >= 0) out.expiration = now + std::chrono::seconds(seconds);
+  if (const auto* e = o.if_contains("expires_in"); e != nullptr && e->is_number()) {
+    // bounded: a server's number must not overflow the clock
+    if (const double seconds = e->to_number<double>(); seconds >= 0) out.expiration = now + bounded_lifetime(seconds);
   }
   return out;
 }

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/token_time.hpp"
+
 namespace {
 
 using namespace kb::storage;
@@ -40,6 +42,21 @@ TEST(AzureToken, ParsesExpiresInAndExpiresOn) {
   auto bad = parse_token_json(R"({"token_type":"Bearer"})", now, "x");
   ASSERT_FALSE(bad);
   EXPECT_TRUE(bad.error().is(kb::errc::protocol));
+}
+
+TEST(AzureToken, HugeLifetimesAreBoundedNotOverflowed) {
+  // An identity server's number must not overflow the clock (UBSan flagged expires_on 99999999999).
+  const auto now = clock_type::time_point(std::chrono::seconds(1'800'000'000));
+  const auto ten_years = std::chrono::seconds(kb::max_token_lifetime_s);
+  auto on = parse_token_json(R"({"access_token":"t","expires_on":"99999999999"})", now, "x");
+  ASSERT_TRUE(on);
+  EXPECT_EQ(on->expires, now + ten_years);
+  auto in = parse_token_json(R"({"access_token":"t","expires_in":1e300})", now, "x");
+  ASSERT_TRUE(in);
+  EXPECT_EQ(in->expires, now + ten_years);
+  auto negative = parse_token_json(R"({"access_token":"t","expires_in":-40})", now, "x");
+  ASSERT_TRUE(negative);
+  EXPECT_EQ(negative->expires, now);
 }
 
 TEST(AzureToken, ClientSecretFromEnvironmentIsPostedAsClientCredentials) {
