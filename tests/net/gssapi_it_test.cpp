@@ -82,8 +82,9 @@ class gssapi_it : public ::testing::Test {
 byte_vector one_batch(const std::string& tag) {
   protocol::record_batch_builder b({.codec = protocol::compression_codec::zstd});
   const std::string k1 = "k1-" + tag, v1 = "value-1-" + tag, k2 = "k2-" + tag, v2 = "value-2-" + tag;
-  b.add(1'700'000'000'000, as_bytes(k1), as_bytes(v1), {});
-  b.add(1'700'000'000'001, as_bytes(k2), as_bytes(v2), {});
+  const std::int64_t ts0 = now_ms();
+  b.add(ts0, as_bytes(k1), as_bytes(v1), {});
+  b.add(ts0 + 1, as_bytes(k2), as_bytes(v2), {});
   auto built = b.build();
   EXPECT_TRUE(built) << built.error().message;
   return built ? *built : byte_vector{};

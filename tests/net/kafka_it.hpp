@@ -2,6 +2,7 @@
 // per listener, topic creation, produce of built batches and fetch + decode of every record.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -35,6 +36,13 @@ inline host_port listener(const char* name) {
   const auto colon = hp.rfind(':');
   if (colon == std::string::npos) return {};
   return {hp.substr(0, colon), static_cast<std::uint16_t>(std::stoi(hp.substr(colon + 1)))};
+}
+
+/// Record timestamps for tests on the shared broker: now, so its 7-day time retention never deletes the
+/// log under a running test (2023 stamps made a three-broker test flaky that way).
+inline std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 inline std::string unique_name(std::string_view prefix) {
