@@ -1,11 +1,12 @@
 """Fixtures shared by every pytest file under tests/ (the harness's own live in tests/harness)."""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pytest
+
+import harness_env
 
 # Tests talk only to loopback: a credential chain must never fall through to a cloud metadata address
 # (169.254.169.254) or a cloud login host. Tests of those sources set their own loopback endpoints.
@@ -23,7 +24,7 @@ def env() -> dict:
     path = os.environ.get("KB_TEST_ENV")
     if not path or not Path(path).is_file():
         pytest.fail("$KB_TEST_ENV must name the harness env.json (tests/harness/cluster.py up)", pytrace=False)
-    e = json.loads(Path(path).read_text())
+    e = harness_env.load(path)
     if e["profile"] != "single":
         pytest.fail("these tests need the single-node harness profile")
     return e

@@ -14,6 +14,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+import harness_env  # tests/ is on sys.path (its conftest.py)
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -28,7 +30,7 @@ def env() -> dict:
     path = os.environ.get("KB_TEST_ENV")
     if not path or not Path(path).is_file():
         pytest.fail("$KB_TEST_ENV must name the harness env.json (tests/harness/cluster.py up)", pytrace=False)
-    return json.loads(Path(path).read_text())
+    return harness_env.load(path)
 
 
 @pytest.fixture(scope="module")

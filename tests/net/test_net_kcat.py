@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+import harness_env  # tests/ is on sys.path (its conftest.py)
+
 CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 
 
@@ -34,7 +36,7 @@ def env_path() -> str:
 
 @pytest.fixture(scope="session")
 def env(env_path) -> dict:
-    return json.loads(Path(env_path).read_text())
+    return harness_env.load(env_path)
 
 
 @pytest.fixture(scope="session")

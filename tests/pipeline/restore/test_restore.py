@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+import harness_env  # tests/ is on sys.path (its conftest.py)
+
 import confluent_kafka as ck
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -27,7 +29,7 @@ def _env() -> dict:
     path = os.environ.get("KB_TEST_ENV")
     if not path or not Path(path).is_file():
         pytest.fail("KB_TEST_ENV must name the harness env.json (tests/harness/cluster.py up)", pytrace=False)
-    e = json.loads(Path(path).read_text())
+    e = harness_env.load(path)
     if e.get("profile") != "single":
         pytest.fail("these tests need the single-node harness profile", pytrace=False)
     return e

@@ -15,16 +15,9 @@ import pytest
 from test_restore import _env, binary, create_topic, make_backup, name, produce, read_partition, restore_config
 
 
-class _Env(dict):
-    """The harness env; its repr hides the users' passwords from tracebacks."""
-
-    def __repr__(self) -> str:
-        return "<harness env.json>"
-
-
 @pytest.fixture(scope="module")
 def env() -> dict:
-    return _Env(_env())
+    return _env()
 
 
 # `1234  fsync(5</dir/file>) = 0`, `1234  rename("/a", "/b") = 0`, `1234  renameat2(AT_FDCWD</x>, "/a", ...`;
