@@ -20,6 +20,7 @@
 #include "protocol/records/record_batch.hpp"
 #include "storage/format/json_text.hpp"
 #include "storage/format/segment_chain.hpp"
+#include "storage/format/segment_overlap.hpp"
 
 namespace kb::pipeline::inspect {
 
@@ -573,6 +574,29 @@ class validator {
     // compaction, which may remove offsets between and inside segments of a compacted topic).
     const auto chain = sf::check_chain(links, cp ? &*cp : nullptr, ckey, compacted);
     for (const auto& f : chain.findings) problem(f.key, f.problem);
+    if (opts_.deep) check_overlaps(chain, links);
+  }
+
+  /// Overlaps whose index entries agree (two writers for a moment) must hold the same bytes too.
+  void check_overlaps(const sf::chain_report& chain, const std::vector<sf::chain_link>& links) {
+    auto link_of = [&](const std::string& key) -> const sf::chain_link* {
+      for (const auto& l : links)
+        if (l.key == key && l.index) return &l;
+      return nullptr;
+    };
+    for (const auto& o : chain.overlaps) {
+      const auto* later = link_of(o.key);
+      const auto* earlier = link_of(o.other_key);
+      if (!later || !earlier) continue;  // check_chain compared indexes, so both were read
+      auto same = sf::compare_overlap(store_, *later, *earlier, o.first_offset, o.last_offset);
+      if (!same) {
+        problem(o.key, same.error());
+      } else if (*same) {
+        problem(o.key, fmt::format("offsets {}..{} are also held by {}, and the two differ: {}; two writers stored "
+                                   "different data for the same offsets",
+                                   o.first_offset, o.last_offset, o.other_key, **same));
+      }
+    }
   }
 
   /// Reads the whole segment: file and frame checksums, decompression, then every batch split

@@ -31,6 +31,9 @@ frame_work read_frame_batches(storage::object_store& store, const planned_partit
   const auto& fr = seg.index->frames[f];
   for (std::uint32_t b = fr.first_batch; b < fr.first_batch + fr.batch_count; ++b) {
     const auto& e = seg.index->batches[b];
+    // Offsets read already from an overlapping segment (two writers, DESIGN §5 inv. 5), or
+    // restored before a resume: the batch is skipped, and is no drop either.
+    if (e.last_offset < w.next_offset) continue;
     rewrite_options ro;
     ro.window = window;
     // Records below a log start that fell inside this batch are a recorded gap: skipped.

@@ -81,6 +81,13 @@ kb::result<partition_integrity> verify_partition(storage::object_store& store, c
   const auto chain = sf::check_chain(links, cp ? &*cp : nullptr, ckey, compacted);
   for (const auto* h : chain.holes())
     out.holes.push_back({topic, partition, h->first_offset, h->last_offset, h->key + ": " + h->problem});
+  // Offsets two segments hold differently: which copy is right cannot be told here.
+  for (const auto& f : chain.findings) {
+    if (f.kind != sf::chain_issue::overlap) continue;
+    out.damage.push_back(fmt::format("segment {}: {}: keep the copy whose batches are right (`kafka-backup validate "
+                                     "--deep` checks every batch's CRC) and delete the other",
+                                     f.key, f.problem));
+  }
   return out;
 }
 

@@ -2,6 +2,7 @@
 #include "storage/format/segment_chain.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -43,6 +44,80 @@ std::vector<const chain_finding*> chain_report::holes() const {
 
 namespace {
 
+bool same_batch(const batch_entry& a, const batch_entry& b) {
+  return a.first_offset == b.first_offset && a.last_offset == b.last_offset && a.size == b.size &&
+         a.record_count == b.record_count && a.flags == b.flags && a.first_timestamp == b.first_timestamp &&
+         a.max_timestamp == b.max_timestamp && a.producer_id == b.producer_id &&
+         a.producer_epoch == b.producer_epoch && a.base_sequence == b.base_sequence;
+}
+
+std::string describe_batch(const batch_entry& b) {
+  return fmt::format("batch {}..{} ({} bytes, {} records)", b.first_offset, b.last_offset, b.size, b.record_count);
+}
+
+/// Two writers on one partition (a zombie worker, a resumed backup) may store the same offsets
+/// twice. Kafka serves one batch per offset, so the copies must be the same batches; the first
+/// segment holding an offset is the one restore reads, the later copy is compared with it.
+class overlap_checker {
+ public:
+  explicit overlap_checker(chain_report& r) : r_(r) {}
+
+  /// Segment `l` begins at or below `reach`, the furthest offset of the segments before it.
+  void check(const chain_link& l, std::int64_t reach, const chain_link& reach_link) {
+    const std::int64_t end = std::min(reach, l.last);
+    auto differ = [&](const std::string& why) {
+      r_.findings.push_back({chain_issue::overlap, l.key, l.first, end,
+                             fmt::format("offsets {}..{} are also held by {}, and the two differ: {}; two writers "
+                                         "stored different data for the same offsets",
+                                         l.first, end, reach_link.key, why)});
+    };
+    if (!l.index) return differ("this segment's index is unreadable or does not match its name, so its batches cannot be compared");
+    for (const auto& b : l.index->batches) {
+      if (b.first_offset > reach) break;
+      if (live_first_offset(*l.index, b) > reach) continue;  // held below the reach only as its own gap
+      const auto found = held_.find(b.first_offset);
+      if (found == held_.end()) {
+        const chain_link* other = holder_of(b.first_offset);
+        if (other && !other->index) {
+          return differ(fmt::format("{} holds offset {}, but its index could not be read", other->key, b.first_offset));
+        }
+        return differ(fmt::format("this segment holds {}, {} holds no batch starting at offset {}", describe_batch(b),
+                                  other ? other->key : reach_link.key, b.first_offset));
+      }
+      const auto& [theirs, other] = found->second;
+      if (!same_batch(*theirs, b)) {
+        return differ(fmt::format("at offset {} this segment holds {}, {} holds {}", b.first_offset, describe_batch(b),
+                                  other->key, describe_batch(*theirs)));
+      }
+      // Same batch: one accepted overlap per pair of segments.
+      auto& list = r_.overlaps;
+      if (!list.empty() && list.back().key == l.key && list.back().other_key == other->key) {
+        list.back().last_offset = b.last_offset;
+      } else {
+        list.push_back({l.key, other->key, b.first_offset, b.last_offset});
+      }
+    }
+  }
+
+  /// The batches of `l` that no earlier segment holds become the ones later copies are compared with.
+  void add(const chain_link& l) {
+    seen_.push_back(&l);
+    if (!l.index) return;
+    for (const auto& b : l.index->batches) held_.try_emplace(b.first_offset, &b, &l);
+  }
+
+ private:
+  const chain_link* holder_of(std::int64_t offset) const {
+    for (auto it = seen_.rbegin(); it != seen_.rend(); ++it)
+      if ((*it)->first <= offset && offset <= (*it)->last) return *it;
+    return nullptr;
+  }
+
+  chain_report& r_;
+  std::map<std::int64_t, std::pair<const batch_entry*, const chain_link*>> held_;  ///< first offset -> first copy
+  std::vector<const chain_link*> seen_;
+};
+
 /// Parses the file name at the end of a segment key.
 std::optional<std::pair<std::int64_t, std::int64_t>> range_of_key(std::string_view key) {
   const auto slash = key.rfind('/');
@@ -71,7 +146,9 @@ chain_report check_chain(std::span<const chain_link> links, const partition_chec
                        g.first_offset, g.last_offset, checkpoint_key, cp->first_offset));
   }
 
-  // Between segments: each starts right after the furthest offset seen so far.
+  // Between segments: each starts right after the furthest offset seen so far, or holds the
+  // same batches as the chain before it where it overlaps.
+  overlap_checker overlaps(r);
   std::int64_t reach = -1;
   const chain_link* reach_link = nullptr;
   for (const auto& l : links) {
@@ -79,15 +156,10 @@ chain_report check_chain(std::span<const chain_link> links, const partition_chec
       // Log start inside a batch (DESIGN §5 inv. 6): a segment may begin below the reach when
       // all it holds there is its own recorded gap over the leading offsets of its first
       // batch (a retention reset recorded in the previous segment, the batch in this one).
-      if (l.first <= reach && l.index && l.last > reach &&
-          uncovered(merge_gaps(l.index->gaps), l.first, reach).empty()) {
-        reach = l.last;
-        reach_link = &l;
-        continue;
-      }
-      if (l.first <= reach) {
-        r.findings.push_back({chain_issue::overlap, l.key, l.first, std::min(reach, l.last),
-                              fmt::format("overlaps {} (offsets {}..{})", reach_link->key, l.first, std::min(reach, l.last))});
+      const bool own_gap = l.first <= reach && l.index && l.last > reach &&
+                           uncovered(merge_gaps(l.index->gaps), l.first, reach).empty();
+      if (l.first <= reach && !own_gap) {
+        overlaps.check(l, reach, *reach_link);
       } else if (l.first > reach + 1 && !compacted) {
         for (const auto& g : uncovered(r.gaps, reach + 1, l.first - 1))
           hole(l.key, g,
@@ -95,6 +167,7 @@ chain_report check_chain(std::span<const chain_link> links, const partition_chec
                            g.first_offset, g.last_offset, reach_link->key));
       }
     }
+    overlaps.add(l);
     if (!reach_link || l.last > reach) {
       reach = l.last;
       reach_link = &l;

@@ -34,28 +34,43 @@ struct chain_link {
 
 enum class chain_issue {
   hole,          ///< offsets missing and not recorded as a gap: data is lost (restore refuses)
-  overlap,       ///< offsets held by two segments (restore reads each offset once)
+  overlap,       ///< offsets two segments hold differently (restore refuses; see chain_overlap)
   inconsistent,  ///< checkpoint.json disagrees with the segments, no offsets missing
 };
 
 struct chain_finding {
   chain_issue kind = chain_issue::hole;
   std::string key;  ///< the object the finding is about (a segment, or the checkpoint)
-  std::int64_t first_offset = 0;  ///< the missing (hole) or doubly held (overlap) offsets
+  std::int64_t first_offset = 0;  ///< the missing (hole) or differently held (overlap) offsets
   std::int64_t last_offset = 0;
   std::string problem;  ///< what is wrong, for people; does not repeat `key`
+};
+
+/// Offsets two segments both hold with index entries that agree batch by batch (two writers on
+/// one partition for a moment: a zombie worker, or a resumed backup). Restore reads them once,
+/// from `other_key`; `validate --deep` compares their bytes (compare_overlap).
+struct chain_overlap {
+  std::string key;        ///< the later segment
+  std::string other_key;  ///< the earlier segment holding the same batches (the one restore reads)
+  std::int64_t first_offset = 0;  ///< the shared batches' offsets
+  std::int64_t last_offset = 0;
 };
 
 struct chain_report {
   std::vector<offset_gap> gaps;  ///< recorded gaps (checkpoint and indexes), merged
   std::vector<chain_finding> findings;  ///< in offset order of the checks below
+  std::vector<chain_overlap> overlaps;  ///< accepted overlaps, per pair of segments, in offset order
   [[nodiscard]] std::vector<const chain_finding*> holes() const;
 };
 
 /// Checks, in this order:
 ///  - head: the first segment starts at the checkpoint's first_offset;
-///  - between segments: each starts right after the furthest offset before it (else a hole or
-///    an overlap);
+///  - between segments: each starts right after the furthest offset before it, else a hole, or
+///    an overlap: every batch the later segment holds below that point must be the same batch
+///    (offsets, size, record count, flags, timestamps, producer fields) in the segment before
+///    it that holds those offsets. Same batches are an accepted chain_overlap; anything else
+///    (other batch boundaries, a batch where the earlier segment has none, an unreadable
+///    index) is an `overlap` finding naming both segments and the offsets;
 ///  - inside each indexed segment: batch offsets follow each other;
 ///  - tail: the checkpoint's last_segment exists and the segments reach next_offset - 1.
 /// Missing offsets covered by a recorded gap are fine. `compacted` (cleanup.policy compact)

@@ -163,14 +163,100 @@ TEST_F(Chain, MissingBatchesInsideASegmentAreAHole) {
   EXPECT_TRUE(check(true).holes().empty());
 }
 
-TEST_F(Chain, OverlapIsNotAHole) {
+// Two writers on one partition for a moment (a zombie worker, DESIGN §5 inv. 5): the shared
+// offsets hold the same batches, so the overlap is accepted and listed for validate --deep.
+TEST_F(Chain, OverlapHoldingTheSameBatchesIsAcceptedAndListed) {
   segment(0, 99);
   segment(50, 149);
   checkpoint(0, 150, key(50, 149));
   auto r = check();
+  EXPECT_TRUE(r.findings.empty()) << dump(r);
+  ASSERT_EQ(r.overlaps.size(), 1u);
+  EXPECT_EQ(r.overlaps[0].key, key(50, 149));
+  EXPECT_EQ(r.overlaps[0].other_key, key(0, 99));
+  EXPECT_EQ(r.overlaps[0].first_offset, 50);
+  EXPECT_EQ(r.overlaps[0].last_offset, 99);
+}
+
+TEST_F(Chain, ZombieSegmentInsideALongerOneIsAccepted) {
+  segment(0, 149);
+  segment(50, 99);  // sorted after (0, 149): every offset it holds is held already
+  segment(150, 199);
+  checkpoint(0, 200, key(150, 199));
+  auto r = check();
+  EXPECT_TRUE(r.findings.empty()) << dump(r);
+  ASSERT_EQ(r.overlaps.size(), 1u);
+  EXPECT_EQ(r.overlaps[0].key, key(50, 99));
+  EXPECT_EQ(r.overlaps[0].other_key, key(0, 149));
+  EXPECT_EQ(r.overlaps[0].first_offset, 50);
+  EXPECT_EQ(r.overlaps[0].last_offset, 99);
+}
+
+TEST_F(Chain, OverlapsAcrossSeveralSegmentsAreComparedWithTheFirstCopy) {
+  segment(0, 99);
+  segment(50, 149);
+  segment(100, 199);
+  checkpoint(0, 200, key(100, 199));
+  auto r = check();
+  EXPECT_TRUE(r.findings.empty()) << dump(r);
+  ASSERT_EQ(r.overlaps.size(), 2u);
+  EXPECT_EQ(r.overlaps[1].key, key(100, 199));
+  EXPECT_EQ(r.overlaps[1].other_key, key(50, 149));
+  EXPECT_EQ(r.overlaps[1].first_offset, 100);
+  EXPECT_EQ(r.overlaps[1].last_offset, 149);
+}
+
+TEST_F(Chain, OverlapWithOtherBatchBoundariesIsAFindingNamingBothSegments) {
+  segment(0, 99);
+  segment(50, 149, 25);  // 50..74 where the first segment holds 50..59
+  checkpoint(0, 150, key(50, 149));
+  auto r = check();
   ASSERT_EQ(r.findings.size(), 1u) << dump(r);
   EXPECT_EQ(r.findings[0].kind, chain_issue::overlap);
+  EXPECT_EQ(r.findings[0].key, key(50, 149));
+  EXPECT_EQ(r.findings[0].first_offset, 50);
+  EXPECT_EQ(r.findings[0].last_offset, 99);
+  EXPECT_THAT(r.findings[0].problem, HasSubstr("offsets 50..99 are also held by " + key(0, 99)));
+  EXPECT_THAT(r.findings[0].problem, HasSubstr("at offset 50 this segment holds batch 50..74"));
+  EXPECT_THAT(r.findings[0].problem, HasSubstr("holds batch 50..59"));
   EXPECT_TRUE(r.holes().empty());
+}
+
+TEST_F(Chain, OverlapWhoseBatchDiffersInSizeOrProducerIsAFinding) {
+  for (int field = 0; field < 3; ++field) {
+    indexes_.clear();
+    links_.clear();
+    segment(0, 99);
+    segment(80, 179);
+    auto& b = indexes_.back().batches[1];  // 90..99, also in the first segment
+    if (field == 0) b.size += 1;
+    if (field == 1) b.producer_id = 7;
+    if (field == 2) b.max_timestamp = 12345;
+    auto r = check();
+    ASSERT_EQ(r.findings.size(), 1u) << dump(r);
+    EXPECT_EQ(r.findings[0].kind, chain_issue::overlap);
+    EXPECT_THAT(r.findings[0].problem, HasSubstr("at offset 90"));
+    EXPECT_EQ(r.findings[0].first_offset, 80);
+    EXPECT_EQ(r.findings[0].last_offset, 99);
+  }
+}
+
+TEST_F(Chain, OverlapBatchStraddlingTheEarlierEndIsAFinding) {
+  segment(0, 99);
+  segment(95, 194, 10);  // 95..104 cannot be a batch the first segment holds
+  auto r = check();
+  ASSERT_EQ(r.findings.size(), 1u) << dump(r);
+  EXPECT_THAT(r.findings[0].problem, HasSubstr("holds no batch starting at offset 95"));
+}
+
+TEST_F(Chain, OverlapWithAnUnreadableIndexCannotBeAccepted) {
+  segment(0, 99);
+  segment(50, 149);
+  links_.back().index = nullptr;
+  auto r = check();
+  ASSERT_EQ(r.findings.size(), 1u) << dump(r);
+  EXPECT_EQ(r.findings[0].kind, chain_issue::overlap);
+  EXPECT_THAT(r.findings[0].problem, HasSubstr("cannot be compared"));
 }
 
 // DESIGN §5 inv. 6: a retention reset recorded 1000..2999 in one segment; the next fetch at 3000
