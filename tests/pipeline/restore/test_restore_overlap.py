@@ -23,21 +23,13 @@ import pytest
 
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
-from test_restore import (binary, content, create_topic, name, plain, read_partition, restore_config, run_restore,
+from test_restore import (_env, binary, content, create_topic, name, plain, read_partition, restore_config, run_restore,
                           topic_exists)
-
-
-class _Env(dict):
-    """The harness env; its repr hides the users' passwords from tracebacks."""
-
-    def __repr__(self) -> str:
-        return "<harness env.json>"
 
 
 @pytest.fixture(scope="module")
 def env() -> dict:
-    from test_restore import _env
-    return _Env(_env())
+    return _env()  # its repr leaves out the users' passwords
 
 
 BATCHES = 24
