@@ -20,6 +20,10 @@ enum class api_key : std::int16_t {
   offset_commit = 8,
   offset_fetch = 9,
   find_coordinator = 10,
+  join_group = 11,
+  heartbeat = 12,
+  leave_group = 13,
+  sync_group = 14,
   describe_groups = 15,
   list_groups = 16,
   sasl_handshake = 17,
@@ -45,7 +49,7 @@ struct api_support {
 };
 
 /// THE table. Negotiation, header selection, encoders and tests all read it.
-inline constexpr std::array<api_support, 16> supported_apis{{
+inline constexpr std::array<api_support, 20> supported_apis{{
     {api_key::produce, "Produce", 3, 12, 9},
     {api_key::fetch, "Fetch", 4, 17, 12},
     {api_key::list_offsets, "ListOffsets", 1, 9, 6},
@@ -53,6 +57,10 @@ inline constexpr std::array<api_support, 16> supported_apis{{
     {api_key::offset_commit, "OffsetCommit", 2, 9, 8},
     {api_key::offset_fetch, "OffsetFetch", 1, 9, 6},
     {api_key::find_coordinator, "FindCoordinator", 0, 6, 3},
+    {api_key::join_group, "JoinGroup", 2, 9, 6},  // Kafka 4.0 removed v0-1 (KIP-896)
+    {api_key::heartbeat, "Heartbeat", 0, 4, 4},
+    {api_key::leave_group, "LeaveGroup", 0, 5, 4},
+    {api_key::sync_group, "SyncGroup", 0, 5, 4},
     {api_key::describe_groups, "DescribeGroups", 0, 5, 5},
     {api_key::list_groups, "ListGroups", 0, 5, 3},
     {api_key::sasl_handshake, "SaslHandshake", 0, 1, never_flexible},
@@ -121,8 +129,9 @@ result<version_table> negotiate(std::span<const api_version_range> broker,
                                 std::span<const api_key> required);
 
 /// Same, requiring the APIs backup and restore cannot work without; the admin-only APIs
-/// (CreateTopics, DeleteRecords, DescribeConfigs, InitProducerId, SaslAuthenticate) are checked
-/// by `version_table::get` when first used.
+/// (CreateTopics, DeleteRecords, DescribeConfigs, InitProducerId, SaslAuthenticate) and the group
+/// membership APIs of scale-out (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) are checked by
+/// `version_table::get` when first used.
 result<version_table> negotiate(std::span<const api_version_range> broker);
 
 }  // namespace kb::protocol

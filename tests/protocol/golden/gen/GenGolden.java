@@ -25,6 +25,7 @@ public final class GenGolden {
   static final Object[][] APIS = {
       {"Produce", 0, 3, 12}, {"Fetch", 1, 4, 17}, {"ListOffsets", 2, 1, 9}, {"Metadata", 3, 1, 13},
       {"OffsetCommit", 8, 2, 9}, {"OffsetFetch", 9, 1, 9}, {"FindCoordinator", 10, 0, 6},
+      {"JoinGroup", 11, 2, 9}, {"Heartbeat", 12, 0, 4}, {"LeaveGroup", 13, 0, 5}, {"SyncGroup", 14, 0, 5},
       {"DescribeGroups", 15, 0, 5}, {"ListGroups", 16, 0, 5}, {"SaslHandshake", 17, 0, 1},
       {"ApiVersions", 18, 0, 4}, {"CreateTopics", 19, 2, 7}, {"DeleteRecords", 21, 0, 2},
       {"InitProducerId", 22, 0, 5}, {"DescribeConfigs", 32, 1, 4}, {"SaslAuthenticate", 36, 0, 2},
