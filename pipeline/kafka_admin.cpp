@@ -24,6 +24,7 @@ admin_action classify_admin_error(std::int16_t error_code) noexcept {
     case protocol::error_class::authorization: return admin_action::fail_authorization;
     case protocol::error_class::authentication:
     case protocol::error_class::offset_out_of_range:
+    case protocol::error_class::rejoin_group:  // an admin call has no membership to renew
     case protocol::error_class::unsupported:
     case protocol::error_class::fatal: return admin_action::fail;
   }

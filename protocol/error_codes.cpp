@@ -174,6 +174,13 @@ error_class classify(error_code code) noexcept {
     case not_coordinator:
     case coordinator_not_available:
       return error_class::find_coordinator;
+    // The member must join again (a fresh member id for UNKNOWN_MEMBER_ID, the id the broker
+    // handed out for MEMBER_ID_REQUIRED). REBALANCE_IN_PROGRESS stays retriable: an offset
+    // commit retries it, a group member rejoins on it (pipeline/workers/group_member).
+    case illegal_generation:
+    case unknown_member_id:
+    case member_id_required:
+      return error_class::rejoin_group;
     case request_timed_out:
     case network_exception:
     case corrupt_message:
@@ -220,6 +227,7 @@ std::string_view name(error_class c) noexcept {
     case error_class::retriable: return "retriable";
     case error_class::refresh_metadata: return "refresh_metadata";
     case error_class::find_coordinator: return "find_coordinator";
+    case error_class::rejoin_group: return "rejoin_group";
     case error_class::authorization: return "authorization";
     case error_class::authentication: return "authentication";
     case error_class::offset_out_of_range: return "offset_out_of_range";

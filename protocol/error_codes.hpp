@@ -151,6 +151,7 @@ enum class error_class {
   retriable,           ///< transient: back off and retry the same request
   refresh_metadata,    ///< leadership/topic metadata is stale: refresh metadata, then retry
   find_coordinator,    ///< the group/transaction coordinator moved: look it up again, retry
+  rejoin_group,        ///< a group member's id or generation is stale: join the group again
   authorization,       ///< an ACL denies the operation: report the missing permission
   authentication,      ///< SASL failed: report, do not retry
   offset_out_of_range, ///< fetch offset below log start or above end: reset position

@@ -51,6 +51,11 @@ TEST(error_codes, classification_table) {
       {89, error_class::retriable},         // THROTTLING_QUOTA_EXCEEDED
       {15, error_class::find_coordinator},  // COORDINATOR_NOT_AVAILABLE
       {16, error_class::find_coordinator},  // NOT_COORDINATOR
+      {22, error_class::rejoin_group},      // ILLEGAL_GENERATION
+      {25, error_class::rejoin_group},      // UNKNOWN_MEMBER_ID
+      {79, error_class::rejoin_group},      // MEMBER_ID_REQUIRED
+      {27, error_class::retriable},         // REBALANCE_IN_PROGRESS (a member rejoins on it)
+      {82, error_class::fatal},             // FENCED_INSTANCE_ID (another process has our instance id)
       {1, error_class::offset_out_of_range},
       {58, error_class::authentication},    // SASL_AUTHENTICATION_FAILED
       {35, error_class::unsupported},       // UNSUPPORTED_VERSION
