@@ -82,19 +82,29 @@ kb::result<void> write_all(int fd, std::string_view text, const std::string& pat
 
 }  // namespace
 
+namespace {
+
+kb::result<void> write_in_place(const std::string& path, std::string_view text, int flags) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | flags);
+  if (fd < 0) return kb::fail(kb::errc::io, fmt::format("cannot open {} for the run summary: {}", path, std::strerror(errno)));
+  auto r = write_all(fd, text, path);
+  ::close(fd);
+  return r;
+}
+
+}  // namespace
+
 kb::result<void> write_run_summary(const std::string& path, std::string_view text) {
   struct stat st {};
   const bool exists = ::stat(path.c_str(), &st) == 0;
-  if (exists && !S_ISREG(st.st_mode)) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return kb::fail(kb::errc::io, fmt::format("cannot open {} for the run summary: {}", path, std::strerror(errno)));
-    auto r = write_all(fd, text, path);
-    ::close(fd);
-    return r;
-  }
+  if (exists && !S_ISREG(st.st_mode)) return write_in_place(path, text, 0);
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
+    // The kubelet's /dev/termination-log is a regular file bind-mounted into a directory the
+    // container cannot write: an existing file is then written in place (the kubelet reads it
+    // only after the container exited, so no reader sees half of it).
+    if (exists) return write_in_place(path, text, O_TRUNC);
     return kb::fail(kb::errc::io, fmt::format("cannot create {} for the run summary: {}; check --summary-file", tmp,
                                               std::strerror(errno)));
   }
@@ -102,7 +112,12 @@ kb::result<void> write_run_summary(const std::string& path, std::string_view tex
   if (r && ::fsync(fd) != 0) r = kb::fail(kb::errc::io, fmt::format("cannot sync {}: {}", tmp, std::strerror(errno)));
   ::close(fd);
   if (r && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    r = kb::fail(kb::errc::io, fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(errno)));
+    const int rename_errno = errno;
+    ::unlink(tmp.c_str());
+    // A mount point (the bind-mounted termination log, when the directory is writable) cannot
+    // be replaced by a rename (EBUSY): written in place as above.
+    if (exists) return write_in_place(path, text, O_TRUNC);
+    return kb::fail(kb::errc::io, fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(rename_errno)));
   }
   if (!r) ::unlink(tmp.c_str());
   return r;

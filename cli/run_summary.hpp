@@ -43,7 +43,8 @@ inline constexpr std::string_view termination_log_path = "/dev/termination-log";
                                                       std::string_view fallback = termination_log_path);
 
 /// Writes `text` to `path`: a regular file (or a new one) through a temp file and rename, so a
-/// reader never sees half a summary; anything else (/dev/termination-log, a pipe) directly.
+/// reader never sees half a summary; anything else (a pipe) directly, and so an existing file that
+/// cannot be replaced (the kubelet's bind-mounted /dev/termination-log in a read-only /dev).
 [[nodiscard]] kb::result<void> write_run_summary(const std::string& path, std::string_view text);
 
 }  // namespace kb::cli

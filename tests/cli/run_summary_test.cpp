@@ -1,7 +1,10 @@
 // The run summary: its JSON fields, the 4096-byte cap (errors cut from the end), the default
-// path rule and the atomic write of a regular file.
+// path rule, the atomic write of a regular file and the in-place write of a bind-mounted one.
 #include "cli/run_summary.hpp"
 
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -102,6 +105,36 @@ TEST(run_summary, writes_atomically_and_reports_a_bad_directory) {
   const auto bad = write_run_summary((dir / "missing" / "s.json").string(), "{}\n");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("--summary-file"), std::string::npos) << bad.error().message;
+  std::filesystem::remove_all(dir);
+}
+
+// The kubelet bind-mounts a regular file at /dev/termination-log: a rename cannot replace a mount
+// point (EBUSY), so the summary goes into that file in place, and no temp file is left. A child in
+// its own mount namespace (and user namespace when not root) sets up the same bind mount.
+TEST(run_summary, writes_into_a_bind_mounted_file) {
+  const auto dir = std::filesystem::temp_directory_path() / ("kb-sumb-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto host = (dir / "host-file").string();
+  const auto target = (dir / "termination-log").string();
+  std::ofstream(host).flush();
+  std::ofstream(target).flush();
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const int flags = ::geteuid() == 0 ? CLONE_NEWNS : CLONE_NEWNS | CLONE_NEWUSER;
+    if (::unshare(flags) != 0) ::_exit(10);
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(11);
+    if (::mount(host.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) ::_exit(12);
+    ::_exit(write_run_summary(target, "{\"a\":3}\n") ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "10-12: the mount namespace could not be set up; 1: the write failed";
+  std::stringstream got;
+  got << std::ifstream(host).rdbuf();
+  EXPECT_EQ(got.str(), "{\"a\":3}\n");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 2);
   std::filesystem::remove_all(dir);
 }
 
