@@ -75,6 +75,8 @@ APT_PKGS=(meson ninja-build pkg-config g++ clang-14 clang-tidy-14 clang-format-1
   # The container image (deploy/image): Docker Engine, daemon-less OCI tools, the Debian base for
   # the Dockerfile, and what the image carries besides the binary.
   docker.io umoci skopeo debootstrap ca-certificates tzdata
+  # The operator's kubelet end-to-end test (scripts/kubelet-node.sh): containerd's CRI + runc.
+  containerd runc
   # GSSAPI (-Dgssapi=enabled): MIT GSS-API headers, the Cyrus GSSAPI plugin, and the KDC and
   # tools tests/harness/kerberos.py runs.
   libkrb5-dev libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server krb5-user)

@@ -3,7 +3,8 @@
 # with the versions pinned by operator/hack/k8s-binaries/go.mod + go.sum, into a cache outside
 # the repository:  $KB_CACHE/k8s/<k8s version>-<go.mod+go.sum hash>/
 # Default: etcd and kube-apiserver (what controller-runtime's envtest runs); --all adds
-# kube-controller-manager (for an end-to-end cluster). A binary already built is reused (each is
+# kube-controller-manager and the kubelet (for the end-to-end tests: the kubelet runs the Job's pod
+# on containerd + runc, see scripts/kubelet-node.sh). A binary already built is reused (each is
 # written to a temporary name and renamed, so a killed build leaves nothing half-written).
 # Prints the directory on stdout: export KUBEBUILDER_ASSETS=$(scripts/k8s-binaries.sh)
 # Usage: scripts/k8s-binaries.sh [--all] [--print-dir]   (--print-dir: build nothing, fail if missing)
@@ -16,7 +17,7 @@ progs=(go.etcd.io/etcd/server/v3:etcd k8s.io/kubernetes/cmd/kube-apiserver:kube-
 print_only=0
 for arg in "$@"; do
   case "$arg" in
-    --all) progs+=(k8s.io/kubernetes/cmd/kube-controller-manager:kube-controller-manager) ;;
+    --all) progs+=(k8s.io/kubernetes/cmd/kube-controller-manager:kube-controller-manager k8s.io/kubernetes/cmd/kubelet:kubelet) ;;
     --print-dir) print_only=1 ;;
     *) echo "usage: scripts/k8s-binaries.sh [--all] [--print-dir]" >&2; exit 2 ;;
   esac

@@ -226,15 +226,34 @@ run_pytest pytest-reliability "reliability" KB_TEST_ENV="$KB_TEST_ENV" \
 sort "$rel_counts" | uniq -c | sed 's/^ */reliability: /'
 
 # The Kubernetes operator (operator/, Go), while the single-broker harness is still up: etcd +
-# kube-apiserver (+ kube-controller-manager for the e2e) built from the Go module proxy, pinned in
-# operator/hack/k8s-binaries (cached in $KB_CACHE/k8s: ~10-15 min the first time, then instant),
+# kube-apiserver, kube-controller-manager and the kubelet built from the Go module proxy, pinned in
+# operator/hack/k8s-binaries (cached in $KB_CACHE/k8s: ~15 min the first time, then instant),
 # the controller tests against them (controller-runtime envtest), and with -tags e2e the seed's
-# KafkaBackup run against the harness broker and S3 server, then restored and checked record by record.
-phase "operator: control-plane binaries (scripts/k8s-binaries.sh, cached), go test with envtest and the harness"
+# KafkaBackup run against the harness broker and S3 server, then restored and checked record by
+# record: once with the test running the pod's command itself, once on a real kubelet node
+# (scripts/kubelet-node.sh: containerd + runc) running the image built above. That test FAILS
+# (it is not skipped) when containerd, runc or the image are missing.
+phase "operator: control-plane binaries and kubelet (scripts/k8s-binaries.sh --all, cached), go test with envtest, the harness and a kubelet node"
+# Short run dirs: the node's unix sockets live there (a socket path has at most 107 bytes).
+kubelet_runs=$(mktemp -d /tmp/kb-nodes.XXXXXX)
+for tool in containerd runc; do
+  command -v "$tool" >/dev/null 2>&1 \
+    || echo "test.sh: $tool is missing: the kubelet end-to-end test will FAIL (scripts/install-deps.sh installs it)" >&2
+done
 if k8s_assets=$(timeout 2700 nice -n 10 bash scripts/k8s-binaries.sh --all 2>"$results/k8s-binaries.log"); then
   (cd operator && KUBEBUILDER_ASSETS="$k8s_assets" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup" \
+     KB_IMAGE_DIR="$repo/$image_dir" KB_KUBELET_RUN_ROOT="$kubelet_runs" \
      PY="$venv_python" timeout 1200 go test -tags e2e -json -count=1 -timeout 15m ./... 2>&1) \
     | python3 operator/hack/go-test-junit.py "$results/operator.xml" | grep -v '^--- PASS' | tail -n 60
+  # A node a killed test left running: stopped by its recorded PIDs, its mounts and cgroups removed.
+  for node_dir in "$kubelet_runs"/*/; do
+    if [ -f "$node_dir/kubelet.pid" ] || [ -f "$node_dir/containerd.pid" ]; then
+      bash scripts/kubelet-node.sh down --run-dir "$node_dir" || true
+    fi
+  done
+  # The node logs of a failed run are kept with the results.
+  mkdir -p "$results/kubelet-nodes" && cp -r "$kubelet_runs"/. "$results/kubelet-nodes/" 2>/dev/null
+  rm -rf "$kubelet_runs"
 else
   tail -n 40 "$results/k8s-binaries.log"
   printf '<testsuite name="operator" tests="1" failures="1"><testcase classname="operator" name="k8s_binaries"><failure message="scripts/k8s-binaries.sh failed; see %s"/></testcase></testsuite>\n' \

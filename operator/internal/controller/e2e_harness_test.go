@@ -357,7 +357,12 @@ spec:
 
 var kcmError error
 
-func init() { startExtras = startControllerManager }
+func init() {
+	startExtras = func(env *envtest.Environment) func() {
+		e2eEnv = env
+		return startControllerManager(env)
+	}
+}
 
 // startControllerManager runs kube-controller-manager (the Job and CronJob controllers only, no leader election,
 // no serving port) against envtest's API server as a system:masters user.
