@@ -124,6 +124,19 @@ assignment assign(std::span<const member_input> members, std::span<const work_it
   // bounds the gap exceeds the largest item, so a move always exists. Prefer items that cost no
   // stickiness (the heaviest did not own it before, or the lightest did), then the item nearest
   // half the gap.
+  // Each member's items as ranks in `order`, ascending: the scan below sees the heaviest
+  // member's items only, in the same order as a scan of all items would.
+  std::vector<std::vector<std::size_t>> held(n);
+  for (std::size_t rank = 0; rank < order.size(); ++rank) held[owner[order[rank]]].push_back(rank);
+  // By rank, contiguous (the scan is cache-bound): the cost, and the one previous owner (n:
+  // none, n + 1: several, then the item's claimants are searched).
+  std::vector<std::int64_t> rank_cost(order.size());
+  std::vector<std::size_t> rank_claim(order.size());
+  for (std::size_t rank = 0; rank < order.size(); ++rank) {
+    const auto& w = work[order[rank]];
+    rank_cost[rank] = w.cost;
+    rank_claim[rank] = w.claimants.empty() ? n : w.claimants.size() == 1 ? w.claimants.front() : n + 1;
+  }
   const std::size_t max_moves = work.size() * n + 16;
   for (std::size_t moves = 0; moves < max_moves; ++moves) {
     const auto heavy = static_cast<std::size_t>(std::max_element(load.begin(), load.end()) - load.begin());
@@ -131,20 +144,31 @@ assignment assign(std::span<const member_input> members, std::span<const work_it
     if (static_cast<double>(load[heavy]) <= upper && static_cast<double>(load[light]) >= lower) break;
     const std::int64_t gap = load[heavy] - load[light];
     std::size_t best = work.size();
+    std::size_t best_rank = 0;
     std::pair<int, std::int64_t> best_key{std::numeric_limits<int>::max(), 0};
-    for (auto i : order) {
-      if (owner[i] != heavy || work[i].cost >= gap) continue;
-      const auto& c = work[i].claimants;
-      const bool heavy_owned = std::binary_search(c.begin(), c.end(), heavy);
-      const bool light_owned = std::binary_search(c.begin(), c.end(), light);
+    for (auto rank : held[heavy]) {
+      const std::int64_t cost = rank_cost[rank];
+      if (cost >= gap) continue;
+      bool heavy_owned = rank_claim[rank] == heavy;
+      bool light_owned = rank_claim[rank] == light;
+      if (rank_claim[rank] == n + 1) {
+        const auto& c = work[order[rank]].claimants;
+        heavy_owned = std::binary_search(c.begin(), c.end(), heavy);
+        light_owned = std::binary_search(c.begin(), c.end(), light);
+      }
       const int churn = (heavy_owned && !light_owned) ? 1 : 0;
-      const std::pair<int, std::int64_t> key{churn, std::abs(gap - 2 * work[i].cost)};
+      const std::pair<int, std::int64_t> key{churn, std::abs(gap - 2 * cost)};
       if (key < best_key) {
         best_key = key;
-        best = i;
+        best = order[rank];
+        best_rank = rank;
       }
     }
     if (best == work.size()) break;
+    auto& from = held[heavy];
+    from.erase(std::lower_bound(from.begin(), from.end(), best_rank));
+    auto& to = held[light];
+    to.insert(std::lower_bound(to.begin(), to.end(), best_rank), best_rank);
     owner[best] = light;
     load[heavy] -= work[best].cost;
     load[light] += work[best].cost;
