@@ -333,4 +333,38 @@ spec:
 	if total != n {
 		t.Fatalf("the source topic holds %d records; want %d", total, n)
 	}
+	node.checkNoSecretInLogs(t, e.Users["backup"], e.Users["restore"], e.S3.SecretKey)
+}
+
+// checkNoSecretInLogs greps the node's logs (kubelet, containerd, image import) and what the
+// containers printed for the secret values the pods got through secretKeyRef env (the kubelet
+// hands their values to containerd); the API objects and the operator's log are
+// TestZZNoSecretValueOutsideSecrets's.
+func (n *kubeletNode) checkNoSecretInLogs(t *testing.T, secrets ...string) {
+	t.Helper()
+	files := 0
+	for _, dir := range []string{"logs", "pod-logs"} {
+		err := filepath.Walk(filepath.Join(n.runDir, dir), func(path string, info os.FileInfo, err error) error {
+			if err != nil || !info.Mode().IsRegular() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			files++
+			for i, s := range secrets {
+				if s != "" && strings.Contains(string(b), s) {
+					t.Errorf("secret value #%d appears in %s", i, path)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if files < 4 { // kubelet.log, containerd.log, import.log and the two containers' logs
+		t.Fatalf("only %d log files under %s: the grep saw too little", files, n.runDir)
+	}
 }
