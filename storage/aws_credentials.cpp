@@ -11,11 +11,11 @@
 #include <sstream>
 
 #include <boost/json.hpp>
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include "base/log.hpp"
 #include "storage/aws_sts.hpp"
+#include "storage/http_transport.hpp"
 
 namespace kb::storage {
 namespace {
@@ -147,19 +147,7 @@ result<timed_credentials> assume_role_with_web_identity(const std::string& endpo
   }
   const secret_string token(trim(*text));
   if (token.empty()) return fail(errc::authorization, fmt::format("the web identity token file {} is empty", token_file));
-  const std::string what = fmt::format("STS AssumeRoleWithWebIdentity for role {} at {}", role_arn, endpoint);
-  const http_reply r = http(sts_web_identity_request(endpoint, role_arn, session, token));
-  if (!r.transport_error.empty()) return fail(errc::authorization, fmt::format("{}: {}", what, r.transport_error));
-  return parse_sts_response(r.status, r.body, what);
-}
-
-result<timed_credentials> assume_role(const std::string& endpoint, const std::string& region, const std::string& role_arn,
-                                      const aws_credentials& source, const std::string& session,
-                                      const http_client& http) {
-  const std::string what = fmt::format("STS AssumeRole for role {} at {}", role_arn, endpoint);
-  const http_reply r = http(sts_assume_role_request(endpoint, region, role_arn, session, source, clock_type::now()));
-  if (!r.transport_error.empty()) return fail(errc::authorization, fmt::format("{}: {}", what, r.transport_error));
-  return parse_sts_response(r.status, r.body, what);
+  return sts_assume_role_with_web_identity(endpoint, role_arn, session, token, http);
 }
 
 /// The shared credentials and config files, read once per resolution.
@@ -242,7 +230,7 @@ result<timed_credentials> profile_credentials(const profile_context& ctx, const 
         return fail(errc::authorization, fmt::format("profile '{}' (role_arn {}): source_profile '{}': {}", name, role_arn,
                                                      source, src.error().message));
       }
-      return assume_role(endpoint, region.empty() ? "us-east-1" : region, role_arn, src->credentials, session, ctx.http);
+      return sts_assume_role(endpoint, region.empty() ? "us-east-1" : region, role_arn, src->credentials, session, ctx.http);
     }
     if (const std::string file = get("web_identity_token_file"); !file.empty()) {
       return assume_role_with_web_identity(endpoint, role_arn, file, session, ctx.http);
@@ -375,53 +363,22 @@ attempt imds_source(const credential_settings& s, const env_lookup& env, const h
   return from_fetch([endpoint, allow_v1, http] { return fetch_imds(endpoint, allow_v1, http); });
 }
 
-std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
-  auto* out = static_cast<std::string*>(user);
-  if (out->size() > (1u << 20)) return 0;
-  out->append(data, size * n);
-  return size * n;
-}
-
 }  // namespace
 
 http_client curl_http_client(std::chrono::milliseconds timeout) {
-  return [timeout](const http_exchange& ex) {
+  auto transport = std::make_shared<http_transport>(http_transport_options{timeout, timeout, {}});
+  return [transport, timeout](const http_exchange& ex) {
+    http_request req{ex.method, ex.url, ex.headers, {}};
+    if (!ex.body.empty()) req.body.push_back(as_bytes(ex.body));
+    req.total_timeout = timeout;
+    const http_response_data r = transport->perform(req);
     http_reply reply;
-    CURL* h = curl_easy_init();
-    if (h == nullptr) {
-      reply.transport_error = "curl_easy_init failed";
-      return reply;
-    }
-    char errbuf[CURL_ERROR_SIZE] = {0};
-    curl_slist* headers = nullptr;
-    std::vector<std::string> lines;
-    for (const auto& [k, v] : ex.headers) lines.push_back(k + ": " + v);
-    for (const auto& l : lines) headers = curl_slist_append(headers, l.c_str());
-    curl_easy_setopt(h, CURLOPT_URL, ex.url.c_str());
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply.body);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    if (ex.method == "POST") {
-      curl_easy_setopt(h, CURLOPT_POST, 1L);
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, ex.body.c_str());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(ex.body.size()));
-    } else if (ex.method == "PUT") {
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
-    }
-    const CURLcode rc = curl_easy_perform(h);
-    if (rc != CURLE_OK) {
-      reply.transport_error = errbuf[0] != 0 ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
+    if (r.failure != http_failure::none) {
+      reply.transport_error = r.failure_text;
     } else {
-      curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply.status);
+      reply.status = r.status;
+      reply.body = r.body.substr(0, 1u << 20);  // identity answers are small
     }
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(h);
     return reply;
   };
 }

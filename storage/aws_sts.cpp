@@ -114,4 +114,23 @@ result<timed_credentials> parse_sts_response(long status, std::string_view body,
   return t;
 }
 
+result<timed_credentials> sts_assume_role_with_web_identity(const std::string& endpoint, const std::string& role_arn,
+                                                            const std::string& session_name,
+                                                            const secret_string& token, const http_client& http) {
+  const std::string what = fmt::format("STS AssumeRoleWithWebIdentity for role {} at {}", role_arn, endpoint);
+  const http_reply r = http(sts_web_identity_request(endpoint, role_arn, session_name, token));
+  if (!r.transport_error.empty()) return fail(errc::authorization, fmt::format("{}: {}", what, r.transport_error));
+  return parse_sts_response(r.status, r.body, what);
+}
+
+result<timed_credentials> sts_assume_role(const std::string& endpoint, const std::string& region,
+                                          const std::string& role_arn, const aws_credentials& source,
+                                          const std::string& session_name, const http_client& http) {
+  const std::string what = fmt::format("STS AssumeRole for role {} at {}", role_arn, endpoint);
+  const http_reply r =
+      http(sts_assume_role_request(endpoint, region, role_arn, session_name, source, std::chrono::system_clock::now()));
+  if (!r.transport_error.empty()) return fail(errc::authorization, fmt::format("{}: {}", what, r.transport_error));
+  return parse_sts_response(r.status, r.body, what);
+}
+
 }  // namespace kb::storage

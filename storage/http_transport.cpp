@@ -29,17 +29,39 @@ std::string trim(std::string_view text) {
   return std::string(text);
 }
 
+/// Where a response body goes: the request's download buffer for a 2xx answer, else the text.
+struct body_target {
+  CURL* handle = nullptr;
+  std::string* text = nullptr;
+  byte_vector* download = nullptr;
+  bool decided = false;
+  bool to_download = false;
+};
+
 size_t on_body(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
+  auto* t = static_cast<body_target*>(user);
+  if (!t->decided) {
+    long status = 0;
+    curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
+    t->to_download = t->download != nullptr && status >= 200 && status < 300;
+    t->decided = true;
+  }
+  if (t->to_download) {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(data);
+    t->download->insert(t->download->end(), p, p + size * count);
+  } else {
+    t->text->append(data, size * count);
+  }
   return size * count;
 }
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   const std::string_view line(data, size * count);
+  auto* headers = static_cast<http_headers*>(user);
+  // A new status line (after a 1xx answer) starts a new header block.
+  if (line.starts_with("HTTP/")) headers->clear();
   const auto colon = line.find(':');
-  if (colon != std::string_view::npos) {
-    static_cast<http_headers*>(user)->emplace_back(lower(line.substr(0, colon)), trim(line.substr(colon + 1)));
-  }
+  if (colon != std::string_view::npos) headers->emplace_back(lower(line.substr(0, colon)), trim(line.substr(colon + 1)));
   return size * count;
 }
 
@@ -78,16 +100,28 @@ int on_progress(void* user, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t
   return 0;
 }
 
+/// The pieces of a request body, read back to back.
 struct upload_source {
-  byte_view data;
+  const std::vector<byte_view>* pieces = nullptr;
+  std::size_t piece = 0;
   std::size_t pos = 0;
 };
 
 size_t on_read(char* buffer, size_t size, size_t count, void* user) {
   auto* src = static_cast<upload_source*>(user);
-  const std::size_t n = std::min(size * count, src->data.size() - src->pos);
-  if (n > 0) std::memcpy(buffer, src->data.data() + src->pos, n);
-  src->pos += n;
+  const std::size_t room = size * count;
+  std::size_t n = 0;
+  while (n < room && src->piece < src->pieces->size()) {
+    const byte_view p = (*src->pieces)[src->piece];
+    const std::size_t take = std::min(room - n, p.size() - src->pos);
+    if (take > 0) std::memcpy(buffer + n, p.data() + src->pos, take);
+    n += take;
+    src->pos += take;
+    if (src->pos == p.size()) {
+      ++src->piece;
+      src->pos = 0;
+    }
+  }
   return n;
 }
 
@@ -162,9 +196,22 @@ http_transport::http_transport(http_transport_options options)
 
 http_transport::~http_transport() = default;
 
+std::size_t http_request::body_size() const noexcept {
+  std::size_t n = 0;
+  for (const byte_view p : body) n += p.size();
+  return n;
+}
+
 http_response_data http_transport::perform(std::string_view method, const std::string& url,
                                            const http_headers& headers, byte_view body) {
+  http_request req{std::string(method), url, headers, {}};
+  if (!body.empty()) req.body.push_back(body);
+  return perform(req);
+}
+
+http_response_data http_transport::perform(const http_request& request) {
   http_response_data resp;
+  if (request.download != nullptr) request.download->clear();
   if (interrupt::requested() && abandoned_after_interrupt.load()) {
     resp.failure = http_failure::interrupted;
     resp.failure_text = "not sent: interrupted";
@@ -178,55 +225,80 @@ http_response_data http_transport::perform(std::string_view method, const std::s
   }
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_slist* list = nullptr;
-  for (const auto& [name, value] : headers) {
+  for (const auto& [name, value] : request.headers) {
     list = curl_slist_append(list, fmt::format("{}: {}", name, value).c_str());
   }
   list = curl_slist_append(list, "Expect:");
   list = curl_slist_append(list, "Accept:");
-  upload_source src{body, 0};
+  upload_source src{&request.body};
+  body_target sink{h, &resp.body, request.download};
   transfer_watch watch{options_.stall_timeout};
-  const std::string method_text(method);
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  const std::string& method = request.method;
+  const auto connect_timeout =
+      request.connect_timeout.count() > 0 ? request.connect_timeout : options_.connect_timeout;
+  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(h, CURLOPT_XFERINFODATA, &watch);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()));
+  if (request.total_timeout.count() > 0) {
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
+  }
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
                    std::max(1L, static_cast<long>((options_.stall_timeout.count() + 999) / 1000)));
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp.body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp.headers);
   if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
+  const auto size = static_cast<curl_off_t>(request.body_size());
   if (method == "PUT") {
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(h, CURLOPT_READDATA, &src);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, size);
   } else if (method == "POST") {
     curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, reinterpret_cast<const char*>(body.data()));
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, size);
+    if (request.body.size() <= 1) {
+      // One piece is posted straight from its memory ("" for none: a zero-byte POST).
+      const char* data = request.body.empty() || request.body[0].empty()
+                             ? ""
+                             : reinterpret_cast<const char*>(request.body[0].data());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, data);
+    } else {
+      curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+      curl_easy_setopt(h, CURLOPT_READDATA, &src);
+    }
   } else if (method == "HEAD") {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else if (method != "GET") {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method_text.c_str());
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
   }
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
   const CURLcode code = curl_easy_perform(h);
   if (code == CURLE_OK) {
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
   } else {
-    resp.failure = watch.reason != http_failure::none ? watch.reason : classify(code);
     resp.failure_text = errbuf[0] != 0 ? std::string(errbuf) : curl_easy_strerror(code);
+    resp.failure = watch.reason != http_failure::none ? watch.reason : classify(code);
+    // libcurl's own low-speed check (CURLOPT_LOW_SPEED_*) is our stall deadline too.
+    if (code == CURLE_OPERATION_TIMEDOUT && resp.failure_text.find("too slow") != std::string::npos) {
+      resp.failure = http_failure::stalled;
+    }
     resp.status = 0;
+    if (request.download != nullptr) request.download->clear();
   }
   curl_slist_free_all(list);
   pool_->release(h);
   return resp;
+}
+
+http_send_fn send_through(std::shared_ptr<http_transport> transport) {
+  return [transport = std::move(transport)](const http_request& r) { return transport->perform(r); };
 }
 
 kb::error http_failure_error(const http_response_data& r, std::string_view what, std::string_view endpoint,
@@ -238,7 +310,8 @@ kb::error http_failure_error(const http_response_data& r, std::string_view what,
                           endpoint)};
     case http_failure::stalled:
       return {make_error_code(errc::timeout),
-              fmt::format("{}: {} sent or took no data for {:.1f} s; check that the server is healthy and reachable",
+              fmt::format("{}: {} sent or took no data for {:.1f} s (storage.stall_timeout_ms); check that the "
+                          "server is healthy and reachable",
                           what, endpoint, static_cast<double>(stall_timeout.count()) / 1000.0)};
     case http_failure::connect:
       return {make_error_code(errc::connect),
@@ -272,6 +345,15 @@ std::string url_encode(std::string_view text, bool keep_slash) {
       out.push_back(hex[c >> 4]);
       out.push_back(hex[c & 15]);
     }
+  }
+  return out;
+}
+
+std::string form_body(const http_headers& fields) {
+  std::string out;
+  for (const auto& [k, v] : fields) {
+    if (!out.empty()) out.push_back('&');
+    out += url_encode(k) + "=" + url_encode(v);
   }
   return out;
 }

@@ -58,57 +58,35 @@ result<std::string> normalize_endpoint(std::string_view endpoint) {
 }
 
 result<location> parse_s3(std::string_view rest) {
+  auto parts = split_bucket_url(rest);
+  if (!parts) return tl::unexpected(parts.error());
   location out;
   out.kind = backend_kind::s3;
-  std::string_view query;
-  if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
-  const auto slash = rest.find('/');
-  out.bucket = std::string(rest.substr(0, slash));
+  out.bucket = std::move(parts->bucket);
   if (!valid_bucket(out.bucket)) {
     return fail(errc::invalid_argument,
-                fmt::format("storage URL s3://{} has no valid bucket name; use "
-                            "s3://bucket/prefix",
-                            rest));
+                fmt::format("storage URL s3://{} has no valid bucket name; use s3://bucket/prefix",
+                            rest.substr(0, rest.find('?'))));
   }
-  if (slash != std::string_view::npos) {
-    auto decoded = percent_decode(rest.substr(slash + 1), "prefix");
-    if (!decoded) return tl::unexpected(decoded.error());
-    auto prefix = normalize_prefix(*decoded);
-    if (!prefix) return tl::unexpected(prefix.error());
-    out.prefix = std::move(*prefix);
-  }
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    const std::string_view key = pair.substr(0, eq);
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1),
-                                "query");
-    if (!value) return tl::unexpected(value.error());
+  out.prefix = std::move(parts->prefix);
+  for (const auto& [key, value] : parts->query) {
     if (key == "endpoint") {
-      auto endpoint = normalize_endpoint(*value);
+      auto endpoint = normalize_endpoint(value);
       if (!endpoint) return tl::unexpected(endpoint.error());
       out.endpoint = std::move(*endpoint);
     } else if (key == "region") {
-      out.region = *value;
+      out.region = value;
     } else if (key == "path_style" || key == "force_path_style") {
-      auto flag = parse_bool(*value, key);
+      auto flag = parse_bool(value, key);
       if (!flag) return tl::unexpected(flag.error());
       out.path_style = *flag;
     } else if (key == "allow_http") {
       // Accepted for OSO compatibility: an http:// endpoint is allowed by being written.
-      auto flag = parse_bool(*value, key);
+      auto flag = parse_bool(value, key);
       if (!flag) return tl::unexpected(flag.error());
     } else {
       return fail(errc::invalid_argument,
-                  fmt::format("unknown storage URL parameter '{}'; known: endpoint, region, "
-                              "path_style",
-                              key));
+                  fmt::format("unknown storage URL parameter '{}'; known: endpoint, region, path_style", key));
     }
   }
   return out;
@@ -138,6 +116,35 @@ result<std::string> percent_decode(std::string_view text, std::string_view what)
     }
     out.push_back(static_cast<char>(hi * 16 + lo));
     i += 2;
+  }
+  return out;
+}
+
+result<bucket_url> split_bucket_url(std::string_view rest) {
+  bucket_url out;
+  std::string_view query;
+  if (const auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  const auto slash = rest.find('/');
+  out.bucket = std::string(rest.substr(0, slash));
+  if (slash != std::string_view::npos) {
+    auto decoded = percent_decode(rest.substr(slash + 1), "prefix");
+    if (!decoded) return tl::unexpected(decoded.error());
+    auto prefix = normalize_prefix(*decoded);
+    if (!prefix) return tl::unexpected(prefix.error());
+    out.prefix = std::move(*prefix);
+  }
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), "query");
+    if (!value) return tl::unexpected(value.error());
+    out.query.emplace_back(std::string(pair.substr(0, eq)), std::move(*value));
   }
   return out;
 }

@@ -1,8 +1,8 @@
-// The S3 backend over libcurl: PutObject, multipart upload with parallel parts, ranged
-// GetObject, HeadObject, ListObjectsV2, DeleteObject; SigV4 on every request; path-style or
-// virtual-host addressing; SSE; retries with jittered exponential back-off inside a time budget,
-// per-attempt stall deadlines, and requests that a SIGINT/SIGTERM interrupts. Upload bodies
-// carry an x-amz-checksum-crc32c (UNSIGNED-PAYLOAD) or, as an option, a signed SHA-256.
+// The S3 backend: PutObject, multipart upload with parallel parts, ranged GetObject,
+// HeadObject, ListObjectsV2, DeleteObject; SigV4 on every request; path-style or virtual-host
+// addressing; SSE. Requests go through s3::client (storage/s3_client: signing, and the shared
+// transport and retries), uploads through storage/s3_upload. Upload bodies carry an
+// x-amz-checksum-crc32c (UNSIGNED-PAYLOAD) or, as an option, a signed SHA-256.
 #pragma once
 
 #include <chrono>

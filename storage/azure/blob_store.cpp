@@ -12,12 +12,10 @@
 #include <openssl/evp.h>
 
 #include "base/base64.hpp"
-#include "base/interrupt.hpp"
 #include "base/log.hpp"
 #include "storage/azure/blob_response.hpp"
 #include "storage/azure/shared_key.hpp"
-#include "storage/http_transport.hpp"
-#include "storage/retry_policy.hpp"
+#include "storage/http_retry.hpp"
 #include "storage/s3_response.hpp"
 
 namespace kb::storage::azure {
@@ -374,11 +372,6 @@ class blob_store final : public object_store {
     return {make_error_code(errc::io), fmt::format("{} failed: {}", what, detail)};
   }
 
-  static bool retryable(const http_response_data& r) {
-    if (r.failure != http_failure::none) return r.transient_failure();
-    return r.status == 408 || r.status == 429 || r.status >= 500;
-  }
-
   /// Authenticates and sends with bounded, jittered retries. `key` is for messages only.
   result<http_response_data> execute(const std::string& method, std::string_view key, const std::string& path,
                                      query_list query, http_headers headers, byte_view body) {
@@ -395,21 +388,12 @@ class blob_store final : public object_store {
     const auto host_end = options_.endpoint.find('/', scheme_end + 3);
     const std::string origin = options_.endpoint.substr(0, host_end);
     const std::string url = origin + path + query_text;
-
-    retry_settings rs;
-    rs.initial_backoff = options_.initial_backoff;
-    rs.max_backoff = options_.max_backoff;
-    rs.budget = options_.retry_budget;
-    rs.max_attempts = options_.max_attempts;
-    std::uint64_t seed = 0;
-    {
-      std::lock_guard lock(rng_mutex_);
-      seed = rng_();
-    }
-    retry_policy policy(rs, [] { return std::chrono::steady_clock::now(); }, seed);
     const std::string object = key.empty() ? describe() : fmt::format("'{}' in {}", key, describe());
-    http_response_data last;
-    for (int attempt = 0;; ++attempt) {
+    int attempt = 0;
+    retrying_request r{"azure", method, object,
+                       retry_settings{options_.initial_backoff, options_.max_backoff, options_.retry_budget,
+                                      options_.max_attempts}};
+    r.send = [&]() -> result<http_response_data> {
       http_headers all = headers;
       all.emplace_back("x-ms-date", rfc1123_date(options_.clock()));
       all.emplace_back("x-ms-version", std::string(blob_api_version));
@@ -423,29 +407,11 @@ class blob_store final : public object_store {
         if (!token) return tl::unexpected(token.error());
         all.emplace_back("Authorization", "Bearer " + *token);
       }
-      log::debug("azure: {} {}{} (attempt {})", method, origin, path, attempt + 1);
-      last = transport_.perform(method, url, all, body);
-      if (last.failure == http_failure::none && last.status >= 200 && last.status < 300) return last;
-      if (!retryable(last)) break;
-      const auto retry_after = parse_retry_after(last.header("retry-after"), std::chrono::system_clock::now());
-      const auto delay = policy.next_delay(retry_after);
-      const kb::error cause = to_error(last, method, key);
-      if (!delay) {
-        return fail(cause.code,
-                    fmt::format("{}; {}", cause.message, giving_up_text(policy.attempts(), policy.elapsed())));
-      }
-      log::warn("azure: {} {} failed on attempt {} ({}); retrying in {:.1f} s (storage.retry_budget_ms {} ms, "
-                "{:.1f} s used)",
-                method, object, policy.attempts(), cause.message, static_cast<double>(delay->count()) / 1000.0,
-                options_.retry_budget.count(), static_cast<double>(policy.elapsed().count()) / 1000.0);
-      if (!interrupt::sleep_for(*delay)) {
-        return fail(errc::cancelled,
-                    fmt::format("{} {} was not retried: interrupted by signal {} after {} ({})", method, object,
-                                interrupt::first_signal(), giving_up_text(policy.attempts(), policy.elapsed()),
-                                cause.message));
-      }
-    }
-    return tl::unexpected(to_error(last, method, key));
+      log::debug("azure: {} {}{} (attempt {})", method, origin, path, ++attempt);
+      return transport_.perform(method, url, all, body);
+    };
+    r.to_error = [&](const http_response_data& resp) { return to_error(resp, method, key); };
+    return send_with_retries(r);
   }
 
   blob_options options_;

@@ -22,7 +22,7 @@ std::optional<std::string> non_empty(const env_lookup& env, std::string_view nam
 
 /// The OAuth2 error of a refused token request, without anything secret: `error` and
 /// `error_description` are the server's words about our request.
-std::string oauth_error_text(const http_response& r) {
+std::string oauth_error_text(const http_response_data& r) {
   boost::system::error_code ec;
   const auto doc = boost::json::parse(r.body, ec);
   std::string out = fmt::format("HTTP {}", r.status);
@@ -37,23 +37,23 @@ std::string oauth_error_text(const http_response& r) {
 }
 
 /// One token request with a few quick retries on transport errors and 5xx.
-result<access_token> fetch_token(const http_fn& http, const http_request& req, const http_limits& limits,
-                                 const wall_clock& clock, const std::string& source, const std::string& fix) {
-  http_response r;
+result<access_token> fetch_token(const http_send_fn& http, const http_request& req, const wall_clock& clock,
+                                 const std::string& source, const std::string& fix) {
+  http_response_data r;
   for (int attempt = 1;; ++attempt) {
-    r = http(req, limits);
+    r = http(req);
     if (r.ok()) return parse_token_response(r.body, clock(), source);
-    const bool transient = (r.failure != transport_failure::none && r.failure != transport_failure::tls &&
-                            r.failure != transport_failure::interrupted) ||
+    const bool transient = (r.failure != http_failure::none && r.failure != http_failure::tls &&
+                            r.failure != http_failure::interrupted) ||
                            r.status >= 500 || r.status == 429 || r.status == 408;
     if (!transient || attempt >= 3) break;
     if (!interrupt::sleep_for(std::chrono::milliseconds(250 * attempt))) break;
   }
-  if (r.failure == transport_failure::tls) {
-    return fail(errc::tls, fmt::format("SSL handshake failed with {}: {}", source, r.transport_error));
+  if (r.failure == http_failure::tls) {
+    return fail(errc::tls, fmt::format("SSL handshake failed with {}: {}", source, r.failure_text));
   }
-  if (r.failure != transport_failure::none) {
-    return fail(errc::connect, fmt::format("cannot get a GCS access token from {}: {}; {}", source, r.transport_error, fix));
+  if (r.failure != http_failure::none) {
+    return fail(errc::connect, fmt::format("cannot get a GCS access token from {}: {}; {}", source, r.failure_text, fix));
   }
   return fail(errc::authorization,
               fmt::format("{} refused to issue a GCS access token ({}); {}", source, oauth_error_text(r), fix));
@@ -76,7 +76,7 @@ result<std::string> read_small_file(const std::string& path, std::string_view wh
 
 /// A key file's provider: jwt-bearer for a service account, refresh_token for a gcloud user.
 result<std::shared_ptr<token_provider>> from_file(const std::string& path, const std::string& origin,
-                                                  const http_fn& http, const wall_clock& clock) {
+                                                  const http_send_fn& http, const wall_clock& clock) {
   auto text = read_small_file(path, "GCS credentials file");
   if (!text) return tl::unexpected(text.error());
   auto file = parse_credentials_file(*text, path);
@@ -92,7 +92,7 @@ result<std::shared_ptr<token_provider>> from_file(const std::string& path, const
           : "run `gcloud auth application-default login` again";
   auto cf = std::make_shared<credentials_file>(std::move(*file));
   token_provider::fetch_fn fetch = [cf, http, clock, source, fix]() -> result<access_token> {
-    header_pairs form;
+    http_headers form;
     if (cf->type == "service_account") {
       auto jwt = make_jwt_assertion(*cf, storage_scope, clock());
       if (!jwt) return tl::unexpected(jwt.error());
@@ -103,18 +103,17 @@ result<std::shared_ptr<token_provider>> from_file(const std::string& path, const
               {"client_secret", cf->client_secret.reveal()},
               {"refresh_token", cf->refresh_token.reveal()}};
     }
-    const std::string body = form_encode(form);
-    http_request req{"POST", cf->token_uri, {{"Content-Type", "application/x-www-form-urlencoded"}}, as_bytes(body)};
-    http_limits limits;
-    limits.total_timeout = std::chrono::seconds(30);
-    return fetch_token(http, req, limits, clock, source, fix);
+    const std::string body = form_body(form);
+    http_request req{"POST", cf->token_uri, {{"Content-Type", "application/x-www-form-urlencoded"}}, {as_bytes(body)}};
+    req.total_timeout = std::chrono::seconds(30);
+    return fetch_token(http, req, clock, source, fix);
   };
   auto first = fetch();
   if (!first) return tl::unexpected(first.error());
   return std::make_shared<token_provider>(source, std::move(fetch), std::move(*first), clock);
 }
 
-result<std::shared_ptr<token_provider>> from_metadata(std::string endpoint, const http_fn& http,
+result<std::shared_ptr<token_provider>> from_metadata(std::string endpoint, const http_send_fn& http,
                                                       const wall_clock& clock) {
   while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
   const std::string source = fmt::format("the metadata server {}", endpoint);
@@ -126,10 +125,9 @@ result<std::shared_ptr<token_provider>> from_metadata(std::string endpoint, cons
       "GOOGLE_APPLICATION_CREDENTIALS";
   token_provider::fetch_fn fetch = [http, clock, source, url, fix]() -> result<access_token> {
     http_request req{"GET", url, {{"Metadata-Flavor", "Google"}}, {}};
-    http_limits limits;
-    limits.connect_timeout = std::chrono::seconds(2);
-    limits.total_timeout = std::chrono::seconds(10);
-    return fetch_token(http, req, limits, clock, source, fix);
+    req.connect_timeout = std::chrono::seconds(2);
+    req.total_timeout = std::chrono::seconds(10);
+    return fetch_token(http, req, clock, source, fix);
   };
   auto first = fetch();
   if (!first) return tl::unexpected(first.error());
@@ -170,7 +168,8 @@ void token_provider::invalidate() {
 }
 
 result<std::shared_ptr<token_provider>> resolve_credentials(const auth_settings& settings, const env_lookup& env) {
-  const http_fn http = settings.http ? settings.http : http_fn(perform);
+  const http_send_fn http =
+      settings.http ? settings.http : send_through(std::make_shared<http_transport>(http_transport_options{}));
   const wall_clock clock = settings.clock ? settings.clock : wall_clock([] { return std::chrono::system_clock::now(); });
   if (settings.anonymous) {
     return std::make_shared<token_provider>("no credentials (STORAGE_EMULATOR_HOST is set)", nullptr, access_token{},

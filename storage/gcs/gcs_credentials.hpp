@@ -13,8 +13,8 @@
 
 #include "base/error.hpp"
 #include "storage/aws_credentials.hpp"
-#include "storage/gcs/gcs_http.hpp"
 #include "storage/gcs/gcs_jwt.hpp"
+#include "storage/http_transport.hpp"
 
 namespace kb::storage::gcs {
 
@@ -22,7 +22,7 @@ struct auth_settings {
   std::string service_account_path;  ///< storage.service_account_path; empty: the ADC order
   std::string metadata_endpoint;     ///< storage.metadata_endpoint; empty: GCE_METADATA_HOST or 169.254.169.254
   bool anonymous = false;            ///< no token at all (an emulator)
-  http_fn http;                      ///< empty: gcs::perform
+  http_send_fn http;                 ///< empty: an http_transport
   wall_clock clock;                  ///< empty: the system clock
 };
 

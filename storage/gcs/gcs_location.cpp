@@ -36,45 +36,26 @@ bool valid_bucket_name(std::string_view b) noexcept {
 }
 
 result<location> parse_gcs_url(std::string_view scheme, std::string_view rest) {
+  auto parts = split_bucket_url(rest);
+  if (!parts) return tl::unexpected(parts.error());
   location out;
   out.kind = backend_kind::gcs;
-  std::string_view query;
-  if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
-  const auto slash = rest.find('/');
-  out.bucket = std::string(rest.substr(0, slash));
+  out.bucket = std::move(parts->bucket);
   if (!valid_bucket_name(out.bucket)) {
     return fail(errc::invalid_argument,
                 fmt::format("storage URL {}://{} has no valid GCS bucket name (3-63 characters: a-z, 0-9, '-', "
                             "'_', '.'); use {}://bucket/prefix",
-                            scheme, rest, scheme));
+                            scheme, rest.substr(0, rest.find('?')), scheme));
   }
-  if (slash != std::string_view::npos) {
-    auto decoded = percent_decode(rest.substr(slash + 1), "prefix");
-    if (!decoded) return tl::unexpected(decoded.error());
-    auto prefix = normalize_prefix(*decoded);
-    if (!prefix) return tl::unexpected(prefix.error());
-    out.prefix = std::move(*prefix);
-  }
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    const std::string_view key = pair.substr(0, eq);
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), "query");
-    if (!value) return tl::unexpected(value.error());
-    if (key == "endpoint") {
-      auto endpoint = check_endpoint(*value, "endpoint");
-      if (!endpoint) return tl::unexpected(endpoint.error());
-      out.endpoint = std::move(*endpoint);
-    } else {
+  out.prefix = std::move(parts->prefix);
+  for (const auto& [key, value] : parts->query) {
+    if (key != "endpoint") {
       return fail(errc::invalid_argument,
                   fmt::format("unknown storage URL parameter '{}' for {}://; known: endpoint", key, scheme));
     }
+    auto endpoint = check_endpoint(value, "endpoint");
+    if (!endpoint) return tl::unexpected(endpoint.error());
+    out.endpoint = std::move(*endpoint);
   }
   return out;
 }
@@ -128,7 +109,7 @@ result<std::unique_ptr<object_store>> open_gcs_store(const location& where, cons
   options.kms_key_name = settings.gcs_kms_key_name;
   options.tokens = std::move(*tokens);
   if (settings.retry_budget.count() > 0) options.retry_budget = settings.retry_budget;
-  if (settings.stall_timeout.count() > 0) options.limits.stall_timeout = settings.stall_timeout;
+  if (settings.stall_timeout.count() > 0) options.stall_timeout = settings.stall_timeout;
   return make_gcs_store(std::move(options));
 }
 

@@ -1,16 +1,14 @@
 #include "storage/gcs/gcs_store.hpp"
 
 #include <algorithm>
-#include <mutex>
-#include <random>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "base/base64.hpp"
 #include "base/crc32c.hpp"
-#include "base/interrupt.hpp"
 #include "base/log.hpp"
-#include "storage/retry_policy.hpp"
+#include "storage/http_retry.hpp"
 
 namespace kb::storage::gcs {
 namespace {
@@ -63,29 +61,21 @@ api_error parse_api_error(std::string_view body) {
 
 std::string crc32c_base64(std::uint32_t crc) {
   // GCS's crc32c: base64 of the CRC's 4 big-endian bytes (of a running CRC, so not s3_crc32c_checksum).
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const std::uint8_t b[4] = {static_cast<std::uint8_t>(crc >> 24), static_cast<std::uint8_t>(crc >> 16),
                              static_cast<std::uint8_t>(crc >> 8), static_cast<std::uint8_t>(crc)};
-  std::string out;
-  out += alphabet[b[0] >> 2];
-  out += alphabet[((b[0] & 0x03) << 4) | (b[1] >> 4)];
-  out += alphabet[((b[1] & 0x0F) << 2) | (b[2] >> 6)];
-  out += alphabet[b[2] & 0x3F];
-  out += alphabet[b[3] >> 2];
-  out += alphabet[(b[3] & 0x03) << 4];
-  out += "==";
-  return out;
+  return base64_encode(byte_view(b, 4));
 }
 
 /// What one request is, for the shared send-and-retry loop.
 struct call {
   std::string method;
   std::string url;
-  header_pairs headers;
-  byte_view body;
-  std::string_view key;   ///< for messages; empty: the bucket
+  http_headers headers{};
+  std::vector<byte_view> body{};
+  std::string_view key{};  ///< for messages; empty: the bucket
   bool bucket_level = false;  ///< a 404 means the bucket is missing
   bool accept_308 = false;    ///< a resumable chunk: 308 is progress
+  byte_vector* download = nullptr;  ///< a 2xx body lands here
 };
 
 class gcs_store;
@@ -116,7 +106,10 @@ class gcs_store final : public object_store {
  public:
   explicit gcs_store(gcs_options options) : options_(std::move(options)) {
     while (!options_.endpoint.empty() && options_.endpoint.back() == '/') options_.endpoint.pop_back();
-    if (!options_.http) options_.http = perform;
+    if (!options_.http) {
+      options_.http = send_through(std::make_shared<http_transport>(
+          http_transport_options{options_.connect_timeout, options_.stall_timeout, options_.ca_file}));
+    }
   }
 
   [[nodiscard]] const gcs_options& options() const noexcept { return options_; }
@@ -140,22 +133,17 @@ class gcs_store final : public object_store {
   result<void> put_multipart(std::string_view key, byte_view data, bool if_absent) {
     json::object meta{{"name", object_name(key)}, {"crc32c", crc32c_base64(kb::crc32c(data))}};
     static constexpr std::string_view boundary = "kafka_backup_gcs_part_boundary_7c1f";
-    std::string head = fmt::format("--{}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{}\r\n--{}\r\n"
+    const std::string head = fmt::format("--{}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{}\r\n--{}\r\n"
                                    "Content-Type: application/octet-stream\r\n\r\n",
                                    boundary, json::serialize(meta), boundary);
     const std::string tail = fmt::format("\r\n--{}--\r\n", boundary);
-    byte_vector body;
-    body.reserve(head.size() + data.size() + tail.size());
-    const auto h = as_bytes(head);
-    const auto t = as_bytes(tail);
-    body.insert(body.end(), h.begin(), h.end());
-    body.insert(body.end(), data.begin(), data.end());
-    body.insert(body.end(), t.begin(), t.end());
     std::string url = fmt::format("{}/upload/storage/v1/b/{}/o?uploadType=multipart", options_.endpoint,
                                   url_encode(options_.bucket));
     if (if_absent) url += "&ifGenerationMatch=0";
     url += kms_query();
-    call c{"POST", url, {{"Content-Type", fmt::format("multipart/related; boundary={}", boundary)}}, body, key, true};
+    // Metadata and media as one body of three pieces: the object itself is not copied.
+    call c{"POST", url, {{"Content-Type", fmt::format("multipart/related; boundary={}", boundary)}},
+           {as_bytes(head), data, as_bytes(tail)}, key, true};
     auto resp = execute(c);
     if (!resp) return tl::unexpected(resp.error());
     return {};
@@ -163,9 +151,12 @@ class gcs_store final : public object_store {
 
   result<byte_vector> get(std::string_view key) override {
     if (auto ok = validate_key(key); !ok) return tl::unexpected(ok.error());
-    auto resp = execute({"GET", object_url(key) + "?alt=media", {}, {}, key});
+    byte_vector out;
+    call c{"GET", object_url(key) + "?alt=media", {}, {}, key};
+    c.download = &out;
+    auto resp = execute(c);
     if (!resp) return tl::unexpected(resp.error());
-    return byte_vector(resp->body.begin(), resp->body.end());
+    return out;
   }
 
   result<byte_vector> get_range(std::string_view key, std::uint64_t offset, std::uint64_t length) override {
@@ -176,19 +167,19 @@ class gcs_store final : public object_store {
       return byte_vector{};
     }
     const std::uint64_t last = length > UINT64_MAX - offset ? UINT64_MAX : offset + length - 1;
-    auto resp = execute({"GET", object_url(key) + "?alt=media", {{"Range", fmt::format("bytes={}-{}", offset, last)}},
-                         {}, key});
+    byte_vector out;
+    out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, 64u << 20)));
+    call c{"GET", object_url(key) + "?alt=media", {{"Range", fmt::format("bytes={}-{}", offset, last)}}, {}, key};
+    c.download = &out;
+    auto resp = execute(c);
     if (!resp) return tl::unexpected(resp.error());
     if (resp->status == 200 && offset > 0) {
       // A server that ignored Range sent the whole object: cut it here.
-      if (offset >= resp->body.size()) {
+      if (offset >= out.size()) {
         return fail(errc::invalid_argument, fmt::format("range at offset {} is past the end of '{}'", offset, key));
       }
-      const auto n = std::min<std::uint64_t>(length, resp->body.size() - offset);
-      return byte_vector(resp->body.begin() + static_cast<std::ptrdiff_t>(offset),
-                         resp->body.begin() + static_cast<std::ptrdiff_t>(offset + n));
+      out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(offset));
     }
-    byte_vector out(resp->body.begin(), resp->body.end());
     if (out.size() > length) out.resize(static_cast<std::size_t>(length));
     return out;
   }
@@ -254,7 +245,7 @@ class gcs_store final : public object_store {
                                         url_encode(options_.bucket)) + kms_query();
     auto resp = execute({"POST", url, {{"Content-Type", "application/json; charset=UTF-8"},
                                        {"X-Upload-Content-Type", "application/octet-stream"}},
-                         as_bytes(body), key, true});
+                         {as_bytes(body)}, key, true});
     if (!resp) return tl::unexpected(resp.error());
     std::string session = resp->header("location");
     if (session.empty()) {
@@ -268,7 +259,7 @@ class gcs_store final : public object_store {
   /// Returns how many bytes the server holds afterwards.
   result<std::uint64_t> send_chunk(std::string_view key, const std::string& session, std::uint64_t start,
                                    byte_view data, std::optional<std::uint64_t> total, std::uint32_t crc) {
-    header_pairs headers;
+    http_headers headers;
     const std::string size = total ? std::to_string(*total) : "*";
     if (data.empty()) {
       headers.emplace_back("Content-Range", fmt::format("bytes */{}", size));
@@ -276,7 +267,8 @@ class gcs_store final : public object_store {
       headers.emplace_back("Content-Range", fmt::format("bytes {}-{}/{}", start, start + data.size() - 1, size));
     }
     if (total) headers.emplace_back("X-Goog-Hash", "crc32c=" + crc32c_base64(crc));
-    call c{"PUT", session, std::move(headers), data, key, false, true};
+    call c{"PUT", session, std::move(headers), {}, key, false, true};
+    if (!data.empty()) c.body.push_back(data);
     auto resp = execute(c);
     if (!resp) return tl::unexpected(resp.error());
     if (resp->status != 308) return start + data.size();
@@ -293,10 +285,9 @@ class gcs_store final : public object_store {
 
   void cancel_resumable(std::string_view key, const std::string& session) noexcept {
     // GCS answers 499 to a cancelled session; an abandoned one expires after a week anyway.
-    http_request req{"DELETE", session, {}, {}};
-    auto r = options_.http(req, options_.limits);
-    if (r.failure != transport_failure::none) {
-      log::debug("gcs: cancelling the resumable upload of '{}' in {} failed: {}", key, describe(), r.transport_error);
+    auto r = options_.http(http_request{"DELETE", session, {}, {}});
+    if (r.failure != http_failure::none) {
+      log::debug("gcs: cancelling the resumable upload of '{}' in {} failed: {}", key, describe(), r.failure_text);
     }
   }
 
@@ -364,33 +355,11 @@ class gcs_store final : public object_store {
     return key.empty() ? describe() : fmt::format("'{}' in {}", key, describe());
   }
 
-  kb::error to_error(const http_response& r, const call& c) const {
+  kb::error to_error(const http_response_data& r, const call& c) const {
     const std::string object = object_text(c.key);
-    switch (r.failure) {
-      case transport_failure::none: break;
-      case transport_failure::interrupted:
-        return {make_error_code(errc::cancelled),
-                fmt::format("{} {} was interrupted by signal {} while waiting for GCS endpoint {}", c.method, object,
-                            interrupt::first_signal(), options_.endpoint)};
-      case transport_failure::stalled:
-        return {make_error_code(errc::timeout),
-                fmt::format("{} {}: GCS endpoint {} sent or took no data for {:.1f} s (storage.stall_timeout_ms); "
-                            "check that the server is healthy and reachable",
-                            c.method, object, options_.endpoint,
-                            static_cast<double>(options_.limits.stall_timeout.count()) / 1000.0)};
-      case transport_failure::connect:
-        return {make_error_code(errc::connect),
-                fmt::format("cannot connect to GCS endpoint {} ({}): check storage.endpoint / STORAGE_EMULATOR_HOST "
-                            "and that the server is reachable",
-                            options_.endpoint, r.transport_error)};
-      case transport_failure::timeout:
-        return {make_error_code(errc::timeout),
-                fmt::format("{} {} timed out at {} ({})", c.method, object, options_.endpoint, r.transport_error)};
-      case transport_failure::tls:
-        return {make_error_code(errc::tls), fmt::format("SSL handshake failed with GCS endpoint {}: {}",
-                                                        options_.endpoint, r.transport_error)};
-      case transport_failure::other:
-        return {make_error_code(errc::io), fmt::format("{} {} failed: {}", c.method, object, r.transport_error)};
+    if (r.failure != http_failure::none) {
+      return http_failure_error(r, fmt::format("{} {}", c.method, object), fmt::format("GCS endpoint {}", options_.endpoint),
+                                "storage.endpoint / STORAGE_EMULATOR_HOST", options_.stall_timeout);
     }
     const api_error body = parse_api_error(r.body);
     const std::string detail = body.message.empty() ? fmt::format("HTTP {}", r.status)
@@ -438,68 +407,42 @@ class gcs_store final : public object_store {
     return {make_error_code(errc::io), fmt::format("{} {} failed: {}", c.method, object, detail)};
   }
 
-  static bool retryable(const http_response& r) {
-    switch (r.failure) {
-      case transport_failure::none: break;
-      case transport_failure::tls:
-      case transport_failure::interrupted: return false;
-      default: return true;
-    }
-    return r.status == 408 || r.status == 429 || r.status >= 500;
-  }
-
   /// Sends with the bearer token and bounded, jittered retries; one fresh token after a 401.
-  result<http_response> execute(const call& c) {
-    retry_settings rs;
-    rs.initial_backoff = options_.initial_backoff;
-    rs.max_backoff = options_.max_backoff;
-    rs.budget = options_.retry_budget;
-    rs.max_attempts = options_.max_attempts;
-    std::uint64_t seed = 0;
-    {
-      std::lock_guard lock(rng_mutex_);
-      seed = rng_();
-    }
-    retry_policy policy(rs, [] { return std::chrono::steady_clock::now(); }, seed);
+  result<http_response_data> execute(const call& c) {
+    const std::string object = object_text(c.key);
     bool refreshed = false;
-    http_response last;
-    for (int attempt = 1;; ++attempt) {
-      http_request req{c.method, c.url, c.headers, c.body};
+    int attempt = 0;
+    auto send_once = [&]() -> result<http_response_data> {
+      http_request req{c.method, c.url, c.headers, c.body, c.download};
       if (options_.tokens) {
         auto auth = options_.tokens->authorization();
         if (!auth) return tl::unexpected(auth.error());
         if (*auth) req.headers.emplace_back("Authorization", std::move(**auth));
       }
-      log::debug("gcs: {} {} (attempt {})", c.method, c.url, attempt);
-      last = options_.http(req, options_.limits);
-      if (last.ok() || (c.accept_308 && last.failure == transport_failure::none && last.status == 308)) return last;
-      if (last.failure == transport_failure::none && last.status == 401 && !refreshed && options_.tokens) {
+      log::debug("gcs: {} {} (attempt {})", c.method, c.url, ++attempt);
+      return options_.http(req);
+    };
+    retrying_request r{"gcs", c.method, object,
+                       retry_settings{options_.initial_backoff, options_.max_backoff, options_.retry_budget,
+                                      options_.max_attempts}};
+    r.send = [&]() -> result<http_response_data> {
+      auto resp = send_once();
+      if (resp && resp->failure == http_failure::none && resp->status == 401 && !refreshed && options_.tokens) {
+        // The token may have been revoked or rotated early: one more try with a fresh one.
         refreshed = true;
         options_.tokens->invalidate();
-        continue;
+        return send_once();
       }
-      if (!retryable(last)) break;
-      const auto retry_after = parse_retry_after(last.header("retry-after"), std::chrono::system_clock::now());
-      const auto delay = policy.next_delay(retry_after);
-      const kb::error cause = to_error(last, c);
-      if (!delay) {
-        return fail(cause.code,
-                    fmt::format("{}; {}", cause.message, giving_up_text(policy.attempts(), policy.elapsed())));
-      }
-      log::warn("gcs: {} {} failed on attempt {} ({}); retrying in {:.1f} s (storage.retry_budget_ms {} ms)", c.method,
-                object_text(c.key), policy.attempts(), cause.message, static_cast<double>(delay->count()) / 1000.0,
-                options_.retry_budget.count());
-      if (!interrupt::sleep_for(*delay)) {
-        return fail(errc::cancelled, fmt::format("{} {} was not retried: interrupted by signal {} ({})", c.method,
-                                                 object_text(c.key), interrupt::first_signal(), cause.message));
-      }
-    }
-    return tl::unexpected(to_error(last, c));
+      return resp;
+    };
+    r.accept = [&](const http_response_data& resp) {
+      return resp.ok() || (c.accept_308 && resp.failure == http_failure::none && resp.status == 308);
+    };
+    r.to_error = [&](const http_response_data& resp) { return to_error(resp, c); };
+    return send_with_retries(r);
   }
 
   gcs_options options_;
-  std::mutex rng_mutex_;
-  std::mt19937_64 rng_{std::random_device{}()};
 };
 
 result<void> gcs_writer::write(byte_view chunk) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "storage/gcs/gcs_credentials.hpp"
+#include "storage/http_transport.hpp"
 #include "storage/object_store.hpp"
 
 namespace kb::storage::gcs {
@@ -31,8 +32,11 @@ struct gcs_options {
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{10000};
   std::chrono::milliseconds retry_budget{120000};
-  http_limits limits;
-  http_fn http;  ///< empty: gcs::perform
+  std::chrono::milliseconds connect_timeout{10000};
+  /// One attempt is abandoned (and retried) when no byte moved for this long.
+  std::chrono::milliseconds stall_timeout{30000};
+  std::string ca_file;
+  http_send_fn http;  ///< empty: an http_transport with the limits above
 };
 
 /// Creates a GCS store; errc::config for invalid options. No request is sent until the first operation.

@@ -188,23 +188,25 @@ TEST(GcsToken, ResponseParsing) {
 struct scripted_http {
   std::vector<http_request> seen;
   std::vector<std::string> bodies;
-  std::vector<http_response> replies;
+  std::vector<http_response_data> replies;
   std::size_t next = 0;
-  http_fn fn() {
-    return [this](const http_request& r, const http_limits&) {
+  http_send_fn fn() {
+    return [this](const http_request& r) {
       seen.push_back(r);
-      bodies.emplace_back(reinterpret_cast<const char*>(r.body.data()), r.body.size());
+      std::string body;
+      for (const byte_view piece : r.body) body += as_text(piece);
+      bodies.push_back(std::move(body));
       if (next < replies.size()) return replies[next++];
-      http_response fail_resp;
-      fail_resp.failure = transport_failure::connect;
-      fail_resp.transport_error = "Connection refused";
+      http_response_data fail_resp;
+      fail_resp.failure = http_failure::connect;
+      fail_resp.failure_text = "Connection refused";
       return fail_resp;
     };
   }
 };
 
-http_response token_reply(std::string token, int expires_in) {
-  http_response r;
+http_response_data token_reply(std::string token, int expires_in) {
+  http_response_data r;
   r.status = 200;
   r.body = fmt::format(R"({{"access_token":"{}","expires_in":{},"token_type":"Bearer"}})", token, expires_in);
   return r;
@@ -244,7 +246,7 @@ TEST(GcsCredentials, RefusedExchangeNamesSourceAndFixWithoutSecrets) {
   temp_dir dir;
   const std::string path = dir.write("k.json", key_json(key.pem(), "http://127.0.0.1:9/token"));
   scripted_http http;
-  http_response refused;
+  http_response_data refused;
   refused.status = 400;
   refused.body = R"({"error":"invalid_grant","error_description":"Invalid JWT Signature."})";
   http.replies = {refused};

@@ -22,8 +22,8 @@ env_lookup fake_env(std::map<std::string, std::string> vars) {
   };
 }
 
-http_response reply(long status, std::string body = {}, header_pairs headers = {}) {
-  http_response r;
+http_response_data reply(long status, std::string body = {}, http_headers headers = {}) {
+  http_response_data r;
   r.status = status;
   r.body = std::move(body);
   r.headers = std::move(headers);
@@ -33,7 +33,7 @@ http_response reply(long status, std::string body = {}, header_pairs headers = {
 struct scripted {
   struct seen_request {
     std::string method, url, body;
-    header_pairs headers;
+    http_headers headers;
     std::string header(std::string_view name) const {
       for (const auto& [n, v] : headers) {
         if (n == name) return v;
@@ -42,14 +42,20 @@ struct scripted {
     }
   };
   std::vector<seen_request> seen;
-  std::vector<http_response> replies;
+  std::vector<http_response_data> replies;
   std::size_t next = 0;
-  http_fn fn() {
-    return [this](const http_request& r, const http_limits&) {
-      seen.push_back({r.method, r.url, std::string(reinterpret_cast<const char*>(r.body.data()), r.body.size()),
-                      r.headers});
-      if (next < replies.size()) return replies[next++];
-      return reply(599, "script ended");
+  http_send_fn fn() {
+    return [this](const http_request& r) {
+      std::string body;
+      for (const byte_view piece : r.body) body += as_text(piece);
+      seen.push_back({r.method, r.url, std::move(body), r.headers});
+      http_response_data out = next < replies.size() ? replies[next++] : reply(599, "script ended");
+      if (r.download != nullptr && out.ok()) {
+        // As http_transport does: a 2xx body goes to the caller's buffer.
+        r.download->assign(out.body.begin(), out.body.end());
+        out.body.clear();
+      }
+      return out;
     };
   }
 };
