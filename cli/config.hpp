@@ -207,6 +207,15 @@ struct logging_config {
   std::optional<kb::log::format> format;
 };
 
+/// `workers:` — scale-out (issue #17): N processes share one run through a Kafka group
+/// (protocol type `kafka-backup`). Absent: one process does everything.
+struct workers_config {
+  std::string group_id;                         ///< required
+  std::uint32_t session_timeout_ms = 45'000;    ///< KIP-62: a worker silent this long loses its partitions
+  std::uint32_t rebalance_timeout_ms = 60'000;  ///< how long a rebalance waits for workers to seal and rejoin
+  std::optional<std::string> instance_id;       ///< KIP-345 static membership (e.g. the pod name)
+};
+
 /// A whole configuration file, validated, defaults filled in.
 struct config {
   std::string file;  ///< where it was loaded from (for messages)
@@ -219,6 +228,7 @@ struct config {
   restore_config restore;
   metrics_config metrics;
   logging_config logging;
+  std::optional<workers_config> workers;
   /// Accepted-but-questionable settings, each `file:line:col: key: why` (log them as warnings).
   std::vector<std::string> warnings;
 };

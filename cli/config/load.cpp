@@ -51,6 +51,7 @@ void validate(reader& r, config& cfg, const YAML::Node& root) {
 
   validate_backup(r, cfg.mode, cfg.backup);
   validate_restore(r, cfg.restore);
+  if (cfg.workers) validate_workers(r, *cfg.workers);
 }
 
 /// The YAML tree of the substituted text, or a located message that never echoes a secret.
@@ -96,6 +97,7 @@ void read_root(reader& r, const YAML::Node& root, config& cfg) {
       {"metrics", [&](const node_t& v, const path_t& p) { read_metrics(r, v, p, cfg.metrics); }},
       {"logging", [&](const node_t& v, const path_t& p) { read_logging(r, v, p, cfg.logging); }},
       {"offset_storage", [&](const node_t& v, const path_t& p) { read_offset_storage(r, v, p); }},
+      {"workers", [&](const node_t& v, const path_t& p) { read_workers(r, v, p, cfg.workers.emplace()); }},
   });
 }
 

@@ -30,6 +30,7 @@ json::object config_json(const config& cfg) {
   }
   out["metrics"] = metrics_json(cfg.metrics);
   out["logging"] = logging_json(cfg.logging);
+  if (cfg.workers) out["workers"] = workers_json(*cfg.workers);
   return out;
 }
 

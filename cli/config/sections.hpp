@@ -40,4 +40,9 @@ void read_offset_storage(reader& r, const YAML::Node& node, const std::string& p
 [[nodiscard]] boost::json::object metrics_json(const metrics_config& m);
 [[nodiscard]] boost::json::object logging_json(const logging_config& l);
 
+// workers_section.cpp: `workers:` (scale-out; absent = one process).
+void read_workers(reader& r, const YAML::Node& node, const std::string& path, workers_config& w);
+void validate_workers(reader& r, const workers_config& w);
+[[nodiscard]] boost::json::object workers_json(const workers_config& w);
+
 }  // namespace kb::cli::config_detail
