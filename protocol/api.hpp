@@ -57,7 +57,7 @@ inline constexpr std::array<api_support, 20> supported_apis{{
     {api_key::offset_commit, "OffsetCommit", 2, 9, 8},
     {api_key::offset_fetch, "OffsetFetch", 1, 9, 6},
     {api_key::find_coordinator, "FindCoordinator", 0, 6, 3},
-    {api_key::join_group, "JoinGroup", 2, 9, 6},  // Kafka 4.0 removed v0-1 (KIP-896)
+    {api_key::join_group, "JoinGroup", 2, 9, 6},  // v0 lacks the rebalance timeout (KIP-62); 0.11+ offer v2
     {api_key::heartbeat, "Heartbeat", 0, 4, 4},
     {api_key::leave_group, "LeaveGroup", 0, 5, 4},
     {api_key::sync_group, "SyncGroup", 0, 5, 4},

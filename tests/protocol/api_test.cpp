@@ -27,8 +27,8 @@ std::vector<api_version_range> kafka_2_1() {
 // OffsetCommit 0-1, OffsetFetch 0, CreateTopics 0-1, DescribeConfigs 0).
 std::vector<api_version_range> kafka_4_0() {
   return {{0, 3, 12}, {1, 4, 17}, {2, 1, 10}, {3, 0, 13}, {8, 2, 9},  {9, 1, 9},
-          {10, 0, 6}, {15, 0, 6}, {16, 0, 5}, {17, 0, 1}, {18, 0, 4}, {19, 2, 7},
-          {21, 0, 2}, {22, 0, 5}, {32, 1, 4}, {36, 0, 2}, {68, 0, 1}};
+          {10, 0, 6}, {11, 0, 9}, {12, 0, 4}, {13, 0, 5}, {14, 0, 5}, {15, 0, 6}, {16, 0, 5},
+          {17, 0, 1}, {18, 0, 4}, {19, 2, 7}, {21, 0, 2}, {22, 0, 5}, {32, 1, 4}, {36, 0, 2}, {68, 0, 1}};
 }
 
 TEST(api_negotiate, kafka_2_1_broker_gets_its_maximum_everywhere) {
@@ -47,6 +47,10 @@ TEST(api_negotiate, kafka_2_1_broker_gets_its_maximum_everywhere) {
   EXPECT_EQ(*table->get(k::describe_configs), 2);
   EXPECT_EQ(*table->get(k::init_producer_id), 1);
   EXPECT_EQ(*table->get(k::delete_records), 1);
+  EXPECT_EQ(*table->get(k::join_group), 3);  // group membership (scale-out workers)
+  EXPECT_EQ(*table->get(k::heartbeat), 2);
+  EXPECT_EQ(*table->get(k::leave_group), 2);
+  EXPECT_EQ(*table->get(k::sync_group), 2);
 }
 
 TEST(api_negotiate, kafka_4_0_broker_gets_our_maximum_where_it_is_lower) {
@@ -57,6 +61,10 @@ TEST(api_negotiate, kafka_4_0_broker_gets_our_maximum_where_it_is_lower) {
   EXPECT_EQ(*table->get(k::list_offsets), 9);  // broker 10, we stop at 9
   EXPECT_EQ(*table->get(k::metadata), 13);
   EXPECT_EQ(*table->get(k::describe_groups), 5);  // broker 6
+  EXPECT_EQ(*table->get(k::join_group), 9);
+  EXPECT_EQ(*table->get(k::heartbeat), 4);
+  EXPECT_EQ(*table->get(k::leave_group), 5);
+  EXPECT_EQ(*table->get(k::sync_group), 5);
   EXPECT_EQ(*table->get(k::sasl_authenticate), 2);
   EXPECT_EQ(*table->get(k::api_versions), 4);
 }
