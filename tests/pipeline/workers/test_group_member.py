@@ -5,7 +5,8 @@ driver, one JSON line per event). Three join one group with protocol type `kafka
 assigned to exactly one of them; one killed with SIGKILL loses its partitions to the others within the session
 timeout; a fourth joining takes a share. The group is checked independently: Kafka's own GroupsCommand
 (kafka-groups.sh) lists it as a Classic group of protocol `kafka-backup`, and a DescribeGroups request encoded
-here by hand (not by our protocol code) names exactly the members the probes report.
+here by hand (not by our protocol code) names exactly the members the probes report. A static worker
+(KIP-345) restarted within its session gets its partitions back without a rebalance.
 """
 from __future__ import annotations
 
@@ -55,13 +56,14 @@ def bootstrap(env: dict) -> str:
 class Worker:
     """One probe process; its JSON events are collected by a reader thread."""
 
-    def __init__(self, probe: Path, env: dict, group: str, topic: str):
+    def __init__(self, probe: Path, env: dict, group: str, topic: str, instance_id: str | None = None):
         self.events: list[dict] = []
         self.lock = threading.Lock()
-        self.proc = subprocess.Popen(
-            [str(probe), "--bootstrap", bootstrap(env), "--group", group, "--topic", topic,
-             "--session-ms", str(SESSION_MS), "--rebalance-ms", str(REBALANCE_MS), "--heartbeat-ms", "500"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        args = [str(probe), "--bootstrap", bootstrap(env), "--group", group, "--topic", topic,
+                "--session-ms", str(SESSION_MS), "--rebalance-ms", str(REBALANCE_MS), "--heartbeat-ms", "500"]
+        if instance_id:
+            args += ["--instance-id", instance_id]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -255,6 +257,42 @@ def test_workers_share_partitions_move_them_on_kill_and_take_a_share_on_join(env
         described = describe_group_raw(env, group)
         assert described["state"] == "Empty", described
         assert described["members"] == []
+    finally:
+        for w in workers:
+            if w.proc.poll() is None:
+                w.proc.kill()
+                w.proc.wait(timeout=10)
+
+
+def test_a_static_worker_restarted_within_the_session_gets_its_partitions_back_without_a_rebalance(env, probe):
+    """KIP-345: a worker with an instance id that is killed and restarted before its session times out
+    rejoins with the same assignment in the same generation; the other worker sees no revoke."""
+    topic = f"kb-group-{uuid.uuid4().hex[:10]}"
+    group = f"kb-test-{uuid.uuid4()}"
+    create_topic(env, topic)
+    workers: list[Worker] = []
+    try:
+        workers = [Worker(probe, env, group, topic, f"w{i}") for i in range(2)]
+        gen, owners = wait_settled(workers, topic, 60, "two static workers joining")
+        victim = workers.pop(1)
+        victim_parts = owners[victim.member_id()]
+        seen_before = len(workers[0].events)
+        victim.proc.kill()
+        victim.proc.wait(timeout=10)
+        workers.append(Worker(probe, env, group, topic, "w1"))
+        gen2, owners2 = wait_settled(workers, topic, SESSION_MS / 1000 - 1, "the static worker restarting")
+        assert gen2 == gen, "no rebalance for a static member that came back in time"
+        restarted = workers[1]
+        assert restarted.member_id() != victim.member_id() and restarted.member_id().startswith("w1-")
+        assert owners2[restarted.member_id()] == victim_parts
+        assert workers[0].events[seen_before:] == [], "the other worker saw a rebalance"
+        described = describe_group_raw(env, group)
+        assert described["state"] == "Stable"
+        assert sorted(m["member_id"] for m in described["members"]) == sorted(owners2)
+        for w in workers:
+            w.stop()
+        for w in workers:
+            assert w.proc.wait(timeout=30) == 0, w.proc.stderr.read()[-2000:]
     finally:
         for w in workers:
             if w.proc.poll() is None:
