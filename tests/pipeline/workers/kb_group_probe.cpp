@@ -51,7 +51,12 @@ int main(int argc, char** argv) {
     }
   asio::io_context io;
   net::cluster_options co;
-  co.bootstrap_servers = {a["bootstrap"]};
+  for (std::size_t start = 0; start <= a["bootstrap"].size();) {  // "h:p,h:p"
+    const auto comma = a["bootstrap"].find(',', start);
+    const auto end = comma == std::string::npos ? a["bootstrap"].size() : comma;
+    if (end > start) co.bootstrap_servers.push_back(a["bootstrap"].substr(start, end - start));
+    start = end + 1;
+  }
   co.connection.client_id = "kb-group-probe";
   auto cluster = net::cluster::create(io.get_executor(), co);
 

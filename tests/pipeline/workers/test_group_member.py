@@ -170,8 +170,16 @@ def describe_group_raw(env: dict, group: str) -> dict:
             self.pos += max(n, 0)
             return v
 
-    host, port = bootstrap(env).rsplit(":", 1)
-    r = Reader(call(host, int(port), 10, string(group.encode())))
+    answer, last_error = None, None
+    for server in bootstrap(env).split(","):  # the first broker that answers (one may be down)
+        host, port = server.rsplit(":", 1)
+        try:
+            answer = call(host, int(port), 10, string(group.encode()))
+            break
+        except OSError as e:
+            last_error = e
+    assert answer is not None, f"no broker answered: {last_error}"
+    r = Reader(answer)
     assert r.take(">h") == 0, "FindCoordinator failed"
     r.take(">i")
     chost, cport = r.str(), r.take(">i")
