@@ -1,5 +1,6 @@
 #include "storage/filesystem_store.hpp"
 
+#include "storage/filesystem_group.hpp"
 #include "storage/local_file.hpp"
 
 #include <algorithm>
@@ -392,5 +393,7 @@ result<std::unique_ptr<object_writer>> filesystem_store::open_writer(std::string
   if (!writer) return tl::unexpected(writer.error());
   return std::unique_ptr<object_writer>(std::move(*writer));
 }
+
+std::unique_ptr<commit_group> filesystem_store::open_commit_group() { return make_filesystem_group(*this); }
 
 }  // namespace kb::storage

@@ -25,6 +25,9 @@ class filesystem_store final : public object_store {
   result<std::vector<std::string>> list_prefixes(std::string_view prefix) override;
   result<void> remove(std::string_view key) override;
   result<std::unique_ptr<object_writer>> open_writer(std::string_view key) override;
+  /// Batches fsyncs, renames and directory syncs over many files (storage/filesystem_group).
+  std::unique_ptr<commit_group> open_commit_group() override;
+  [[nodiscard]] bool groups_commits() const noexcept override { return true; }
   /// Removes `*.kb-tmp.<pid>.<n>` files last written before `before` whose process no longer
   /// runs on this host (or is this very process, reusing a dead one's pid).
   result<stale_cleanup> cleanup_stale(std::string_view prefix, std::chrono::system_clock::time_point before,
@@ -32,13 +35,14 @@ class filesystem_store final : public object_store {
   [[nodiscard]] std::string describe() const override;
 
   [[nodiscard]] const std::filesystem::path& root() const noexcept { return root_; }
+  /// The file that holds `key` (the key checked, temp names refused).
+  [[nodiscard]] result<std::filesystem::path> path_of(std::string_view key) const;
 
  protected:
   result<std::vector<object_info>> do_list(std::string_view prefix,
                                            const list_options& options) override;
 
  private:
-  result<std::filesystem::path> path_of(std::string_view key) const;
   std::filesystem::path root_;
 };
 

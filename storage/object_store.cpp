@@ -1,5 +1,7 @@
 #include "storage/object_store.hpp"
 
+#include <memory>
+
 #include <fmt/format.h>
 
 namespace kb::storage {
@@ -58,6 +60,28 @@ result<void> validate_key(std::string_view key) {
 result<void> validate_prefix(std::string_view prefix) {
   if (prefix.empty()) return {};
   return check_segments(prefix, "listing prefix", true);
+}
+
+namespace {
+
+/// The default group: every call goes straight to the store, durable on return.
+class direct_group final : public commit_group {
+ public:
+  explicit direct_group(object_store& store) : store_(store) {}
+  result<void> put(std::string_view key, byte_view data) override { return store_.put(key, data); }
+  result<std::unique_ptr<object_writer>> open_writer(std::string_view key) override {
+    return store_.open_writer(key);
+  }
+  result<void> sync() override { return {}; }
+
+ private:
+  object_store& store_;
+};
+
+}  // namespace
+
+std::unique_ptr<commit_group> object_store::open_commit_group() {
+  return std::make_unique<direct_group>(*this);
 }
 
 }  // namespace kb::storage

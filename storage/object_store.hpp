@@ -60,6 +60,29 @@ class object_writer {
   [[nodiscard]] virtual std::uint64_t bytes_written() const noexcept = 0;
 };
 
+class object_store;
+
+/// Objects written through one group become visible and durable together at `sync()`, so a store
+/// can do its durability work once per group instead of once per object (the filesystem: one
+/// fsync per directory, the journal committed once for all files). Before `sync()` returns,
+/// nothing written through the group is visible; after it returns, all of it is, each object
+/// atomically. Destroying a group discards what was not synced. One thread at a time.
+class commit_group {
+ public:
+  commit_group() = default;
+  commit_group(const commit_group&) = delete;
+  commit_group& operator=(const commit_group&) = delete;
+  virtual ~commit_group() = default;
+
+  /// Like object_store::put, visible and durable at the next `sync()`.
+  virtual result<void> put(std::string_view key, byte_view data) = 0;
+  /// Like object_store::open_writer; the writer's commit stages the object for the next `sync()`.
+  virtual result<std::unique_ptr<object_writer>> open_writer(std::string_view key) = 0;
+  /// Makes everything staged since the last sync visible and durable. On an error the group is
+  /// empty again and each staged object may or may not be visible, as after a failed put.
+  virtual result<void> sync() = 0;
+};
+
 /// A flat namespace of objects under one location (a directory, or a bucket plus prefix).
 /// Keys are '/'-separated and relative to the store's prefix; they never start with '/',
 /// never contain empty, "." or ".." segments. All methods are synchronous and thread-safe.
@@ -98,6 +121,12 @@ class object_store {
   virtual result<void> remove(std::string_view key) = 0;
   /// A streaming writer for a large object (multipart upload on S3).
   virtual result<std::unique_ptr<object_writer>> open_writer(std::string_view key) = 0;
+  /// A group that batches durability work over many objects (see commit_group). The default
+  /// passes every call straight to the store (each object durable on return; sync does nothing).
+  [[nodiscard]] virtual std::unique_ptr<commit_group> open_commit_group();
+  /// True when a commit_group saves work over single puts (the filesystem); callers may then
+  /// gather many objects into one group instead of writing them in parallel.
+  [[nodiscard]] virtual bool groups_commits() const noexcept { return false; }
   /// Removes what a writer killed mid-write (kill -9, power loss) left under `prefix`: the
   /// filesystem's temp files, S3's unfinished multipart uploads. Only leftovers started before
   /// `before` are touched, and nothing under a `keep` prefix. Call it only while holding the

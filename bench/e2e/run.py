@@ -41,16 +41,20 @@ DATASETS = {
     "D5lz4": (1024, 12, "lz4", "json"),
     "D5zstd": (1024, 12, "zstd", "json"),
     "D6": (1024, 1000, "none", "json"),
+    "D7": (10_240, 12, "none", "json"),  # 10 KB records (issue #18 targets 2 and 3)
 }
 # bytes of values to produce per dataset
 SIZES = {
     "smoke": {"D1": 3 * MB},
     "quick": {"D1": 150 * MB, "D2": 150 * MB},
     "full": {"D1": 1000 * MB, "D2": 1000 * MB, "D3": 1000 * MB, "D4": 1000 * MB,
-             "D5lz4": 1000 * MB, "D5zstd": 1000 * MB, "D6": 500 * MB},
+             "D5lz4": 1000 * MB, "D5zstd": 1000 * MB, "D6": 500 * MB, "D7": 1000 * MB},
 }
 BACKUP_CODECS = [("none", None), ("lz4", None), ("zstd", 1), ("zstd", 3)]
 STEP_TIMEOUT = 900  # seconds, any single measured command
+# --security modes: the harness listener each one uses (SCRAM-SHA-512 over TLS for sasl_ssl)
+SECURITY = {"plaintext": "PLAINTEXT", "sasl_ssl": "SASL_SSL"}
+PW_VAR = "KB_BENCH_SASL_PASSWORD"  # our tool reads the password from the environment, never a file
 
 
 def log(msg: str) -> None:
@@ -218,11 +222,41 @@ def measure(cmd: list[str], env_extra: dict | None, broker_pid: int, stdout=subp
 class Bench:
     def __init__(self, args, env: dict, tmp: Path, results: Path):
         self.args, self.env, self.tmp, self.results = args, env, tmp, results
-        self.bs = env["kafka"]["listeners"]["PLAINTEXT"]
+        self.plain_bs = env["kafka"]["listeners"]["PLAINTEXT"]  # loading and admin work, never measured
         self.broker_pid = env["kafka"]["brokers"][0]["pid"]
-        self.rdk = {"LD_LIBRARY_PATH": str(rdkafka_dir(tmp))}
         self.rows: list[dict] = []
         self.seq = 0
+        self.use_security("plaintext")
+
+    def use_security(self, mode: str) -> None:
+        """Points every measured tool at the listener of `mode`; the rows get a ' [mode]' suffix
+        unless it is plaintext. The SCRAM password goes to kcat and the Java tools in 0600 files
+        and to kafka-backup through the environment: never on a command line or in the results."""
+        self.security = mode
+        self.suffix = "" if mode == "plaintext" else f" [{mode}]"
+        self.bs = self.env["kafka"]["listeners"][SECURITY[mode]]
+        self.rdk = {"LD_LIBRARY_PATH": str(rdkafka_dir(self.tmp))}
+        self.kcat_sec: list[str] = []
+        self.java_sec: str | None = None
+        self.ours_sec: dict | None = None
+        if mode == "sasl_ssl":
+            user, pw, ca = "admin", self.env["users"]["admin"], self.env["tls"]["ca"]
+            conf = self.tmp / "kcat-sasl_ssl.conf"
+            conf.write_text(f"security.protocol=SASL_SSL\nsasl.mechanisms=SCRAM-SHA-512\nsasl.username={user}\n"
+                            f"sasl.password={pw}\nssl.ca.location={ca}\n")
+            conf.chmod(0o600)
+            self.kcat_sec = ["-F", str(conf)]
+            self.java_sec = self.env["kafka"].get("command_configs", {}).get("admin")
+            self.ours_sec = {"security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512", "sasl_username": user,
+                             "sasl_password": "${" + PW_VAR + "}", "ssl_ca_location": ca}
+        self.ours_env = {PW_VAR: self.env["users"]["admin"]} if self.ours_sec else None
+
+    def cluster(self, topic: str) -> dict:
+        """The source/target section of our config for the current security mode."""
+        c = {"bootstrap_servers": [self.bs], "topics": {"include": [topic]}}
+        if self.ours_sec:
+            c["security"] = self.ours_sec
+        return c
 
     def s3_dir(self, bid: str) -> Path | None:
         """Where the harness's S3 server (versitygw, posix backend) keeps a backup set's objects."""
@@ -248,13 +282,14 @@ class Bench:
                 except Exception as e:  # noqa: BLE001 - a setup failure loses this run, not the others
                     log(f"{dataset} {tool} run {i}: setup failed, run skipped: {e}")
                     continue
+            tool_label = tool + self.suffix
             m = measure(make_cmd(i), env_extra, self.broker_pid)
-            m.update(dataset=dataset, tool=tool, run=i, warmup=i == 0, log_bytes=nbytes, records=nrecords,
+            m.update(dataset=dataset, tool=tool_label, security=self.security, run=i, warmup=i == 0, log_bytes=nbytes, records=nrecords,
                      mb_s=nbytes / MB / m["wall_s"], records_s=nrecords / m["wall_s"],
                      cpu_s_per_gb=m["cpu_s"] / (nbytes / 1e9), broker_cpu_s_per_gb=m["broker_cpu_s"] / (nbytes / 1e9),
                      stored_bytes=stored(i) if stored else None)
             self.seq += 1
-            (self.results / f"{self.seq:03d}-{dataset}-{tool.replace(' ', '_')}-{i}.json").write_text(
+            (self.results / f"{self.seq:03d}-{dataset}-{tool.replace(' ', '_')}-{self.security}-{i}.json").write_text(
                 json.dumps(m, indent=2))
             if m["rc"] != 0:
                 log(f"{dataset} {tool} run {i} failed rc={m['rc']}: {m['stderr_tail'][-300:]}")
@@ -263,26 +298,27 @@ class Bench:
         if samples:
             def med(k):
                 return statistics.median(s[k] for s in samples)
-            self.rows.append({"dataset": dataset, "tool": tool, "mb_s": med("mb_s"),
+            self.rows.append({"dataset": dataset, "tool": tool + self.suffix, "mb_s": med("mb_s"),
                               "mb_s_min": min(s["mb_s"] for s in samples), "mb_s_max": max(s["mb_s"] for s in samples),
                               "records_s": med("records_s"), "cpu_s_per_gb": med("cpu_s_per_gb"),
                               "broker_cpu_s_per_gb": med("broker_cpu_s_per_gb"),
                               "peak_rss_mib": max(s["peak_rss_mib"] for s in samples),
                               "stored_bytes": samples[-1]["stored_bytes"], "n": len(samples)})
         else:
-            self.rows.append({"dataset": dataset, "tool": tool, "failed": True})
+            self.rows.append({"dataset": dataset, "tool": tool + self.suffix, "failed": True})
 
     # --- the tools ---
     def consumers(self, ds: str, topic: str, nbytes: int, n: int) -> None:
         self.repeat(ds, "kcat -C", lambda i: [
-            "kcat", "-C", "-b", self.bs, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "",
+            "kcat", "-C", "-b", self.bs, *self.kcat_sec, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "",
             "-X", "fetch.max.bytes=52428800", "-X", "max.partition.fetch.bytes=10485760",
             "-X", "queued.max.messages.kbytes=262144", "-X", "fetch.wait.max.ms=100"], self.rdk, nbytes, n)
         if self.args.no_java:
             return
         self.repeat(ds, "ConsumerPerformance", lambda i: self.java(
             "ConsumerPerformance", "--bootstrap-server", self.bs, "--topic", topic, "--messages", str(n),
-            "--timeout", "60000", "--fetch-size", "10485760", "--group", f"bench-cp-{ds}-{i}"), None, nbytes, n)
+            "--timeout", "60000", "--fetch-size", "10485760", "--group", f"bench-cp-{ds}-{self.security}-{i}",
+            *(["--consumer.config", self.java_sec] if self.java_sec else [])), None, nbytes, n)
 
     def backups(self, ds: str, topic: str, nbytes: int, n: int) -> None:
         s3 = self.env.get("s3")
@@ -290,7 +326,7 @@ class Bench:
             label = codec if level is None else f"{codec}-{level}"
             for backend in ["filesystem", "s3"] if s3 and not self.args.smoke else ["filesystem"]:
                 def cmd(i, codec=codec, level=level, backend=backend, label=label):
-                    bid = f"b-{ds}-{label}-{backend}-{i}"
+                    bid = f"b-{ds}-{label}-{backend}-{self.security}-{i}"
                     if backend == "filesystem":
                         storage = {"backend": "filesystem", "path": str(self.tmp / "store" / bid)}
                     else:
@@ -301,14 +337,13 @@ class Bench:
                     if level is not None:
                         backup["compression_level"] = level
                     cfg = self.tmp / f"{bid}.yaml"
-                    cfg.write_text(json.dumps({"mode": "backup", "backup_id": bid, "source": {
-                        "bootstrap_servers": [self.bs], "topics": {"include": [topic]}},
-                        "storage": storage, "backup": backup}))
+                    cfg.write_text(json.dumps({"mode": "backup", "backup_id": bid, "source": self.cluster(topic),
+                                               "storage": storage, "backup": backup}))
                     cfg.chmod(0o600)
                     return [self.args.binary, "--no-progress", "backup", "--config", str(cfg)]
 
                 def stored(i, backend=backend, label=label):
-                    bid = f"b-{ds}-{label}-{backend}-{i}"
+                    bid = f"b-{ds}-{label}-{backend}-{self.security}-{i}"
                     d = self.tmp / "store" / bid if backend == "filesystem" else self.s3_dir(bid)
                     if d is None or not d.is_dir():
                         return None
@@ -319,44 +354,48 @@ class Bench:
 
                 if backend == "s3" and self.args.s3_labels is not None and label not in self.args.s3_labels:
                     continue
-                self.repeat(ds, f"backup {backend} {label}", cmd, None, nbytes, n, stored)
+                self.repeat(ds, f"backup {backend} {label}", cmd, self.ours_env, nbytes, n, stored)
                 if backend == "filesystem":  # free disk: keep only the last run's set
                     for i in range(self.args.runs):
-                        shutil.rmtree(self.tmp / "store" / f"b-{ds}-{label}-{backend}-{i}", ignore_errors=True)
+                        shutil.rmtree(self.tmp / "store" / f"b-{ds}-{label}-{backend}-{self.security}-{i}",
+                                      ignore_errors=True)
 
     def restores(self, ds: str, topic: str, nbytes: int, n: int) -> None:
-        bid = f"b-{ds}-none-filesystem-{self.args.runs}"
+        bid = f"b-{ds}-none-filesystem-{self.security}-{self.args.runs}"
         store = self.tmp / "store" / bid
         if not store.exists():
             return
 
         def cmd(i):
-            cfg = self.tmp / f"restore-{ds}-{i}.yaml"
-            cfg.write_text(json.dumps({"mode": "restore", "backup_id": bid, "target": {
-                "bootstrap_servers": [self.bs], "topics": {"include": [topic]}},
-                "storage": {"backend": "filesystem", "path": str(store)},
-                "restore": {"topic_mapping": {topic: f"{topic}-restored-{i}"}}}))
+            cfg = self.tmp / f"restore-{ds}-{self.security}-{i}.yaml"
+            cfg.write_text(json.dumps({"mode": "restore", "backup_id": bid, "target": self.cluster(topic),
+                                       "storage": {"backend": "filesystem", "path": str(store)},
+                                       "restore": {"topic_mapping": {topic: f"{topic}-restored-{self.security}-{i}"}}}))
+            cfg.chmod(0o600)
             return [self.args.binary, "--no-progress", "restore", "--config", str(cfg)]
 
         # The target topic is created (and ready) before the timed run, as for the producers
         # below: bringing up 1,000 partitions is not restore work and would dominate D6.
         from confluent_kafka.admin import AdminClient
-        admin = AdminClient({"bootstrap.servers": self.bs})
+        admin = AdminClient({"bootstrap.servers": self.plain_bs})
         parts = DATASETS[ds][1]
-        self.repeat(ds, "restore (ours)", cmd, None, nbytes, n,
-                    before=lambda i: create_ready_topic(admin, f"{topic}-restored-{i}", parts))
+        self.repeat(ds, "restore (ours)", cmd, self.ours_env, nbytes, n,
+                    before=lambda i: create_ready_topic(admin, f"{topic}-restored-{self.security}-{i}", parts))
 
     def producers(self, ds: str, topic: str, nbytes: int, n: int) -> None:
         size, parts, codec, _ = DATASETS[ds]
         from confluent_kafka.admin import AdminClient
-        admin = AdminClient({"bootstrap.servers": self.bs})
+        admin = AdminClient({"bootstrap.servers": self.plain_bs})
+        sec = self.security
 
         def fresh(name):
-            return lambda i: create_ready_topic(admin, f"{name}-{i}", parts)
+            return lambda i: create_ready_topic(admin, f"{name}-{sec}-{i}", parts)
         if not self.args.no_java:
             self.repeat(ds, "ProducerPerformance", lambda i: self.java(
-                "ProducerPerformance", "--topic", f"pp-{topic}-{i}", "--num-records", str(n), "--record-size",
-                str(size), "--throughput", "-1", "--producer-props", f"bootstrap.servers={self.bs}", "acks=all",
+                "ProducerPerformance", "--topic", f"pp-{topic}-{sec}-{i}", "--num-records", str(n), "--record-size",
+                str(size), "--throughput", "-1",
+                *(["--producer.config", self.java_sec] if self.java_sec else []),
+                "--producer-props", f"bootstrap.servers={self.bs}", "acks=all",
                 "batch.size=1000000", "linger.ms=50", f"compression.type={codec}", "max.request.size=10485760"),
                 None, nbytes, n, before=fresh(f"pp-{topic}"))
         if size <= 4096:
@@ -368,7 +407,7 @@ class Bench:
                     for _ in range(n):
                         f.write(row)
             self.repeat(ds, "kcat -P", lambda i: [
-                "kcat", "-P", "-b", self.bs, "-t", f"kp-{topic}-{i}", "-l", str(lines), "-X", "acks=all",
+                "kcat", "-P", "-b", self.bs, *self.kcat_sec, "-t", f"kp-{topic}-{sec}-{i}", "-l", str(lines), "-X", "acks=all",
                 "-X", "batch.size=1000000", "-X", "linger.ms=50", "-X", f"compression.codec={codec}"],
                 self.rdk, nbytes, n, before=fresh(f"kp-{topic}"))
 
@@ -397,10 +436,11 @@ def table(rows: list[dict]) -> str:
         if r.get("failed"):
             out.append(f"| {r['dataset']} | {r['tool']} | failed | | | | | | | | | |")
             continue
-        kc = ref.get((r["dataset"], "kcat -C"))
-        pp = ref.get((r["dataset"], "ProducerPerformance"))
+        sfx = r["tool"][r["tool"].index(" ["):] if " [" in r["tool"] else ""  # compare within one security mode
+        kc = ref.get((r["dataset"], "kcat -C" + sfx))
+        pp = ref.get((r["dataset"], "ProducerPerformance" + sfx))
         ratio_kc = f"{r['mb_s'] / kc['mb_s']:.2f}" if kc and r["tool"].startswith("backup") else ""
-        kp = ref.get((r["dataset"], "kcat -P"))
+        kp = ref.get((r["dataset"], "kcat -P" + sfx))
         ratio_pp = f"{r['mb_s'] / pp['mb_s']:.2f}" if pp and r["tool"].startswith("restore") else ""
         ratio_kp = f"{r['mb_s'] / kp['mb_s']:.2f}" if kp and r["tool"].startswith("restore") else ""
         st = f"{r['stored_bytes'] / MB:.1f}" if r["stored_bytes"] else ""
@@ -424,7 +464,15 @@ def main() -> int:
     ap.add_argument("--s3-labels", help="comma list of codecs also measured against S3, e.g. none,zstd-1 "
                                         "(default: all of none, lz4, zstd-1, zstd-3)")
     ap.add_argument("--keep", action="store_true", help="keep each dataset's topics and backup sets")
+    ap.add_argument("--security", default="plaintext",
+                    help="comma list of plaintext, sasl_ssl (SCRAM-SHA-512 over TLS, the harness's SASL_SSL "
+                         "listener, user admin): every tool is measured in each mode, rows of sasl_ssl are "
+                         "marked ' [sasl_ssl]' and compared with kcat in the same mode")
     args = ap.parse_args()
+    args.security = args.security.split(",")
+    for sm in args.security:
+        if sm not in SECURITY:
+            ap.error(f"unknown --security {sm}; known: {', '.join(SECURITY)}")
     args.s3_labels = args.s3_labels.split(",") if args.s3_labels else None
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     if args.smoke:
@@ -459,14 +507,16 @@ def main() -> int:
                 load_dataset(env, topic, ds, total, seed=1000 + i)
                 nbytes, nrec = log_bytes(env, topic), record_count(env, topic)
                 log(f"{ds}: loaded {nrec} records, {nbytes / MB:.1f} MB of log in {time.monotonic() - t0:.1f}s")
-                b.consumers(ds, topic, nbytes, nrec)
-                if have_binary:
-                    b.backups(ds, topic, nbytes, nrec)
-                    b.restores(ds, topic, nbytes, nrec)
-                b.producers(ds, topic, nbytes, nrec)
+                for sm in args.security:
+                    b.use_security(sm)
+                    b.consumers(ds, topic, nbytes, nrec)
+                    if have_binary:
+                        b.backups(ds, topic, nbytes, nrec)
+                        b.restores(ds, topic, nbytes, nrec)
+                    b.producers(ds, topic, nbytes, nrec)
                 if not args.keep:
                     drop_dataset(env, Path(tmpd), topic)
-            meta = {"mode": mode, "runs": args.runs, "datasets": names, "uname": list(os.uname()),
+            meta = {"mode": mode, "runs": args.runs, "datasets": names, "security": args.security, "uname": list(os.uname()),
                     "nproc": os.cpu_count(), "kafka": env["kafka"].get("version"),
                     "loadavg_end": Path("/proc/loadavg").read_text().split()[:3], "rows": b.rows}
             (results / "summary.json").write_text(json.dumps(meta, indent=2))

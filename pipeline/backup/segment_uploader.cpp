@@ -41,10 +41,10 @@ sf::partition_checkpoint checkpoint_after(const sf::partition_checkpoint& c, con
   return next;
 }
 
-result<void> write_segment(storage::object_store& store, const std::string& key, sf::segment_builder::parts& pieces,
+result<void> write_segment(storage::commit_group& group, const std::string& key, sf::segment_builder::parts& pieces,
                            bool takes_parts, const std::function<void()>& assembled) {
   if (takes_parts) {
-    auto writer = store.open_writer(key);
+    auto writer = group.open_writer(key);
     if (!writer) return fail(std::move(writer.error()));
     auto& w = **writer;
     auto write = [&](const byte_vector& b) { return b.empty() ? result<void>{} : w.write(b); };
@@ -64,7 +64,14 @@ result<void> write_segment(storage::object_store& store, const std::string& key,
   for (auto& f : pieces.frames) add(f);
   add(pieces.tail);
   if (assembled) assembled();
-  return store.put(key, bytes);
+  return group.put(key, bytes);
+}
+
+result<void> write_segment(storage::object_store& store, const std::string& key, sf::segment_builder::parts& pieces,
+                           bool takes_parts, const std::function<void()>& assembled) {
+  auto group = store.open_commit_group();
+  if (auto r = write_segment(*group, key, pieces, takes_parts, assembled); !r) return r;
+  return group->sync();
 }
 
 segment_uploader::segment_uploader(asio::io_context& io, storage::object_store& store, const sf::backup_paths& paths,
@@ -181,27 +188,83 @@ void segment_uploader::try_start(partition_state& ps) {
   const std::string key = paths_.segment(ps.tp.topic, ps.tp.partition, first, last);
   const std::string ckey = paths_.checkpoint(ps.tp.topic, ps.tp.partition);
   sf::partition_checkpoint next = checkpoint_after(ps.checkpoint, ps.tp, *seg, first, last, key);
-  const auto tp = ps.tp;
-  upload_pool_->submit([this, seg, tp, key, ckey, next, frames = std::move(frames)]() mutable {
-    upload_result res{sf::partition_checkpoint{}, 0, {}};
-    res.checkpoint = [&]() -> result<sf::partition_checkpoint> {
-      auto pieces = std::move(seg->builder).finish_parts(std::move(frames));
-      if (!pieces) return fail(std::move(pieces.error()));
-      res.stored = pieces->size();
-      // Joined into one buffer, the frames' bytes are in that copy: the budget holds the copy.
-      auto assembled = [&] { budget_.release(std::exchange(seg->charged, 0)); };
-      if (auto r = write_segment(store_, key, *pieces, store_takes_parts_, assembled); !r) return fail(std::move(r.error()));
-      // Uncompressed frames were the open frames' buffers: hand them back for reuse.
-      if (opts_.codec == sf::frame_codec::none) res.spare_frames = std::move(pieces->frames);
-      pieces->frames.clear();
-      // Invariant 2: the checkpoint moves only once the segment is durable.
-      next.bytes_stored += res.stored;
-      next.updated_ms = now_ms();
-      if (auto r = store_.put(ckey, as_bytes(sf::to_json(next))); !r) return fail(std::move(r.error()));
-      return next;
-    }();
-    asio::post(io_, [this, seg, tp, res = std::move(res)]() mutable { upload_done(tp, *seg, std::move(res)); });
+  ready_.push_back({seg, ps.tp, key, ckey, std::move(next), std::move(frames)});
+  if (!dispatch_posted_) {
+    dispatch_posted_ = true;
+    asio::post(io_, [this] { dispatch(); });
+  }
+}
+
+void segment_uploader::dispatch() {
+  dispatch_posted_ = false;
+  if (store_.groups_commits()) {
+    // Group commit: while every upload thread has a group, the segments made ready meanwhile
+    // wait and form the next, larger group (one sync pair for all of them).
+    while (!ready_.empty() && groups_in_flight_ < std::max<std::size_t>(1, opts_.upload_threads)) {
+      const std::size_t n = std::min(ready_.size(), max_segments_per_group);
+      std::vector<upload_item> items(std::make_move_iterator(ready_.begin()),
+                                     std::make_move_iterator(ready_.begin() + static_cast<std::ptrdiff_t>(n)));
+      ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(n));
+      submit_group(std::move(items));
+    }
+    return;
+  }
+  // A store without grouping writes each segment on its own, in parallel on the pool (S3).
+  for (auto& item : ready_) {
+    std::vector<upload_item> one;
+    one.push_back(std::move(item));
+    submit_group(std::move(one));
+  }
+  ready_.clear();
+}
+
+void segment_uploader::submit_group(std::vector<upload_item> items) {
+  ++groups_in_flight_;
+  upload_pool_->submit([this, items = std::move(items)]() mutable {
+    auto results = write_group(items);
+    asio::post(io_, [this, items = std::move(items), results = std::move(results)]() mutable {
+      --groups_in_flight_;
+      for (std::size_t i = 0; i < items.size(); ++i) upload_done(items[i].tp, *items[i].seg, std::move(results[i]));
+      if (!ready_.empty() && !dispatch_posted_) dispatch();
+    });
   });
+}
+
+std::vector<segment_uploader::upload_result> segment_uploader::write_group(std::vector<upload_item>& items) {
+  std::vector<upload_result> res(items.size());
+  auto group = store_.open_commit_group();
+  auto run = [&]() -> result<void> {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      auto& it = items[i];
+      auto pieces = std::move(it.seg->builder).finish_parts(std::move(it.frames));
+      if (!pieces) return fail(std::move(pieces.error()));
+      res[i].stored = pieces->size();
+      // Joined into one buffer, the frames' bytes are in that copy: the budget holds the copy.
+      auto assembled = [&] { budget_.release(std::exchange(it.seg->charged, 0)); };
+      if (auto r = write_segment(*group, it.key, *pieces, store_takes_parts_, assembled); !r) return r;
+      // Uncompressed frames were the open frames' buffers: hand them back for reuse.
+      if (opts_.codec == sf::frame_codec::none) res[i].spare_frames = std::move(pieces->frames);
+      pieces->frames.clear();
+    }
+    if (auto r = group->sync(); !r) return r;
+    // Invariant 2: a checkpoint is written only once the sync above made its segment durable.
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      auto& it = items[i];
+      it.next.bytes_stored += res[i].stored;
+      it.next.updated_ms = now_ms();
+      if (auto r = group->put(it.checkpoint_key, as_bytes(sf::to_json(it.next))); !r) return r;
+    }
+    return group->sync();
+  };
+  const auto outcome = run();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (outcome) {
+      res[i].checkpoint = items[i].next;
+    } else {
+      res[i].checkpoint = tl::unexpected(outcome.error());
+    }
+  }
+  return res;
 }
 
 void segment_uploader::upload_done(const net::topic_partition& tp, open_segment& seg, upload_result res) {

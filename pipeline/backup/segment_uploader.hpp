@@ -16,6 +16,7 @@
 #include "pipeline/worker_pool.hpp"
 
 namespace kb::storage {
+class commit_group;
 class object_store;
 }
 
@@ -31,12 +32,24 @@ namespace kb::pipeline::backup {
 /// Writes a finished segment. A store that takes pieces gets them in order through one writer
 /// (no assembled copy); otherwise they are joined once into a buffer of the exact size, each
 /// piece freed once copied, and `assembled` runs when the pieces are gone.
+[[nodiscard]] result<void> write_segment(storage::commit_group& group, const std::string& key,
+                                         storage::format::segment_builder::parts& pieces, bool takes_parts,
+                                         const std::function<void()>& assembled);
+/// The same through a group of its own, synced before it returns (the segment is durable).
 [[nodiscard]] result<void> write_segment(storage::object_store& store, const std::string& key,
                                          storage::format::segment_builder::parts& pieces, bool takes_parts,
                                          const std::function<void()>& assembled);
 
+/// At most this many segments share one commit group: each holds an open file until the sync, and
+/// the group keeps up to as many folders open (file descriptors: 128 per group in flight).
+inline constexpr std::size_t max_segments_per_group = 64;
+
 /// Sealing, compression and upload of segments, one upload per partition at a time, under the
-/// job's memory budget. Everything but the pool work runs on the io thread.
+/// job's memory budget. Everything but the pool work runs on the io thread. On a store that
+/// groups commits (the filesystem), the segments ready at one moment are written as one group:
+/// all segments made durable by one sync, then all their checkpoints by a second one, so the
+/// journal commits twice per group instead of several times per partition (invariant 2 holds:
+/// no checkpoint is written before the sync that made its segment durable returned).
 class segment_uploader {
  public:
   struct options {
@@ -82,7 +95,22 @@ class segment_uploader {
     std::uint64_t stored = 0;
     std::vector<byte_vector> spare_frames;  ///< written frame buffers, for the next frames to reuse
   };
+  /// A segment to write and the checkpoint to write once it is durable.
+  struct upload_item {
+    std::shared_ptr<open_segment> seg;
+    net::topic_partition tp;
+    std::string key;
+    std::string checkpoint_key;
+    storage::format::partition_checkpoint next;
+    std::vector<byte_vector> frames;
+  };
   void upload_done(const net::topic_partition& tp, open_segment& seg, upload_result res);
+  /// Hands the ready segments to the pool in groups (posted once per io round, so the segments
+  /// made ready by one fetch response share a group).
+  void dispatch();
+  void submit_group(std::vector<upload_item> items);
+  /// On the pool: writes the items' segments, syncs, writes their checkpoints, syncs.
+  std::vector<upload_result> write_group(std::vector<upload_item>& items);
 
   boost::asio::io_context& io_;
   storage::object_store& store_;
@@ -97,6 +125,9 @@ class segment_uploader {
   std::unique_ptr<worker_pool> upload_pool_;
   int uploads_in_flight_ = 0;
   bool waiting_uploads_ = false;  ///< an upload waits for budget room (retried on each upload_done)
+  std::vector<upload_item> ready_;  ///< started (counted in flight), not yet handed to the pool
+  bool dispatch_posted_ = false;
+  std::size_t groups_in_flight_ = 0;
 };
 
 }  // namespace kb::pipeline::backup
