@@ -68,8 +68,8 @@ APT_PKGS=(meson ninja-build pkg-config g++ clang-14 clang-tidy-14 clang-format-1
   liblz4-dev libxxhash-dev libsnappy-dev zlib1g-dev libyaml-cpp-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libexpected-dev libfmt-dev kcat openssl curl ccache
   iproute2 python3-venv
-  # tests/pipeline/restore/test_restore_durability.py: and
-  # tests/pipeline/backup/test_durability_order.py: the fsync/rename order of restore state and backup.
+  # tests/pipeline/restore/test_restore_durability.py and tests/pipeline/backup/test_durability_order.py:
+  # the fsync/rename order of restore state and of the backup's segments and checkpoints.
   strace
   # deploy tests (tests/deploy/test_k8s_manifests.py): YAML parsing of the rendered manifests.
   python3-yaml
