@@ -6,6 +6,42 @@ namespace kb::pipeline::backup {
 
 namespace fmt_ = storage::format;
 
+namespace {
+
+result<fmt_::batch_entry> describe_legacy(const protocol::fetched_batch& batch, fmt_::batch_entry e) {
+  auto reader = protocol::record_reader::open(batch.bytes);
+  if (!reader) {
+    return fail(errc::corrupt, fmt::format("legacy message at offset {} does not decode: {}", batch.base_offset,
+                                           reader.error().message));
+  }
+  protocol::record r;
+  std::int32_t count = 0;
+  for (;;) {
+    auto more = reader->next(r);
+    if (!more) {
+      return fail(errc::corrupt, fmt::format("legacy message at offset {} does not decode: {}", batch.base_offset,
+                                             more.error().message));
+    }
+    if (!*more) break;
+    if (count == 0 || r.offset < e.first_offset) e.first_offset = r.offset;
+    if (count == 0 || r.offset > e.last_offset) e.last_offset = r.offset;
+    if (r.timestamp >= 0) {
+      if (e.first_timestamp < 0 || r.timestamp < e.first_timestamp) e.first_timestamp = r.timestamp;
+      e.max_timestamp = std::max(e.max_timestamp, r.timestamp);
+    }
+    ++count;
+  }
+  if (count == 0) return fail(errc::corrupt, fmt::format("legacy message at offset {} holds no record", batch.base_offset));
+  if (e.last_offset != batch.last_offset) {
+    return fail(errc::corrupt, fmt::format("legacy message at offset {} holds records up to offset {}", batch.base_offset,
+                                           e.last_offset));
+  }
+  e.record_count = count;
+  return e;
+}
+
+}  // namespace
+
 result<fmt_::batch_entry> describe_batch(const protocol::fetched_batch& batch) {
   fmt_::batch_entry e;
   e.first_offset = batch.base_offset;
@@ -18,11 +54,10 @@ result<fmt_::batch_entry> describe_batch(const protocol::fetched_batch& batch) {
                                              batch.base_offset, ok.error().message));
     }
     e.flags = fmt_::batch_flags::legacy;
-    e.record_count = 1;
-    if (batch.last_offset > batch.base_offset) {
-      e.record_count = static_cast<std::int32_t>(batch.last_offset - batch.base_offset + 1);
-    }
-    return e;
+    // The entry's own offset is that of its LAST inner message when it is a compressed wrapper
+    // (v1: inner offsets are relative, KIP-31): the range, count and timestamps come from the
+    // records, or a 2.x broker's gzip set of 50 records would be indexed as the one offset 49.
+    return describe_legacy(batch, e);
   }
   auto h = protocol::record_batch_header::parse(batch.bytes.view());
   if (!h) return fail(std::move(h.error()));

@@ -1,5 +1,6 @@
-// From one fetched batch to its index entry: header checks and CRC (records are never decoded,
-// except the single record of a control batch, whose key says COMMIT or ABORT), and the
+// From one fetched batch to its index entry: header checks and CRC (v2 records are never decoded,
+// except the single record of a control batch, whose key says COMMIT or ABORT; a legacy v0/v1
+// entry is, for its offset range and timestamps), and the
 // tracking of transactional spans (producer id, first offset -> marker) per partition.
 #pragma once
 

@@ -239,7 +239,7 @@ std::uint64_t fetcher::handle_partition(partition_state& ps, protocol::fetch_res
       }
       auto& seg = uploader_.current(ps);
       const auto e = *entry;
-      const std::int64_t below = b.magic >= 2 ? record_log_start_inside(ps, seg, e) : 0;
+      const std::int64_t below = record_log_start_inside(ps, seg, e);
       auto closed = ps.txns.observe(e);
       auto sealed = seg.builder.append(b.bytes.view(), e);
       if (closed) seg.builder.add_txn_span(*closed);
