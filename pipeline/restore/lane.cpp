@@ -123,6 +123,17 @@ answer_effect lane::on_answer(std::uint64_t id, const produce_answer& a) {
       out.fatal = error{make_error_code(errc::authorization),
                         fmt::format("Not authorized to access topic '{}': the restore principal needs Write on it",
                                     tp_.topic)};
+    } else if (code == error_code::unsupported_for_message_format) {
+      // Not transient: a topic stored in message format v0/v1 (message.format.version below
+      // 0.11, possible up to Kafka 2.8) refuses the idempotent producer's batches every time.
+      out.fatal = error{make_error_code(errc::broker),
+                        fmt::format("producing to {}[{}] failed: {}: the topic stores the old message format "
+                                    "(message.format.version below 0.11), which cannot take the idempotent batches "
+                                    "restore writes; set the topic's message.format.version to the broker's version "
+                                    "(kafka-configs --alter --entity-type topics --add-config "
+                                    "message.format.version=2.8), or raise the broker's log.message.format.version "
+                                    "before restore creates the topic, then re-run",
+                                    tp_.topic, tp_.partition, kafka_error(a.error_code, a.error_message))};
     } else if (cls == protocol::error_class::fatal && code != error_code::out_of_order_sequence_number) {
       out.fatal = error{make_error_code(errc::broker), fmt::format("producing to {}[{}] failed: {}", tp_.topic,
                                                                    tp_.partition,

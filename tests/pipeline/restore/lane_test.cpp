@@ -342,6 +342,19 @@ TEST_F(lane_test, an_ack_resets_the_failure_count) {
   EXPECT_EQ(l_.failures(), 0);
 }
 
+TEST_F(lane_test, a_topic_in_the_old_message_format_stops_the_restore_with_the_fix) {
+  // Found against Kafka 2.8 with log.message.format.version=0.10.2 (issue #16): the answer was
+  // retried 12 times over ~40 s and then reported without saying why or what to change.
+  l_.push(make_batch(0, 1), 0, ledger_);
+  auto* a = send();
+  const auto fx = l_.on_answer(a->id, err(error_code::unsupported_for_message_format));
+  ASSERT_TRUE(fx.fatal);
+  EXPECT_TRUE(fx.fatal->is(errc::broker));
+  EXPECT_NE(fx.fatal->message.find("UNSUPPORTED_FOR_MESSAGE_FORMAT"), std::string::npos);
+  EXPECT_NE(fx.fatal->message.find("message.format.version"), std::string::npos);
+  EXPECT_FALSE(fx.retry);
+}
+
 TEST_F(lane_test, authorization_and_fatal_errors_stop_the_restore) {
   l_.push(make_batch(0, 1), 0, ledger_);
   auto* a = send();
