@@ -2,6 +2,7 @@
 # Installs what kafka-backup needs to build and test on Debian 12: the Debian packages, then
 # the test tools into a cache outside the repository ($KB_CACHE):
 #   kafka-<V>/lib       Apache Kafka broker + CLI tool jars (mvn copy-dependencies)
+#   kafka-<OLD>/lib     older brokers for tests/compat (3.9.1 KRaft, 2.8.2 ZooKeeper; tests/compat/pom.xml)
 #   bin/versitygw       S3 server that verifies SigV4 (go install)
 #   bin/ec2-metadata-mock  AWS's EC2 instance metadata mock, for the IMDSv2 credential test (go install)
 #   npm-azurite-<V>/    Azurite, Microsoft's Azure Blob emulator (checks SharedKey/SAS) (npm install)
@@ -20,7 +21,7 @@
 #   --tools-only  install only the cached test tools (implies --no-apt)
 # Environment: KB_CACHE (default $HOME/.cache/kafka-backup), KAFKA_VERSION (4.1.1),
 #   LOG4J2_VERSION (2.24.3), VERSITYGW_VERSION (v1.7.0), AZURITE_VERSION (3.35.0),
-#   TOXIPROXY_VERSION (v2.12.0).
+#   TOXIPROXY_VERSION (v2.12.0), KAFKA_OLD_VERSIONS ("3.9.1 2.8.2").
 set -euo pipefail
 
 KB_CACHE="${KB_CACHE:-$HOME/.cache/kafka-backup}"
@@ -35,6 +36,7 @@ MOCK_OAUTH2_VERSION="${MOCK_OAUTH2_VERSION:-2.1.10}"
 MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
 TOXIPROXY_VERSION="${TOXIPROXY_VERSION:-v2.12.0}"
 FAKE_GCS_VERSION="${FAKE_GCS_VERSION:-v1.55.1}"
+KAFKA_OLD_VERSIONS="${KAFKA_OLD_VERSIONS:-3.9.1 2.8.2}"
 DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -80,7 +82,9 @@ APT_PKGS=(meson ninja-build pkg-config g++ clang-14 clang-tidy-14 clang-format-1
   containerd runc
   # GSSAPI (-Dgssapi=enabled): MIT GSS-API headers, the Cyrus GSSAPI plugin, and the KDC and
   # tools tests/harness/kerberos.py runs.
-  libkrb5-dev libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server krb5-user)
+  libkrb5-dev libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server krb5-user
+  # tests/reliability/test_clock_skew.py: the tool's clock moved with LD_PRELOAD libfaketime.
+  faketime libfaketime)
 # Needed by the tool steps; installed through apt only when missing.
 command -v java >/dev/null 2>&1 || APT_PKGS+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || APT_PKGS+=(maven)
@@ -138,6 +142,35 @@ else
   echo "$kafka_key" >"$kafka_dir/.complete"
   step_done "kafka $KAFKA_VERSION: installed $(ls "$kafka_dir/lib" | wc -l) jars, $(du -sm "$kafka_dir/lib" | cut -f1) MB" "$t"
 fi
+
+# ---------------------------------------------------------------- older Kafka brokers (tests/compat)
+# Broker jars only (kafka_2.13 brings the ZooKeeper server 2.8 needs) plus reload4j: these
+# versions log through log4j 1. tests/harness/old_broker.py starts them.
+OLD_POM="$ROOT/tests/compat/pom.xml"
+for old_v in $KAFKA_OLD_VERSIONS; do
+  old_dir="$KB_CACHE/kafka-$old_v"
+  old_key="kafka=$old_v pom=$(sha "$OLD_POM")"
+  t=$(now)
+  if [ -f "$old_dir/.complete" ] && [ "$(cat "$old_dir/.complete")" = "$old_key" ]; then
+    step_done "kafka $old_v (compat): reused $old_dir/lib" "$t"
+    continue
+  fi
+  say "kafka $old_v (compat): fetching jars with mvn into $old_dir/lib"
+  rm -rf "$old_dir"
+  mkdir -p "$old_dir"
+  if ! mvn -B -q -f "$OLD_POM" -Dkafka.version="$old_v" "$DEP_PLUGIN:copy-dependencies" -DincludeScope=runtime \
+      -DoutputDirectory="$old_dir/lib" </dev/null >"$old_dir/mvn.log" 2>&1; then
+    tail -n 30 "$old_dir/mvn.log" >&2
+    die "mvn could not fetch Kafka $old_v jars (log: $old_dir/mvn.log)"
+  fi
+  v=$(java -cp "$old_dir/lib/*" kafka.Kafka --version 2>/dev/null | head -n 1 || true)
+  case "$v" in
+    "$old_v"*) ;;
+    *) die "java -cp $old_dir/lib/* kafka.Kafka --version printed '$v', expected $old_v" ;;
+  esac
+  echo "$old_key" >"$old_dir/.complete"
+  step_done "kafka $old_v (compat): installed $(ls "$old_dir/lib" | wc -l) jars, $(du -sm "$old_dir/lib" | cut -f1) MB" "$t"
+done
 
 # ---------------------------------------------------------------- versitygw
 t=$(now)

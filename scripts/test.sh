@@ -178,7 +178,7 @@ if [ "$asan_ok" = 1 ]; then
   build=$build_saved
 fi
 suites=(integration)
-run_pytest pytest-single "not cluster3 and not image and not reliability and not gcs" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup"
+run_pytest pytest-single "not cluster3 and not image and not reliability and not gcs and not compat" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup"
 
 # The GCS backend: the harness's fake-gcs-server (JSON API) and a mock-oauth2-server the tests
 # start for the service-account JWT exchange. Every wait in these tests is bounded.
@@ -224,6 +224,17 @@ rel_counts="$results/reliability-counts.txt"
 run_pytest pytest-reliability "reliability" KB_TEST_ENV="$KB_TEST_ENV" \
   KB_BINARY="$repo/$build/cli/kafka-backup" KB_RELIABILITY_COUNTS="$rel_counts"
 sort "$rel_counts" | uniq -c | sed 's/^ */reliability: /'
+
+# ------------------------------------------------------------------ compat: older brokers (issue #16)
+# Kafka 3.9.1 (KRaft) and 2.8.2 (ZooKeeper, legacy v1 message sets), one node each, started by
+# tests/harness/old_broker.py from the jars install-deps fetched; 4.1.1 <-> 3.9 through the harness.
+# Bounded: each tool run 180 s; the phase takes about 3 minutes. Prints what each version negotiated.
+phase "compat: Kafka 3.9 (KRaft) and 2.8 (ZooKeeper) round trips, 4.1.1 <-> 3.9"
+compat_lines="$results/compat-negotiated.txt"
+: >"$compat_lines"
+run_pytest pytest-compat "compat" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup" \
+  KB_COMPAT_NEGOTIATED="$compat_lines"
+sort -u "$compat_lines"
 
 # The Kubernetes operator (operator/, Go), while the single-broker harness is still up: etcd +
 # kube-apiserver, kube-controller-manager and the kubelet built from the Go module proxy, pinned in
