@@ -16,6 +16,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
 import old_broker  # noqa: E402
 
+import harness_env  # tests/harness_env.py: a dict whose repr leaves out passwords
+
 OLD_VERSIONS = ("3.9.1", "2.8.2")
 
 
@@ -41,6 +43,7 @@ def _broker(version: str, tmp_path_factory) -> dict:
         env["owned"] = True
         print(f"compat: Kafka {version} ({env['mode']}) started in {time.monotonic() - t:.0f} s", flush=True)
     env["passwords"] = old_broker.passwords(env)
+    env = harness_env.HarnessEnv(env)  # a failing test's traceback must not print the passwords
     _started[version] = env
     return env
 

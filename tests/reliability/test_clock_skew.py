@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+import harness_env  # tests/harness_env.py
+
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 RUN_BOUND = 120
 
@@ -37,12 +39,13 @@ def run(binary: Path, args: list[str], env: dict) -> tuple[subprocess.CompletedP
 def s3(env) -> dict:
     s = env["s3"]
     prefix = f"skew-{uuid.uuid4().hex[:8]}"
-    return {"storage": {"backend": "s3", "bucket": s["bucket"], "endpoint": s["endpoint"], "region": s["region"],
+    return harness_env.HarnessEnv({
+            "storage": {"backend": "s3", "bucket": s["bucket"], "endpoint": s["endpoint"], "region": s["region"],
                         "path_style": True, "prefix": prefix, "access_key": s["access_key"],
                         "secret_key": s["secret_key"]},
             "url": f"s3://{s['bucket']}/{prefix}?endpoint={s['endpoint']}&region={s['region']}&path_style=true",
             "aws": {"AWS_ACCESS_KEY_ID": s["access_key"], "AWS_SECRET_ACCESS_KEY": s["secret_key"]},
-            "secret": s["secret_key"]}
+            "secret": s["secret_key"]})  # its repr (in a failure's traceback) leaves out the keys
 
 
 @pytest.fixture
