@@ -161,6 +161,16 @@ asio::awaitable<result<std::shared_ptr<connection>>> cluster::async_open(const s
   auto connected = co_await conn->async_connect();
   if (opening_ == conn) opening_.reset();
   if (!connected) co_return fail(std::move(connected.error()));
+  if (log::enabled(log::level::debug)) {
+    // What an older broker ends up speaking (docs/reliability.md records it per Kafka version).
+    std::string used;
+    for (const auto& api : protocol::supported_apis) {
+      const auto v = conn->versions().get(api.key);
+      used += fmt::format("{}{} {}", used.empty() ? "" : ", ", api.name, v ? fmt::format("v{}", *v) : "-");
+    }
+    const auto av = conn->versions().get(protocol::api_key::api_versions);
+    log::debug("broker {}:{}: ApiVersions v{}; negotiated {}", host, port, av.value_or(0), used);
+  }
   co_return conn;
 }
 

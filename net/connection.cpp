@@ -234,15 +234,6 @@ asio::awaitable<result<void>> connection::async_negotiate_versions() {
     if (!table) co_return fail(table.error().code, "broker " + broker_ + ": " + table.error().message);
     versions_ = *table;
     for (const auto& [key, cap] : opts_.max_versions) versions_.cap(key, cap);
-    if (log::enabled(log::level::debug)) {
-      // What an older broker ends up speaking (docs/reliability.md records it per Kafka version).
-      std::string used;
-      for (const auto& api : protocol::supported_apis) {
-        const auto v = versions_.get(api.key);
-        used += fmt::format("{}{} {}", used.empty() ? "" : ", ", api.name, v ? fmt::format("v{}", *v) : "-");
-      }
-      log::debug("broker {}: ApiVersions v{}; negotiated {}", broker_, version, used);
-    }
     co_return result<void>{};
   }
   co_return fail(errc::unsupported, "broker " + broker_ + " rejected every ApiVersions version we tried");
