@@ -2,7 +2,9 @@
 `faketime` package; the monotonic clock stays real) against the harness S3 server (versitygw),
 which checks SigV4's request time. 20 minutes off either way: S3 answers 403
 RequestTimeTooSkewed and the tool must stop at once with exit 3 and say to fix the clock, not
-retry. 5 minutes off (inside the 15-minute allowance): backup and restore work."""
+retry. 5 minutes off (inside the 15-minute allowance): backup and restore work. And records
+stamped 30 minutes in the future (a producer's clock ahead): point-in-time restore goes by the
+records' timestamps."""
 from __future__ import annotations
 
 import json
@@ -119,3 +121,60 @@ def test_skew_inside_the_allowance_works(env, binary, tmp_path, s3, topic):
     finally:
         c.close()
     assert got == [(f"k{i}".encode(), f"v{i}".encode()) for i in range(200)]
+
+
+def test_records_stamped_in_the_future_restore_by_their_own_time(env, binary, tmp_path):
+    """A producer whose clock runs 30 min ahead (the broker accepts CreateTime up to
+    log.message.timestamp.after.max.ms, 1 h in 4.x): point-in-time restore goes by the records'
+    timestamps, not by our clock — a window ending now leaves them out, one starting in the future
+    restores exactly them, timestamps kept."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    bootstrap = env["kafka"]["listeners"]["PLAINTEXT"]
+    topic = f"kbfuture-{uuid.uuid4().hex[:10]}"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(topic, 1, 1)]).values():
+        f.result(timeout=60)
+    now = int(time.time() * 1000)
+    past = [(f"p{i}".encode(), f"past{i}".encode(), now - 600_000 + i) for i in range(100)]
+    future = [(f"f{i}".encode(), f"future{i}".encode(), now + 1_800_000 + i) for i in range(100)]
+    p = Producer({"bootstrap.servers": bootstrap})
+    for k, v, ts in past + future:
+        p.produce(topic, key=k, value=v, timestamp=ts)
+    assert p.flush(30) == 0
+    store = tmp_path / "store"
+    cfg = tmp_path / "backup.yaml"
+    cfg.write_text(json.dumps({"mode": "backup", "backup_id": "future",
+                               "source": {"bootstrap_servers": [bootstrap], "topics": {"include": [topic]}},
+                               "storage": {"backend": "filesystem", "path": str(store)},
+                               "backup": {"stop_at_current_offsets": True}}))
+    b, _ = run(binary, ["backup", "--config", str(cfg)], {})
+    assert b.returncode == 0, b.stderr[-2000:]
+
+    def restore(suffix: str, window: dict) -> list[tuple]:
+        target = f"{topic}-{suffix}"
+        rc = tmp_path / f"restore-{suffix}.yaml"
+        rc.write_text(json.dumps({"mode": "restore", "backup_id": "future",
+                                  "target": {"bootstrap_servers": [bootstrap], "topics": {"include": [topic]}},
+                                  "storage": {"backend": "filesystem", "path": str(store)},
+                                  "restore": {"topic_mapping": {topic: target}, "create_topics": True, **window}}))
+        r, _ = run(binary, ["restore", "--config", str(rc)], {})
+        assert r.returncode == 0, r.stderr[-2000:]
+        c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"kbfuture-{uuid.uuid4().hex[:6]}",
+                      "enable.auto.commit": False})
+        try:
+            lo, hi = c.get_watermark_offsets(TopicPartition(target, 0), timeout=30)
+            c.assign([TopicPartition(target, 0, lo)])
+            got: list[tuple] = []
+            deadline = time.monotonic() + 60
+            while len(got) < hi - lo and time.monotonic() < deadline:
+                m = c.poll(1.0)
+                if m is not None and not m.error():
+                    got.append((m.key(), m.value(), m.timestamp()[1]))
+            return got
+        finally:
+            c.close()
+
+    assert restore("upto-now", {"time_window_end": now}) == past
+    assert restore("from-future", {"time_window_start": now + 1_200_000}) == future
