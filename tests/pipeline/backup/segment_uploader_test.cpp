@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -236,6 +237,109 @@ TEST_F(uploader_test, write_segment_gives_the_same_bytes_in_pieces_or_joined) {
   ASSERT_TRUE(x && y);
   EXPECT_EQ(byte_vector(x->begin(), x->end()), want);
   EXPECT_EQ(byte_vector(y->begin(), y->end()), want);
+}
+
+}  // namespace
+}  // namespace kb::pipeline::backup
+
+namespace kb::pipeline::backup {
+namespace {
+
+/// The filesystem store, recording the calls made through its commit groups in order.
+class recording_store final : public storage::object_store {
+ public:
+  explicit recording_store(storage::filesystem_store& inner) : inner_(inner) {}
+  std::vector<std::string> events;  ///< "writer <key>", "put <key>", "sync"
+
+  result<void> put(std::string_view k, byte_view d) override { return inner_.put(k, d); }
+  result<void> put_if_absent(std::string_view k, byte_view d) override { return inner_.put_if_absent(k, d); }
+  result<byte_vector> get(std::string_view k) override { return inner_.get(k); }
+  result<byte_vector> get_range(std::string_view k, std::uint64_t o, std::uint64_t n) override {
+    return inner_.get_range(k, o, n);
+  }
+  result<storage::object_meta> head(std::string_view k) override { return inner_.head(k); }
+  result<std::vector<std::string>> list_prefixes(std::string_view p) override { return inner_.list_prefixes(p); }
+  result<void> remove(std::string_view k) override { return inner_.remove(k); }
+  result<std::unique_ptr<storage::object_writer>> open_writer(std::string_view k) override {
+    return inner_.open_writer(k);
+  }
+  std::unique_ptr<storage::commit_group> open_commit_group() override {
+    return std::make_unique<group>(*this, inner_.open_commit_group());
+  }
+  [[nodiscard]] bool groups_commits() const noexcept override { return true; }
+  [[nodiscard]] std::string describe() const override { return inner_.describe(); }
+
+ protected:
+  result<std::vector<storage::object_info>> do_list(std::string_view p, const storage::list_options& o) override {
+    return inner_.list(p, o);
+  }
+
+ private:
+  class group final : public storage::commit_group {
+   public:
+    group(recording_store& s, std::unique_ptr<storage::commit_group> g) : s_(s), g_(std::move(g)) {}
+    result<void> put(std::string_view k, byte_view d) override {
+      record("put " + std::string(k));
+      return g_->put(k, d);
+    }
+    result<std::unique_ptr<storage::object_writer>> open_writer(std::string_view k) override {
+      record("writer " + std::string(k));
+      return g_->open_writer(k);
+    }
+    result<void> sync() override {
+      record("sync");
+      return g_->sync();
+    }
+
+   private:
+    void record(std::string e) {
+      std::lock_guard lock(s_.mu_);
+      s_.events.push_back(std::move(e));
+    }
+    recording_store& s_;
+    std::unique_ptr<storage::commit_group> g_;
+  };
+  storage::filesystem_store& inner_;
+  std::mutex mu_;
+};
+
+TEST_F(uploader_test, segments_closed_together_share_one_group_and_their_checkpoints_follow_its_sync) {
+  recording_store rec(*store_);
+  up_ = std::make_unique<segment_uploader>(
+      io_, rec, paths_, budget_, parts_, totals_, segment_uploader::options{sf::frame_codec::none, 3, 1, 4},
+      segment_uploader::hooks{[this](error e) { error_ = std::move(e); }, [this] { return failed_; },
+                              [this] { ++pokes_; }});
+  constexpr int n = 10;
+  for (int p = 0; p < n; ++p) {
+    const net::topic_partition tp{"t", p};
+    auto& ps = parts_[tp];
+    ps.tp = tp;
+    ps.phase = part_phase::active;
+    ps.checkpoint.topic = "t";
+    append(ps, 0, 4, 100);
+    up_->close(ps);  // all ten ready in one io round
+  }
+  ASSERT_TRUE(run_until([&] {
+    if (error_) return true;
+    for (auto& [tp, ps] : parts_)
+      if (!ps.has_checkpoint) return false;
+    return true;
+  }));
+  ASSERT_FALSE(error_) << error_->message;
+  // One group: the ten segments, one sync, the ten checkpoints, one sync (not 20 syncs).
+  ASSERT_EQ(rec.events.size(), 2u * n + 2u) << ::testing::PrintToString(rec.events);
+  for (int i = 0; i < n; ++i) EXPECT_TRUE(rec.events[i].starts_with("writer ")) << rec.events[i];
+  EXPECT_EQ(rec.events[n], "sync");
+  for (int i = n + 1; i < 2 * n + 1; ++i) EXPECT_TRUE(rec.events[i].ends_with("checkpoint.json")) << rec.events[i];
+  EXPECT_EQ(rec.events.back(), "sync");
+  for (int p = 0; p < n; ++p) {
+    auto text = store_->get(paths_.checkpoint("t", p));
+    ASSERT_TRUE(text);
+    EXPECT_TRUE(store_->get(paths_.segment("t", p, 0, 4)));
+  }
+  EXPECT_EQ(budget_.used(), 0u);
+  up_->shutdown();
+  up_.reset();  // before `rec`, which it refers to
 }
 
 }  // namespace
