@@ -545,8 +545,10 @@ error connection::transport_error(const boost::system::error_code& ec, std::stri
       (tls_stream_ && ec == asio::ssl::error::stream_truncated && handshaking))
     return error{make_error_code(errc::tls),
                  tls_failure_text(broker_, ec, tls_stream_ ? tls_stream_->native_handle() : nullptr)};
+  // A listener of another type closes on our first request (end of file); a reset or a timeout is the
+  // network or the broker going away, where a listener hint would mislead.
   std::string hint;
-  if (state_ == connection_state::api_versions)
+  if (state_ == connection_state::api_versions && ec == asio::error::eof)
     hint = fmt::format("; check that the port is a {} listener (security_protocol)", to_string(opts_.protocol));
   return error{make_error_code(errc::connect),
                fmt::format("connection to broker {} lost while {} ({}): {}{}", broker_, during, to_string(state_),

@@ -183,6 +183,26 @@ TEST(connection, drop_matrix) {
     EXPECT_NE(outcome.error().message.find("127.0.0.1:" + std::to_string(broker.port())), std::string::npos);
     EXPECT_EQ(conn->state(), connection_state::disconnected);
   }
+  // The listener hint belongs to a broker that closes on our ApiVersions (what a TLS or SASL listener does
+  // to a plaintext request), not to a reset from the network: that hint misled on a flaky link (issue #16).
+  for (const bool reset : {false, true}) {
+    asio::io_context io;
+    fake_behavior b;
+    b.drop_at_request = 0;
+    b.drop_with_reset = reset;
+    fake_broker broker(io, b);
+    result<void> outcome;
+    auto conn = connect_to(io, broker, sasl_options(), outcome);
+    ASSERT_FALSE(outcome);
+    const auto& text = outcome.error().message;
+    EXPECT_TRUE(outcome.error().is(errc::connect)) << text;
+    if (reset) {
+      EXPECT_EQ(text.find("check that the port is a"), std::string::npos) << text;
+      EXPECT_NE(text.find("reset"), std::string::npos) << text;
+    } else {
+      EXPECT_NE(text.find("check that the port is a"), std::string::npos) << text;
+    }
+  }
   // Dropped after ready: the pending request fails with errc::connect.
   asio::io_context io;
   fake_behavior b;

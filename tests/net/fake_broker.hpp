@@ -36,6 +36,7 @@ struct fake_behavior {
   std::int64_t session_lifetime_ms = 0;
   std::int32_t throttle_ms = 0;      ///< throttle_time_ms in every ApiVersions response
   int drop_at_request = -1;          ///< close the connection when request #n (0-based) arrives
+  bool drop_with_reset = false;      ///< drop with a TCP reset (SO_LINGER 0), as a network fault does
   int silent_at_request = -1;        ///< never answer request #n
   bool swap_first_two_user_requests = false;  ///< answer the 2nd ApiVersions after auth before the 1st
   bool wrong_correlation_id = false; ///< answer the first request after auth with a made-up id
@@ -145,6 +146,7 @@ class fake_broker {
       const bool refused = index == 0 && s->index > 0 && s->index < behavior_.drop_sessions_until;
       if (refused || (index == behavior_.drop_at_request && (!behavior_.drop_only_first_session || s->index == 0))) {
         boost::system::error_code ignored;
+        if (behavior_.drop_with_reset) s->socket.set_option(boost::asio::socket_base::linger(true, 0), ignored);
         s->socket.close(ignored);
         co_return;
       }
