@@ -216,9 +216,10 @@ fi
 
 # ------------------------------------------------------------------ reliability (issue #16)
 # Network faults (toxiproxy, from install-deps) between the tool and a broker of the tests' own
-# (its advertised listener is the proxy) and between the tool and the harness S3 server. Bounded:
-# every run has a time limit; the phase takes about 4-5 minutes. Counts per scenario are printed.
-phase "reliability: network faults (toxiproxy) against a broker and the S3 server"
+# (its advertised listener is the proxy) and between the tool and the harness S3 server; object-store
+# faults at chosen requests (tests/reliability/http_fault_proxy.py before S3, Azurite, fake-gcs, ~1 min).
+# Bounded: every run has a time limit; the phase takes about 5-6 minutes. Counts per scenario are printed.
+phase "reliability: network faults (toxiproxy) and object-store faults (HTTP fault proxy)"
 rel_counts="$results/reliability-counts.txt"
 : >"$rel_counts"
 run_pytest pytest-reliability "reliability" KB_TEST_ENV="$KB_TEST_ENV" \
