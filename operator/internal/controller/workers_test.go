@@ -80,7 +80,13 @@ func producedObjects(t *testing.T, ns, name, mode string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.ReplaceAll(string(y), ns, "NS")
+	// The pod template names the config by its hash, and the config names the namespace: check
+	// the hash here, compare the rest.
+	hash := hashOf(cm.Data[configKey])
+	if !strings.Contains(string(y), "kafka.oso.sh/config-hash: "+hash+"\n") {
+		t.Errorf("the pod template's config-hash is not %s (the hash of the ConfigMap's text):\n%s", hash, y)
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(string(y), hash, "HASH"), ns, "NS")
 }
 
 func checkGolden(t *testing.T, file, got string) {
@@ -115,3 +121,4 @@ func TestWorkersDefaultObjectsUnchanged(t *testing.T) {
 		checkGolden(t, "workers1-"+c.mode+".yaml", strings.ReplaceAll(producedObjects(t, ns, c.name, c.mode), c.name, "NAME"))
 	}
 }
+
