@@ -58,6 +58,40 @@ type KafkaBackupSpec struct {
 	// Pod settings for the runs.
 	// +optional
 	Pod *PodSpec `json:"pod,omitempty"`
+	// Worker processes that share the backup through one Kafka group (docs/scale-out.md): a
+	// continuous backup runs a Deployment with this many replicas, a one-shot or scheduled backup
+	// Jobs with this parallelism and completions. 1: one process and no group, as without the field.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=64
+	// +kubebuilder:default=1
+	// +optional
+	Workers int32 `json:"workers,omitempty"`
+	// The Kafka group the workers share; used only with workers > 1.
+	// +optional
+	WorkerGroup *WorkerGroupSpec `json:"workerGroup,omitempty"`
+}
+
+// WorkerGroupSpec is kafka-backup's `workers:` section (group id and KIP-62 timeouts).
+type WorkerGroupSpec struct {
+	// Kafka group id; absent: kafka-backup.<namespace>.<name>. It must not be used by other clients.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=249
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x1f\x7f]+$`
+	// +optional
+	GroupID string `json:"groupId,omitempty"`
+	// A worker silent this long loses its partitions (the broker allows
+	// group.min/max.session.timeout.ms, 6 s .. 30 min by default).
+	// +kubebuilder:validation:Minimum=1000
+	// +kubebuilder:validation:Maximum=3600000
+	// +kubebuilder:default=45000
+	// +optional
+	SessionTimeoutMs *int32 `json:"sessionTimeoutMs,omitempty"`
+	// How long a rebalance waits for a worker to seal, upload, commit and rejoin.
+	// +kubebuilder:validation:Minimum=1000
+	// +kubebuilder:validation:Maximum=3600000
+	// +kubebuilder:default=60000
+	// +optional
+	RebalanceTimeoutMs *int32 `json:"rebalanceTimeoutMs,omitempty"`
 }
 
 // CheckpointSpec: kafka-backup checkpoints every closed segment; intervalSecs maps to its
@@ -112,6 +146,15 @@ type KafkaBackupStatus struct {
 	// The Job whose outcome the status reports.
 	// +optional
 	LastJobName string `json:"lastJobName,omitempty"`
+	// Worker processes the backup runs with (spec.workers as applied).
+	// +optional
+	Workers int32 `json:"workers,omitempty"`
+	// Worker pods running now (the Deployment's available replicas, or the Job's active pods).
+	// +optional
+	ActiveWorkers int32 `json:"activeWorkers,omitempty"`
+	// The Kafka group the workers share (workers > 1).
+	// +optional
+	WorkerGroupID string `json:"workerGroupId,omitempty"`
 }
 
 // KafkaBackup backs up topics of a Kafka cluster with kafka-backup, in Jobs, a CronJob or a Deployment.
@@ -121,6 +164,7 @@ type KafkaBackupStatus struct {
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Last Backup",type=string,JSONPath=`.status.lastBackupId`
 // +kubebuilder:printcolumn:name="Records",type=integer,JSONPath=`.status.recordsProcessed`
+// +kubebuilder:printcolumn:name="Workers",type=integer,JSONPath=`.status.workers`
 // +kubebuilder:printcolumn:name="Resumable",type=boolean,JSONPath=`.status.resumable`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type KafkaBackup struct {

@@ -46,6 +46,10 @@ func TestRenderedConfigsAcceptedByKafkaBackup(t *testing.T) {
 		"continuous-pvc": {Spec: kbv1.KafkaBackupSpec{KafkaCluster: kbv1.KafkaClusterSpec{BootstrapServers: []string{"127.0.0.1:9092"}},
 			Continuous: true, Storage: &kbv1.StorageSpec{StorageType: "pvc", PVC: &kbv1.PVCStorage{ClaimName: "c",
 				Create: &kbv1.PVCCreate{Enabled: true, Size: ptr.To(resource.MustParse("1Gi"))}}}}},
+		"workers-snapshot": {Spec: kbv1.KafkaBackupSpec{KafkaCluster: cluster, Storage: s3, StopAtCurrentOffsets: true, Workers: 3}},
+		"workers-continuous": {Spec: kbv1.KafkaBackupSpec{KafkaCluster: cluster, Storage: s3, Continuous: true, Workers: 4,
+			WorkerGroup: &kbv1.WorkerGroupSpec{GroupID: "orders-$backup", SessionTimeoutMs: ptr.To(int32(10000)),
+				RebalanceTimeoutMs: ptr.To(int32(120000))}}},
 	}
 	env := append(os.Environ(), "KB_BACKUP_ID=run-1", "KAFKA_USERNAME=u", "KAFKA_PASSWORD=p",
 		"AWS_ACCESS_KEY_ID=AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY=x")
@@ -66,7 +70,7 @@ func TestRenderedConfigsAcceptedByKafkaBackup(t *testing.T) {
 		}
 	}
 	for name, kb := range backups {
-		kb.Name = name
+		kb.Name, kb.Namespace = name, "prod"
 		w := &podWiring{}
 		cfg, err := backupConfig(kb, w)
 		if err != nil {

@@ -82,6 +82,12 @@ func inspectJob(ctx context.Context, pods client.Reader, j *batchv1.Job) (jobOut
 			o.message = firstLine(t.Message, 300)
 		}
 	}
+	if j.Spec.Completions != nil && *j.Spec.Completions > 1 && o.done && !o.failed {
+		// Several workers (spec.workers): each summary covers one worker's partitions.
+		if s, ok := workerTotals(list.Items); ok {
+			o.summary, o.summOK = s, true
+		}
+	}
 	return o, nil
 }
 

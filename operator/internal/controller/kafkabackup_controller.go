@@ -125,6 +125,11 @@ func (r *KafkaBackupReconciler) reconcile(ctx context.Context, kb *kbv1.KafkaBac
 	args := []string{"backup", "--config", configFile, "--no-progress"}
 	annotations := map[string]string{"kafka.oso.sh/config-hash": hashOf(text)}
 	image := r.Options.Image
+	kb.Status.Workers = workerCount(kb)
+	kb.Status.WorkerGroupID = ""
+	if kb.Status.Workers > 1 {
+		kb.Status.WorkerGroupID = workerGroupID(kb)
+	}
 
 	switch {
 	case kb.Spec.Continuous:
@@ -137,7 +142,7 @@ func (r *KafkaBackupReconciler) reconcile(ctx context.Context, kb *kbv1.KafkaBac
 		dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: kb.Name, Namespace: kb.Namespace}}
 		op, err := controllerutil.CreateOrUpdate(ctx, r.Client, dep, func() error {
 			dep.Labels = labels
-			replicas := int32(1)
+			replicas := workerCount(kb)
 			if kb.Spec.Suspend {
 				replicas = 0
 			}
@@ -154,6 +159,7 @@ func (r *KafkaBackupReconciler) reconcile(ctx context.Context, kb *kbv1.KafkaBac
 			r.Recorder.Eventf(kb, dep, corev1.EventTypeNormal, "Created", "Reconcile", "created Deployment %s for the continuous backup", dep.Name)
 		}
 		kb.Status.BackupID = kb.Name
+		kb.Status.ActiveWorkers = dep.Status.AvailableReplicas
 		if dep.Status.AvailableReplicas > 0 {
 			setPhase(&kb.Status.RunStatus, kb.Generation, kbv1.PhaseRunning, "BackupRunning", "the continuous backup is running")
 		} else if kb.Spec.Suspend {
@@ -182,6 +188,8 @@ func (r *KafkaBackupReconciler) reconcile(ctx context.Context, kb *kbv1.KafkaBac
 			cj.Spec.FailedJobsHistoryLimit = ptr.To(int32(3))
 			cj.Spec.JobTemplate.Labels = labels
 			cj.Spec.JobTemplate.Spec.BackoffLimit = ptr.To(int32(1))
+			cj.Spec.JobTemplate.Spec.Parallelism = jobWorkers(kb)
+			cj.Spec.JobTemplate.Spec.Completions = jobWorkers(kb)
 			cj.Spec.JobTemplate.Spec.Template = tpl
 			return controllerutil.SetControllerReference(kb, cj, r.Scheme())
 		})
@@ -212,7 +220,8 @@ func (r *KafkaBackupReconciler) reconcile(ctx context.Context, kb *kbv1.KafkaBac
 			tpl := podTemplate(image, kb.Spec.Pod, cmName, args, w, labels, env, corev1.RestartPolicyNever)
 			tpl.Annotations = mergeMaps(tpl.Annotations, annotations)
 			job = &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: kb.Namespace, Labels: labels},
-				Spec: batchv1.JobSpec{BackoffLimit: ptr.To(int32(1)), Template: tpl}}
+				Spec: batchv1.JobSpec{BackoffLimit: ptr.To(int32(1)), Parallelism: jobWorkers(kb), Completions: jobWorkers(kb),
+					Template: tpl}}
 			if err := controllerutil.SetControllerReference(kb, job, r.Scheme()); err != nil {
 				return ctrl.Result{}, err
 			}
@@ -287,6 +296,7 @@ func (r *KafkaBackupReconciler) reportRuns(ctx context.Context, kb *kbv1.KafkaBa
 		return err
 	}
 	if job == nil {
+		kb.Status.ActiveWorkers = 0
 		if scheduled {
 			msg := "waiting for the schedule"
 			if kb.Status.NextScheduledBackup != nil {
@@ -302,6 +312,7 @@ func (r *KafkaBackupReconciler) reportRuns(ctx context.Context, kb *kbv1.KafkaBa
 	if err != nil {
 		return err
 	}
+	kb.Status.ActiveWorkers = job.Status.Active
 	kb.Status.BackupID = job.Name
 	switch {
 	case o.active || !o.done:

@@ -321,6 +321,9 @@ func backupConfig(kb *kbv1.KafkaBackup, w *podWiring) (map[string]any, error) {
 		"storage":   st,
 		"backup":    b,
 	}
+	if ws := workersSection(kb); ws != nil {
+		cfg["workers"] = ws
+	}
 	return cfg, nil
 }
 
