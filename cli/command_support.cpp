@@ -116,10 +116,9 @@ kb::result<net::cluster_options> cluster_options_from(const kafka_config& k, std
         os.ca_file = s.ssl_ca_location.value_or("");
         auto source = net::make_oauth_token_source(os);
         if (!source) return fail(errc::config, fmt::format("{}.security: {}", section, source.error().message));
-        // Messages name the client (or the token file) where other mechanisms name the user;
-        // the mechanism finds the shared token source by that name.
+        // Messages name the client (or the token file) where other mechanisms name the user.
         o.connection.sasl.username = os.token_file.empty() ? os.client_id : "token file " + os.token_file;
-        net::register_oauth_token_source(o.connection.sasl.username, std::move(*source));
+        o.connection.sasl.oauth_token = std::move(*source);
         break;
       }
       case sasl_mechanism::none:

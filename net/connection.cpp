@@ -318,6 +318,7 @@ asio::awaitable<result<void>> connection::async_authenticate() {
       const auto code = static_cast<protocol::error_code>(resp->error_code);
       std::string why = resp->error_message && !resp->error_message->empty() ? *resp->error_message
                                                                              : std::string(protocol::name(code));
+      if (const auto detail = (*mech)->failure_detail(why); !detail.empty()) why += "; " + detail;
       co_return fail(sasl_error(why));
     }
     session_lifetime_ms = resp->session_lifetime_ms;

@@ -2,7 +2,6 @@
 
 #include <cctype>
 #include <fstream>
-#include <map>
 #include <sstream>
 
 #include <boost/json.hpp>
@@ -182,25 +181,6 @@ result<secret> oauth_token_source::current() {
     log::info("sasl: OAUTHBEARER token from {} (no expiry given)", what_);
   }
   return held_->value;
-}
-
-namespace {
-std::mutex registry_mutex;
-std::map<std::string, std::shared_ptr<oauth_token_source>>& registry() {
-  static std::map<std::string, std::shared_ptr<oauth_token_source>> sources;
-  return sources;
-}
-}  // namespace
-
-void register_oauth_token_source(const std::string& name, std::shared_ptr<oauth_token_source> source) {
-  std::lock_guard lock(registry_mutex);
-  registry().emplace(name, std::move(source));
-}
-
-std::shared_ptr<oauth_token_source> find_oauth_token_source(const std::string& name) {
-  std::lock_guard lock(registry_mutex);
-  auto it = registry().find(name);
-  return it == registry().end() ? nullptr : it->second;
 }
 
 result<std::shared_ptr<oauth_token_source>> make_oauth_token_source(const oauth_settings& s, http_post_fn post) {

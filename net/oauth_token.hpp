@@ -72,12 +72,6 @@ class oauth_token_source {
   std::optional<std::chrono::system_clock::time_point> refresh_at_;
 };
 
-/// The process's token sources by the SASL user name the connections carry (the client id, or
-/// "token file PATH"): SASL credentials are plain values copied into every connection, the
-/// source is shared and refreshes itself. Registering a name again keeps the first source.
-void register_oauth_token_source(const std::string& name, std::shared_ptr<oauth_token_source> source);
-std::shared_ptr<oauth_token_source> find_oauth_token_source(const std::string& name);
-
 /// The token source `settings` describe: the token file when set, else the client-credentials
 /// grant. errc::config when neither (or only part of the client credentials) is given.
 result<std::shared_ptr<oauth_token_source>> make_oauth_token_source(const oauth_settings& settings,

@@ -34,9 +34,8 @@ result<std::unique_ptr<sasl_mechanism>> make_sasl_mechanism(const sasl_credentia
 #endif
   }
   if (creds.mechanism == "OAUTHBEARER") {
-    auto source = find_oauth_token_source(creds.username);
-    if (!source) return fail(errc::invalid_argument, "OAUTHBEARER needs a token endpoint or a token file");
-    auto token = source->current();  // cached; fetched again once 80% of its life passed
+    if (!creds.oauth_token) return fail(errc::invalid_argument, "OAUTHBEARER needs a token endpoint or a token file");
+    auto token = creds.oauth_token->current();  // cached; fetched again once 80% of its life passed
     if (!token) return fail(token.error());
     auto mech = sasl_oauthbearer::create(std::move(*token));
     if (!mech) return fail(mech.error());

@@ -12,6 +12,8 @@
 
 namespace kb::net {
 
+class oauth_token_source;  // net/oauth_token.hpp
+
 /// What a mechanism wants after consuming one server message.
 enum class sasl_status {
   respond,  ///< send `response` to the server and pass its reply to the next step()
@@ -37,22 +39,31 @@ class sasl_mechanism {
   /// The IANA/Kafka name: "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512".
   [[nodiscard]] virtual std::string_view name() const noexcept = 0;
   [[nodiscard]] virtual result<sasl_step> step(byte_view challenge) = 0;
+  /// After the broker failed the exchange with `broker_message`: what the mechanism makes of it
+  /// and the fix, for the error message (empty when it has nothing to add). Never a secret.
+  [[nodiscard]] virtual std::string failure_detail(std::string_view broker_message) const {
+    (void)broker_message;
+    return {};
+  }
 };
 
 /// Credentials and limits for a mechanism.
 struct sasl_credentials {
-  std::string mechanism;  ///< PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 | GSSAPI
+  std::string mechanism;  ///< PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 | GSSAPI | OAUTHBEARER
   std::string username;   ///< GSSAPI: the Kerberos principal (optional; empty: the default one)
   secret password;
   // GSSAPI only (builds with -Dgssapi=enabled).
   std::string kerberos_service_name = "kafka";  ///< service part of the broker's principal
   std::string keytab_path{};                    ///< client keytab; empty: the credential cache
   std::string host{};  ///< the broker host being dialled (service/host); set by the connection
+  /// OAUTHBEARER only: where the bearer token comes from. Shared by every connection made from
+  /// these options (copies share it), so one cached token serves them and refreshes itself.
+  std::shared_ptr<oauth_token_source> oauth_token{};
 };
 
 /// Makes the mechanism named in `creds.mechanism`; errc::unsupported for an unknown name (and
 /// for GSSAPI in builds without it), errc::invalid_argument for credentials the mechanism
-/// cannot carry.
+/// cannot carry (OAUTHBEARER without `oauth_token`); the token source's error when it has no token.
 [[nodiscard]] result<std::unique_ptr<sasl_mechanism>> make_sasl_mechanism(const sasl_credentials& creds);
 
 }  // namespace kb::net

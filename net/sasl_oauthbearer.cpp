@@ -3,7 +3,24 @@
 #include <algorithm>
 #include <cctype>
 
+#include <boost/json.hpp>
+
 namespace kb::net {
+namespace {
+
+/// The "status" of an RFC 7628 §3.2.2 error ({"status":"invalid_token", ...}): a short code,
+/// never the token; "error" for anything else.
+std::string error_status(std::string_view json) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(json, ec);
+  const auto* status = !ec && v.is_object() ? v.as_object().if_contains("status") : nullptr;
+  if (status == nullptr || !status->is_string() || status->as_string().size() > 64) return "error";
+  return std::string(status->as_string());
+}
+
+std::string_view as_text(byte_view b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+
+}  // namespace
 
 result<std::unique_ptr<sasl_oauthbearer>> sasl_oauthbearer::create(secret token) {
   if (token.empty()) return fail(errc::invalid_argument, "the OAUTHBEARER token is empty");
@@ -32,11 +49,20 @@ result<sasl_step> sasl_oauthbearer::step(byte_view challenge) {
     return out;
   }
   if (!challenge.empty() && round_ == 2) {
+    server_status_ = error_status(as_text(challenge));
     out.response.push_back(0x01);  // RFC 7628 §3.2.3: acknowledge the error; the broker then fails
     return out;
   }
   out.status = sasl_status::done;
   return out;
+}
+
+std::string sasl_oauthbearer::failure_detail(std::string_view broker_message) const {
+  if (round_ == 0) return {};  // the token never left
+  const std::string status = !server_status_.empty() ? server_status_ : error_status(broker_message);
+  return "the broker refused the token (" + status +
+         "): its signature, issuer, audience or expiry does not match the broker's sasl.oauthbearer.* settings "
+         "(JWKS endpoint, expected issuer and audience); check the token source and the broker's log";
 }
 
 }  // namespace kb::net

@@ -19,11 +19,15 @@ class sasl_oauthbearer final : public sasl_mechanism {
   /// First call: "n,,\x01auth=Bearer TOKEN\x01\x01". Then: an empty challenge completes; a
   /// non-empty one (the server's JSON error) is answered with "\x01".
   [[nodiscard]] result<sasl_step> step(byte_view challenge) override;
+  /// After the token was sent: the RFC 7628 status ("invalid_token") of the server's error
+  /// challenge, or of the broker's message (Kafka puts the JSON there), and where to look.
+  [[nodiscard]] std::string failure_detail(std::string_view broker_message) const override;
 
  private:
   explicit sasl_oauthbearer(secret token) : token_(std::move(token)) {}
   secret token_;
   int round_ = 0;
+  std::string server_status_;  ///< the error challenge's "status"; empty: none came
 };
 
 }  // namespace kb::net

@@ -43,6 +43,21 @@ TEST(SaslOauthbearer, ClientMessageThenErrorAcknowledgement) {
   ASSERT_TRUE(ack);
   EXPECT_EQ(ack->status, sasl_status::respond);
   EXPECT_EQ(text(ack->response), std::string("\x01"));
+  // The broker's error message then gets the challenge's status and the fix, never the token.
+  const auto detail = (*mech)->failure_detail("Authentication failed");
+  EXPECT_NE(detail.find("the broker refused the token (invalid_token)"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("sasl.oauthbearer"), std::string::npos) << detail;
+  EXPECT_EQ(detail.find("eyJ"), std::string::npos) << detail;
+  auto garbled = sasl_oauthbearer::create(secret("tok"));
+  ASSERT_TRUE((*garbled)->step({}));
+  ASSERT_TRUE((*garbled)->step(as_bytes(std::string_view("not json"))));
+  EXPECT_NE((*garbled)->failure_detail("").find("refused the token (error)"), std::string::npos);
+  // Kafka puts the error JSON into SaslAuthenticate's error message at once (no challenge round).
+  auto direct = sasl_oauthbearer::create(secret("tok"));
+  EXPECT_EQ((*direct)->failure_detail(R"({"status":"invalid_token"})"), "");  // nothing sent yet
+  ASSERT_TRUE((*direct)->step({}));
+  EXPECT_NE((*direct)->failure_detail(R"({"status":"invalid_token"})").find("refused the token (invalid_token)"),
+            std::string::npos);
 
   auto ok = sasl_oauthbearer::create(secret("tok"));
   ASSERT_TRUE((*ok)->step({}));
@@ -130,17 +145,25 @@ TEST(SaslOauthbearer, FactoryUsesTheTokenSource) {
   from_file.token_file = (dir / "token").string();
   auto source = make_oauth_token_source(from_file);
   ASSERT_TRUE(source);
-  register_oauth_token_source("token file test", *source);
   sasl_credentials creds;
   creds.mechanism = "OAUTHBEARER";
   creds.username = "token file test";
+  creds.oauth_token = *source;
   auto mech = make_sasl_mechanism(creds);
   ASSERT_TRUE(mech) << mech.error().message;
   EXPECT_EQ((*mech)->name(), "OAUTHBEARER");
   EXPECT_EQ(text((*mech)->step({})->response), std::string("n,,\x01" "auth=Bearer file-token\x01\x01"));
   std::filesystem::remove_all(dir);
-  creds.username = "not registered";
-  EXPECT_FALSE(make_sasl_mechanism(creds));
+  // A copy of the credentials (every connection holds one) shares the source and its cached token.
+  const sasl_credentials copy = creds;
+  EXPECT_EQ(copy.oauth_token, creds.oauth_token);
+  auto again = make_sasl_mechanism(copy);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(text((*again)->step({})->response), std::string("n,,\x01" "auth=Bearer file-token\x01\x01"));
+  creds.oauth_token.reset();
+  auto none = make_sasl_mechanism(creds);
+  ASSERT_FALSE(none);
+  EXPECT_TRUE(none.error().is(errc::invalid_argument));
 
   std::string seen_form, seen_auth, seen_url;
   oauth_settings cc;
