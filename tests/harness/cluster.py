@@ -349,6 +349,41 @@ log.dirs={node_dir / 'data'}
 {SINGLE_NODE_REPLICATION}"""
 
 
+# Kafka's real OAUTHBEARER validation (KIP-768) for one SASL listener: signature against the
+# issuer's JWKS, audience, issuer, exp/iat. Kafka 4.1's default sasl.oauthbearer.jwt.validator.class
+# (DefaultJwtValidator) is built by OAuthBearerValidatorCallbackHandler without a key resolver and
+# then delegates to ClientJwtValidator, which checks NO signature (a token signed by any key was
+# accepted); BrokerJwtValidator is named explicitly so it builds its resolver from the JWKS URL.
+OAUTHBEARER_VALIDATOR_HANDLER = "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"
+OAUTHBEARER_BROKER_VALIDATOR = "org.apache.kafka.common.security.oauthbearer.BrokerJwtValidator"
+# The JVM system property Kafka 4 reads for the URLs it may fetch (KIP-1098; kafka-clients
+# BrokerSecurityConfigs.ALLOWED_SASL_OAUTHBEARER_URLS_CONFIG, checked by ConfigurationUtils).
+OAUTHBEARER_ALLOWED_URLS_PROPERTY = "org.apache.kafka.sasl.oauthbearer.allowed.urls"
+
+
+def oauthbearer_listener_properties(listener: str, jwks_url: str, issuer: str, audience: str,
+                                    reauth_ms: int | None = None) -> str:
+    """server.properties lines for an OAUTHBEARER listener validating JWTs against `jwks_url`."""
+    pre = f"listener.name.{listener.lower()}.oauthbearer."
+    lines = [f"{pre}sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required ;",
+             f"{pre}sasl.server.callback.handler.class={OAUTHBEARER_VALIDATOR_HANDLER}",
+             f"{pre}sasl.oauthbearer.jwt.validator.class={OAUTHBEARER_BROKER_VALIDATOR}",
+             f"sasl.oauthbearer.jwt.validator.class={OAUTHBEARER_BROKER_VALIDATOR}",
+             f"sasl.oauthbearer.jwks.endpoint.url={jwks_url}",
+             f"sasl.oauthbearer.expected.audience={audience}",
+             f"sasl.oauthbearer.expected.issuer={issuer}",
+             # The default 30 s would let a token that expired a moment ago through.
+             "sasl.oauthbearer.clock.skew.seconds=5"]
+    if reauth_ms is not None:
+        lines.append(f"{pre}connections.max.reauth.ms={reauth_ms}")
+    return "\n".join(lines) + "\n"
+
+
+def oauthbearer_jvm_flag(urls: list[str]) -> str:
+    """The broker JVM flag allowing it to fetch `urls` (the JWKS; Kafka 4 refuses others)."""
+    return f"-D{OAUTHBEARER_ALLOWED_URLS_PROPERTY}={','.join(urls)}"
+
+
 def cluster3_properties(node_id: int, node_dir: Path, ports: dict[int, dict]) -> str:
     voters = ",".join(f"{n}@127.0.0.1:{ports[n]['CONTROLLER']}" for n in (1, 2, 3))
     p = ports[node_id]

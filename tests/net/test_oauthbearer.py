@@ -1,14 +1,15 @@
 """SASL/OAUTHBEARER end to end (KIP-255, KIP-768 client credentials, KIP-368 re-authentication):
 a broker of our own (the shared harness stays as it is) with an OAUTHBEARER SASL_PLAINTEXT
-listener configured for Kafka's OAuthBearerValidatorCallbackHandler and the JWKS of
-mock-oauth2-server (a real OAuth2/OIDC server, Maven Central no.nav.security:mock-oauth2-server,
-installed by scripts/install-deps.sh). Tokens live 20 s and the listener's sessions 6 s, so a
-continuous backup of half a minute re-authenticates several times and fetches new tokens.
+listener that validates tokens the way a production broker does (cluster.oauthbearer_listener_properties:
+OAuthBearerValidatorCallbackHandler + BrokerJwtValidator against the JWKS of mock-oauth2-server, a real
+OAuth2/OIDC server, Maven Central no.nav.security:mock-oauth2-server, installed by scripts/install-deps.sh;
+expected audience and issuer). Tokens live 20 s and the listener's sessions 6 s, so a continuous backup
+of half a minute re-authenticates several times and fetches new tokens.
 
-Known gap: a JWT signed by a key the issuer never published was ACCEPTED by this broker (so the
-listener most likely fell back to Kafka's unsecured validator, which checks no signature); until
-that is understood these tests prove the client side (token endpoint, token file, SASL exchange,
-KIP-368 re-authentication), not the broker's JWKS validation."""
+The broker's side is proven, not assumed: a token signed by a key the issuer never published, one for
+another audience and one already expired are each refused (exit 3, a message naming the cause and the
+fix, no token text in any output). Kafka 4.1's default validator (DefaultJwtValidator) checks no
+signature when the callback handler builds it; the harness names BrokerJwtValidator, see cluster.py."""
 from __future__ import annotations
 
 import base64
@@ -31,6 +32,9 @@ MOCK_OAUTH2_VERSION = "2.1.10"
 TOKEN_SECONDS = 20
 REAUTH_MS = 6000
 CLIENT_SECRET = f"kb-oauth-secret-{uuid.uuid4().hex}"
+WRONG_AUDIENCE_SCOPE = "kafka-wrong-audience"
+EXPIRED_SCOPE = "kafka-expired"
+EXPIRED_AT = 1_700_000_000  # 2023-11-14: long past
 
 
 def mock_oauth2_lib() -> Path:
@@ -61,10 +65,18 @@ def oauth(tmp_path_factory):
     started: list[tuple[str, int, str]] = []
     p_oauth, p_plain, p_sasl, p_ctrl = cluster.free_ports(4)
     issuer = f"http://127.0.0.1:{p_oauth}/kafka"
+    # The scope a client asks for picks the claims: the wrong-audience and expired cases are real
+    # tokens of the same issuer, signed with its published key.
     config = {"interactiveLogin": False, "tokenCallbacks": [{
         "issuerId": "kafka", "tokenExpiry": TOKEN_SECONDS,
-        "requestMappings": [{"requestParam": "grant_type", "match": "client_credentials",
-                             "claims": {"sub": "kb-backup-client", "aud": ["kafka-broker"], "scope": "kafka"}}]}]}
+        "requestMappings": [
+            {"requestParam": "scope", "match": WRONG_AUDIENCE_SCOPE,
+             "claims": {"sub": "kb-backup-client", "aud": ["some-other-service"], "scope": "kafka"}},
+            {"requestParam": "scope", "match": EXPIRED_SCOPE,
+             "claims": {"sub": "kb-backup-client", "aud": ["kafka-broker"], "scope": "kafka",
+                        "iat": EXPIRED_AT - 3600, "nbf": EXPIRED_AT - 3600, "exp": EXPIRED_AT}},
+            {"requestParam": "grant_type", "match": "client_credentials",
+             "claims": {"sub": "kb-backup-client", "aud": ["kafka-broker"], "scope": "kafka"}}]}]}
     env = {**os.environ, "SERVER_HOSTNAME": "127.0.0.1", "SERVER_PORT": str(p_oauth), "JSON_CONFIG": json.dumps(config)}
     try:
         pid = cluster.spawn(["java", "-Xmx192m", "-XX:+UseSerialGC", "-cp", f"{lib}/*",
@@ -84,20 +96,14 @@ listeners=PLAINTEXT://127.0.0.1:{p_plain},SASL_PLAINTEXT://127.0.0.1:{p_sasl},CO
 advertised.listeners=PLAINTEXT://127.0.0.1:{p_plain},SASL_PLAINTEXT://127.0.0.1:{p_sasl}
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
 sasl.enabled.mechanisms=OAUTHBEARER
-listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required ;
-listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler
-listener.name.sasl_plaintext.oauthbearer.connections.max.reauth.ms={REAUTH_MS}
-sasl.oauthbearer.jwks.endpoint.url={issuer}/jwks
-sasl.oauthbearer.expected.audience=kafka-broker
-sasl.oauthbearer.expected.issuer={issuer}
-log.dirs={node / 'data'}
+{cluster.oauthbearer_listener_properties("sasl_plaintext", f"{issuer}/jwks", issuer, "kafka-broker", REAUTH_MS)}log.dirs={node / 'data'}
 {cluster.SINGLE_NODE_REPLICATION}""")
         tools = cluster.java_tools_prefix(run, kafka_lib)
         cluster.run([*tools, "kafka.tools.StorageTool", "format", "-c", str(node / "server.properties"),
                      "-t", cluster.CLUSTER_ID], timeout=120)
         cmd = cluster.broker_cmd(run, kafka_lib, node)
-        # Kafka 4 fetches only URLs it is told to trust (KIP-1098 allowed.urls).
-        cmd.insert(1, f"-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls={issuer}/jwks,{issuer}/token")
+        # Kafka 4 fetches only URLs it is told to trust (the broker needs only the JWKS).
+        cmd.insert(1, cluster.oauthbearer_jvm_flag([f"{issuer}/jwks"]))
         bpid = cluster.spawn(cmd, node / "stdout.log")
         started.append(("kafka oauth broker", bpid, str(run)))
         broker = {"node_id": 1, "pid": bpid, "log": str(node / "logs" / "server.log")}
@@ -178,9 +184,9 @@ def test_client_credentials_backup_reauthenticates_and_refreshes_the_token(oauth
     assert s["errors"] == [] and s["records"] == produced, (s, produced)
 
 
-def fetch_token(oauth) -> str:
+def fetch_token(oauth, scope: str = "kafka") -> str:
     url = oauth["token_url"]
-    req = urllib.request.Request(url, data=b"grant_type=client_credentials&scope=kafka", method="POST",
+    req = urllib.request.Request(url, data=f"grant_type=client_credentials&scope={scope}".encode(), method="POST",
                                  headers={"Authorization": "Basic " + base64.b64encode(b"kb-backup-client:x").decode(),
                                           "Content-Type": "application/x-www-form-urlencoded"})
     with urllib.request.urlopen(req, timeout=10) as r:
@@ -213,3 +219,76 @@ def test_token_endpoint_refusing_or_missing_secret(oauth, binary, tmp_path):
     assert r.returncode == 3, r.stderr[-3000:]
     assert "token endpoint http://127.0.0.1:" in r.stderr, r.stderr
     assert CLIENT_SECRET not in r.stderr + r.stdout
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwt_part(token: str, i: int) -> dict:
+    part = token.split(".")[i]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def forge(valid: str, tmp_path: Path) -> str:
+    """The valid token's header (the issuer's kid) and claims, signed RS256 by a fresh key the JWKS lacks."""
+    key = tmp_path / "forger.key"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(key)],
+                   check=True, capture_output=True, timeout=60)
+    head, body = valid.split(".")[:2]
+    signed = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(key)], input=f"{head}.{body}".encode(),
+                            check=True, capture_output=True, timeout=60).stdout
+    return f"{head}.{body}.{b64url(signed)}"
+
+
+def back_up_with_token(oauth, binary, tmp_path: Path, token: str, topic: str) -> subprocess.CompletedProcess:
+    token_file = tmp_path / f"token-{uuid.uuid4().hex[:6]}"
+    token_file.write_text(token + "\n")
+    cfg = write_config(tmp_path, oauth, topic, {"sasl_oauthbearer_token_file": str(token_file)})
+    return subprocess.run([str(binary), "backup", "--config", str(cfg), "--no-progress", "--log-level", "debug"],
+                          capture_output=True, text=True, timeout=120)
+
+
+def assert_no_token_text(token: str, r: subprocess.CompletedProcess) -> None:
+    out = r.stdout + r.stderr
+    for i, part in enumerate(token.split(".")):
+        assert part[:24] not in out, f"part {i} of the token appears in the output"
+
+
+def test_broker_accepts_a_valid_token_of_the_issuer(oauth, binary, tmp_path):
+    # The control for the refusals below: the same path with a genuine token backs up.
+    token = fetch_token(oauth)
+    assert jwt_part(token, 1)["aud"] in ("kafka-broker", ["kafka-broker"])
+    topic = new_topic(oauth["plaintext"], records=5)
+    r = back_up_with_token(oauth, binary, tmp_path, token, topic)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert_no_token_text(token, r)
+
+
+@pytest.mark.parametrize("case", ["forged-signature", "wrong-audience", "expired"])
+def test_broker_refuses_an_invalid_token(oauth, binary, tmp_path, case):
+    """The broker validates: each token is refused by the broker (exit 3), never by our own client."""
+    if case == "forged-signature":
+        token = forge(fetch_token(oauth), tmp_path)
+    elif case == "wrong-audience":
+        token = fetch_token(oauth, WRONG_AUDIENCE_SCOPE)
+        assert jwt_part(token, 1)["aud"] in ("some-other-service", ["some-other-service"])
+    else:
+        token = fetch_token(oauth, EXPIRED_SCOPE)
+        assert jwt_part(token, 1)["exp"] == EXPIRED_AT
+    topic = new_topic(oauth["plaintext"], records=5)
+    broker_log = Path(oauth["broker_log"])
+    seen = broker_log.stat().st_size
+    r = back_up_with_token(oauth, binary, tmp_path, token, topic)
+    assert r.returncode == 3, r.stderr[-3000:]
+    assert "SASL authentication failed: mechanism OAUTHBEARER" in r.stderr, r.stderr[-3000:]
+    assert "the broker refused the token (invalid_token)" in r.stderr, r.stderr[-3000:]
+    assert "sasl.oauthbearer" in r.stderr, r.stderr[-3000:]
+    assert_no_token_text(token, r)
+    # The refusal is the broker's JWT validation, and it says why (the cause per case).
+    with broker_log.open("rb") as f:
+        f.seek(seen)
+        new_lines = f.read().decode(errors="replace")
+    why = {"forged-signature": "rejected due to invalid signature", "wrong-audience": "Audience (aud) claim",
+           "expired": "no longer valid"}[case]
+    assert why in new_lines, new_lines[-3000:]
