@@ -8,7 +8,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -58,35 +56,7 @@ func (r *KafkaBackupReconciler) now() time.Time {
 
 // Reconcile brings one KafkaBackup's objects and status up to date.
 func (r *KafkaBackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	kb := &kbv1.KafkaBackup{}
-	if err := r.Get(ctx, req.NamespacedName, kb); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	before := kb.Status.DeepCopy()
-	res, err := r.reconcile(ctx, kb)
-	if ce, ok := asConfigError(err); ok {
-		log.FromContext(ctx).Info("resource not runnable", "reason", ce.reason, "message", ce.message)
-		if c := findCond(kb.Status.Conditions, kbv1.ConditionFailed); c == nil || c.Status != metav1.ConditionTrue || c.Message != ce.message {
-			r.Recorder.Eventf(kb, nil, corev1.EventTypeWarning, ce.reason, "Reconcile", "%s", ce.message)
-		}
-		setPhase(&kb.Status.RunStatus, kb.Generation, kbv1.PhaseFailed, ce.reason, ce.message)
-		res = ctrl.Result{RequeueAfter: r.Options.retryAfter(kb.Status.Conditions, r.now())}
-		err = nil
-	}
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if !equality.Semantic.DeepEqual(before, &kb.Status) {
-		if uerr := r.Status().Update(ctx, kb); uerr != nil {
-			if apierrors.IsConflict(uerr) {
-				// Changed meanwhile (by us, a moment ago): look again with the new version.
-				return ctrl.Result{RequeueAfter: conflictRetry}, nil
-			}
-			return ctrl.Result{}, uerr
-		}
-	}
-	log.FromContext(ctx).V(1).Info("reconciled", "phase", kb.Status.Phase, "requeueAfter", res.RequeueAfter)
-	return res, nil
+	return reconcileRun(ctx, runReconciler{r.Client, r.Recorder, r.Options, r.now}, req, &kbv1.KafkaBackup{}, r.reconcile)
 }
 
 func (r *KafkaBackupReconciler) reconcile(ctx context.Context, kb *kbv1.KafkaBackup) (ctrl.Result, error) {

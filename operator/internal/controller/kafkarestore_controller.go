@@ -7,7 +7,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -16,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -83,35 +81,7 @@ func resolveBackupRef(ctx context.Context, c client.Client, ns string, ref kbv1.
 
 // Reconcile creates the restore's ConfigMap and Job once, then follows the Job.
 func (r *KafkaRestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	kr := &kbv1.KafkaRestore{}
-	if err := r.Get(ctx, req.NamespacedName, kr); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	before := kr.Status.DeepCopy()
-	res, err := r.reconcile(ctx, kr)
-	if ce, ok := asConfigError(err); ok {
-		log.FromContext(ctx).Info("resource not runnable", "reason", ce.reason, "message", ce.message)
-		if c := findCond(kr.Status.Conditions, kbv1.ConditionFailed); c == nil || c.Status != metav1.ConditionTrue || c.Message != ce.message {
-			r.Recorder.Eventf(kr, nil, corev1.EventTypeWarning, ce.reason, "Reconcile", "%s", ce.message)
-		}
-		setPhase(&kr.Status.RunStatus, kr.Generation, kbv1.PhaseFailed, ce.reason, ce.message)
-		res = ctrl.Result{RequeueAfter: r.Options.retryAfter(kr.Status.Conditions, r.now())}
-		err = nil
-	}
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if !equality.Semantic.DeepEqual(before, &kr.Status) {
-		if uerr := r.Status().Update(ctx, kr); uerr != nil {
-			if apierrors.IsConflict(uerr) {
-				// Changed meanwhile (by us, a moment ago): look again with the new version.
-				return ctrl.Result{RequeueAfter: conflictRetry}, nil
-			}
-			return ctrl.Result{}, uerr
-		}
-	}
-	log.FromContext(ctx).V(1).Info("reconciled", "phase", kr.Status.Phase, "requeueAfter", res.RequeueAfter)
-	return res, nil
+	return reconcileRun(ctx, runReconciler{r.Client, r.Recorder, r.Options, r.now}, req, &kbv1.KafkaRestore{}, r.reconcile)
 }
 
 func (r *KafkaRestoreReconciler) reconcile(ctx context.Context, kr *kbv1.KafkaRestore) (ctrl.Result, error) {

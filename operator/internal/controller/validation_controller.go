@@ -8,7 +8,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -17,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -59,35 +57,7 @@ type evidence struct {
 
 // Reconcile creates the validation Job once and writes the evidence when it ends.
 func (r *KafkaBackupValidationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	v := &kbv1.KafkaBackupValidation{}
-	if err := r.Get(ctx, req.NamespacedName, v); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	before := v.Status.DeepCopy()
-	res, err := r.reconcile(ctx, v)
-	if ce, ok := asConfigError(err); ok {
-		log.FromContext(ctx).Info("resource not runnable", "reason", ce.reason, "message", ce.message)
-		if c := findCond(v.Status.Conditions, kbv1.ConditionFailed); c == nil || c.Status != metav1.ConditionTrue || c.Message != ce.message {
-			r.Recorder.Eventf(v, nil, corev1.EventTypeWarning, ce.reason, "Reconcile", "%s", ce.message)
-		}
-		setPhase(&v.Status.RunStatus, v.Generation, kbv1.PhaseFailed, ce.reason, ce.message)
-		res = ctrl.Result{RequeueAfter: r.Options.retryAfter(v.Status.Conditions, r.now())}
-		err = nil
-	}
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if !equality.Semantic.DeepEqual(before, &v.Status) {
-		if uerr := r.Status().Update(ctx, v); uerr != nil {
-			if apierrors.IsConflict(uerr) {
-				// Changed meanwhile (by us, a moment ago): look again with the new version.
-				return ctrl.Result{RequeueAfter: conflictRetry}, nil
-			}
-			return ctrl.Result{}, uerr
-		}
-	}
-	log.FromContext(ctx).V(1).Info("reconciled", "phase", v.Status.Phase, "requeueAfter", res.RequeueAfter)
-	return res, nil
+	return reconcileRun(ctx, runReconciler{r.Client, r.Recorder, r.Options, r.now}, req, &kbv1.KafkaBackupValidation{}, r.reconcile)
 }
 
 func (r *KafkaBackupValidationReconciler) reconcile(ctx context.Context, v *kbv1.KafkaBackupValidation) (ctrl.Result, error) {

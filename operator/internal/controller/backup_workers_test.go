@@ -3,6 +3,8 @@ package controller
 // spec.workers (issue #17 item 5): N kafka-backup processes in one Kafka group. With one worker
 // (the default) the operator's objects stay byte for byte what they were before the field existed
 // (golden files in testdata/, written by KB_UPDATE_GOLDEN=1 from the code before the change).
+// The file name sorts before envtest_test.go so that TestZZNoSecretValueOutsideSecrets, which
+// greps every object the tests made, runs after these too.
 
 import (
 	"encoding/json"
