@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "base/log.hpp"
 #include "protocol/records/record_batch.hpp"
 #include "storage/format/segment.hpp"
 #include "storage/object_store.hpp"
@@ -20,6 +21,17 @@ frame_work read_frame_batches(storage::object_store& store, const planned_partit
   frame_work w;
   w.next_offset = next_offset;
   auto raw = sf::read_frame(store, seg.key, *seg.index, f);
+  if (!raw && raw.error().is(errc::corrupt)) {
+    // A frame failing its checksum is read once more: bytes damaged on the way from the store (a
+    // faulty link or proxy) read clean the second time; damage at rest fails again (exit 4).
+    auto again = sf::read_frame(store, seg.key, *seg.index, f);
+    if (again) {
+      log::warn("segment {} frame {}: {} on the first read, intact on the second: the bytes were damaged on the "
+                "way from the store, not in it; continuing",
+                seg.key, f, raw.error().message);
+      raw = std::move(again);
+    }
+  }
   if (!raw) {
     // read_frame's own messages name the segment and frame; a store error may not.
     w.err = raw.error().message.find(seg.key) != std::string::npos

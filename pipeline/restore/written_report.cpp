@@ -5,7 +5,8 @@
 
 namespace kb::pipeline::restore {
 
-std::string written_report(const restore_state& state, std::string_view restore_id, std::string_view state_location) {
+std::string written_report(const restore_state& state, std::string_view restore_id, std::string_view state_location,
+                           bool damaged) {
   std::uint64_t total = 0;
   for (const auto& p : state.partitions) total += p.records;
   if (total == 0)
@@ -26,15 +27,18 @@ std::string written_report(const restore_state& state, std::string_view restore_
       m += fmt::format("\n  {}[{}] -> {}: {} records", p.source_topic, p.source_partition, target, p.records);
     }
   }
-  m += "\nRe-running the same command resumes after these offsets once the cause is fixed (damaged data: put an "
-       "intact copy of the segment back). To start over instead, delete the records written to the target topics "
-       "and the restore state.";
+  // The advice about damaged segments only where data was found damaged: after a 403 or an
+  // unavailable store it would send the operator looking for a damage that is not there.
+  m += fmt::format(
+      "\nRe-running the same command resumes after these offsets once the cause is fixed{}. To start over instead, "
+      "delete the records written to the target topics and the restore state.",
+      damaged ? " (damaged data: put an intact copy of the segment back)" : "");
   return m;
 }
 
 kb::error with_written_report(kb::error e, const restore_state& state, std::string_view restore_id,
                               std::string_view state_location) {
-  e.message += "\n" + written_report(state, restore_id, state_location);
+  e.message += "\n" + written_report(state, restore_id, state_location, e.is(errc::corrupt));
   return e;
 }
 

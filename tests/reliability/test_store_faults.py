@@ -278,28 +278,33 @@ def backups(env, binary, bootstrap, topic, tmp_path_factory) -> dict:
 # Partition 0's segment is read three times by a restore: twice while planning (its footer and
 # index), then its records: match 3 is the ranged GET of the data.
 RESTORE_CASES = [
-    ("data-get-500", "s3", Rule("status", "GET", SEG + "$", nth=3, status=500), "InternalError", 1),
-    ("data-get-slowdown", "s3", Rule("slowdown", "GET", SEG + "$", nth=3, retry_after=1), "SlowDown", 1),
-    ("data-get-truncated", "s3", Rule("truncate", "GET", SEG + "$", nth=3), "", 1),
-    ("data-get-flipped", "s3", Rule("flip", "GET", SEG + "$", nth=3), "", 4),
-    ("index-get-flipped", "s3", Rule("flip", "GET", SEG + "$", nth=1), "", 4),
-    ("data-get-stall", "s3", Rule("stall", "GET", SEG + "$", nth=3, seconds=4), "", 1),
-    ("listing-slowdown", "s3", Rule("slowdown", "GET", r"list-type=2", retry_after=1), "SlowDown", 1),
+    # (id, backend, rule, what a failed run names, its exit code, the only outcome allowed or None)
+    ("data-get-500", "s3", Rule("status", "GET", SEG + "$", nth=3, status=500), "InternalError", 1, None),
+    ("data-get-slowdown", "s3", Rule("slowdown", "GET", SEG + "$", nth=3, retry_after=1), "SlowDown", 1, None),
+    ("data-get-truncated", "s3", Rule("truncate", "GET", SEG + "$", nth=3), "", 1, None),
+    # One byte damaged on the way: the frame is read again and is intact: ridden out.
+    ("data-get-flipped", "s3", Rule("flip", "GET", SEG + "$", nth=3), "", 4, 0),
+    # Damaged on every read (as damage at rest would be): exit 4, nothing damaged reaches Kafka.
+    ("data-get-flipped-always", "s3", Rule("flip", "GET", SEG + "$", nth=3, times=50), "frame 0 checksum mismatch",
+     4, 4),
+    ("index-get-flipped", "s3", Rule("flip", "GET", SEG + "$", nth=1), "", 4, None),
+    ("data-get-stall", "s3", Rule("stall", "GET", SEG + "$", nth=3, seconds=4), "", 1, None),
+    ("listing-slowdown", "s3", Rule("slowdown", "GET", r"list-type=2", retry_after=1), "SlowDown", 1, None),
     ("data-get-403", "s3", Rule("status", "GET", SEG + "$", nth=3, status=403, code="AccessDenied"),
-     "AccessDenied", 3),
-    ("state-put-500", "s3", Rule("status", "PUT", r"/state\.json$", status=500), "InternalError", 1),
-    ("data-get-truncated", "azure", Rule("truncate", "GET", SEG + "$", nth=3), "", 1),
-    ("data-get-flipped", "azure", Rule("flip", "GET", SEG + "$", nth=3), "", 4),
-    ("data-get-flipped", "gcs", Rule("flip", "GET", SEG_GCS, nth=3), "", 4),
+     "AccessDenied", 3, 3),
+    ("state-put-500", "s3", Rule("status", "PUT", r"/state\.json$", status=500), "InternalError", 1, None),
+    ("data-get-truncated", "azure", Rule("truncate", "GET", SEG + "$", nth=3), "", 1, None),
+    ("data-get-flipped", "azure", Rule("flip", "GET", SEG + "$", nth=3), "", 4, 0),
+    ("data-get-flipped", "gcs", Rule("flip", "GET", SEG_GCS, nth=3), "", 4, 0),
     ("data-get-500", "gcs", Rule("status", "GET", SEG_GCS, nth=3, status=500, code="backendError"),
-     "backendError", 1),
+     "backendError", 1, None),
 ]
 
 
-@pytest.mark.parametrize("case,store,rule,names,code",
-                         [pytest.param(c, b, r, n, x, id=f"{b}-{c}") for c, b, r, n, x in RESTORE_CASES],
+@pytest.mark.parametrize("case,store,rule,names,code,only",
+                         [pytest.param(c, b, r, n, x, o, id=f"{b}-{c}") for c, b, r, n, x, o in RESTORE_CASES],
                          indirect=["store"])
-def test_restore_store_fault(case, store, rule, names, code, binary, bootstrap, topic, backups, tmp_path):
+def test_restore_store_fault(case, store, rule, names, code, only, binary, bootstrap, topic, backups, tmp_path):
     # Read the module's clean backup of this backend through this test's proxy.
     store.cfg["prefix"] = backups[store.kind]
     target = f"{topic}-r-{store.kind}-{case}-{uuid.uuid4().hex[:4]}"
@@ -308,12 +313,20 @@ def test_restore_store_fault(case, store, rule, names, code, binary, bootstrap, 
     assert rule.fired, f"{case}: the fault never fired; requests: {store.proxy.log}"
     assert_clean(r, store)
     store.proxy.set_rules()
-    if r.returncode == 0:
+    if only is not None:
+        assert r.returncode == only, f"{case}: exit {r.returncode}, want {only}:\n{r.stderr[-2000:]}"
+    if r.returncode == 0 and rule.action == "flip":
+        assert "damaged on the way from the store" in r.stderr, r.stderr[-2000:]
+        outcome = "ridden out (read again)"
+    elif r.returncode == 0:
         retried_warning(r, store)
         outcome = "ridden out"
     else:
         assert r.returncode == code, f"{case}: exit {r.returncode}, want 0 or {code}:\n{r.stderr[-2000:]}"
         assert names in r.stderr, f"{case}: the message does not name {names!r}:\n{r.stderr[-2000:]}"
+        if r.returncode != 4:
+            # Not damaged data: no advice to replace a segment that is intact.
+            assert "intact copy" not in r.stderr, f"{case}: damage advice after a store error:\n{r.stderr[-2000:]}"
         # Whatever reached Kafka before the stop is a correct prefix: no damaged record got through.
         if topic_exists(bootstrap, target):
             got = consume_all(bootstrap, target)
