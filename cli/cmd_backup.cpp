@@ -11,6 +11,7 @@
 #include "cli/signals.hpp"
 #include "pipeline/backup/backup_job.hpp"
 #include "pipeline/backup/fetch_budget.hpp"
+#include "pipeline/backup/worker_backup.hpp"
 
 namespace kb::cli {
 
@@ -102,8 +103,19 @@ int run_backup(const config& cfg, const parsed_args& args, std::ostream& out, st
   // Signals are handled here, not by the job's io thread: that thread may sit in a storage call
   // that only the recorded interruption ends.
   o.handle_signals = false;
-  pb::backup_job job(std::move(o), **store);
-  auto result = [&] {
+  auto result = [&]() -> kb::result<pb::stats> {
+    if (cfg.workers) {
+      // One worker of a group (docs/scale-out.md): only the partitions the group assigns it.
+      pipeline::workers::member_config m;
+      m.group_id = cfg.workers->group_id;
+      m.instance_id = cfg.workers->instance_id;
+      m.session_timeout = std::chrono::milliseconds(cfg.workers->session_timeout_ms);
+      m.rebalance_timeout = std::chrono::milliseconds(cfg.workers->rebalance_timeout_ms);
+      pb::worker_backup worker(std::move(o), std::move(m), **store);
+      signal_scope signals("backup", [&worker](int) { worker.request_stop(); });
+      return worker.run(std::move(on_progress));
+    }
+    pb::backup_job job(std::move(o), **store);
     signal_scope signals("backup", [&job](int) { job.request_stop(); });
     return job.run(std::move(on_progress));
   }();

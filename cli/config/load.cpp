@@ -51,7 +51,7 @@ void validate(reader& r, config& cfg, const YAML::Node& root) {
 
   validate_backup(r, cfg.mode, cfg.backup);
   validate_restore(r, cfg.restore);
-  if (cfg.workers) validate_workers(r, *cfg.workers);
+  if (cfg.workers) validate_workers(r, *cfg.workers, cfg.mode);
 }
 
 /// The YAML tree of the substituted text, or a located message that never echoes a secret.

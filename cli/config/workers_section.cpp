@@ -29,10 +29,11 @@ void read_workers(reader& r, const YAML::Node& node, const std::string& path, wo
   });
 }
 
-void validate_workers(reader& r, const workers_config& w) {
-  // The group member exists (pipeline/workers) but the engines do not run under it yet: say so
-  // rather than let N processes each copy everything while believing they share the work.
-  r.warn_at("workers", "read but not applied yet: backup and restore still run as one process each (issue #17)");
+void validate_workers(reader& r, const workers_config& w, job_kind mode) {
+  // The backup runs under the group (pipeline/backup/worker_backup); the restore does not yet:
+  // say so rather than let N processes each restore everything while believing they share it.
+  if (mode == job_kind::restore)
+    r.warn_at("workers", "read but not applied yet to a restore: it still runs as one process (issue #17)");
   if (w.group_id.empty()) {
     r.error_at("workers.group_id",
                "is required when workers: is set: the Kafka group the workers share (e.g. kafka-backup-orders); "

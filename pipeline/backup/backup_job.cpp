@@ -27,6 +27,7 @@
 #include "pipeline/backup/resume.hpp"
 #include "pipeline/backup/segment_uploader.hpp"
 #include "pipeline/backup/stop_signals.hpp"
+#include "pipeline/backup/worker_marks.hpp"
 #include "pipeline/exception_error.hpp"
 #include "pipeline/kafka_admin.hpp"
 #include "pipeline/memory_budget.hpp"
@@ -92,6 +93,7 @@ struct backup_job::impl {
   bool store_ok = false;
   steady::time_point last_refresh = steady::now();
   steady::time_point last_discovery = steady::now();
+  steady::time_point last_marker = steady::now();  ///< worker mode: workers.json renewed
   lease_keeper lease;
   catalog cat;  ///< the followed topics, backup.json, topic.json
   partition_activator activator;
@@ -218,6 +220,10 @@ struct backup_job::impl {
   void housekeeping() {
     const auto now = steady::now();
     uploader->close_older_than(now - std::chrono::milliseconds(opts.segment_max_interval_ms));
+    if (opts.worker && now - last_marker >= std::chrono::milliseconds(opts.lease_ttl_ms / 3)) {
+      last_marker = now;
+      submit_store_call(workers_marker_key(paths), to_json(marker(now_ms())));
+    }
     // Lease renewal on the pool (a store call may block).
     if (lease.renewal_due(now)) {
       lease.renewing(now);
@@ -249,8 +255,8 @@ struct backup_job::impl {
       }
       if (auto s = co_await cat.async_select(*cluster); !s) co_return s;
       const auto before = parts.size();
-      add_partitions(parts, *cluster, cat.topics());
-      if (parts.size() != before) {
+      add_our_partitions();
+      if (parts.size() != before && writes_manifest()) {
         log::info("backup: {} new partition(s) discovered", parts.size() - before);
         for (const auto& name : cat.topics()) {
           bool warned = true;
@@ -305,6 +311,11 @@ struct backup_job::impl {
 
   /// The lease, then what an interrupted writer left, then backup.json and the topic.json files.
   asio::awaitable<result<void>> async_open_set() {
+    if (opts.worker) co_return co_await async_open_as_worker();
+    if (auto r = co_await async_call_on_pool(uploader->store_pool(), io,
+                                             [this] { return refuse_if_workers_run(store, paths, now_ms()); });
+        !r)
+      co_return r;
     const auto lease_taken = std::chrono::system_clock::now();
     if (auto r = co_await async_take_lease(); !r) co_return r;
     store_ok = true;
@@ -328,6 +339,50 @@ struct backup_job::impl {
       if (auto r = cat.write(now_ms()); !r) co_return r;  // record what is missing
     }
     co_return result<void>{};
+  }
+
+  /// Worker mode: no exclusive lease and no removal of leftovers (they may be another worker's
+  /// upload in progress); workers.json says workers write the set, owner records say which
+  /// worker writes which partition; only the generation's leader writes the manifests.
+  asio::awaitable<result<void>> async_open_as_worker() {
+    const auto& w = *opts.worker;
+    auto r = co_await async_call_on_pool(uploader->store_pool(), io, [this, &w]() -> result<void> {
+      if (auto held = refuse_if_lease_held(store, paths, now_ms()); !held) return held;
+      if (auto m = store.put(workers_marker_key(paths), as_bytes(to_json(marker(now_ms())))); !m) return m;
+      for (const auto& tp : w.partitions) {
+        const partition_owner o{w.group_id, w.member_id, w.generation, now_ms()};
+        if (auto p = store.put(owner_key(paths, tp), as_bytes(to_json(o))); !p) return p;
+      }
+      return {};
+    });
+    if (!r) co_return r;
+    store_ok = true;
+    last_marker = steady::now();
+    if (!w.leader) co_return result<void>{};
+    if (auto o = cat.open(cluster->cluster_id(), now_ms()); !o) co_return o;
+    bool warned = false;
+    for (const auto& name : cat.topics()) {
+      if (auto t = co_await cat.async_write_topic(*cluster, name, warned); !t) set_error(std::move(t.error()));
+    }
+    if (first_error) co_return fail(*first_error);
+    if (!cat.manifest().notes.empty()) {
+      if (auto n = cat.write(now_ms()); !n) co_return n;
+    }
+    co_return result<void>{};
+  }
+
+  workers_marker marker(std::int64_t now) const {
+    const auto& w = *opts.worker;
+    return workers_marker{w.group_id, w.member_id, w.generation, now, now + opts.lease_ttl_ms};
+  }
+
+  bool writes_manifest() const { return !opts.worker || opts.worker->leader; }
+
+  /// The followed topics' partitions; a worker takes only those its generation assigned.
+  void add_our_partitions() {
+    add_partitions(parts, *cluster, cat.topics());
+    if (!opts.worker) return;
+    std::erase_if(parts, [this](const auto& kv) { return !opts.worker->partitions.contains(kv.first); });
   }
 
   /// Until every partition is done (or a stop or an error) and nothing is in flight any more.
@@ -377,13 +432,13 @@ struct backup_job::impl {
     if (auto r = co_await async_connect(); !r) co_return r;
     if (auto r = co_await async_open_set(); !r) co_return r;
 
-    add_partitions(parts, *cluster, cat.topics());
+    add_our_partitions();
     totals.topics = cat.topics().size();
     totals.partitions = parts.size();
     log::info("backup '{}': {} topic(s), {} partition(s), mode {}, to {}", opts.backup_id, cat.topics().size(),
               parts.size(), to_string(opts.mode), store.describe());
 
-    if (opts.consumer_group_snapshot) co_await async_group_snapshot();
+    if (opts.consumer_group_snapshot && writes_manifest()) co_await async_group_snapshot();
 
     std::optional<offset_map> snapshot_ends;
     if (opts.mode == run_mode::snapshot) {
@@ -396,8 +451,8 @@ struct backup_job::impl {
     co_await async_loop(snapshot_ends);
 
     for (const auto& [tp, ps] : parts) totals.partitions_complete += ps.phase == part_phase::done ? 1 : 0;
-    if (!first_error && opts.consumer_group_snapshot) co_await async_group_snapshot();
-    if (!first_error) {
+    if (!first_error && opts.consumer_group_snapshot && writes_manifest()) co_await async_group_snapshot();
+    if (!first_error && writes_manifest()) {
       if (auto r = cat.write(now_ms()); !r) co_return r;
     }
     report_progress();

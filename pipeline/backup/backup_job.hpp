@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "base/error.hpp"
@@ -31,6 +32,16 @@ enum class run_mode {
 enum class start_position { earliest, latest };
 
 [[nodiscard]] std::string_view to_string(run_mode m) noexcept;
+
+/// Worker mode (issue #17, docs/scale-out.md): the job backs up only the partitions one group
+/// generation gave this worker; no exclusive lease (workers.json and owner records instead).
+struct worker_scope {
+  std::string group_id;
+  std::string member_id;
+  std::int32_t generation = -1;
+  bool leader = false;  ///< only the leader writes backup.json and topic.json
+  std::set<net::topic_partition> partitions;
+};
 
 struct options {
   net::cluster_options cluster;
@@ -61,6 +72,7 @@ struct options {
   /// No fetch for this long while partitions are still to be fetched: warn (again each period)
   /// saying what the fetcher waits for (memory, uploads, back-off, an offset reset, a leader).
   std::chrono::milliseconds stall_report_after{30'000};
+  std::optional<worker_scope> worker;  ///< absent: one process holding the backup's lease
 };
 
 /// Totals of one run (what the final summary line prints).

@@ -1,0 +1,225 @@
+"""A backup run by a group of `kafka-backup backup` processes (issue #17 item 2, docs/scale-out.md):
+three workers with one `workers:` section back up a 60-partition topic while confluent-kafka
+produces; a fourth joins and takes a share; one is killed with SIGKILL and its partitions move
+within the session timeout; the stored set is byte-for-byte the broker's log (an independent
+Fetch client), `validate --deep` passes, and a restore into a new topic is record-by-record
+equal. A single-process backup of the same id is refused while the workers run. Against the
+harness's real broker ($KB_TEST_ENV); every wait is bounded."""
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from test_backup import assert_identical, end_offsets, new_topic, plaintext, write_config
+
+PARTITIONS = 60
+SESSION_MS = 6000
+GEN_LINE = re.compile(r"backup worker (\S+): generation (\d+)(?: \(leader\))?: (\d+) partition\(s\): (.*)$")
+
+
+def parse_partitions(text: str) -> set[tuple[str, int]]:
+    out: set[tuple[str, int]] = set()
+    if text == "none":
+        return out
+    for topic, body in re.findall(r"(\S+?)\[([^\]]*)\]", text):
+        for part in body.split(","):
+            lo, _, hi = part.partition("-")
+            for p in range(int(lo), int(hi or lo) + 1):
+                out.add((topic, p))
+    return out
+
+
+class Worker:
+    def __init__(self, binary, cfg: Path, log: Path):
+        self.log = log
+        self.proc = subprocess.Popen([str(binary), "backup", "--config", str(cfg), "--no-progress"],
+                                     stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+
+    def generations(self) -> dict[int, tuple[str, set]]:
+        """generation -> (member id, partitions) as this worker logged them."""
+        out = {}
+        for line in self.log.read_text().splitlines():
+            m = GEN_LINE.search(line)
+            if m:
+                out[int(m.group(2))] = (m.group(1), parse_partitions(m.group(4)))
+        return out
+
+    def member_id(self) -> str | None:
+        g = self.generations()
+        return g[max(g)][0] if g else None
+
+
+class ProducerThread(threading.Thread):
+    """Writes to every partition until stopped; counts what the broker acknowledged."""
+
+    def __init__(self, env, topic):
+        super().__init__(daemon=True)
+        from confluent_kafka import Producer
+        self.p = Producer({"bootstrap.servers": plaintext(env), "linger.ms": 10, "enable.idempotence": True})
+        self.topic = topic
+        self.stop = threading.Event()
+        self.sent = 0
+        self.errors: list[str] = []
+
+    def run(self):
+        i = 0
+        while not self.stop.is_set():
+            for part in range(PARTITIONS):
+                self.p.produce(self.topic, key=f"k{i}-{part}".encode(), value=f"{part}-{i}-".encode() + b"v" * (i % 300),
+                               partition=part, on_delivery=self._delivered)
+            self.p.poll(0)
+            i += 1
+            time.sleep(0.02)
+        assert self.p.flush(60) == 0
+
+    def _delivered(self, err, msg):
+        if err:
+            self.errors.append(str(err))
+        else:
+            self.sent += 1
+
+
+def wait_for(pred, timeout: float, what: str, step: float = 0.25):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def latest_generation(workers: list[Worker]) -> tuple[int, dict[str, set]]:
+    """The newest generation any live worker logged, and each worker's partitions in it."""
+    gens: dict[int, dict[str, set]] = {}
+    for w in workers:
+        for g, (member, parts) in w.generations().items():
+            gens.setdefault(g, {})[member] = parts
+    if not gens:
+        return -1, {}
+    g = max(gens)
+    return g, gens[g]
+
+
+def check_disjoint(workers: list[Worker]) -> None:
+    """In every generation no partition was given to two workers."""
+    gens: dict[int, list[set]] = {}
+    for w in workers:
+        for g, (_, parts) in w.generations().items():
+            gens.setdefault(g, []).append(parts)
+    for g, sets in gens.items():
+        seen: set = set()
+        for s in sets:
+            assert not (seen & s), f"generation {g}: partitions {sorted(seen & s)[:5]} owned twice"
+            seen |= s
+
+
+def stable_cover(workers: list[Worker], members: int, all_parts: set):
+    """The newest generation has `members` workers whose partitions are exactly all_parts."""
+    g, by_member = latest_generation(workers)
+    if len(by_member) != members:
+        return None
+    union: set = set()
+    for s in by_member.values():
+        union |= s
+    return (g, by_member) if union == all_parts and sum(len(s) for s in by_member.values()) == len(all_parts) else None
+
+
+def checkpoints_reach(store: Path, backup_id: str, topic: str, ends: dict[int, int]) -> bool:
+    for p, end in ends.items():
+        f = store / backup_id / "topics" / topic / str(p) / "checkpoint.json"
+        try:
+            if json.loads(f.read_text())["next_offset"] < end:
+                return False
+        except (OSError, ValueError, KeyError):
+            return False
+    return True
+
+
+def test_three_workers_a_fourth_joins_one_is_killed_and_the_set_is_exact(env, binary, dump_tool, tmp_path):
+    topic = new_topic(env, partitions=PARTITIONS, prefix="kbw")
+    all_parts = {(topic, p) for p in range(PARTITIONS)}
+    backup_id = "w-" + uuid.uuid4().hex[:8]
+    group = "kbw-" + uuid.uuid4().hex[:8]
+    cfg = write_config(tmp_path, env, [topic], backup_id,
+                       backup={"continuous": True, "segment_max_interval_ms": 1000, "poll_interval_ms": 100})
+    doc = json.loads(cfg.read_text())
+    doc["workers"] = {"group_id": group, "session_timeout_ms": SESSION_MS, "rebalance_timeout_ms": 30000}
+    cfg.write_text(json.dumps(doc))
+    store = tmp_path / "store"
+
+    producer = ProducerThread(env, topic)
+    producer.start()
+    workers = [Worker(binary, cfg, tmp_path / f"w{i}.log") for i in range(3)]
+    try:
+        g3, owners3 = wait_for(lambda: stable_cover(workers, 3, all_parts), 90, "three workers sharing 60 partitions")
+        # A single-process backup of the same id is refused while the workers run.
+        plain = write_config(tmp_path, env, [topic], backup_id)
+        r = subprocess.run([str(binary), "backup", "--config", str(plain), "--no-progress"], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 1, r.stderr
+        assert f"is being written by the workers of group '{group}'" in r.stderr
+
+        # The owner records name the member of the newest generation each partition went to.
+        def owners_match():
+            for member, parts in stable_cover(workers, 3, all_parts)[1].items():
+                for t, p in parts:
+                    rec = json.loads((store / backup_id / "owners" / t / f"{p}.json").read_text())
+                    if rec["member_id"] != member or rec["group_id"] != group:
+                        return False
+            return True
+        wait_for(owners_match, 30, "owners/ records matching the group's assignment")
+
+        # A fourth worker takes a share; nothing is owned twice.
+        workers.append(Worker(binary, cfg, tmp_path / "w3.log"))
+        g4, owners4 = wait_for(lambda: stable_cover(workers, 4, all_parts), 90, "four workers sharing 60 partitions")
+        assert g4 > g3
+        fourth = workers[3].member_id()
+        assert fourth in owners4 and len(owners4[fourth]) >= PARTITIONS // 8, owners4.get(fourth)
+
+        # kill -9 of one worker: its partitions move to the others after the session timeout.
+        victim = workers[1]
+        victim_id = victim.member_id()
+        killed_at = time.time()
+        victim.proc.send_signal(signal.SIGKILL)
+        victim.proc.wait(10)
+        live = [w for w in workers if w is not victim]
+        g5, owners5 = wait_for(lambda: stable_cover(live, 3, all_parts), SESSION_MS / 1000 + 60,
+                               "three survivors sharing 60 partitions")
+        moved_after = time.time() - killed_at
+        assert victim_id not in owners5
+        assert moved_after < SESSION_MS / 1000 + 45, moved_after
+        check_disjoint(workers)
+
+        # Stop writing; the survivors catch up to the end offsets; SIGTERM commits and leaves.
+        producer.stop.set()
+        producer.join(90)
+        assert not producer.errors, producer.errors[:3]
+        ends = end_offsets(env, topic, PARTITIONS)
+        assert sum(ends.values()) == producer.sent
+        wait_for(lambda: checkpoints_reach(store, backup_id, topic, ends), 120, "checkpoints at the end offsets", 0.5)
+        for w in live:
+            w.proc.send_signal(signal.SIGTERM)
+        for w in live:
+            assert w.proc.wait(90) == 0, w.log.read_text()[-3000:]
+    finally:
+        producer.stop.set()
+        for w in workers:
+            if w.proc.poll() is None:
+                w.proc.kill()
+                w.proc.wait(10)
+
+    check_disjoint(workers)
+    v = subprocess.run([str(binary), "validate", "--path", f"file://{store}", "--backup-id", backup_id, "--deep"],
+                       capture_output=True, text=True, timeout=300)
+    assert v.returncode == 0, v.stdout + v.stderr
+    # Every offset stored once, byte-identical to the broker's batches (an independent Fetch client).
+    assert_identical(env, dump_tool, f"file://{store}", backup_id, topic, PARTITIONS)
+    manifest = json.loads((store / backup_id / "backup.json").read_text())
+    assert manifest["topics"] == [topic]

@@ -1,0 +1,83 @@
+// worker_marks against a filesystem store in a temp folder (no broker): the JSON of the owner
+// records and workers.json, and the two refusals that keep workers and a single process apart.
+#include "pipeline/backup/worker_marks.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "storage/filesystem_store.hpp"
+
+namespace kb::pipeline::backup {
+namespace {
+
+namespace fs = std::filesystem;
+namespace sf = storage::format;
+
+class worker_marks_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("kb-worker-marks-" + std::to_string(::getpid()) + "-" +
+                                        std::to_string(std::random_device{}()));
+    fs::create_directories(dir_);
+    store_ = std::make_unique<storage::filesystem_store>(dir_);
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  fs::path dir_;
+  std::unique_ptr<storage::filesystem_store> store_;
+  sf::backup_paths paths_{"b1"};
+};
+
+TEST_F(worker_marks_test, owner_records_round_trip_and_are_listed) {
+  const partition_owner o{"g", "member-1", 7, 1234};
+  ASSERT_TRUE(store_->put(owner_key(paths_, {"orders", 12}), as_bytes(to_json(o))));
+  ASSERT_TRUE(store_->put(owner_key(paths_, {"a.b-c", 0}), as_bytes(to_json(partition_owner{"g", "m2", 8, 5}))));
+  ASSERT_TRUE(store_->put(paths_.root() + "owners/orders/junk.txt", as_bytes("x")));
+  EXPECT_EQ(owner_key(paths_, {"orders", 12}), "b1/owners/orders/12.json");
+  auto all = read_owners(*store_, paths_);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].first, (net::topic_partition{"a.b-c", 0}));
+  EXPECT_EQ((*all)[0].second.generation, 8);
+  EXPECT_EQ((*all)[1].first, (net::topic_partition{"orders", 12}));
+  EXPECT_EQ((*all)[1].second.member_id, "member-1");
+  EXPECT_EQ((*all)[1].second.assigned_ms, 1234);
+}
+
+TEST_F(worker_marks_test, damaged_json_is_corrupt_naming_the_field) {
+  auto r = parse_workers_marker(R"({"group_id":"g","member_id":"m","generation":1,"updated_ms":2})");
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::corrupt));
+  EXPECT_NE(r.error().message.find("expires_ms"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(parse_partition_owner("[1,2]"));
+}
+
+TEST_F(worker_marks_test, a_single_process_is_refused_while_workers_json_is_unexpired) {
+  EXPECT_TRUE(refuse_if_workers_run(*store_, paths_, 1'000));  // none yet
+  ASSERT_TRUE(store_->put(workers_marker_key(paths_), as_bytes(to_json(workers_marker{"grp", "m", 3, 1'000, 61'000}))));
+  auto r = refuse_if_workers_run(*store_, paths_, 31'000);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::conflict));
+  EXPECT_NE(r.error().message.find("workers of group 'grp'"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("30 s ago"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(refuse_if_workers_run(*store_, paths_, 61'000));  // expired: the workers are gone
+}
+
+TEST_F(worker_marks_test, a_worker_is_refused_while_a_live_lease_is_held) {
+  EXPECT_TRUE(refuse_if_lease_held(*store_, paths_, 1'000));
+  ASSERT_TRUE(store_->put(paths_.lock(), as_bytes(sf::to_json(sf::lease{"otherhost:1:abc", 1, 60'000}))));
+  auto r = refuse_if_lease_held(*store_, paths_, 30'000);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(errc::conflict));
+  EXPECT_NE(r.error().message.find("single-process backup"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(refuse_if_lease_held(*store_, paths_, 60'000));  // expired
+}
+
+}  // namespace
+}  // namespace kb::pipeline::backup
