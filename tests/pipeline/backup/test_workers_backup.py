@@ -8,15 +8,20 @@ harness's real broker ($KB_TEST_ENV); every wait is bounded."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
 from test_backup import assert_identical, end_offsets, new_topic, plaintext, write_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "restore"))
+from test_restore import create_topic, name, restore_config, run_restore  # noqa: E402
 
 PARTITIONS = 60
 SESSION_MS = 6000
@@ -223,3 +228,81 @@ def test_three_workers_a_fourth_joins_one_is_killed_and_the_set_is_exact(env, bi
     assert_identical(env, dump_tool, f"file://{store}", backup_id, topic, PARTITIONS)
     manifest = json.loads((store / backup_id / "backup.json").read_text())
     assert manifest["topics"] == [topic]
+
+
+def read_all(env, topic: str, partitions: int) -> dict[int, list[tuple]]:
+    """Every record of every partition (one confluent-kafka consumer, until EOF on all)."""
+    import confluent_kafka as ck
+    c = ck.Consumer({"bootstrap.servers": plaintext(env), "group.id": "kbw-read-" + uuid.uuid4().hex[:6],
+                     "enable.auto.commit": False, "enable.partition.eof": True})
+    out: dict[int, list[tuple]] = {p: [] for p in range(partitions)}
+    try:
+        pending = set()
+        tps = []
+        for p in range(partitions):
+            lo, hi = c.get_watermark_offsets(ck.TopicPartition(topic, p), timeout=10)
+            if hi > lo:
+                pending.add(p)
+                tps.append(ck.TopicPartition(topic, p, lo))
+        c.assign(tps)
+        deadline = time.time() + 120
+        while pending and time.time() < deadline:
+            m = c.poll(1.0)
+            if m is None:
+                continue
+            if m.error():
+                if m.error().code() == ck.KafkaError._PARTITION_EOF:
+                    pending.discard(m.partition())
+                    continue
+                raise AssertionError(str(m.error()))
+            out[m.partition()].append((m.key(), m.value(), tuple(m.headers() or ()), m.timestamp()[1]))
+        assert not pending, f"no end of partition {sorted(pending)} within 120 s"
+    finally:
+        c.close()
+    return out
+
+
+def test_one_shot_workers_exit_when_done_and_a_restore_is_record_equal(env, binary, tmp_path):
+    src = name("wk")
+    create_topic(env, src, PARTITIONS)
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": plaintext(env), "linger.ms": 10})
+    for i in range(150):
+        for part in range(PARTITIONS):
+            p.produce(src, key=None if i % 7 == 3 else f"k{i}".encode(), value=f"{part}-{i}".encode() * (1 + i % 5),
+                      partition=part, headers=[("h", f"{i}".encode())] if i % 3 == 0 else None)
+        p.poll(0)
+    assert p.flush(60) == 0
+    backup_id = "wo-" + uuid.uuid4().hex[:8]
+    cfg = write_config(tmp_path, env, [src], backup_id, backup={"segment_max_bytes": 65536})
+    doc = json.loads(cfg.read_text())
+    doc["workers"] = {"group_id": "kbw-" + uuid.uuid4().hex[:8], "session_timeout_ms": SESSION_MS,
+                      "rebalance_timeout_ms": 30000}
+    cfg.write_text(json.dumps(doc))
+    store = tmp_path / "store"
+    workers = [Worker(binary, cfg, tmp_path / f"o{i}.log") for i in range(3)]
+    try:
+        for w in workers:
+            assert w.proc.wait(120) == 0, w.log.read_text()[-3000:]
+    finally:
+        for w in workers:
+            if w.proc.poll() is None:
+                w.proc.kill()
+                w.proc.wait(10)
+    check_disjoint(workers)
+    for w in workers:
+        assert "reached their end offsets; leaving the group" in w.log.read_text() or \
+            "no partitions to back up" in w.log.read_text(), w.log.read_text()[-2000:]
+    v = subprocess.run([str(binary), "validate", "--path", f"file://{store}", "--backup-id", backup_id, "--deep"],
+                       capture_output=True, text=True, timeout=300)
+    assert v.returncode == 0, v.stdout + v.stderr
+
+    dst = src + "-restored"
+    rcfg = restore_config(env, tmp_path, store, backup_id, [src], {"topic_mapping": {src: dst}, "create_topics": True})
+    r = run_restore(env, rcfg)
+    assert r.returncode == 0, r.stderr
+    want = read_all(env, src, PARTITIONS)
+    got = read_all(env, dst, PARTITIONS)
+    assert sum(len(v) for v in want.values()) == 150 * PARTITIONS
+    for part in range(PARTITIONS):
+        assert got[part] == want[part], f"partition {part} differs after the restore"
