@@ -6,6 +6,7 @@
 
 #include "base/base64.hpp"
 #include "base/crc32c.hpp"
+#include "base/log.hpp"
 #include "storage/s3_client.hpp"
 #include "storage/s3_response.hpp"
 #include "storage/s3_upload.hpp"
@@ -33,10 +34,28 @@ class s3_store final : public object_store {
 
   result<byte_vector> get(std::string_view key) override {
     if (auto ok = validate_key(key); !ok) return tl::unexpected(ok.error());
-    byte_vector out;
-    auto resp = client_.execute({"GET", key, client_.object_path(key), {}, {}, {}, false, &out});
-    if (!resp) return tl::unexpected(resp.error());
-    return out;
+    // A whole object is checked against the CRC32C the store keeps (we upload with one): a
+    // manifest or checkpoint damaged on the way may still parse, with a wrong offset in it.
+    // A mismatch is read again; ranged segment reads rely on the segment's own checksums.
+    std::string why;
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      byte_vector out;
+      auto resp = client_.execute(
+          {"GET", key, client_.object_path(key), {}, {{"x-amz-checksum-mode", "ENABLED"}}, {}, false, &out});
+      if (!resp) return tl::unexpected(resp.error());
+      const std::string kept = resp->header("x-amz-checksum-crc32c");
+      // "…-N" is a multipart object's checksum of part checksums: not the body's own.
+      if (kept.empty() || kept.find('-') != std::string::npos || resp->header("x-amz-checksum-type") == "COMPOSITE")
+        return out;
+      const std::string got = s3_crc32c_checksum(out);
+      if (got == kept) return out;
+      why = fmt::format("the body read ({} bytes, CRC32C {}) does not match the CRC32C the store keeps ({})",
+                        out.size(), got, kept);
+      log::warn("s3: GET {}: {} on attempt {}; reading it again", client_.object_text(key), why, attempt);
+    }
+    return fail(errc::corrupt, fmt::format("S3 GET {}: {} on 3 reads: damaged in the store or on every way from it; "
+                                           "check the object (validate --deep) and the network path",
+                                           client_.object_text(key), why));
   }
 
   result<byte_vector> get_range(std::string_view key, std::uint64_t offset, std::uint64_t length) override {

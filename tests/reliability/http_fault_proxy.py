@@ -15,6 +15,8 @@ forwarding:
   flip_request  one byte in the middle of the request's body is inverted, then forwarded (what
               a corrupting link does to an upload: the store must refuse it)
   stall       waits `seconds` before forwarding (a slow / hung store)
+  rewrite     forwarded; the first match of `pattern` in the answer's body is replaced by
+              `replacement` (damage that still parses: a digit changed in a JSON document)
 
 Used in-process by tests/reliability/test_store_faults.py; `python3 http_fault_proxy.py UPSTREAM`
 runs it alone (no rules; prints the port) to watch what a run sends.
@@ -47,6 +49,8 @@ class Rule:
     code: str = "InternalError"      # the error code put in the body
     retry_after: int = 1             # seconds, for slowdown
     seconds: float = 0.0             # for stall
+    pattern: str = ""                # for rewrite
+    replacement: str = ""
     seen: int = 0
     fired: list = field(default_factory=list)   # "METHOD target" of every faulted request
 
@@ -191,6 +195,10 @@ class FaultProxy:
             b = bytearray(data)
             b[len(b) // 2] ^= 0xFF
             data = bytes(b)
+        if rule and rule.action == "rewrite" and data:
+            data = re.sub(rule.pattern, rule.replacement, data.decode("latin-1"), count=1).encode("latin-1")
+            out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-length"]
+            out_headers.append(("Content-Length", str(len(data))))
         head = f"HTTP/1.1 {resp.status} {resp.reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in out_headers)
         if rule and rule.action == "truncate" and method != "HEAD":
             conn.sendall(head.encode("latin-1") + b"\r\n" + data[: len(data) // 2])

@@ -293,6 +293,13 @@ RESTORE_CASES = [
     ("data-get-403", "s3", Rule("status", "GET", SEG + "$", nth=3, status=403, code="AccessDenied"),
      "AccessDenied", 3, 3),
     ("state-put-500", "s3", Rule("status", "PUT", r"/state\.json$", status=500), "InternalError", 1, None),
+    # Whole-object GETs are checked against the CRC32C S3 keeps, and read again on a mismatch.
+    ("manifest-get-flipped", "s3", Rule("flip", "GET", r"/backup\.json$"), "", 4, 0),
+    ("topic-get-flipped", "s3", Rule("flip", "GET", r"/topic\.json$"), "", 4, 0),
+    ("checkpoint-get-flipped", "s3", Rule("flip", "GET", r"/0/checkpoint\.json$"), "", 4, 0),
+    ("checkpoint-get-flipped-always", "s3", Rule("flip", "GET", r"/0/checkpoint\.json$", times=50),
+     "does not match the CRC32C the store keeps", 4, 4),
+    ("checkpoint-get-truncated", "s3", Rule("truncate", "GET", r"/0/checkpoint\.json$"), "", 1, None),
     ("data-get-truncated", "azure", Rule("truncate", "GET", SEG + "$", nth=3), "", 1, None),
     ("data-get-flipped", "azure", Rule("flip", "GET", SEG + "$", nth=3), "", 4, 0),
     ("data-get-flipped", "gcs", Rule("flip", "GET", SEG_GCS, nth=3), "", 4, 0),
@@ -316,7 +323,8 @@ def test_restore_store_fault(case, store, rule, names, code, only, binary, boots
     if only is not None:
         assert r.returncode == only, f"{case}: exit {r.returncode}, want {only}:\n{r.stderr[-2000:]}"
     if r.returncode == 0 and rule.action == "flip":
-        assert "damaged on the way from the store" in r.stderr, r.stderr[-2000:]
+        assert re.search(r"damaged on the way from the store|does not match the CRC32C the store keeps .* reading it "
+                         r"again", r.stderr), r.stderr[-2000:]
         outcome = "ridden out (read again)"
     elif r.returncode == 0:
         retried_warning(r, store)
@@ -399,3 +407,54 @@ def test_multipart_upload_fault(case, store, rule, binary, bootstrap, big_topic,
     got = consume_all(bootstrap, target, partitions=1)[0]
     assert [v for _, v in got] == values, f"{target}: {len(got)} records, not the {BIG_RECORDS} produced (or they differ)"
     record(f"backup {store.kind} {case}", f"{outcome}, exact")
+
+
+# -- a checkpoint damaged on the way, still valid JSON -----------------------------------------
+def test_backup_resume_with_a_checkpoint_changed_on_the_way(env, binary, bootstrap, tmp_path):
+    """checkpoint.json carries no checksum: a digit of `next_offset` changed in the answer (400 ->
+    404) must not make a resumed backup skip offsets 400..403 silently."""
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    name = f"kbstore-ckpt-{uuid.uuid4().hex[:10]}"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(name, 1, 1)]).values():
+        f.result(timeout=60)
+    pr = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+
+    def produce(lo: int, hi: int) -> None:
+        for i in range(lo, hi):
+            pr.produce(name, key=f"k{i}".encode(), value=f"v{i}".encode(), partition=0)
+        assert pr.flush(60) == 0
+
+    s = Store("s3", env, f"kbstore/{uuid.uuid4().hex[:10]}/")
+    try:
+        produce(0, 400)
+        r = backup(binary, tmp_path, bootstrap, name, s, "sf-ckpt")
+        assert r.returncode == 0, r.stderr[-2000:]
+        produce(400, 500)
+        rule = Rule("rewrite", "GET", r"/0/checkpoint\.json$", pattern=r'"next_offset":\s*400',
+                    replacement='"next_offset":404')
+        s.proxy.set_rules(rule)
+        r = backup(binary, tmp_path, bootstrap, name, s, "sf-ckpt")
+        assert rule.fired, f"the checkpoint was never read; requests: {s.proxy.log}"
+        s.proxy.set_rules()
+        print(f"checkpoint rewritten: exit {r.returncode}: {error_line(r) if r.returncode else ''}")
+        v = run(binary, "validate", ["--path", s.url, "--backup-id", "sf-ckpt", "--deep"], s.url_env)
+        target = f"{name}-r"
+        cfg = {"mode": "restore", "backup_id": "sf-ckpt",
+               "target": {"bootstrap_servers": [bootstrap], "topics": {"include": [name]}},
+               "storage": s.cfg, "restore": {"topic_mapping": {name: target}, "create_topics": True,
+                                             "allow_gaps": False}}
+        rr = run(binary, "restore", ["--config", str(write_cfg(tmp_path, cfg))], s.tool_env)
+        got = consume_all(bootstrap, target, partitions=1)[0] if rr.returncode == 0 else []
+        print(f"validate exit {v.returncode}; restore exit {rr.returncode}, {len(got)} records")
+        assert "does not match the CRC32C the store keeps" in r.stderr, r.stderr[-2000:]
+        assert r.returncode != 0 or (v.returncode == 0 and len(got) == 500), \
+            (f"a backup resumed from a changed checkpoint ended with exit 0 but the backup is not whole: "
+             f"validate exit {v.returncode}: {v.stdout[-800:]} {v.stderr[-800:]}; restore exit {rr.returncode}, "
+             f"{len(got)} of 500 records")
+        record("backup s3 resume-checkpoint-rewritten", "ridden out (read again), exact" if r.returncode == 0
+               else f"exit {r.returncode}")
+    finally:
+        s.proxy.stop()
