@@ -164,7 +164,9 @@ def test_three_workers_a_fourth_joins_one_is_killed_and_the_set_is_exact(env, bi
     workers = [Worker(binary, cfg, tmp_path / f"w{i}.log") for i in range(3)]
     try:
         g3, owners3 = wait_for(lambda: stable_cover(workers, 3, all_parts), 90, "three workers sharing 60 partitions")
-        # A single-process backup of the same id is refused while the workers run.
+        # A single-process backup of the same id is refused while the workers run (once their
+        # engines started: workers.json is written when a generation's engine opens the set).
+        wait_for(lambda: (store / backup_id / "workers.json").is_file(), 30, "workers.json written")
         plain = write_config(tmp_path, env, [topic], backup_id)
         r = subprocess.run([str(binary), "backup", "--config", str(plain), "--no-progress"], capture_output=True,
                            text=True, timeout=60)
