@@ -151,12 +151,43 @@ class gcs_store final : public object_store {
 
   result<byte_vector> get(std::string_view key) override {
     if (auto ok = validate_key(key); !ok) return tl::unexpected(ok.error());
-    byte_vector out;
-    call c{"GET", object_url(key) + "?alt=media", {}, {}, key};
-    c.download = &out;
-    auto resp = execute(c);
-    if (!resp) return tl::unexpected(resp.error());
-    return out;
+    // A whole object is checked against the crc32c GCS keeps (X-Goog-Hash): a manifest or
+    // checkpoint damaged on the way may still parse, with a wrong offset in it. A mismatch is
+    // read again; ranged segment reads rely on the segment's own checksums.
+    std::string why;
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      byte_vector out;
+      call c{"GET", object_url(key) + "?alt=media", {}, {}, key};
+      c.download = &out;
+      auto resp = execute(c);
+      if (!resp) return tl::unexpected(resp.error());
+      const std::string kept = stored_crc32c(*resp);
+      if (kept.empty()) return out;
+      const std::string got = crc32c_base64(kb::crc32c(out));
+      if (got == kept) return out;
+      why = fmt::format("the body read ({} bytes, crc32c {}) does not match the crc32c the store keeps ({})",
+                        out.size(), got, kept);
+      log::warn("gcs: GET '{}' in {}: {} on attempt {}; reading it again", key, describe(), why, attempt);
+    }
+    return fail(errc::corrupt, fmt::format("GCS GET '{}' in {}: {} on 3 reads: damaged in the store or on every way "
+                                           "from it; check the object (validate --deep) and the network path",
+                                           key, describe(), why));
+  }
+
+  /// The crc32c of X-Goog-Hash (one header per hash, or one comma-separated list); empty if none.
+  static std::string stored_crc32c(const http_response_data& r) {
+    for (const auto& [name, value] : r.headers) {
+      if (name != "x-goog-hash") continue;
+      std::string_view rest = value;
+      while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        std::string_view item = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        if (item.substr(0, 7) == "crc32c=") return std::string(item.substr(7));
+      }
+    }
+    return {};
   }
 
   result<byte_vector> get_range(std::string_view key, std::uint64_t offset, std::uint64_t length) override {
