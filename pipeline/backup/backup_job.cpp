@@ -473,7 +473,8 @@ struct backup_job::impl {
     const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
     share_one_allocator_arena();
     segment_uploader::options uo{opts.codec, opts.compression_level,
-                                 opts.compression_threads ? opts.compression_threads : cores, opts.upload_threads};
+                                 opts.compression_threads ? opts.compression_threads : cores, opts.upload_threads,
+                                 opts.worker.has_value()};
     uploader = std::make_unique<segment_uploader>(
         io, store, paths, budget, parts, totals, uo,
         segment_uploader::hooks{[this](error e) { set_error(std::move(e)); }, [this] { return first_error.has_value(); },

@@ -252,6 +252,7 @@ std::vector<segment_uploader::upload_result> segment_uploader::write_group(std::
       auto& it = items[i];
       it.next.bytes_stored += res[i].stored;
       it.next.updated_ms = now_ms();
+      if (opts_.keep_newer_checkpoint && stored_checkpoint_is_ahead(it)) continue;
       if (auto r = group->put(it.checkpoint_key, as_bytes(sf::to_json(it.next))); !r) return r;
     }
     return group->sync();
@@ -265,6 +266,17 @@ std::vector<segment_uploader::upload_result> segment_uploader::write_group(std::
     }
   }
   return res;
+}
+
+bool segment_uploader::stored_checkpoint_is_ahead(const upload_item& it) {
+  auto text = store_.get(it.checkpoint_key);
+  if (!text) return false;
+  auto stored = sf::parse_checkpoint(as_text(*text));
+  if (!stored || stored->next_offset <= it.next.next_offset) return false;
+  log::warn("backup: {} already records next offset {} (another worker owns {}-{} now); {} stays stored but the "
+            "checkpoint is not moved back to {}",
+            it.checkpoint_key, stored->next_offset, it.tp.topic, it.tp.partition, it.key, it.next.next_offset);
+  return true;
 }
 
 void segment_uploader::upload_done(const net::topic_partition& tp, open_segment& seg, upload_result res) {

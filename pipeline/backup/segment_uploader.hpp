@@ -57,6 +57,10 @@ class segment_uploader {
     int compression_level = 3;
     std::size_t compression_threads = 1;
     std::size_t upload_threads = 1;
+    /// Workers (issue #17): a checkpoint never moves a stored one back. A worker whose
+    /// partition went to another while it was frozen (a zombie) may still seal and upload; the
+    /// new owner's later checkpoint then stays (one read per checkpoint).
+    bool keep_newer_checkpoint = false;
   };
   struct hooks {
     std::function<void(error)> on_error;  ///< the job stops with it
@@ -111,6 +115,8 @@ class segment_uploader {
   void submit_group(std::vector<upload_item> items);
   /// On the pool: writes the items' segments, syncs, writes their checkpoints, syncs.
   std::vector<upload_result> write_group(std::vector<upload_item>& items);
+  /// keep_newer_checkpoint: the stored checkpoint is past this upload's (blocking read).
+  bool stored_checkpoint_is_ahead(const upload_item& it);
 
   boost::asio::io_context& io_;
   storage::object_store& store_;

@@ -34,9 +34,10 @@ class uploader_test : public ::testing::Test {
     store_.reset();
     fs::remove_all(dir_);
   }
-  void make(sf::frame_codec codec) {
+  void make(sf::frame_codec codec, bool keep_newer_checkpoint = false) {
     up_ = std::make_unique<segment_uploader>(
-        io_, *store_, paths_, budget_, parts_, totals_, segment_uploader::options{codec, 3, 2, 2},
+        io_, *store_, paths_, budget_, parts_, totals_,
+        segment_uploader::options{codec, 3, 2, 2, keep_newer_checkpoint},
         segment_uploader::hooks{[this](error e) { error_ = std::move(e); }, [this] { return failed_; },
                                 [this] { ++pokes_; }});
   }
@@ -143,6 +144,32 @@ TEST_F(uploader_test, the_next_segment_chains_on_the_first) {
   EXPECT_EQ(ps.checkpoint.first_offset, 0);
   EXPECT_EQ(ps.checkpoint.last_segment, paths_.segment("t", 0, 5, 9));
   EXPECT_TRUE(store_->get(paths_.segment("t", 0, 0, 4)));
+}
+
+// Workers (issue #17): a zombie whose partition moved to another worker still seals and uploads
+// what it held; the new owner's checkpoint, further on, must not be moved back by it.
+TEST_F(uploader_test, a_worker_never_moves_a_stored_checkpoint_back) {
+  for (const bool keep : {false, true}) {
+    SCOPED_TRACE(keep ? "keep_newer_checkpoint" : "one process");
+    sf::partition_checkpoint newer;
+    newer.topic = "t";
+    newer.next_offset = 50;
+    newer.last_segment = paths_.segment("t", 0, 0, 49);
+    ASSERT_TRUE(store_->put(paths_.checkpoint("t", 0), as_bytes(sf::to_json(newer))));
+    parts_.clear();
+    make(sf::frame_codec::none, keep);
+    auto& ps = part();
+    append(ps, 0, 19, 500);
+    up_->close(ps);
+    ASSERT_TRUE(run_until([&] { return (ps.has_checkpoint && !ps.uploading) || error_; }));
+    ASSERT_FALSE(error_) << error_->message;
+    EXPECT_TRUE(store_->get(paths_.segment("t", 0, 0, 19)));  // the zombie's segment is stored
+    auto stored = sf::parse_checkpoint(as_text(*store_->get(paths_.checkpoint("t", 0))));
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->next_offset, keep ? 50 : 20);
+    up_->shutdown();
+    up_.reset();
+  }
 }
 
 TEST_F(uploader_test, only_segments_opened_before_the_limit_are_rotated) {

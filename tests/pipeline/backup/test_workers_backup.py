@@ -308,3 +308,70 @@ def test_one_shot_workers_exit_when_done_and_a_restore_is_record_equal(env, bina
     assert sum(len(v) for v in want.values()) == 150 * PARTITIONS
     for part in range(PARTITIONS):
         assert got[part] == want[part], f"partition {part} differs after the restore"
+
+
+def test_a_zombie_worker_frozen_past_its_session_leaves_the_set_exact(env, binary, tmp_path):
+    """SIGSTOP past the session timeout: the other worker takes its partitions; after SIGCONT the
+    zombie finds its partitions lost, still seals and uploads what it held (an overlap of
+    identical batches at most), and never moves a checkpoint back. validate --deep passes and a
+    restore is record-by-record equal."""
+    topic = name("wz")
+    create_topic(env, topic, PARTITIONS)
+    all_parts = {(topic, p) for p in range(PARTITIONS)}
+    backup_id = "wz-" + uuid.uuid4().hex[:8]
+    cfg = write_config(tmp_path, env, [topic], backup_id,
+                       backup={"continuous": True, "segment_max_interval_ms": 3000, "poll_interval_ms": 100})
+    doc = json.loads(cfg.read_text())
+    doc["workers"] = {"group_id": "kbw-" + uuid.uuid4().hex[:8], "session_timeout_ms": SESSION_MS,
+                      "rebalance_timeout_ms": 30000}
+    cfg.write_text(json.dumps(doc))
+    store = tmp_path / "store"
+    producer = ProducerThread(env, topic)
+    producer.start()
+    workers = [Worker(binary, cfg, tmp_path / f"z{i}.log") for i in range(2)]
+    try:
+        wait_for(lambda: stable_cover(workers, 2, all_parts), 90, "two workers sharing 60 partitions")
+        zombie, other = workers
+        zombie_id = zombie.member_id()
+        zombie.proc.send_signal(signal.SIGSTOP)
+        try:
+            # The other worker alone owns everything once the zombie's session expired.
+            def alone():
+                g, by_member = latest_generation([other])
+                return g > 0 and len(by_member) == 1 and len(next(iter(by_member.values()))) == PARTITIONS
+            wait_for(alone, SESSION_MS / 1000 + 60, "the other worker owning all partitions")
+        finally:
+            zombie.proc.send_signal(signal.SIGCONT)
+        wait_for(lambda: "lost " in zombie.log.read_text(), 60, "the zombie noticing its partitions were lost")
+        wait_for(lambda: stable_cover(workers, 2, all_parts), 90, "the zombie back in the group")
+        assert zombie_id is not None
+        producer.stop.set()
+        producer.join(90)
+        assert not producer.errors, producer.errors[:3]
+        ends = end_offsets(env, topic, PARTITIONS)
+        wait_for(lambda: checkpoints_reach(store, backup_id, topic, ends), 120, "checkpoints at the end offsets", 0.5)
+        for w in workers:
+            w.proc.send_signal(signal.SIGTERM)
+        for w in workers:
+            assert w.proc.wait(90) == 0, w.log.read_text()[-3000:]
+    finally:
+        producer.stop.set()
+        for w in workers:
+            if w.proc.poll() is None:
+                w.proc.send_signal(signal.SIGCONT)
+                w.proc.kill()
+                w.proc.wait(10)
+    check_disjoint(workers)
+    v = subprocess.run([str(binary), "validate", "--path", f"file://{store}", "--backup-id", backup_id, "--deep"],
+                       capture_output=True, text=True, timeout=300)
+    assert v.returncode == 0, v.stdout + v.stderr
+    assert checkpoints_reach(store, backup_id, topic, ends), "a checkpoint moved back"
+    dst = topic + "-restored"
+    rcfg = restore_config(env, tmp_path, store, backup_id, [topic], {"topic_mapping": {topic: dst}, "create_topics": True})
+    r = run_restore(env, rcfg)
+    assert r.returncode == 0, r.stderr
+    want = read_all(env, topic, PARTITIONS)
+    got = read_all(env, dst, PARTITIONS)
+    assert sum(len(v) for v in want.values()) == producer.sent
+    for part in range(PARTITIONS):
+        assert got[part] == want[part], f"partition {part} differs after the restore"
