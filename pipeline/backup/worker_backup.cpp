@@ -158,7 +158,8 @@ struct worker_backup::impl {
     }
     auto o = opts;
     o.worker = std::move(scope);
-    o.metrics.reset();  // one endpoint per process would need a port per generation
+    // Each generation's engine serves the metrics endpoint in turn (same port, reuse_address);
+    // it is down for the moment between two generations.
     job_generation = ev.generation;
     job_finished = false;
     job_result.reset();
