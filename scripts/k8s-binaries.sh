@@ -36,10 +36,43 @@ minor=$(echo "$k8s_version" | cut -d. -f2)
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$k8s_version \
  -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor \
  -X k8s.io/client-go/pkg/version.gitVersion=$k8s_version"
+# A binary cached for the same release under another pin set is reused when every module it was
+# built from is pinned at the same version now (adding the kubelet added modules and changed the
+# key, not the versions the other binaries were built from); anything else is built.
+reusable() {  # $1: a cached binary; succeeds when its build info matches the current pins
+  (cd "$mod" && go mod edit -json) | python3 -c '
+import json, subprocess, sys
+mod = json.load(sys.stdin)
+pins = {r["Path"]: r["Version"] for r in mod.get("Require") or []}
+for r in mod.get("Replace") or []:
+    pins[r["Old"]["Path"]] = r["New"].get("Version", "")
+info = subprocess.run(["go", "version", "-m", sys.argv[1]], capture_output=True, text=True, check=True).stdout
+built = {}  # module -> the version compiled in (a "=>" line after a dep names its replacement)
+last = None
+for line in info.splitlines():
+    f = line.split()
+    if len(f) >= 3 and f[0] == "dep":
+        last = f[1]
+        built[last] = f[2]
+    elif len(f) >= 3 and f[0] == "=>" and last is not None:
+        built[last] = f[2]
+sys.exit(0 if built and all(pins.get(m) == v for m, v in built.items()) else 1)
+' "$1"
+}
 start=$(date +%s)
 for prog in "${progs[@]}"; do
   pkg=${prog%%:*}; name=${prog##*:}
   [[ -x "$out/$name" ]] && continue
+  reused=0
+  for other in "$KB_CACHE/k8s/$k8s_version"-*/"$name"; do
+    [[ -x "$other" && "$other" != "$out/$name" ]] || continue
+    if reusable "$other"; then
+      cp "$other" "$out/$name.tmp" && mv "$out/$name.tmp" "$out/$name" && reused=1
+      echo "k8s-binaries: $name reused from $(dirname "$other") (same module versions)" >&2
+      break
+    fi
+  done
+  (( reused )) && continue
   if (( print_only )); then
     echo "k8s-binaries: $out/$name is not built; run scripts/k8s-binaries.sh" >&2
     exit 1
