@@ -302,6 +302,7 @@ RESTORE_CASES = [
     ("checkpoint-get-truncated", "s3", Rule("truncate", "GET", r"/0/checkpoint\.json$"), "", 1, None),
     ("data-get-truncated", "azure", Rule("truncate", "GET", SEG + "$", nth=3), "", 1, None),
     ("data-get-flipped", "azure", Rule("flip", "GET", SEG + "$", nth=3), "", 4, 0),
+    ("checkpoint-get-flipped", "azure", Rule("flip", "GET", r"/0/checkpoint\.json$"), "", 4, 0),
     ("data-get-flipped", "gcs", Rule("flip", "GET", SEG_GCS, nth=3), "", 4, 0),
     ("checkpoint-get-flipped", "gcs", Rule("flip", "GET", r"%2F0%2Fcheckpoint\.json"), "", 4, 0),
     ("data-get-500", "gcs", Rule("status", "GET", SEG_GCS, nth=3, status=500, code="backendError"),
@@ -324,8 +325,8 @@ def test_restore_store_fault(case, store, rule, names, code, only, binary, boots
     if only is not None:
         assert r.returncode == only, f"{case}: exit {r.returncode}, want {only}:\n{r.stderr[-2000:]}"
     if r.returncode == 0 and rule.action == "flip":
-        assert re.search(r"damaged on the way from the store|does not match the CRC32C the store keeps .* reading it "
-                         r"again", r.stderr, re.I), r.stderr[-2000:]
+        assert re.search(r"damaged on the way from the store|does not match the (CRC32C|Content-MD5) the store keeps "
+                         r".* reading it again", r.stderr, re.I), r.stderr[-2000:]
         outcome = "ridden out (read again)"
     elif r.returncode == 0:
         retried_warning(r, store)
@@ -411,7 +412,7 @@ def test_multipart_upload_fault(case, store, rule, binary, bootstrap, big_topic,
 
 
 # -- a checkpoint damaged on the way, still valid JSON -----------------------------------------
-@pytest.mark.parametrize("kind", ["s3", "gcs"])
+@pytest.mark.parametrize("kind", ["s3", "gcs", "azure"])
 def test_backup_resume_with_a_checkpoint_changed_on_the_way(kind, env, binary, bootstrap, tmp_path):
     """checkpoint.json carries no checksum: a digit of `next_offset` changed in the answer (400 ->
     404) must not make a resumed backup skip offsets 400..403 silently."""
@@ -435,7 +436,7 @@ def test_backup_resume_with_a_checkpoint_changed_on_the_way(kind, env, binary, b
         r = backup(binary, tmp_path, bootstrap, name, s, "sf-ckpt")
         assert r.returncode == 0, r.stderr[-2000:]
         produce(400, 500)
-        rule = Rule("rewrite", "GET", r"/0/checkpoint\.json$" if kind == "s3" else r"%2F0%2Fcheckpoint\.json",
+        rule = Rule("rewrite", "GET", r"%2F0%2Fcheckpoint\.json" if kind == "gcs" else r"/0/checkpoint\.json$",
                     pattern=r'"next_offset":\s*400',
                     replacement='"next_offset":404')
         s.proxy.set_rules(rule)
@@ -452,7 +453,7 @@ def test_backup_resume_with_a_checkpoint_changed_on_the_way(kind, env, binary, b
         rr = run(binary, "restore", ["--config", str(write_cfg(tmp_path, cfg))], s.tool_env)
         got = consume_all(bootstrap, target, partitions=1)[0] if rr.returncode == 0 else []
         print(f"validate exit {v.returncode}; restore exit {rr.returncode}, {len(got)} records")
-        assert re.search("does not match the crc32c the store keeps", r.stderr, re.I), r.stderr[-2000:]
+        assert re.search("does not match the (crc32c|Content-MD5) the store keeps", r.stderr, re.I), r.stderr[-2000:]
         assert r.returncode != 0 or (v.returncode == 0 and len(got) == 500), \
             (f"a backup resumed from a changed checkpoint ended with exit 0 but the backup is not whole: "
              f"validate exit {v.returncode}: {v.stdout[-800:]} {v.stderr[-800:]}; restore exit {rr.returncode}, "
