@@ -351,5 +351,36 @@ TEST_P(IncompressibleFrame, SegmentsOfRandomBatchesRoundTrip) {
   }
 }
 
+TEST(FrameCodec, DecodeRejectsAWrongRawSize) {
+  const auto raw = testing::read_testdata("none_300.bin");
+  for (auto codec : {frame_codec::none, frame_codec::lz4, frame_codec::zstd}) {
+    auto stored = encode_frame(codec, 3, raw);
+    ASSERT_TRUE(stored);
+    const auto n = static_cast<std::uint32_t>(raw.size());
+    auto ok = decode_frame(codec, *stored, n);
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(*ok, raw);
+    auto shorter = decode_frame(codec, *stored, n - 1);
+    ASSERT_FALSE(shorter);
+    EXPECT_TRUE(shorter.error().is(errc::corrupt));
+    auto longer = decode_frame(codec, *stored, n + 1);
+    ASSERT_FALSE(longer);
+    EXPECT_TRUE(longer.error().is(errc::corrupt));
+    if (codec != frame_codec::none) {
+      auto cut = decode_frame(codec, byte_view(*stored).first(stored->size() / 2), n);
+      ASSERT_FALSE(cut);
+      EXPECT_TRUE(cut.error().is(errc::corrupt));
+    }
+  }
+}
+
+TEST(FrameCodec, ZstdLevelChangesTheOutput) {
+  const auto raw = testing::read_testdata("none_300.bin");
+  auto fast = encode_frame(frame_codec::zstd, 1, raw);
+  auto best = encode_frame(frame_codec::zstd, 19, raw);
+  ASSERT_TRUE(fast && best);
+  EXPECT_LT(best->size(), fast->size());
+}
+
 }  // namespace
 }  // namespace kb::storage::format

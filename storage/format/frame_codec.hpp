@@ -1,0 +1,22 @@
+// Frame codecs of the `.kbs` segment: compress and decompress one frame of raw batches.
+#pragma once
+
+#include <cstdint>
+
+#include "base/bytes.hpp"
+#include "base/error.hpp"
+
+namespace kb::storage::format {
+
+enum class frame_codec : std::uint8_t { none = 0, lz4 = 1, zstd = 2 };
+
+/// "none", "lz4", "zstd" (for messages).
+[[nodiscard]] const char* frame_codec_name(frame_codec c) noexcept;
+
+/// Compresses one frame's raw bytes. Pure and thread-safe: the pipeline's worker pool calls it.
+[[nodiscard]] kb::result<byte_vector> encode_frame(frame_codec codec, int level, byte_view raw);
+/// The inverse; `raw_size` comes from the frame_entry and bounds the output.
+[[nodiscard]] kb::result<byte_vector> decode_frame(frame_codec codec, byte_view stored,
+                                                   std::uint32_t raw_size);
+
+}  // namespace kb::storage::format
