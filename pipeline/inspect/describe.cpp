@@ -1,0 +1,192 @@
+// inspect describe: one backup's topics, partitions, offsets, counts, sizes and gaps from its
+// manifests, checkpoints and segment index footers (docs/describe-json.md).
+#include "pipeline/inspect/inspect.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "pipeline/inspect/backup_objects.hpp"
+#include "storage/format/json_text.hpp"
+#include "storage/format/segment.hpp"
+#include "storage/format/segment_chain.hpp"
+#include "storage/format/segment_overlap.hpp"
+
+namespace kb::pipeline::inspect {
+
+namespace sf = storage::format;
+namespace json = boost::json;
+using sf::merge_gaps;
+
+namespace {
+
+/// Adds one segment's index to a partition summary; batches an earlier segment already covered
+/// (overlap after a resumed backup) count once, as the restore counts them.
+void add_segment(partition_summary& p, const sf::segment_index& idx, std::uint64_t object_size, std::int64_t& next) {
+  p.segments += 1;
+  p.bytes_stored += object_size;
+  for (const auto& b : idx.batches) {
+    if (b.last_offset < next) continue;
+    next = b.last_offset + 1;
+    p.batches += 1;
+    p.bytes_raw += b.size;
+    // A batch the log start fell inside counts from the start (its leading offsets are a gap).
+    const std::int64_t live = sf::live_first_offset(idx, b);
+    if (p.first_offset < 0) p.first_offset = live;
+    p.last_offset = b.last_offset;
+    if ((b.flags & sf::batch_flags::control) != 0) continue;
+    if (b.record_count > 0)
+      p.records += static_cast<std::uint64_t>(std::max<std::int64_t>(0, b.record_count - (live - b.first_offset)));
+    for (auto ts : {b.first_timestamp, b.max_timestamp})
+      if (ts >= 0 && (p.min_timestamp < 0 || ts < p.min_timestamp)) p.min_timestamp = ts;
+    p.max_timestamp = std::max(p.max_timestamp, b.max_timestamp);
+  }
+  p.gaps.insert(p.gaps.end(), idx.gaps.begin(), idx.gaps.end());
+}
+
+}  // namespace
+
+kb::result<backup_description> describe_backup(storage::object_store& store, std::string_view backup_id) {
+  if (auto r = require_backup(store, backup_id); !r) return fail(std::move(r.error()));
+  const sf::backup_paths paths{std::string(backup_id)};
+  backup_description d;
+  auto manifest = read_json<sf::backup_manifest>(store, paths.backup_manifest(), sf::parse_backup_manifest);
+  if (!manifest) return fail(std::move(manifest.error()));
+  d.manifest = std::move(*manifest);
+  auto objs = scan(store, paths);
+  if (!objs) return fail(std::move(objs.error()));
+
+  for (const auto& name : topic_order(&d.manifest, *objs)) {
+    topic_summary ts;
+    ts.name = name;
+    ts.followed = std::find(d.manifest.not_followed.begin(), d.manifest.not_followed.end(), name) ==
+                  d.manifest.not_followed.end();
+    const auto found = objs->topics.find(name);
+    const topic_objects empty;
+    const topic_objects& to = found == objs->topics.end() ? empty : found->second;
+    auto tm = read_json<sf::topic_manifest>(store, paths.topic_manifest(name), sf::parse_topic_manifest);
+    if (tm) ts.partition_count = tm->partition_count;
+    else if (!tm.error().is(errc::not_found)) return fail(std::move(tm.error()));
+    if (!to.partitions.empty()) ts.partition_count = std::max(ts.partition_count, to.partitions.rbegin()->first + 1);
+    for (std::int32_t p = 0; p < ts.partition_count; ++p) {
+      partition_summary ps;
+      ps.partition = p;
+      const auto pit = to.partitions.find(p);
+      if (pit != to.partitions.end()) {
+        const auto& po = pit->second;
+        std::int64_t next = std::numeric_limits<std::int64_t>::min();
+        for (const auto& seg : po.segments) {
+          auto idx = sf::read_segment_index(store, seg.object.key, seg.object.size);
+          if (!idx)
+            return fail(idx.error().code, fmt::format("{} (run 'kafka-backup validate' for a full report)", idx.error().message));
+          add_segment(ps, *idx, seg.object.size, next);
+        }
+        if (po.checkpoint) {
+          auto c = read_json<sf::partition_checkpoint>(store, po.checkpoint->key, sf::parse_checkpoint);
+          if (!c) return fail(std::move(c.error()));
+          ps.next_offset = c->next_offset;
+          ps.gaps.insert(ps.gaps.end(), c->gaps.begin(), c->gaps.end());
+        }
+        ps.gaps = merge_gaps(std::move(ps.gaps));
+      }
+      d.records += ps.records;
+      d.bytes_raw += ps.bytes_raw;
+      d.bytes_stored += ps.bytes_stored;
+      d.segments += ps.segments;
+      d.gaps += ps.gaps.size();
+      ts.partitions.push_back(std::move(ps));
+    }
+    d.topics.push_back(std::move(ts));
+  }
+  return d;
+}
+
+std::string describe_text(const backup_description& d) {
+  const auto& m = d.manifest;
+  std::string out;
+  out += fmt::format("Backup {}\n", m.backup_id);
+  out += fmt::format("  format version  {}\n", m.format_version);
+  out += fmt::format("  written by      kafka-backup {}\n", m.tool_version.empty() ? "?" : m.tool_version);
+  out += fmt::format("  source cluster  {}\n", m.source_cluster_id.empty() ? "(unknown)" : m.source_cluster_id);
+  out += fmt::format("  mode            {}, compression {}\n", m.mode, m.compression);
+  out += fmt::format("  created         {}\n", when(m.created_ms));
+  out += fmt::format("  updated         {}\n", when(m.updated_ms));
+  for (const auto& n : m.notes) out += fmt::format("  note            {}\n", n);
+  for (const auto& g : m.groups_not_captured)
+    out += fmt::format("  group missing   {}: offsets not captured ({})\n", g.group, g.reason);
+  for (const auto& t : d.topics) {
+    out += fmt::format("\nTopic {} ({} partition{}){}\n", t.name, t.partition_count, t.partition_count == 1 ? "" : "s",
+                       t.followed ? "" : " — no longer followed: the latest run's source.topics does not select it");
+    out += fmt::format("  {:>4}  {:>12}  {:>12}  {:>10}  {:>10}  {:>10}  {:>8}  {:<24}  {:<24}\n", "PART", "FIRST",
+                       "LAST", "RECORDS", "RAW", "STORED", "SEGMENTS", "MIN TIMESTAMP", "MAX TIMESTAMP");
+    for (const auto& p : t.partitions) {
+      out += fmt::format("  {:>4}  {:>12}  {:>12}  {:>10}  {:>10}  {:>10}  {:>8}  {:<24}  {:<24}\n", p.partition,
+                         p.first_offset < 0 ? std::string("-") : std::to_string(p.first_offset),
+                         p.last_offset < 0 ? std::string("-") : std::to_string(p.last_offset), p.records,
+                         human_bytes(p.bytes_raw), human_bytes(p.bytes_stored), p.segments, when(p.min_timestamp),
+                         when(p.max_timestamp));
+      for (const auto& g : p.gaps)
+        out += fmt::format("        gap {}..{} ({} offsets lost to retention before the backup read them)\n",
+                           g.first_offset, g.last_offset, g.last_offset - g.first_offset + 1);
+    }
+  }
+  out += fmt::format("\nTotal: {} records, {} raw, {} stored, {} segments, {} gaps\n", d.records,
+                     human_bytes(d.bytes_raw), human_bytes(d.bytes_stored), d.segments, d.gaps);
+  return out;
+}
+
+std::string describe_json(const backup_description& d) {
+  json::array topics;
+  for (const auto& t : d.topics) {
+    json::array parts;
+    for (const auto& p : t.partitions) {
+      json::array gaps;
+      for (const auto& g : p.gaps)
+        gaps.emplace_back(json::object{{"first_offset", g.first_offset}, {"last_offset", g.last_offset}});
+      parts.emplace_back(json::object{{"partition", p.partition},
+                                      {"first_offset", p.first_offset},
+                                      {"last_offset", p.last_offset},
+                                      {"records", p.records},
+                                      {"batches", p.batches},
+                                      {"bytes_raw", p.bytes_raw},
+                                      {"bytes_stored", p.bytes_stored},
+                                      {"min_timestamp", p.min_timestamp},
+                                      {"max_timestamp", p.max_timestamp},
+                                      {"segments", p.segments},
+                                      {"next_offset", p.next_offset},
+                                      {"gaps", std::move(gaps)}});
+    }
+    topics.emplace_back(
+        json::object{{"name", t.name},
+                     {"partition_count", t.partition_count},
+                     {"followed", t.followed},
+                     {"partitions", std::move(parts)}});
+  }
+  json::array bootstrap;
+  for (const auto& s : d.manifest.bootstrap_servers) bootstrap.emplace_back(s);
+  json::array missing_groups;
+  for (const auto& g : d.manifest.groups_not_captured)
+    missing_groups.emplace_back(json::object{{"group", g.group}, {"reason", g.reason}});
+  json::object o{{"backup_id", d.manifest.backup_id},
+                 {"format_version", d.manifest.format_version},
+                 {"tool_version", d.manifest.tool_version},
+                 {"source_cluster_id", d.manifest.source_cluster_id},
+                 {"bootstrap_servers", std::move(bootstrap)},
+                 {"mode", d.manifest.mode},
+                 {"compression", d.manifest.compression},
+                 {"created_ms", d.manifest.created_ms},
+                 {"updated_ms", d.manifest.updated_ms},
+                 {"topics", std::move(topics)},
+                 {"groups_not_captured", std::move(missing_groups)},
+                 {"totals", json::object{{"records", d.records},
+                                         {"bytes_raw", d.bytes_raw},
+                                         {"bytes_stored", d.bytes_stored},
+                                         {"segments", d.segments},
+                                         {"gaps", d.gaps}}}};
+  return sf::json_text::pretty(o);
+}
+
+}  // namespace kb::pipeline::inspect
