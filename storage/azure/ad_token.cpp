@@ -85,6 +85,129 @@ result<std::string> read_token_file(const std::string& path) {
   return text;
 }
 
+/// The settings with the AZURE_* environment filled in where a setting is empty.
+struct ad_inputs {
+  std::string tenant;
+  std::string client;
+  secret_string secret;
+  std::string token_file;
+  std::string imds;
+  std::string token_url;
+  std::string scope;
+};
+
+ad_inputs read_inputs(const ad_settings& settings, const env_lookup& env) {
+  ad_inputs in;
+  in.tenant = env_or(env, "AZURE_TENANT_ID", settings.tenant_id);
+  in.client = env_or(env, "AZURE_CLIENT_ID", settings.client_id);
+  in.secret = settings.client_secret;
+  if (in.secret.empty() && env) {
+    if (auto s = env("AZURE_CLIENT_SECRET"); s && !s->empty()) in.secret = secret_string(*s);
+  }
+  in.token_file = env_or(env, "AZURE_FEDERATED_TOKEN_FILE", settings.federated_token_file);
+  std::string authority = trim_slash(env_or(env, "AZURE_AUTHORITY_HOST", settings.authority_host));
+  if (authority.empty()) authority = "https://login.microsoftonline.com";
+  in.imds = trim_slash(env_or(env, "AZURE_IMDS_ENDPOINT", settings.imds_endpoint));
+  if (in.imds.empty()) in.imds = "http://169.254.169.254";
+  in.token_url = fmt::format("{}/{}/oauth2/v2.0/token", authority, in.tenant);
+  in.scope = settings.scope;
+  return in;
+}
+
+/// The configured source, or for "auto" the first one whose inputs are all present (managed
+/// identity last); `skipped` collects why the earlier ones were passed over.
+result<std::string> choose_source(const std::string& configured, const ad_inputs& in,
+                                  std::vector<std::string>& skipped) {
+  std::string source = configured.empty() ? "auto" : configured;
+  if (source != "auto" && source != "client_secret" && source != "workload_identity" && source != "managed_identity") {
+    return fail(errc::config, fmt::format("unknown Azure AD credential source '{}'; use one of {}", source,
+                                          ad_source_names));
+  }
+  if (source != "auto") return source;
+  if (!in.tenant.empty() && !in.client.empty() && !in.secret.empty()) return std::string("client_secret");
+  skipped.push_back("client secret (needs tenant_id, client_id and client_secret / AZURE_TENANT_ID, "
+                    "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)");
+  if (!in.tenant.empty() && !in.client.empty() && !in.token_file.empty()) return std::string("workload_identity");
+  skipped.push_back("workload identity (needs AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID)");
+  return std::string("managed_identity");
+}
+
+/// How one source fetches a token, and its name for logs and errors.
+struct fetch_plan {
+  token_provider::fetch_fn fetch;
+  std::string label;
+};
+
+result<fetch_plan> client_secret_fetch(const ad_inputs& in, const token_http& http, const wall_clock& clock) {
+  if (in.tenant.empty() || in.client.empty() || in.secret.empty()) {
+    return fail(errc::config, "Azure AD client secret authentication needs storage.tenant_id, storage.client_id "
+                              "and storage.client_secret (or AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)");
+  }
+  fetch_plan plan;
+  plan.label = fmt::format("Azure AD client secret (tenant {}, client {})", in.tenant, in.client);
+  const std::string fix = "check tenant_id, client_id and client_secret, and that the app registration's secret "
+                          "has not expired";
+  plan.fetch = [http, token_url = in.token_url, client = in.client, secret = in.secret, scope = in.scope,
+                label = plan.label, fix, clock] {
+    return post_token(http, token_url,
+                      {{"grant_type", "client_credentials"},
+                       {"client_id", client},
+                       {"client_secret", secret.reveal()},
+                       {"scope", scope}},
+                      label, fix, clock);
+  };
+  return plan;
+}
+
+result<fetch_plan> workload_identity_fetch(const ad_inputs& in, const token_http& http, const wall_clock& clock) {
+  if (in.tenant.empty() || in.client.empty() || in.token_file.empty()) {
+    return fail(errc::config, "Azure workload identity (storage.use_workload_identity) needs AZURE_FEDERATED_TOKEN_FILE, "
+                              "AZURE_CLIENT_ID and AZURE_TENANT_ID (set by the AKS workload identity webhook when "
+                              "the pod's service account is annotated with azure.workload.identity/client-id), or "
+                              "storage.client_id and storage.tenant_id");
+  }
+  fetch_plan plan;
+  plan.label = fmt::format("Azure workload identity (tenant {}, client {}, token file {})", in.tenant, in.client,
+                           in.token_file);
+  const std::string fix = "check the federated identity credential of the app (issuer, subject "
+                          "system:serviceaccount:NAMESPACE:NAME) and AZURE_CLIENT_ID / AZURE_TENANT_ID";
+  plan.fetch = [http, token_url = in.token_url, client = in.client, token_file = in.token_file, scope = in.scope,
+                label = plan.label, fix, clock]() -> result<access_token> {
+    auto assertion = read_token_file(token_file);  // re-read: kubelet rotates it
+    if (!assertion) return tl::unexpected(assertion.error());
+    return post_token(http, token_url,
+                      {{"grant_type", "client_credentials"},
+                       {"client_id", client},
+                       {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+                       {"client_assertion", *assertion},
+                       {"scope", scope}},
+                      label, fix, clock);
+  };
+  return plan;
+}
+
+result<fetch_plan> managed_identity_fetch(const ad_inputs& in, const token_http& http, const wall_clock& clock) {
+  std::string resource = in.scope;
+  if (resource.ends_with("/.default")) resource.resize(resource.size() - std::string_view("/.default").size());
+  std::string url = fmt::format("{}/metadata/identity/oauth2/token?api-version=2018-02-01&resource={}", in.imds,
+                                url_encode(resource));
+  if (!in.client.empty()) url += "&client_id=" + url_encode(in.client);
+  fetch_plan plan;
+  plan.label = in.client.empty() ? fmt::format("Azure managed identity (IMDS {})", in.imds)
+                                 : fmt::format("Azure managed identity (IMDS {}, client {})", in.imds, in.client);
+  const std::string fix = "assign a managed identity to the VM / node pool and grant it a Storage Blob Data role, or "
+                          "configure account_key, sas_token, a client secret or workload identity";
+  plan.fetch = [http, url, label = plan.label, fix, clock]() -> result<access_token> {
+    token_request req{"GET", url, {{"Metadata", "true"}}, {}};
+    const auto r = http(req);
+    if (r.failure != http_failure::none || r.status != 200) {
+      return tl::unexpected(endpoint_error(r, label, url, fix));
+    }
+    return parse_token_json(r.body, clock(), label);
+  };
+  return plan;
+}
+
 }  // namespace
 
 token_http transport_token_http(std::shared_ptr<http_transport> transport) {
@@ -93,15 +216,6 @@ token_http transport_token_http(std::shared_ptr<http_transport> transport) {
     return transport->perform(req.method, req.url, req.headers,
                               byte_view(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
   };
-}
-
-std::string form_body(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string out;
-  for (const auto& [k, v] : fields) {
-    if (!out.empty()) out += '&';
-    out += url_encode(k) + "=" + url_encode(v);
-  }
-  return out;
 }
 
 result<access_token> parse_token_json(std::string_view json, clock_type::time_point now, std::string_view what) {
@@ -169,107 +283,22 @@ result<std::string> token_provider::current() {
 result<std::shared_ptr<token_provider>> resolve_ad_token(const ad_settings& settings, const env_lookup& env,
                                                          token_http http, wall_clock clock) {
   if (!clock) clock = [] { return clock_type::now(); };
-  const std::string tenant = env_or(env, "AZURE_TENANT_ID", settings.tenant_id);
-  const std::string client = env_or(env, "AZURE_CLIENT_ID", settings.client_id);
-  secret_string secret = settings.client_secret;
-  if (secret.empty() && env) {
-    if (auto s = env("AZURE_CLIENT_SECRET"); s && !s->empty()) secret = secret_string(*s);
-  }
-  const std::string token_file = env_or(env, "AZURE_FEDERATED_TOKEN_FILE", settings.federated_token_file);
-  std::string authority = trim_slash(env_or(env, "AZURE_AUTHORITY_HOST", settings.authority_host));
-  if (authority.empty()) authority = "https://login.microsoftonline.com";
-  std::string imds = trim_slash(env_or(env, "AZURE_IMDS_ENDPOINT", settings.imds_endpoint));
-  if (imds.empty()) imds = "http://169.254.169.254";
-  const std::string token_url = fmt::format("{}/{}/oauth2/v2.0/token", authority, tenant);
-  const std::string scope = settings.scope;
-
-  std::string source = settings.source.empty() ? "auto" : settings.source;
-  if (source != "auto" && source != "client_secret" && source != "workload_identity" && source != "managed_identity") {
-    return fail(errc::config, fmt::format("unknown Azure AD credential source '{}'; use one of {}", source,
-                                          ad_source_names));
-  }
+  const ad_inputs in = read_inputs(settings, env);
   std::vector<std::string> skipped;
-  if (source == "auto") {
-    if (!tenant.empty() && !client.empty() && !secret.empty()) {
-      source = "client_secret";
-    } else {
-      skipped.push_back("client secret (needs tenant_id, client_id and client_secret / AZURE_TENANT_ID, "
-                        "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)");
-      if (!tenant.empty() && !client.empty() && !token_file.empty()) {
-        source = "workload_identity";
-      } else {
-        skipped.push_back("workload identity (needs AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID)");
-        source = "managed_identity";
-      }
-    }
-  }
-
-  token_provider::fetch_fn fetch;
-  std::string label;
-  if (source == "client_secret") {
-    if (tenant.empty() || client.empty() || secret.empty()) {
-      return fail(errc::config, "Azure AD client secret authentication needs storage.tenant_id, storage.client_id "
-                                "and storage.client_secret (or AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)");
-    }
-    label = fmt::format("Azure AD client secret (tenant {}, client {})", tenant, client);
-    const std::string fix = "check tenant_id, client_id and client_secret, and that the app registration's secret "
-                            "has not expired";
-    fetch = [http, token_url, client, secret, scope, label, fix, clock] {
-      return post_token(http, token_url,
-                        {{"grant_type", "client_credentials"},
-                         {"client_id", client},
-                         {"client_secret", secret.reveal()},
-                         {"scope", scope}},
-                        label, fix, clock);
-    };
-  } else if (source == "workload_identity") {
-    if (tenant.empty() || client.empty() || token_file.empty()) {
-      return fail(errc::config, "Azure workload identity (storage.use_workload_identity) needs AZURE_FEDERATED_TOKEN_FILE, "
-                                "AZURE_CLIENT_ID and AZURE_TENANT_ID (set by the AKS workload identity webhook when "
-                                "the pod's service account is annotated with azure.workload.identity/client-id), or "
-                                "storage.client_id and storage.tenant_id");
-    }
-    label = fmt::format("Azure workload identity (tenant {}, client {}, token file {})", tenant, client, token_file);
-    const std::string fix = "check the federated identity credential of the app (issuer, subject "
-                            "system:serviceaccount:NAMESPACE:NAME) and AZURE_CLIENT_ID / AZURE_TENANT_ID";
-    fetch = [http, token_url, client, token_file, scope, label, fix, clock]() -> result<access_token> {
-      auto assertion = read_token_file(token_file);  // re-read: kubelet rotates it
-      if (!assertion) return tl::unexpected(assertion.error());
-      return post_token(http, token_url,
-                        {{"grant_type", "client_credentials"},
-                         {"client_id", client},
-                         {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-                         {"client_assertion", *assertion},
-                         {"scope", scope}},
-                        label, fix, clock);
-    };
-  } else {
-    std::string resource = scope;
-    if (resource.ends_with("/.default")) resource.resize(resource.size() - std::string_view("/.default").size());
-    std::string url = fmt::format("{}/metadata/identity/oauth2/token?api-version=2018-02-01&resource={}", imds,
-                                  url_encode(resource));
-    if (!client.empty()) url += "&client_id=" + url_encode(client);
-    label = client.empty() ? fmt::format("Azure managed identity (IMDS {})", imds)
-                           : fmt::format("Azure managed identity (IMDS {}, client {})", imds, client);
-    const std::string fix = "assign a managed identity to the VM / node pool and grant it a Storage Blob Data role, or "
-                            "configure account_key, sas_token, a client secret or workload identity";
-    fetch = [http, url, label, fix, clock]() -> result<access_token> {
-      token_request req{"GET", url, {{"Metadata", "true"}}, {}};
-      const auto r = http(req);
-      if (r.failure != http_failure::none || r.status != 200) {
-        return tl::unexpected(endpoint_error(r, label, url, fix));
-      }
-      return parse_token_json(r.body, clock(), label);
-    };
-  }
-  auto first = fetch();
+  auto source = choose_source(settings.source, in, skipped);
+  if (!source) return fail(std::move(source.error()));
+  auto plan = *source == "client_secret"       ? client_secret_fetch(in, http, clock)
+              : *source == "workload_identity" ? workload_identity_fetch(in, http, clock)
+                                               : managed_identity_fetch(in, http, clock);
+  if (!plan) return fail(std::move(plan.error()));
+  auto first = plan->fetch();
   if (!first) {
     std::string tried;
     for (const auto& s : skipped) tried += "; not configured: " + s;
     return fail(first.error().code, fmt::format("{}{}", first.error().message, tried));
   }
-  log::info("azure: authenticating with {}", label);
-  return std::make_shared<token_provider>(label, std::move(fetch), std::move(*first), clock);
+  log::info("azure: authenticating with {}", plan->label);
+  return std::make_shared<token_provider>(plan->label, std::move(plan->fetch), std::move(*first), clock);
 }
 
 }  // namespace kb::storage::azure

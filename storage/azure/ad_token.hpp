@@ -56,9 +56,6 @@ struct access_token {
 result<access_token> parse_token_json(std::string_view json, std::chrono::system_clock::time_point now,
                                       std::string_view what);
 
-/// The x-www-form-urlencoded body of a client-credentials request.
-std::string form_body(const std::vector<std::pair<std::string, std::string>>& fields);
-
 /// Hands out a valid bearer token; refreshes it before it expires (a failed refresh keeps the
 /// old token while it lasts). Thread-safe.
 class token_provider {
