@@ -124,6 +124,66 @@ std::optional<std::pair<std::int64_t, std::int64_t>> range_of_key(std::string_vi
   return parse_segment_file_name(slash == std::string_view::npos ? key : key.substr(slash + 1));
 }
 
+void add_hole(chain_report& r, const std::string& key, const offset_gap& g, std::string problem) {
+  r.findings.push_back({chain_issue::hole, key, g.first_offset, g.last_offset, std::move(problem)});
+}
+
+/// Inside a segment, batch offsets follow each other (not checked for compacted topics).
+void check_inside_segments(chain_report& r, std::span<const chain_link> links) {
+  for (const auto& l : links) {
+    if (!l.index) continue;
+    std::int64_t prev_last = -1;
+    bool any = false;
+    for (const auto& b : l.index->batches) {
+      if (any && b.first_offset > prev_last + 1)
+        for (const auto& g : uncovered(r.gaps, prev_last + 1, b.first_offset - 1))
+          add_hole(r, l.key, g,
+                   fmt::format("offsets {}..{} are missing inside the segment and not recorded as a gap", g.first_offset,
+                               g.last_offset));
+      prev_last = any ? std::max(prev_last, b.last_offset) : b.last_offset;
+      any = true;
+    }
+  }
+}
+
+/// Tail: the checkpoint names the newest durable segment and the next offset to fetch; `reach`
+/// is the furthest offset the segments hold.
+void check_tail(chain_report& r, std::span<const chain_link> links, const partition_checkpoint& cp,
+                std::string_view checkpoint_key, std::int64_t reach) {
+  const std::string ckey(checkpoint_key);
+  const auto named = std::find_if(links.begin(), links.end(), [&](const chain_link& l) { return l.key == cp.last_segment; });
+  if (named == links.end()) {
+    const auto range = range_of_key(cp.last_segment);
+    std::int64_t expected = cp.next_offset - 1;
+    if (range) expected = std::max(expected, range->second);
+    std::int64_t from = reach + 1;
+    if (links.empty()) from = cp.first_offset >= 0 ? cp.first_offset : (range ? range->first : 0);
+    const auto missing = from <= expected ? uncovered(r.gaps, from, expected) : std::vector<offset_gap>{};
+    if (missing.empty()) {
+      r.findings.push_back({chain_issue::inconsistent, ckey, 0, 0,
+                            fmt::format("last_segment {} does not exist", cp.last_segment)});
+    }
+    for (std::size_t i = 0; i < missing.size(); ++i) {
+      const auto& g = missing[i];
+      add_hole(r, ckey, g,
+               i == 0 ? fmt::format("last_segment {} does not exist: offsets {}..{} are missing and not recorded as a gap",
+                                    cp.last_segment, g.first_offset, g.last_offset)
+                      : fmt::format("offsets {}..{} are missing at the end and not recorded as a gap", g.first_offset,
+                                    g.last_offset));
+    }
+  } else if (cp.next_offset <= named->last) {
+    r.findings.push_back({chain_issue::inconsistent, ckey, 0, 0,
+                          fmt::format("next_offset {} is not past its last segment, which ends at {}", cp.next_offset,
+                                      named->last)});
+  } else if (cp.next_offset - 1 > reach) {
+    for (const auto& g : uncovered(r.gaps, reach + 1, cp.next_offset - 1))
+      add_hole(r, ckey, g,
+               fmt::format("next_offset {} is past the last stored offset {}: offsets {}..{} are missing and not "
+                           "recorded as a gap",
+                           cp.next_offset, reach, g.first_offset, g.last_offset));
+  }
+}
+
 }  // namespace
 
 chain_report check_chain(std::span<const chain_link> links, const partition_checkpoint* cp,
@@ -134,7 +194,7 @@ chain_report check_chain(std::span<const chain_link> links, const partition_chec
     if (l.index) r.gaps.insert(r.gaps.end(), l.index->gaps.begin(), l.index->gaps.end());
   r.gaps = merge_gaps(std::move(r.gaps));
   auto hole = [&r](const std::string& key, const offset_gap& g, std::string problem) {
-    r.findings.push_back({chain_issue::hole, key, g.first_offset, g.last_offset, std::move(problem)});
+    add_hole(r, key, g, std::move(problem));
   };
 
   // Head: the backup names its first segment by the first offset it stored.
@@ -174,59 +234,8 @@ chain_report check_chain(std::span<const chain_link> links, const partition_chec
     }
   }
 
-  // Inside a segment, batch offsets follow each other.
-  if (!compacted) {
-    for (const auto& l : links) {
-      if (!l.index) continue;
-      std::int64_t prev_last = -1;
-      bool any = false;
-      for (const auto& b : l.index->batches) {
-        if (any && b.first_offset > prev_last + 1)
-          for (const auto& g : uncovered(r.gaps, prev_last + 1, b.first_offset - 1))
-            hole(l.key, g,
-                 fmt::format("offsets {}..{} are missing inside the segment and not recorded as a gap", g.first_offset,
-                             g.last_offset));
-        prev_last = any ? std::max(prev_last, b.last_offset) : b.last_offset;
-        any = true;
-      }
-    }
-  }
-
-  // Tail: the checkpoint names the newest durable segment and the next offset to fetch.
-  if (cp && !cp->last_segment.empty()) {
-    const std::string ckey(checkpoint_key);
-    const auto named = std::find_if(links.begin(), links.end(), [&](const chain_link& l) { return l.key == cp->last_segment; });
-    if (named == links.end()) {
-      const auto range = range_of_key(cp->last_segment);
-      std::int64_t expected = cp->next_offset - 1;
-      if (range) expected = std::max(expected, range->second);
-      std::int64_t from = reach + 1;
-      if (links.empty()) from = cp->first_offset >= 0 ? cp->first_offset : (range ? range->first : 0);
-      const auto missing = from <= expected ? uncovered(r.gaps, from, expected) : std::vector<offset_gap>{};
-      if (missing.empty()) {
-        r.findings.push_back({chain_issue::inconsistent, ckey, 0, 0,
-                              fmt::format("last_segment {} does not exist", cp->last_segment)});
-      }
-      for (std::size_t i = 0; i < missing.size(); ++i) {
-        const auto& g = missing[i];
-        hole(ckey, g,
-             i == 0 ? fmt::format("last_segment {} does not exist: offsets {}..{} are missing and not recorded as a gap",
-                                  cp->last_segment, g.first_offset, g.last_offset)
-                    : fmt::format("offsets {}..{} are missing at the end and not recorded as a gap", g.first_offset,
-                                  g.last_offset));
-      }
-    } else if (cp->next_offset <= named->last) {
-      r.findings.push_back({chain_issue::inconsistent, ckey, 0, 0,
-                            fmt::format("next_offset {} is not past its last segment, which ends at {}", cp->next_offset,
-                                        named->last)});
-    } else if (cp->next_offset - 1 > reach) {
-      for (const auto& g : uncovered(r.gaps, reach + 1, cp->next_offset - 1))
-        hole(ckey, g,
-             fmt::format("next_offset {} is past the last stored offset {}: offsets {}..{} are missing and not "
-                         "recorded as a gap",
-                         cp->next_offset, reach, g.first_offset, g.last_offset));
-    }
-  }
+  if (!compacted) check_inside_segments(r, links);
+  if (cp && !cp->last_segment.empty()) check_tail(r, links, *cp, checkpoint_key, reach);
   return r;
 }
 
