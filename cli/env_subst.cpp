@@ -155,6 +155,63 @@ text_position substituted_text::original_position(std::size_t output_offset) con
   return position_of(original_, original_offset(output_offset));
 }
 
+namespace {
+
+/// Expands the reference `${...}` at text[at..close] into `out` (recording its span), or
+/// records why it cannot be expanded.
+void expand_reference(std::string_view text, std::size_t at, std::size_t close, const env_lookup& env,
+                      std::string_view source_name, std::string& out, std::vector<substituted_span>& spans,
+                      std::vector<std::string>& errors) {
+  const auto pos = position_of(text, at);
+  const std::string_view body = text.substr(at + 2, close - (at + 2));
+  std::string_view name = body;
+  std::optional<std::string_view> fallback;
+  if (const auto sep = body.find(":-"); sep != std::string_view::npos) {
+    name = body.substr(0, sep);
+    fallback = body.substr(sep + 2);
+  }
+  if (!valid_name(name)) {
+    // The body is not a secret (it is file text), but keep it short.
+    errors.push_back(fmt::format(
+        "{}:{}:{}: invalid variable name '{}' in '${{...}}': use letters, digits and '_' "
+        "(not starting with a digit), optionally followed by ':-default'",
+        source_name, pos.line, pos.column, name.substr(0, 64)));
+    out += text.substr(at, close + 1 - at);
+    return;
+  }
+  if (fallback && fallback->find("${") != std::string_view::npos) {
+    errors.push_back(fmt::format(
+        "{}:{}:{}: nested reference in the default of ${{{}}} is not supported",
+        source_name, pos.line, pos.column, name));
+    out += text.substr(at, close + 1 - at);
+    return;
+  }
+  std::optional<std::string> value = env ? env(name) : std::nullopt;
+  bool from_default = false;
+  if ((!value || value->empty()) && fallback) {
+    value = std::string(*fallback);
+    from_default = true;
+  }
+  if (!value) {
+    errors.push_back(fmt::format(
+        "{}:{}:{}: environment variable {} is not set (referenced as ${{{}}}); export it, "
+        "or give a default with ${{{}:-value}}",
+        source_name, pos.line, pos.column, name, name, name));
+    return;
+  }
+  // A value that fills a whole plain YAML value but would not read back as itself (a
+  // password with ` #`, a leading `&`, `*`, `!`, quote...) is written double-quoted, so it
+  // is neither silently cut nor turned into YAML syntax.
+  const std::string written = is_whole_plain_value(text, at, close + 1) && needs_quoting(*value)
+                                  ? double_quoted(*value)
+                                  : *value;
+  spans.push_back({at, close + 1, out.size(), out.size() + written.size(), std::string(name),
+                   from_default});
+  out += written;
+}
+
+}  // namespace
+
 kb::result<substituted_text> substitute_env(std::string_view text, const env_lookup& env,
                                             std::string_view source_name) {
   std::string out;
@@ -202,54 +259,7 @@ kb::result<substituted_text> substitute_env(std::string_view text, const env_loo
       i += 2;
       continue;
     }
-    const std::string_view body = text.substr(i + 2, close - (i + 2));
-    std::string_view name = body;
-    std::optional<std::string_view> fallback;
-    if (const auto sep = body.find(":-"); sep != std::string_view::npos) {
-      name = body.substr(0, sep);
-      fallback = body.substr(sep + 2);
-    }
-    if (!valid_name(name)) {
-      // The body is not a secret (it is file text), but keep it short.
-      errors.push_back(fmt::format(
-          "{}:{}:{}: invalid variable name '{}' in '${{...}}': use letters, digits and '_' "
-          "(not starting with a digit), optionally followed by ':-default'",
-          source_name, pos.line, pos.column, name.substr(0, 64)));
-      out += text.substr(i, close + 1 - i);
-      i = close + 1;
-      continue;
-    }
-    if (fallback && fallback->find("${") != std::string_view::npos) {
-      errors.push_back(fmt::format(
-          "{}:{}:{}: nested reference in the default of ${{{}}} is not supported",
-          source_name, pos.line, pos.column, name));
-      out += text.substr(i, close + 1 - i);
-      i = close + 1;
-      continue;
-    }
-    std::optional<std::string> value = env ? env(name) : std::nullopt;
-    bool from_default = false;
-    if ((!value || value->empty()) && fallback) {
-      value = std::string(*fallback);
-      from_default = true;
-    }
-    if (!value) {
-      errors.push_back(fmt::format(
-          "{}:{}:{}: environment variable {} is not set (referenced as ${{{}}}); export it, "
-          "or give a default with ${{{}:-value}}",
-          source_name, pos.line, pos.column, name, name, name));
-      i = close + 1;
-      continue;
-    }
-    // A value that fills a whole plain YAML value but would not read back as itself (a
-    // password with ` #`, a leading `&`, `*`, `!`, quote...) is written double-quoted, so it
-    // is neither silently cut nor turned into YAML syntax.
-    const std::string written = is_whole_plain_value(text, i, close + 1) && needs_quoting(*value)
-                                    ? double_quoted(*value)
-                                    : *value;
-    spans.push_back({i, close + 1, out.size(), out.size() + written.size(), std::string(name),
-                     from_default});
-    out += written;
+    expand_reference(text, i, close, env, source_name, out, spans, errors);
     i = close + 1;
   }
 
