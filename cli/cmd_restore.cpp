@@ -18,19 +18,11 @@ namespace {
 
 std::atomic<bool> restore_stop{false};
 
-}  // namespace
-
-int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err,
-                run_summary* run) {
-  if (!cfg.target) {
-    print_error(err, fmt::format("{}: the restore needs a 'target:' section (bootstrap_servers, security)", cfg.file));
-    return static_cast<int>(kb::exit_code::usage);
-  }
-  auto target = cluster_options_from(*cfg.target, "target");
-  if (!target) return report(err, target.error());
-
+/// The restore job's options from the config and the command line.
+pipeline::restore::restore_options restore_options_from(const config& cfg, const parsed_args& args,
+                                                        net::cluster_options target) {
   pipeline::restore::restore_options o;
-  o.target = std::move(*target);
+  o.target = std::move(target);
   auto& p = o.plan;
   p.backup_id = cfg.backup_id;
   p.include = cfg.target->topics.include;
@@ -65,6 +57,55 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
   o.rate_limit_records_per_sec = cfg.restore.rate_limit_records_per_sec.value_or(0);
   o.rate_limit_bytes_per_sec = cfg.restore.rate_limit_bytes_per_sec.value_or(0);
 
+  return o;
+}
+
+/// The summary of a finished restore, or the plan of a dry run.
+void print_summary(std::ostream& out, const pipeline::restore::restore_summary& s, bool reset_consumer_offsets) {
+  for (const auto& w : s.warnings) kb::log::warn("{}", w);
+  if (s.dry_run) {
+    out << s.plan_text;
+    out << "Target checks passed (topics, partition counts, permissions"
+        << (reset_consumer_offsets ? ", consumer groups idle" : "") << ")\n";
+    for (const auto& t : s.created_topics) out << "Would create topic " << t << "\n";
+    out << fmt::format("Dry run: nothing was written (restore id would be {})\n", s.restore_id);
+    return;
+  }
+  for (const auto& t : s.topics) {
+    out << fmt::format("  {} -> {}: {} records, {}\n", t.source, t.target, t.records,
+                       human_bytes(static_cast<double>(t.bytes)));
+  }
+  for (const auto& h : s.holes) out << "  hole: " << h << "\n";
+  for (const auto& g : s.groups) {
+    out << fmt::format("  group {}: offsets committed for {} partition{}\n", g.group, g.partitions_committed,
+                       g.partitions_committed == 1 ? "" : "s");
+    for (const auto& n : g.notes) out << "    " << n << "\n";
+  }
+  const double mbps = s.seconds > 0 ? static_cast<double>(s.bytes) / 1e6 / s.seconds : 0.0;
+  out << fmt::format("Restore {} complete: {} records, {} in {:.1f} s ({:.1f} MB/s); batches passed {}, re-encoded "
+                     "{}, dropped {}; {} topics created, {} groups committed{}{}\n",
+                     s.restore_id, s.records, human_bytes(static_cast<double>(s.bytes)), s.seconds, mbps,
+                     s.batches_passed, s.batches_reencoded, s.batches_dropped, s.created_topics.size(), s.groups.size(),
+                     s.records_skipped_on_resume
+                         ? fmt::format("; resumed, {} records found already written", s.records_skipped_on_resume)
+                         : std::string(),
+                     s.holes.empty() ? std::string()
+                                     : fmt::format("; {} hole{} in the backup skipped (restore.allow_gaps)", s.holes.size(),
+                                                   s.holes.size() == 1 ? "" : "s"));
+}
+
+}  // namespace
+
+int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, std::ostream& err,
+                run_summary* run) {
+  if (!cfg.target) {
+    print_error(err, fmt::format("{}: the restore needs a 'target:' section (bootstrap_servers, security)", cfg.file));
+    return static_cast<int>(kb::exit_code::usage);
+  }
+  auto target = cluster_options_from(*cfg.target, "target");
+  if (!target) return report(err, target.error());
+
+  auto o = restore_options_from(cfg, args, std::move(*target));
   const bool progress = !args.global.no_progress && ::isatty(STDERR_FILENO) == 1 && !o.dry_run;
   if (progress) {
     o.on_progress = [&err](std::uint64_t records, std::uint64_t bytes, std::uint64_t total) {
@@ -92,36 +133,7 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
     run->bytes = s.bytes;
     run->partitions = s.partitions;
   }
-  for (const auto& w : s.warnings) kb::log::warn("{}", w);
-  if (s.dry_run) {
-    out << s.plan_text;
-    out << "Target checks passed (topics, partition counts, permissions"
-        << (o.reset_consumer_offsets ? ", consumer groups idle" : "") << ")\n";
-    for (const auto& t : s.created_topics) out << "Would create topic " << t << "\n";
-    out << fmt::format("Dry run: nothing was written (restore id would be {})\n", s.restore_id);
-    return 0;
-  }
-  for (const auto& t : s.topics) {
-    out << fmt::format("  {} -> {}: {} records, {}\n", t.source, t.target, t.records,
-                       human_bytes(static_cast<double>(t.bytes)));
-  }
-  for (const auto& h : s.holes) out << "  hole: " << h << "\n";
-  for (const auto& g : s.groups) {
-    out << fmt::format("  group {}: offsets committed for {} partition{}\n", g.group, g.partitions_committed,
-                       g.partitions_committed == 1 ? "" : "s");
-    for (const auto& n : g.notes) out << "    " << n << "\n";
-  }
-  const double mbps = s.seconds > 0 ? static_cast<double>(s.bytes) / 1e6 / s.seconds : 0.0;
-  out << fmt::format("Restore {} complete: {} records, {} in {:.1f} s ({:.1f} MB/s); batches passed {}, re-encoded "
-                     "{}, dropped {}; {} topics created, {} groups committed{}{}\n",
-                     s.restore_id, s.records, human_bytes(static_cast<double>(s.bytes)), s.seconds, mbps,
-                     s.batches_passed, s.batches_reencoded, s.batches_dropped, s.created_topics.size(), s.groups.size(),
-                     s.records_skipped_on_resume
-                         ? fmt::format("; resumed, {} records found already written", s.records_skipped_on_resume)
-                         : std::string(),
-                     s.holes.empty() ? std::string()
-                                     : fmt::format("; {} hole{} in the backup skipped (restore.allow_gaps)", s.holes.size(),
-                                                   s.holes.size() == 1 ? "" : "s"));
+  print_summary(out, s, o.reset_consumer_offsets);
   return 0;
 }
 
