@@ -169,6 +169,80 @@ std::string command_usage(command c) {
   return text;
 }
 
+namespace {
+
+/// The first word: `help` or a command name.
+std::optional<kb::error> take_command(const std::string& arg, parsed_args& out) {
+  if (arg == "help") {
+    out.help = true;
+    return std::nullopt;
+  }
+  const auto* info = find_command(arg);
+  if (!info) {
+    if (out.help) return usage_error(command::none, fmt::format("unknown command '{}'", arg));
+    return usage_error(command::none,
+                       fmt::format("unknown command '{}'; commands: backup, restore, list, describe, "
+                                   "validate, config, prune",
+                                   arg));
+  }
+  out.cmd = info->cmd;
+  return std::nullopt;
+}
+
+/// What a command given without its required flags (or with a bad --format) is missing.
+std::optional<kb::error> missing_flags(const parsed_args& out) {
+  const auto require = [&](const std::string& value, std::string_view flag) -> std::optional<kb::error> {
+    if (!value.empty()) return std::nullopt;
+    return usage_error(out.cmd, fmt::format("'{}' needs {}", command_name(out.cmd), flag));
+  };
+  std::optional<kb::error> missing;
+  switch (out.cmd) {
+    case command::backup:
+    case command::restore:
+      missing = require(out.config_path, "--config FILE");
+      break;
+    case command::config:
+      missing = require(out.config_path, "--config FILE");
+      if (!missing && !out.format.empty() && out.format != "yaml" && out.format != "json") {
+        missing = usage_error(out.cmd, fmt::format("--format '{}' is not one of yaml, json", out.format));
+      }
+      break;
+    case command::list:
+      missing = require(out.path, "--path URL");
+      break;
+    case command::describe:
+      missing = require(out.path, "--path URL");
+      if (!missing) missing = require(out.backup_id, "--backup-id ID");
+      if (!missing && !out.format.empty() && out.format != "text" && out.format != "json") {
+        missing = usage_error(out.cmd, fmt::format("--format '{}' is not one of text, json", out.format));
+      }
+      break;
+    case command::validate:
+      missing = require(out.path, "--path URL");
+      if (!missing) missing = require(out.backup_id, "--backup-id ID");
+      break;
+    case command::prune:
+      missing = require(out.path, "--path URL");
+      if (!missing && !out.keep_last) {
+        missing = usage_error(out.cmd, "'prune' needs --keep-last N (the newest N backups are always kept; "
+                                       "0 only together with --max-age-days)");
+      }
+      if (!missing && *out.keep_last == 0 && !out.max_age_days) {
+        missing = usage_error(out.cmd, "--keep-last 0 without --max-age-days would delete every backup; keep at "
+                                       "least one or give --max-age-days D");
+      }
+      if (!missing && !out.format.empty() && out.format != "text" && out.format != "json") {
+        missing = usage_error(out.cmd, fmt::format("--format '{}' is not one of text, json", out.format));
+      }
+      break;
+    case command::none:
+      break;
+  }
+  return missing;
+}
+
+}  // namespace
+
 kb::result<parsed_args> parse_args(const std::vector<std::string>& args) {
   parsed_args out;
   bool end_of_flags = false;
@@ -176,22 +250,7 @@ kb::result<parsed_args> parse_args(const std::vector<std::string>& args) {
     const std::string& arg = args[i];
     if (end_of_flags || arg.empty() || arg[0] != '-' || arg == "-") {
       if (out.cmd == command::none) {
-        if (arg == "help") {
-          out.help = true;
-          continue;
-        }
-        const auto* info = find_command(arg);
-        if (!info) {
-          if (out.help) {
-            return kb::fail(usage_error(command::none, fmt::format("unknown command '{}'", arg)));
-          }
-          return kb::fail(usage_error(
-              command::none,
-              fmt::format("unknown command '{}'; commands: backup, restore, list, describe, "
-                          "validate, config, prune",
-                          arg)));
-        }
-        out.cmd = info->cmd;
+        if (auto bad = take_command(arg, out)) return kb::fail(std::move(*bad));
         continue;
       }
       return kb::fail(usage_error(out.cmd, fmt::format("unexpected argument '{}'", arg)));
@@ -277,54 +336,7 @@ kb::result<parsed_args> parse_args(const std::vector<std::string>& args) {
   if (out.cmd == command::none) {
     return kb::fail(usage_error(command::none, "no command given"));
   }
-  const auto require = [&](const std::string& value, std::string_view flag) -> std::optional<kb::error> {
-    if (!value.empty()) return std::nullopt;
-    return usage_error(out.cmd, fmt::format("'{}' needs {}", command_name(out.cmd), flag));
-  };
-  std::optional<kb::error> missing;
-  switch (out.cmd) {
-    case command::backup:
-    case command::restore:
-      missing = require(out.config_path, "--config FILE");
-      break;
-    case command::config:
-      missing = require(out.config_path, "--config FILE");
-      if (!missing && !out.format.empty() && out.format != "yaml" && out.format != "json") {
-        missing = usage_error(out.cmd, fmt::format("--format '{}' is not one of yaml, json", out.format));
-      }
-      break;
-    case command::list:
-      missing = require(out.path, "--path URL");
-      break;
-    case command::describe:
-      missing = require(out.path, "--path URL");
-      if (!missing) missing = require(out.backup_id, "--backup-id ID");
-      if (!missing && !out.format.empty() && out.format != "text" && out.format != "json") {
-        missing = usage_error(out.cmd, fmt::format("--format '{}' is not one of text, json", out.format));
-      }
-      break;
-    case command::validate:
-      missing = require(out.path, "--path URL");
-      if (!missing) missing = require(out.backup_id, "--backup-id ID");
-      break;
-    case command::prune:
-      missing = require(out.path, "--path URL");
-      if (!missing && !out.keep_last) {
-        missing = usage_error(out.cmd, "'prune' needs --keep-last N (the newest N backups are always kept; "
-                                       "0 only together with --max-age-days)");
-      }
-      if (!missing && *out.keep_last == 0 && !out.max_age_days) {
-        missing = usage_error(out.cmd, "--keep-last 0 without --max-age-days would delete every backup; keep at "
-                                       "least one or give --max-age-days D");
-      }
-      if (!missing && !out.format.empty() && out.format != "text" && out.format != "json") {
-        missing = usage_error(out.cmd, fmt::format("--format '{}' is not one of text, json", out.format));
-      }
-      break;
-    case command::none:
-      break;
-  }
-  if (missing) return kb::fail(std::move(*missing));
+  if (auto missing = missing_flags(out)) return kb::fail(std::move(*missing));
   if (out.format.empty()) out.format = out.cmd == command::config ? "yaml" : "text";
   return out;
 }
