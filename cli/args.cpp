@@ -15,7 +15,7 @@ struct command_info {
   std::string_view summary;
 };
 
-constexpr std::array<command_info, 7> k_commands{{
+constexpr std::array<command_info, 8> k_commands{{
     {command::backup, "backup", "kafka-backup backup --config FILE",
      "Back up the topics of `source:` to `storage:` (one-shot, snapshot or continuous)."},
     {command::restore, "restore", "kafka-backup restore --config FILE [--dry-run]",
@@ -33,6 +33,10 @@ constexpr std::array<command_info, 7> k_commands{{
      "kafka-backup prune --path URL --keep-last N [--max-age-days D] [--dry-run] [--format text|json]",
      "Delete whole old backup ids: all but the newest N, or (with --max-age-days) those older than D days\n"
      "            beyond the newest N. Backups a running backup holds (lease) are never deleted."},
+    {command::reset_offsets, "reset-offsets",
+     "kafka-backup reset-offsets --config FILE [--dry-run] [--format text|json]",
+     "Reset consumer groups' committed offsets (to-earliest, to-latest, to-timestamp, to-offset) in the\n"
+     "            cluster of `source:`; the groups must be inactive. See docs/reset-offsets.md."},
 }};
 
 const command_info* find_command(std::string_view name) {
@@ -69,6 +73,7 @@ bool accepts(command c, std::string_view flag) {
     case command::prune:
       return flag == "--path" || flag == "--keep-last" || flag == "--max-age-days" || flag == "--dry-run" ||
              flag == "--format";
+    case command::reset_offsets: return flag == "--config" || flag == "--dry-run" || flag == "--format";
     case command::none: return false;
   }
   return false;
@@ -131,7 +136,7 @@ std::string usage_text() {
       "  --log-level error|warn|info|debug   log verbosity on stderr (default info)\n"
       "  --log-format text|json              log line format (default text)\n"
       "  --no-progress                       never draw the progress bar\n"
-      "  --summary-file PATH                 backup, restore: write the run's JSON summary there\n"
+      "  --summary-file PATH                 backup, restore, reset-offsets: write the run's JSON summary there\n"
       "                                      (default /dev/termination-log when it exists)\n"
       "  -h, --help                          this text, or a command's help after it\n"
       "  -V, --version                       print the version\n"
@@ -153,7 +158,7 @@ std::string command_usage(command c) {
   if (accepts(c, "--config")) text += "  -c, --config FILE       the YAML configuration file\n";
   if (accepts(c, "--path")) text += "  -p, --path URL          a plain path, file:///abs/path or s3://bucket/prefix?...\n";
   if (accepts(c, "--backup-id")) text += "  -b, --backup-id ID      the backup set's id\n";
-  if (c == command::describe || c == command::list || c == command::prune)
+  if (c == command::describe || c == command::list || c == command::prune || c == command::reset_offsets)
     text += "  -f, --format text|json  output format (default text)\n";
   if (c == command::prune) {
     text += "      --keep-last N       never delete the newest N backups (a floor; 0 only with --max-age-days)\n";
@@ -182,7 +187,7 @@ std::optional<kb::error> take_command(const std::string& arg, parsed_args& out) 
     if (out.help) return usage_error(command::none, fmt::format("unknown command '{}'", arg));
     return usage_error(command::none,
                        fmt::format("unknown command '{}'; commands: backup, restore, list, describe, "
-                                   "validate, config, prune",
+                                   "validate, config, prune, reset-offsets",
                                    arg));
   }
   out.cmd = info->cmd;
@@ -200,6 +205,12 @@ std::optional<kb::error> missing_flags(const parsed_args& out) {
     case command::backup:
     case command::restore:
       missing = require(out.config_path, "--config FILE");
+      break;
+    case command::reset_offsets:
+      missing = require(out.config_path, "--config FILE");
+      if (!missing && !out.format.empty() && out.format != "text" && out.format != "json") {
+        missing = usage_error(out.cmd, fmt::format("--format '{}' is not one of text, json", out.format));
+      }
       break;
     case command::config:
       missing = require(out.config_path, "--config FILE");

@@ -13,7 +13,7 @@
 
 namespace kb::cli {
 
-enum class command { none, backup, restore, list, describe, validate, config, prune };
+enum class command { none, backup, restore, list, describe, validate, config, prune, reset_offsets };
 
 /// `--log-level`, `--log-format`, `--no-progress`, `--summary-file`: accepted before or after the subcommand.
 struct global_flags {
@@ -28,7 +28,7 @@ struct parsed_args {
   bool help = false;     ///< --help / -h (for the subcommand when one is given)
   bool version = false;  ///< --version / -V
   global_flags global;
-  std::string config_path;  ///< backup, restore, config: --config / -c
+  std::string config_path;  ///< backup, restore, config, reset-offsets: --config / -c
   std::string path;         ///< list, describe, validate: --path / -p (a plain path or URL)
   std::string backup_id;    ///< describe, validate: --backup-id / -b
   std::string format;       ///< describe: text|json (default text); config: yaml|json (default yaml)

@@ -58,5 +58,7 @@ int run_validate(const parsed_args& args, std::ostream& out, std::ostream& err,
                  const env_lookup& env);
 /// `kafka-backup prune --path URL --keep-last N [--max-age-days D] [--dry-run]`.
 int run_prune(const parsed_args& args, std::ostream& out, std::ostream& err, const env_lookup& env);
+/// `kafka-backup reset-offsets --config FILE [--dry-run] [--format text|json]`.
+int run_reset_offsets(const parsed_args& args, std::ostream& out, std::ostream& err, const env_lookup& env);
 
 }  // namespace kb::cli

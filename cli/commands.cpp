@@ -132,6 +132,8 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
       return run_validate(args, out, err, env);
     case command::prune:
       return run_prune(args, out, err, env);
+    case command::reset_offsets:
+      return run_reset_offsets(args, out, err, env);
     case command::none:
       break;
   }

@@ -200,5 +200,18 @@ TEST(run, backup_checks_the_config_then_its_tls_files_before_connecting) {
   EXPECT_THAT(unset.err, HasSubstr("KAFKA_PASSWORD"));
 }
 
+TEST(args, reset_offsets_takes_config_dry_run_and_format) {
+  const auto a = parse({"reset-offsets", "--config", "r.yaml", "--dry-run", "--format=json"});
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->cmd, command::reset_offsets);
+  EXPECT_EQ(a->config_path, "r.yaml");
+  EXPECT_TRUE(a->dry_run);
+  EXPECT_EQ(a->format, "json");
+  EXPECT_FALSE(parse({"reset-offsets"}));                                     // --config is required
+  EXPECT_FALSE(parse({"reset-offsets", "-c", "r.yaml", "--format", "yaml"}));  // text|json only
+  EXPECT_FALSE(parse({"reset-offsets", "-c", "r.yaml", "--path", "/b"}));      // not its flag
+  EXPECT_NE(usage_text().find("reset-offsets --config FILE"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kb::cli
