@@ -30,9 +30,8 @@ type KafkaOffsetResetStatus struct {
 	RunStatus `json:",inline"`
 }
 
-// KafkaOffsetReset resets consumer-group offsets. The kafka-backup binary has no stand-alone
-// offset-reset command yet: the operator accepts the resource and reports it Failed with reason
-// Unsupported (offsets are translated by a KafkaRestore with consumerGroups instead).
+// KafkaOffsetReset resets consumer-group offsets: the operator runs one Job with
+// `kafka-backup reset-offsets` (the groups must be inactive) and reports its outcome.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=kor,categories=kafka-backup

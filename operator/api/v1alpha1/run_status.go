@@ -10,3 +10,6 @@ func (in *KafkaRestore) GetRunStatus() *RunStatus { return &in.Status.RunStatus 
 
 // GetRunStatus is the phase and conditions of the validation's run.
 func (in *KafkaBackupValidation) GetRunStatus() *RunStatus { return &in.Status.RunStatus }
+
+// GetRunStatus is the phase and conditions of the offset reset's run.
+func (in *KafkaOffsetReset) GetRunStatus() *RunStatus { return &in.Status.RunStatus }

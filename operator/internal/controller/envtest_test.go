@@ -794,23 +794,105 @@ spec:
 	}
 }
 
-// KafkaOffsetReset is accepted and reported Unsupported (no such kafka-backup command yet).
-func TestOffsetResetReportedUnsupported(t *testing.T) {
+// KafkaOffsetReset becomes a ConfigMap with the reset-offsets config (secrets only as env
+// references) and a Job running `kafka-backup reset-offsets`; its run summary makes the status
+// Succeeded with the partition count, and a failed run (an active group) makes it Failed naming why.
+func TestOffsetResetRunsJob(t *testing.T) {
 	ns := newNamespace(t)
+	_, password := seedSecrets(t, ns)
 	applyYAML(t, ns, `
 apiVersion: kafka.oso.sh/v1alpha1
 kind: KafkaOffsetReset
 metadata: {name: reset}
 spec:
-  kafkaCluster: {bootstrapServers: ["127.0.0.1:9092"]}
-  consumerGroups: [billing]
-  resetStrategy: to-earliest
+  kafkaCluster:
+    bootstrapServers: ["127.0.0.1:9093"]
+    securityProtocol: SASL_SSL
+    tlsSecret: {name: kafka-tls, caKey: ca.crt}
+    saslSecret: {name: kafka-credentials, mechanism: SCRAM-SHA-512, usernameKey: username, passwordKey: password}
+  consumerGroups: [billing, shipping]
+  topics: [orders]
+  resetStrategy: to-timestamp
+  timestamp: "2026-01-01T00:00:00Z"
 `)
-	eventually(t, "Unsupported", func() (bool, string) {
+	job := waitJob(t, ns, "reset-offset-reset")
+	c := job.Spec.Template.Spec.Containers[0]
+	if len(c.Args) < 3 || c.Args[0] != "reset-offsets" || c.Args[1] != "--config" {
+		t.Errorf("args %q", c.Args)
+	}
+	checkSecretEnv(t, c, "KAFKA_PASSWORD", "kafka-credentials", "password")
+	o := &kbv1.KafkaOffsetReset{}
+	if err := k8s.Get(testCtx, types.NamespacedName{Namespace: ns, Name: "reset"}, o); err != nil {
+		t.Fatal(err)
+	}
+	checkControlledBy(t, job, o)
+	cm := &corev1.ConfigMap{}
+	if err := k8s.Get(testCtx, types.NamespacedName{Namespace: ns, Name: "reset-offset-reset-config"}, cm); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"reset_offsets:", "strategy: to-timestamp", "timestamp: \"2026-01-01T00:00:00Z\"",
+		"- billing", "- shipping", "- orders", "sasl_password: ${KAFKA_PASSWORD}", "bootstrap_servers:"} {
+		if !strings.Contains(cm.Data[configKey], want) {
+			t.Errorf("reset config lacks %q:\n%s", want, cm.Data[configKey])
+		}
+	}
+	if strings.Contains(cm.Data[configKey], password) {
+		t.Error("the password reached the ConfigMap")
+	}
+	finishJob(t, job, 0, `{"command":"reset-offsets","backup_id":"","exit_code":0,"outcome":"succeeded","records":0,"bytes":0,"partitions":6,"duration_seconds":1,"errors":[]}`)
+	eventually(t, "offset reset Succeeded", func() (bool, string) {
 		o := &kbv1.KafkaOffsetReset{}
 		_ = k8s.Get(testCtx, types.NamespacedName{Namespace: ns, Name: "reset"}, o)
+		c := meta.FindStatusCondition(o.Status.Conditions, kbv1.ConditionSucceeded)
+		return c != nil && c.Status == metav1.ConditionTrue && c.Reason == "OffsetResetSucceeded" &&
+			strings.Contains(c.Message, "reset 6 partition(s) of 2 group(s) (to-timestamp)"), fmt.Sprintf("%+v", o.Status)
+	})
+
+	// An active group: the run exits 1 and the status names the group.
+	applyYAML(t, ns, `
+apiVersion: kafka.oso.sh/v1alpha1
+kind: KafkaOffsetReset
+metadata: {name: busy}
+spec:
+  kafkaCluster: {bootstrapServers: ["127.0.0.1:9092"]}
+  consumerGroups: [orders-app]
+  resetStrategy: to-offset
+  offset: 42
+`)
+	busy := waitJob(t, ns, "busy-offset-reset")
+	cm = &corev1.ConfigMap{}
+	if err := k8s.Get(testCtx, types.NamespacedName{Namespace: ns, Name: "busy-offset-reset-config"}, cm); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(cm.Data[configKey], "offset: 42") {
+		t.Errorf("reset config lacks the offset:\n%s", cm.Data[configKey])
+	}
+	finishJob(t, busy, 1, `{"command":"reset-offsets","backup_id":"","exit_code":1,"outcome":"failed","records":0,"bytes":0,"partitions":0,"duration_seconds":1,"errors":["error: consumer group 'orders-app' is Stable with 1 member(s): m-1 (client app, host /127.0.0.1); offsets can only be reset when the group is inactive (Empty): stop its consumers and run again"]}`)
+	eventually(t, "offset reset Failed", func() (bool, string) {
+		o := &kbv1.KafkaOffsetReset{}
+		_ = k8s.Get(testCtx, types.NamespacedName{Namespace: ns, Name: "busy"}, o)
 		c := meta.FindStatusCondition(o.Status.Conditions, kbv1.ConditionFailed)
-		return c != nil && c.Reason == "Unsupported", fmt.Sprintf("%+v", o.Status)
+		return c != nil && c.Status == metav1.ConditionTrue && c.Reason == "OffsetResetFailed" &&
+				strings.Contains(c.Message, "(exit 1)") && strings.Contains(c.Message, "consumer group 'orders-app' is Stable"),
+			fmt.Sprintf("%+v", o.Status)
+	})
+
+	// to-offset without spec.offset is a problem with the resource: Failed, no Job.
+	applyYAML(t, ns, `
+apiVersion: kafka.oso.sh/v1alpha1
+kind: KafkaOffsetReset
+metadata: {name: no-offset}
+spec:
+  kafkaCluster: {bootstrapServers: ["127.0.0.1:9092"]}
+  consumerGroups: [g]
+  resetStrategy: to-offset
+`)
+	eventually(t, "InvalidSpec", func() (bool, string) {
+		o := &kbv1.KafkaOffsetReset{}
+		_ = k8s.Get(testCtx, types.NamespacedName{Namespace: ns, Name: "no-offset"}, o)
+		c := meta.FindStatusCondition(o.Status.Conditions, kbv1.ConditionFailed)
+		return c != nil && c.Reason == "InvalidSpec" && strings.Contains(c.Message, "spec.offset is required"),
+			fmt.Sprintf("%+v", o.Status)
 	})
 }
 

@@ -18,6 +18,6 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Recorder: mgr.GetEventRecorder("kafka-backup-operator"), Options: opts}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&KafkaOffsetResetReconciler{Client: mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("kafka-backup-operator")}).SetupWithManager(mgr)
+	return (&KafkaOffsetResetReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Recorder: mgr.GetEventRecorder("kafka-backup-operator"), Options: opts}).SetupWithManager(mgr)
 }
