@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "cli/msk_iam_source.hpp"
 #include "net/oauth_token.hpp"
 #include "net/tls.hpp"
 #include "storage/location.hpp"
@@ -121,11 +122,20 @@ kb::result<net::cluster_options> cluster_options_from(const kafka_config& k, std
         o.connection.sasl.oauth_token = std::move(*source);
         break;
       }
+      case sasl_mechanism::aws_msk_iam: {
+        o.connection.sasl.mechanism = "AWS_MSK_IAM";
+        auto settings = msk_iam_settings_from(s, process_environment());
+        if (!settings) return fail(settings.error().code, fmt::format("{}.security: {}", section, settings.error().message));
+        o.connection.sasl.msk_iam = std::move(*settings);
+        o.connection.sasl.username = "AWS credential chain";  // what messages name instead of a user
+        break;
+      }
       case sasl_mechanism::none:
         return fail(errc::config, fmt::format("{}.security.sasl_mechanism is required with a SASL security_protocol",
                                               section));
     }
-    if (s.mechanism != sasl_mechanism::oauthbearer) o.connection.sasl.username = s.sasl_username;
+    if (s.mechanism != sasl_mechanism::oauthbearer && s.mechanism != sasl_mechanism::aws_msk_iam)
+      o.connection.sasl.username = s.sasl_username;
     o.connection.sasl.password = net::secret(s.sasl_password.reveal());
   }
   if (s.uses_tls()) {

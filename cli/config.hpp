@@ -40,7 +40,7 @@ using net::security_protocol;                      // source/target.security.sec
 using storage::format::frame_codec;                // backup.compression (`zstd`, `lz4`, `none`)
 using pipeline::restore::repartition_strategy;     // `murmur2`; `automatic` is round_robin
 using pipeline::restore::repartition_rule;         // restore.repartitioning.<topic>
-enum class sasl_mechanism { none, plain, scram_sha_256, scram_sha_512, gssapi, oauthbearer };
+enum class sasl_mechanism { none, plain, scram_sha_256, scram_sha_512, gssapi, oauthbearer, aws_msk_iam };
 enum class storage_backend { filesystem, s3, azure, gcs };
 enum class server_side_encryption { none, aes256, aws_kms };
 /// `storage.upload_checksum` (s3): how the server checks each uploaded body.
@@ -67,6 +67,9 @@ struct security_config {
   secret_value sasl_oauthbearer_client_secret;
   std::optional<std::string> sasl_oauthbearer_scope;
   std::optional<std::string> sasl_oauthbearer_token_file;
+  // AWS_MSK_IAM: credentials from the AWS chain; the region to sign for (absent: the one in the
+  // MSK broker host name, else AWS_REGION / AWS_DEFAULT_REGION)
+  std::optional<std::string> sasl_aws_region;
 
   [[nodiscard]] bool uses_tls() const noexcept {
     return net::uses_tls(protocol);

@@ -1,6 +1,7 @@
 #include "net/sasl.hpp"
 
 #include "net/oauth_token.hpp"
+#include "net/sasl_msk_iam.hpp"
 #include "net/sasl_oauthbearer.hpp"
 #include "net/sasl_plain.hpp"
 #ifdef KB_HAVE_GSSAPI
@@ -41,8 +42,25 @@ result<std::unique_ptr<sasl_mechanism>> make_sasl_mechanism(const sasl_credentia
     if (!mech) return fail(mech.error());
     return std::unique_ptr<sasl_mechanism>(std::move(*mech));
   }
+  if (creds.mechanism == "AWS_MSK_IAM") {
+    if (!creds.msk_iam || !creds.msk_iam->credentials)
+      return fail(errc::invalid_argument, "AWS_MSK_IAM needs an AWS credential source");
+    const msk_iam_settings& settings = *creds.msk_iam;
+    auto aws = settings.credentials();  // the chain caches and refreshes before expiry
+    if (!aws) return fail(aws.error());
+    msk_iam_request req;
+    req.host = creds.host;
+    req.region = settings.region;
+    if (req.region.empty()) req.region = msk_iam_region_from_host(creds.host);
+    if (req.region.empty()) req.region = settings.default_region;
+    req.user_agent = settings.user_agent;
+    req.now = std::chrono::system_clock::now();
+    auto mech = sasl_msk_iam::create(std::move(req), std::move(*aws));
+    if (!mech) return fail(mech.error());
+    return std::unique_ptr<sasl_mechanism>(std::move(*mech));
+  }
   return fail(errc::unsupported, "unknown SASL mechanism '" + creds.mechanism +
-                                     "'; use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, GSSAPI or OAUTHBEARER");
+                                     "'; use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, GSSAPI, OAUTHBEARER or AWS_MSK_IAM");
 }
 
 }  // namespace kb::net

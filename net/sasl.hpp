@@ -13,6 +13,7 @@
 namespace kb::net {
 
 class oauth_token_source;  // net/oauth_token.hpp
+struct msk_iam_settings;    // net/sasl_msk_iam.hpp
 
 /// What a mechanism wants after consuming one server message.
 enum class sasl_status {
@@ -49,7 +50,7 @@ class sasl_mechanism {
 
 /// Credentials and limits for a mechanism.
 struct sasl_credentials {
-  std::string mechanism;  ///< PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 | GSSAPI | OAUTHBEARER
+  std::string mechanism;  ///< PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 | GSSAPI | OAUTHBEARER | AWS_MSK_IAM
   std::string username;   ///< GSSAPI: the Kerberos principal (optional; empty: the default one)
   secret password;
   // GSSAPI only (builds with -Dgssapi=enabled).
@@ -59,6 +60,8 @@ struct sasl_credentials {
   /// OAUTHBEARER only: where the bearer token comes from. Shared by every connection made from
   /// these options (copies share it), so one cached token serves them and refreshes itself.
   std::shared_ptr<oauth_token_source> oauth_token{};
+  /// AWS_MSK_IAM only: the AWS credential source and region (shared by copies, like oauth_token).
+  std::shared_ptr<const msk_iam_settings> msk_iam{};
 };
 
 /// Makes the mechanism named in `creds.mechanism`; errc::unsupported for an unknown name (and

@@ -529,7 +529,8 @@ result<std::shared_ptr<credential_provider>> resolve_credentials(const credentia
   bool half_set = false;
   auto take = [&](std::string_view name, attempt a) -> std::shared_ptr<credential_provider> {
     if (a.got) {
-      log::info("s3: using credentials from {} (access key {}{})", name, masked_key_id(a.got->credentials.access_key_id),
+      log::info("{}: using credentials from {} (access key {}{})", settings.user, name,
+                masked_key_id(a.got->credentials.access_key_id),
                 a.got->expiration ? ", temporary" : "");
       return std::make_shared<credential_provider>(std::string(name), std::move(a.refetch), std::move(*a.got), clock);
     }
@@ -552,16 +553,19 @@ result<std::shared_ptr<credential_provider>> resolve_credentials(const credentia
   }};
   for (const auto& s : chain) {
     if (pin != "auto" && pin != s.name) continue;
+    if (s.name == "static" && settings.user != "s3") continue;  // storage.access_key is S3's alone
     if (auto p = take(s.name, s.run())) return p;
     if (half_set) return fail(errc::config, fmt::format("S3 credentials: {}", tried.back()));
   }
   std::string list;
   for (const auto& t : tried) list += (list.empty() ? "" : "; ") + t;
+  const bool s3 = settings.user == "s3";
   return fail(any_configured ? errc::authorization : errc::config,
-              fmt::format("no S3 credentials ({} tried: {}); set storage.access_key and storage.secret_key, export "
+              fmt::format("no {} credentials ({} tried: {}); {}export "
                           "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, set AWS_PROFILE, or run with an IAM role "
                           "(web identity, container or EC2 instance metadata)",
-                          pin == "auto" ? "sources" : "source", list));
+                          s3 ? "S3" : "AWS", pin == "auto" ? "sources" : "source", list,
+                          s3 ? "set storage.access_key and storage.secret_key, " : ""));
 }
 
 }  // namespace kb::storage

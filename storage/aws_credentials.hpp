@@ -56,6 +56,8 @@ struct credential_settings {
   bool imds_v1 = false;       ///< fall back to IMDSv1 (no session token) when the token PUT is refused
   std::string sts_endpoint;   ///< empty: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, or regional STS
   std::string region;         ///< for STS (signing and the regional endpoint); empty: us-east-1
+  /// What the credentials are for, in messages ("s3"; "kafka AWS_MSK_IAM" has no static keys).
+  std::string user = "s3";
 };
 
 /// The sources `credential_settings::source` accepts.

@@ -26,12 +26,13 @@ inline constexpr std::array<enum_entry<security_protocol>, 4> k_protocols{{
     {"SSL", security_protocol::ssl},
     {"SASL_PLAINTEXT", security_protocol::sasl_plaintext},
     {"SASL_SSL", security_protocol::sasl_ssl}}};
-inline constexpr std::array<enum_entry<sasl_mechanism>, 5> k_mechanisms{{
+inline constexpr std::array<enum_entry<sasl_mechanism>, 6> k_mechanisms{{
     {"PLAIN", sasl_mechanism::plain},
     {"SCRAM-SHA-256", sasl_mechanism::scram_sha_256},
     {"SCRAM-SHA-512", sasl_mechanism::scram_sha_512},
     {"GSSAPI", sasl_mechanism::gssapi},
-    {"OAUTHBEARER", sasl_mechanism::oauthbearer}}};
+    {"OAUTHBEARER", sasl_mechanism::oauthbearer},
+    {"AWS_MSK_IAM", sasl_mechanism::aws_msk_iam}}};
 inline constexpr std::array<enum_entry<storage_backend>, 4> k_backends{{
     {"filesystem", storage_backend::filesystem},
     {"s3", storage_backend::s3},

@@ -109,6 +109,7 @@ void read_security(reader& r, const YAML::Node& node, const std::string& path, s
       {"sasl_oauthbearer_client_secret", secret_field(r, s.sasl_oauthbearer_client_secret)},
       {"sasl_oauthbearer_scope", optional_string_field(r, s.sasl_oauthbearer_scope)},
       {"sasl_oauthbearer_token_file", optional_string_field(r, s.sasl_oauthbearer_token_file)},
+      {"sasl_aws_region", optional_string_field(r, s.sasl_aws_region)},
   });
 }
 
@@ -158,6 +159,16 @@ void validate_security(reader& r, const std::string& path, const security_config
           r.error_at(sec + ".sasl_oauthbearer_client_secret",
                      "the token endpoint needs sasl_oauthbearer_client_secret (e.g. ${OAUTH_CLIENT_SECRET})");
         }
+      }
+    } else if (s.mechanism == sasl_mechanism::aws_msk_iam) {
+      if (s.sasl_aws_region && s.sasl_aws_region->empty()) {
+        r.error_at(sec + ".sasl_aws_region", "must not be empty; remove it to take the region from the broker host name");
+      }
+      // The AWS credential chain signs; a user name or password here would be silently unused.
+      if (!s.sasl_username.empty() || !s.sasl_password.empty()) {
+        r.error_at(sec + ".sasl_mechanism",
+                   "AWS_MSK_IAM takes no sasl_username/sasl_password; it signs with the AWS credential chain "
+                   "(AWS_ACCESS_KEY_ID, AWS_PROFILE, web identity, container or instance credentials)");
       }
     } else if (s.mechanism != sasl_mechanism::gssapi) {
       if (s.sasl_username.empty()) {
@@ -257,6 +268,7 @@ json::object kafka_json(const kafka_config& k) {
   security["sasl_oauthbearer_client_secret"] = secret_json(s.sasl_oauthbearer_client_secret);
   security["sasl_oauthbearer_scope"] = optional_json(s.sasl_oauthbearer_scope);
   security["sasl_oauthbearer_token_file"] = optional_json(s.sasl_oauthbearer_token_file);
+  security["sasl_aws_region"] = optional_json(s.sasl_aws_region);
 
   json::object topics;
   topics["include"] = strings_json(k.topics.include);
