@@ -288,10 +288,17 @@ TEST(config_enums, security_protocol_and_mechanism) {
   EXPECT_THAT(error_of(head + "    security_protocol: TLS\nstorage:\n  path: /x\n"),
               HasSubstr("source.security.security_protocol: unknown value 'TLS'; allowed: PLAINTEXT, "
                         "SSL, SASL_PLAINTEXT, SASL_SSL"));
-  EXPECT_THAT(error_of(head + "    security_protocol: SASL_SSL\n    sasl_mechanism: AWS_MSK_IAM\n"
+  EXPECT_THAT(error_of(head + "    security_protocol: SASL_SSL\n    sasl_mechanism: AWS_IAM\n"
                               "storage:\n  path: /x\n"),
-              HasSubstr("source.security.sasl_mechanism: unknown value 'AWS_MSK_IAM'; allowed: "
-                        "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, GSSAPI, OAUTHBEARER"));
+              HasSubstr("source.security.sasl_mechanism: unknown value 'AWS_IAM'; allowed: "
+                        "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, GSSAPI, OAUTHBEARER, AWS_MSK_IAM"));
+  // AWS_MSK_IAM signs with the AWS credential chain: a user name would go unused.
+  EXPECT_THAT(error_of(head + "    security_protocol: SASL_SSL\n    sasl_mechanism: AWS_MSK_IAM\n"
+                              "    sasl_username: u\nstorage:\n  path: /x\n"),
+              HasSubstr("source.security.sasl_mechanism: AWS_MSK_IAM takes no sasl_username/sasl_password"));
+  EXPECT_EQ(error_of(head + "    security_protocol: SASL_SSL\n    sasl_mechanism: AWS_MSK_IAM\n"
+                            "    sasl_aws_region: eu-west-1\nstorage:\n  path: /x\n"),
+            "(loaded without error)");
   // OAUTHBEARER is known, and without a token source it says which keys it needs.
   EXPECT_THAT(error_of(head + "    security_protocol: SASL_SSL\n    sasl_mechanism: OAUTHBEARER\n"
                               "storage:\n  path: /x\n"),
