@@ -134,11 +134,7 @@ kb::result<config> load_config_text(std::string_view text, std::string_view sour
     r.error(e.mark, "", fmt::format("invalid YAML: {}", e.msg));
   }
 
-  if (!r.errors().empty()) {
-    std::string message = r.errors().front();
-    for (std::size_t i = 1; i < r.errors().size(); ++i) message += "\n" + r.errors()[i];
-    return kb::fail(kb::errc::config, std::move(message));
-  }
+  if (auto failed = r.outcome(); !failed) return kb::fail(std::move(failed.error()));
   cfg.warnings = std::move(r.warnings());
   return cfg;
 }

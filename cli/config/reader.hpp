@@ -127,6 +127,13 @@ class reader {
   void note_mark(const std::string& path, const YAML::Mark& mark) { marks_[path] = mark; }
 
   [[nodiscard]] std::vector<std::string>& errors() noexcept { return errors_; }
+  /// Every error found, one per line, as the config error a loader returns (none: success).
+  [[nodiscard]] kb::result<void> outcome() const {
+    if (errors_.empty()) return {};
+    std::string message = errors_.front();
+    for (std::size_t i = 1; i < errors_.size(); ++i) message += "\n" + errors_[i];
+    return kb::fail(kb::errc::config, std::move(message));
+  }
   [[nodiscard]] std::vector<std::string>& warnings() noexcept { return warnings_; }
   [[nodiscard]] const substituted_text& text() const noexcept { return text_; }
 

@@ -129,11 +129,7 @@ kb::result<reset_offsets_config> load_reset_offsets_text(std::string_view text, 
   } catch (const YAML::Exception& e) {
     r.error(e.mark, "", fmt::format("invalid YAML: {}", e.msg));
   }
-  if (!r.errors().empty()) {
-    std::string message = r.errors().front();
-    for (std::size_t i = 1; i < r.errors().size(); ++i) message += "\n" + r.errors()[i];
-    return kb::fail(kb::errc::config, std::move(message));
-  }
+  if (auto failed = r.outcome(); !failed) return kb::fail(std::move(failed.error()));
   cfg.warnings = std::move(r.warnings());
   return cfg;
 }
