@@ -152,20 +152,10 @@ class filesystem_group final : public commit_group {
  private:
   /// mkdir -p; the parent of every folder created is fsynced at the next sync (not one by one).
   result<void> make_dirs(const fs::path& dir) {
-    struct stat st{};
-    if (::stat(dir.c_str(), &st) == 0) {
-      if (S_ISDIR(st.st_mode)) return {};
-      return tl::unexpected(os_error(ENOTDIR, "cannot create directory", dir));
-    }
-    if (dir.has_parent_path() && dir.parent_path() != dir) {
-      if (auto ok = make_dirs(dir.parent_path()); !ok) return ok;
-    }
-    if (::mkdir(dir.c_str(), 0777) != 0) {
-      if (errno == EEXIST) return {};
-      return tl::unexpected(os_error(errno, "cannot create directory", dir));
-    }
-    dirs_.insert(dir.has_parent_path() ? dir.parent_path() : fs::path("."));
-    return {};
+    return storage::make_dirs(dir, [this](const fs::path& parent) {
+      dirs_.insert(parent);
+      return result<void>{};
+    });
   }
 
   result<void> sync_dir(const fs::path& dir) {

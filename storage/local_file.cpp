@@ -57,19 +57,23 @@ result<void> fsync_dir(const fs::path& dir) {
 }
 
 result<void> make_dirs(const fs::path& dir) {
+  return make_dirs(dir, [](const fs::path& parent) { return fsync_dir(parent); });
+}
+
+result<void> make_dirs(const fs::path& dir, const std::function<result<void>(const fs::path&)>& created) {
   struct stat st{};
   if (::stat(dir.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) return {};
     return tl::unexpected(os_error(ENOTDIR, "cannot create directory", dir));
   }
   if (dir.has_parent_path() && dir.parent_path() != dir) {
-    if (auto ok = make_dirs(dir.parent_path()); !ok) return ok;
+    if (auto ok = make_dirs(dir.parent_path(), created); !ok) return ok;
   }
   if (::mkdir(dir.c_str(), 0777) != 0) {
     if (errno == EEXIST) return {};
     return tl::unexpected(os_error(errno, "cannot create directory", dir));
   }
-  return fsync_dir(dir.has_parent_path() ? dir.parent_path() : fs::path("."));
+  return created(dir.has_parent_path() ? dir.parent_path() : fs::path("."));
 }
 
 result<void> write_all(int fd, byte_view data, const fs::path& path) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string_view>
 #include <utility>
 
@@ -52,6 +53,10 @@ class unique_fd {
 /// mkdir -p, fsyncing the parent of every directory it creates so the new entries are durable
 /// before a file inside them is.
 [[nodiscard]] result<void> make_dirs(const std::filesystem::path& dir);
+/// The same, handing each created folder's parent to `created` instead of fsyncing it at once
+/// (a commit group syncs each parent once for many files).
+[[nodiscard]] result<void> make_dirs(const std::filesystem::path& dir,
+                                     const std::function<result<void>(const std::filesystem::path&)>& created);
 
 /// write(2) until all of `data` is written (EINTR retried).
 [[nodiscard]] result<void> write_all(int fd, byte_view data, const std::filesystem::path& path);
