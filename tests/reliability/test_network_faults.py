@@ -14,9 +14,13 @@ import subprocess
 import threading
 import time
 import uuid
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import topic_check  # noqa: E402
 
 PARTITIONS = 2
 RECORDS = 1500          # per partition, ~150 KB each
@@ -66,29 +70,7 @@ def topic(toxi_broker) -> str:
 
 
 def consume_all(bootstrap: str, topic: str) -> dict[int, list[tuple[bytes, bytes]]]:
-    from confluent_kafka import Consumer, TopicPartition
-
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"kbrel-check-{uuid.uuid4().hex[:6]}",
-                  "enable.auto.commit": False})
-    try:
-        out: dict[int, list] = {}
-        for p in range(PARTITIONS):
-            lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
-            out[p] = []
-            if hi <= lo:
-                continue
-            c.assign([TopicPartition(topic, p, lo)])
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                m = c.poll(1.0)
-                if m is None or m.error():
-                    continue
-                out[p].append((m.key(), m.value()))
-                if m.offset() >= hi - 1:
-                    break
-        return out
-    finally:
-        c.close()
+    return topic_check.consume_all(bootstrap, topic, PARTITIONS)
 
 
 def assert_exact(bootstrap: str, topic: str) -> None:

@@ -23,6 +23,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from http_fault_proxy import FaultProxy, Rule  # noqa: E402
+import topic_check  # noqa: E402
 
 PARTITIONS = 2
 RECORDS = 400           # per partition, ~110 bytes each: one segment per partition
@@ -66,29 +67,7 @@ def topic(bootstrap) -> str:
 
 
 def consume_all(bootstrap: str, topic: str, partitions: int = PARTITIONS) -> dict[int, list[tuple[bytes, bytes]]]:
-    from confluent_kafka import Consumer, TopicPartition
-
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"kbstore-check-{uuid.uuid4().hex[:6]}",
-                  "enable.auto.commit": False})
-    try:
-        out: dict[int, list] = {}
-        for p in range(partitions):
-            lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
-            out[p] = []
-            if hi <= lo:
-                continue
-            c.assign([TopicPartition(topic, p, lo)])
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                m = c.poll(1.0)
-                if m is None or m.error():
-                    continue
-                out[p].append((m.key(), m.value()))
-                if m.offset() >= hi - 1:
-                    break
-        return out
-    finally:
-        c.close()
+    return topic_check.consume_all(bootstrap, topic, partitions)
 
 
 def topic_exists(bootstrap: str, topic: str) -> bool:
