@@ -12,6 +12,9 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+# ccache keys on paths relative to the clone, so a clone at another path (a CI work folder, a
+# worktree) still hits the objects an earlier build cached.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$repo} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 export KB_CACHE=${KB_CACHE:-$HOME/.cache/kafka-backup}
 build=${KB_BUILD_DIR:-build}
 install=1

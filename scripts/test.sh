@@ -10,6 +10,9 @@ set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 export KB_CACHE=${KB_CACHE:-$HOME/.cache/kafka-backup}
+# ccache keys on paths relative to the clone, so a clone at another path (a CI work folder, a
+# worktree) still hits the objects an earlier build cached.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$repo} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 # Tests talk only to loopback: no credential chain may fall through to a cloud metadata address
 # (169.254.169.254) or a cloud login host. Tests that exercise those sources set their own loopback endpoints.
 export AWS_EC2_METADATA_DISABLED=true AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9

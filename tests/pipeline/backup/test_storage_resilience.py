@@ -382,12 +382,14 @@ def test_s3_closed_with_a_small_budget_gives_up_with_exit_3(env, binary, tmp_pat
 def test_kill_9_mid_multipart_upload_leaves_no_upload_after_a_rerun(env, binary, tmp_path):
     # ~24 MB uncompressed in one segment: above the 8 MiB part size, so it goes up in parts.
     t = new_topic(env, records=24000, value_size=1000)
-    prefix = f"st-{uuid.uuid4().hex[:8]}"
-    cfg = write_config(tmp_path, env, [t], "mp", s3_storage(env, prefix),
-                       backup={"segment_max_bytes": 256 << 20, "segment_max_interval_ms": 600000})
     s3_log = Path(env["s3"]["log"])
     leftovers = []
     for attempt in range(20):
+        # A fresh backup each attempt: when a kill comes after the last part and the completion, the
+        # next run of the same backup would only resume past a finished segment and upload nothing.
+        prefix = f"st-{uuid.uuid4().hex[:8]}"
+        cfg = write_config(tmp_path, env, [t], "mp", s3_storage(env, prefix),
+                           backup={"segment_max_bytes": 256 << 20, "segment_max_interval_ms": 600000})
         log_size = s3_log.stat().st_size
         proc = subprocess.Popen([str(binary), "backup", "--config", str(cfg), "--no-progress"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
