@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Timed libFuzzer runs of every fuzz target (suite 'fuzz'): a clang build with libFuzzer,
+# ASan and UBSan in build-fuzz, then each target for a fixed time over its committed seed corpus
+# plus a working corpus kept in $KB_CACHE/fuzz (it grows from run to run). A crash or leak fails
+# the run and leaves its input in $KB_CACHE/fuzz/crashes/ — add it to the target's corpus folder
+# as a regression input once fixed.
+#
+#   scripts/fuzz.sh                      # every target, 60 s each, one job per core
+#   scripts/fuzz.sh --seconds 7200 cli/fuzz_config
+#   scripts/fuzz.sh --merge              # afterwards: merge new coverage into the committed corpora
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$repo} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+KB_CACHE=${KB_CACHE:-$HOME/.cache/kafka-backup}
+build=${KB_FUZZ_BUILD_DIR:-build-fuzz}
+seconds=60 jobs=$(nproc) merge=0
+declare -a only=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --seconds) seconds=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    --merge) merge=1; shift ;;
+    -h|--help) sed -n 2,11p "$0"; exit 0 ;;
+    -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) only+=("$1"); shift ;;
+  esac
+done
+say() { printf 'fuzz: %s\n' "$*"; }
+
+if [ ! -f "$build/build.ninja" ]; then
+  # -fsanitize=fuzzer-no-link instruments every library for coverage; the targets link libFuzzer.
+  CC=clang-14 CXX=clang++-14 meson setup "$build" --wrap-mode=nodownload -Db_lundef=false \
+    -Db_sanitize=address,undefined -Dcpp_args=-fsanitize=fuzzer-no-link -Dc_args=-fsanitize=fuzzer-no-link \
+    -Dfuzzer_ldflags=-fsanitize=fuzzer >"$KB_CACHE/fuzz-setup.log" 2>&1 \
+    || { tail -n 20 "$KB_CACHE/fuzz-setup.log"; say "meson setup $build failed"; exit 1; }
+fi
+
+# name <TAB> executable <TAB> seed corpus, from meson's own list of the 'fuzz' suite.
+mapfile -t targets < <(meson introspect --tests "$build" | python3 -c '
+import json, sys
+for t in json.load(sys.stdin):
+    if "fuzz" in t["suite"]:
+        print("\t".join([t["name"], t["cmd"][0], t["cmd"][1]]))')
+[ ${#targets[@]} -gt 0 ] || { say "no fuzz targets found in $build"; exit 1; }
+declare -a chosen=()
+for row in "${targets[@]}"; do
+  IFS=$'\t' read -r name exe seeds <<<"$row"
+  if [ ${#only[@]} -eq 0 ] || printf '%s\n' "${only[@]}" | grep -qxF "$name"; then chosen+=("$row"); fi
+done
+[ ${#chosen[@]} -gt 0 ] || { say "none of ${only[*]} is a fuzz target"; exit 2; }
+
+t=$(date +%s)
+mapfile -t exes < <(printf '%s\n' "${chosen[@]}" | cut -f2 | sed "s|^$repo/$build/||; s|^$build/||")
+ninja -C "$build" "${exes[@]}" >"$KB_CACHE/fuzz-build.log" 2>&1 \
+  || { tail -n 30 "$KB_CACHE/fuzz-build.log"; say "build failed"; exit 1; }
+say "built ${#exes[@]} target(s) in $(( $(date +%s) - t )) s"
+
+mkdir -p "$KB_CACHE/fuzz/crashes" "$KB_CACHE/fuzz/logs"
+run_one() {
+  local name=$1 exe=$2 seeds=$3 slug=${1//\//_}
+  local work="$KB_CACHE/fuzz/corpus/$slug" log="$KB_CACHE/fuzz/logs/$slug.log"
+  mkdir -p "$work"
+  # Leaks count (detect_leaks); -timeout makes a hang a finding; memory is bounded.
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+    -artifact_prefix="$KB_CACHE/fuzz/crashes/$slug-" "$work" "$seeds" >"$log" 2>&1
+  local rc=$?
+  local execs cov units
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
+  cov=$(grep -oE '^#[0-9]+.*cov: [0-9]+' "$log" | tail -n 1 | grep -oE 'cov: [0-9]+' | grep -oE '[0-9]+')
+  units=$(find "$work" -type f | wc -l)
+  if [ $rc -eq 0 ]; then
+    printf 'fuzz: %-40s ok      %ss, %s execs, cov %s, working corpus %s\n' "$name" "$seconds" "${execs:-?}" "${cov:-?}" "$units"
+  else
+    printf 'fuzz: %-40s FAILED  exit %s; log %s; input in %s\n' "$name" "$rc" "$log" "$KB_CACHE/fuzz/crashes/"
+    grep -m 3 -E 'ERROR: |SUMMARY: |runtime error' "$log" | sed 's/^/fuzz:   /'
+  fi
+  return $rc
+}
+run_row() {  # the N-th chosen target (1-based), for xargs
+  local n e s
+  IFS=$'\t' read -r n e s < <(sed -n "$1p" "$rows")
+  run_one "$n" "$e" "$s"
+}
+rows=$(mktemp); trap 'rm -f "$rows"' EXIT
+printf '%s\n' "${chosen[@]}" >"$rows"
+export -f run_one run_row
+export seconds KB_CACHE rows
+
+t=$(date +%s)
+seq 1 ${#chosen[@]} | xargs -P "$jobs" -I{} bash -c 'run_row {}'
+rc=$?
+say "${#chosen[@]} target(s), ${seconds} s each, ${jobs} job(s): $(( $(date +%s) - t )) s wall"
+
+if [ $merge = 1 ] && [ $rc = 0 ]; then
+  # Only inputs that add coverage go into the committed corpus, smallest first.
+  for row in "${chosen[@]}"; do
+    IFS=$'\t' read -r name exe seeds <<<"$row"
+    slug=${name//\//_}
+    before=$(find "$seeds" -type f | wc -l)
+    "$exe" -merge=1 -max_len=65536 "$seeds" "$KB_CACHE/fuzz/corpus/$slug" >/dev/null 2>&1
+    say "$name: committed corpus $before -> $(find "$seeds" -type f | wc -l) files"
+  done
+fi
+[ $rc = 0 ] && say "no crash, leak, timeout or UBSan report" || say "failures above"
+exit $rc
