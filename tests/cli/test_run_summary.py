@@ -105,16 +105,20 @@ def test_probes_during_continuous_backup_and_summary_after_sigterm(env, binary, 
     t = new_topic(env, 300)
     port = free_port()
     summary = tmp_path / "summary.json"
-    cfg = write_config(tmp_path, env, t, "probes", metrics_port=port, backup={"continuous": True})
+    # A short segment interval: the 300 records are sealed and counted while the run goes on.
+    cfg = write_config(tmp_path, env, t, "probes", metrics_port=port,
+                       backup={"continuous": True, "segment_max_interval_ms": 1000})
     proc = start(binary, cfg, summary)
     try:
         assert poll(port, "/health", 200, proc).strip() == "ok"
         assert poll(port, "/ready", 200, proc).strip() == "ready"
         # All 300 records stored before the stop, as the metrics page shows.
         poll(port, "/metrics", 200, proc)
+        stored = 'kafka_backup_records_total{backup_id="probes"} 300'
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and 'kafka_backup_records_total{backup_id="probes"} 300' not in get(port, "/metrics")[1]:
+        while time.monotonic() < deadline and stored not in get(port, "/metrics")[1]:
             time.sleep(0.2)
+        assert stored in get(port, "/metrics")[1]
         assert get(port, "/health") == (200, "ok\n")
     finally:
         code, err = stop(proc)
