@@ -36,41 +36,46 @@ std::vector<std::int64_t> costs_of(const std::vector<std::int64_t>& weights) {
   return out;
 }
 
-}  // namespace
+/// What the three placement steps share: the members (sorted ids), the distinct items in
+/// partition order with their costs and previous owners, the placement order and the bounds.
+struct problem {
+  std::vector<std::string> ids;
+  std::vector<placed_item> work;
+  std::vector<std::size_t> order;  ///< largest cost first; equal costs in partition order
+  double upper = 0;
+  double lower = 0;
+};
 
-assignment assign(std::span<const member_input> members, std::span<const work_item> items) {
+std::vector<std::string> member_ids(std::span<const member_input> members) {
   std::vector<std::string> ids;
   for (const auto& m : members) ids.push_back(m.member_id);
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  assignment out;
-  if (ids.empty()) return out;
-  for (const auto& id : ids) out[id];
-  const auto index_of = [&](const std::string& id) {
-    return static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin());
-  };
+  return ids;
+}
 
-  // Distinct items; a partition listed twice counts once, with its larger weight.
+/// The distinct items (a partition listed twice counts once, with its larger weight), each with
+/// the members that claim it, ascending.
+std::vector<placed_item> distinct_items(std::span<const member_input> members, std::span<const work_item> items,
+                                        const std::vector<std::string>& ids) {
   std::map<topic_partition, std::int64_t> weight_of;
   for (const auto& it : items) {
     auto [pos, inserted] = weight_of.emplace(it.tp, it.weight);
     if (!inserted) pos->second = std::max(pos->second, it.weight);
   }
-  if (weight_of.empty()) return out;
   std::vector<std::int64_t> weights;
   for (const auto& [tp, w] : weight_of) weights.push_back(w);
   const auto costs = costs_of(weights);
-
   std::vector<placed_item> work;
   work.reserve(weight_of.size());
-  {
-    std::size_t i = 0;
-    for (const auto& [tp, w] : weight_of) work.push_back({tp, costs[i++], {}});
-  }
   std::map<topic_partition, std::size_t> item_index;
-  for (std::size_t i = 0; i < work.size(); ++i) item_index.emplace(work[i].tp, i);
+  for (const auto& [tp, w] : weight_of) {
+    item_index.emplace(tp, work.size());
+    work.push_back({tp, costs[work.size()], {}});
+  }
   for (const auto& m : members) {
-    const auto member = index_of(m.member_id);
+    const auto member =
+        static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), m.member_id) - ids.begin());
     for (const auto& tp : m.owned) {
       auto found = item_index.find(tp);
       if (found == item_index.end()) continue;  // no longer to do: nothing to keep
@@ -81,49 +86,64 @@ assignment assign(std::span<const member_input> members, std::span<const work_it
     std::sort(w.claimants.begin(), w.claimants.end());
     w.claimants.erase(std::unique(w.claimants.begin(), w.claimants.end()), w.claimants.end());
   }
-  // Largest first; equal costs in partition order (the map's order, kept by stable_sort).
-  std::vector<std::size_t> order(work.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return work[a].cost > work[b].cost; });
+  return work;
+}
 
-  const std::size_t n = ids.size();
+problem make_problem(std::span<const member_input> members, std::span<const work_item> items) {
+  problem p;
+  p.ids = member_ids(members);
+  if (p.ids.empty()) return p;
+  p.work = distinct_items(members, items, p.ids);
+  // Largest first; equal costs in partition order (the work's order, kept by stable_sort).
+  p.order.resize(p.work.size());
+  for (std::size_t i = 0; i < p.order.size(); ++i) p.order[i] = i;
+  std::stable_sort(p.order.begin(), p.order.end(),
+                   [&](std::size_t a, std::size_t b) { return p.work[a].cost > p.work[b].cost; });
   std::int64_t total = 0;
   std::int64_t largest = 0;
-  for (const auto& w : work) {
+  for (const auto& w : p.work) {
     total += w.cost;
     largest = std::max(largest, w.cost);
   }
-  const double mean = static_cast<double>(total) / static_cast<double>(n);
+  const double mean = static_cast<double>(total) / static_cast<double>(p.ids.size());
   const double tolerance = std::max(0.15 * mean, static_cast<double>(largest));
-  const double upper = mean + tolerance;
-  const double lower = mean - tolerance;
+  p.upper = mean + tolerance;
+  p.lower = mean - tolerance;
+  return p;
+}
 
-  std::vector<std::int64_t> load(n, 0);
-  std::vector<std::size_t> owner(work.size(), n);  // n: not placed yet
-  // 1. Sticky: a previous owner keeps the item while it stays under the upper bound.
-  for (auto i : order) {
-    for (auto member : work[i].claimants) {
-      if (static_cast<double>(load[member] + work[i].cost) <= upper) {
+/// Steps 1 and 2: a previous owner keeps the item while it stays under the upper bound; the
+/// rest go largest-first onto the lightest member (lowest index on a tie). Fills owner and load.
+void place(const problem& p, std::vector<std::size_t>& owner, std::vector<std::int64_t>& load) {
+  const std::size_t n = p.ids.size();
+  load.assign(n, 0);
+  owner.assign(p.work.size(), n);  // n: not placed yet
+  for (auto i : p.order) {
+    for (auto member : p.work[i].claimants) {
+      if (static_cast<double>(load[member] + p.work[i].cost) <= p.upper) {
         owner[i] = member;
-        load[member] += work[i].cost;
+        load[member] += p.work[i].cost;
         break;
       }
     }
   }
-  // 2. The rest largest-first onto the lightest member (lowest index on a tie).
-  for (auto i : order) {
+  for (auto i : p.order) {
     if (owner[i] != n) continue;
-    const auto lightest =
-        static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    const auto lightest = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
     owner[i] = lightest;
-    load[lightest] += work[i].cost;
+    load[lightest] += p.work[i].cost;
   }
-  // 3. Until every member is within the bound, move one item from the heaviest to the lightest
-  // member. Every move shrinks the sum of squared loads, so this ends; while a member is out of
-  // bounds the gap exceeds the largest item, so a move always exists. Prefer items that cost no
-  // stickiness (the heaviest did not own it before, or the lightest did), then the item nearest
-  // half the gap.
+}
+
+/// Step 3: until every member is within the bound, move one item from the heaviest to the
+/// lightest member. Every move shrinks the sum of squared loads, so this ends; while a member is
+/// out of bounds the gap exceeds the largest item, so a move always exists. Prefer items that
+/// cost no stickiness (the heaviest did not own it before, or the lightest did), then the item
+/// nearest half the gap.
+void rebalance(const problem& p, std::vector<std::size_t>& owner, std::vector<std::int64_t>& load) {
+  const std::size_t n = p.ids.size();
+  const auto& work = p.work;
+  const auto& order = p.order;
   // Each member's items as ranks in `order`, ascending: the scan below sees the heaviest
   // member's items only, in the same order as a scan of all items would.
   std::vector<std::vector<std::size_t>> held(n);
@@ -141,7 +161,7 @@ assignment assign(std::span<const member_input> members, std::span<const work_it
   for (std::size_t moves = 0; moves < max_moves; ++moves) {
     const auto heavy = static_cast<std::size_t>(std::max_element(load.begin(), load.end()) - load.begin());
     const auto light = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
-    if (static_cast<double>(load[heavy]) <= upper && static_cast<double>(load[light]) >= lower) break;
+    if (static_cast<double>(load[heavy]) <= p.upper && static_cast<double>(load[light]) >= p.lower) break;
     const std::int64_t gap = load[heavy] - load[light];
     std::size_t best = work.size();
     std::size_t best_rank = 0;
@@ -173,8 +193,20 @@ assignment assign(std::span<const member_input> members, std::span<const work_it
     load[heavy] -= work[best].cost;
     load[light] += work[best].cost;
   }
+}
 
-  for (std::size_t i = 0; i < work.size(); ++i) out[ids[owner[i]]].push_back(work[i].tp);
+}  // namespace
+
+assignment assign(std::span<const member_input> members, std::span<const work_item> items) {
+  const auto p = make_problem(members, items);
+  assignment out;
+  for (const auto& id : p.ids) out[id];
+  if (p.work.empty()) return out;
+  std::vector<std::size_t> owner;
+  std::vector<std::int64_t> load;
+  place(p, owner, load);
+  rebalance(p, owner, load);
+  for (std::size_t i = 0; i < p.work.size(); ++i) out[p.ids[owner[i]]].push_back(p.work[i].tp);
   return out;  // work is in partition order, so every list is sorted
 }
 
