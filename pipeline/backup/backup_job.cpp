@@ -21,11 +21,13 @@
 #include "pipeline/backup/catalog.hpp"
 #include "pipeline/backup/fetcher.hpp"
 #include "pipeline/backup/group_snapshot.hpp"
+#include "pipeline/backup/job_status.hpp"
 #include "pipeline/backup/lease.hpp"
 #include "pipeline/backup/partition_state.hpp"
 #include "pipeline/backup/progress.hpp"
 #include "pipeline/backup/resume.hpp"
 #include "pipeline/backup/segment_uploader.hpp"
+#include "pipeline/backup/set_open.hpp"
 #include "pipeline/backup/stop_signals.hpp"
 #include "pipeline/backup/worker_marks.hpp"
 #include "pipeline/exception_error.hpp"
@@ -81,10 +83,7 @@ struct backup_job::impl {
   std::unique_ptr<kafka_admin> admin;
   asio::steady_timer wake;
   std::atomic<bool> stop_requested{false};
-  bool stopping = false;
-  steady::time_point stop_since{};
-  steady::time_point last_stop_report{};
-  std::optional<error> first_error;
+  job_status status;  ///< the first error, the error count, stopping
   partition_map parts;
   int background_in_flight = 0;  ///< lease renewals and other store calls on the pool
   // /ready: set on the io thread once the brokers answered metadata and the store took the lease;
@@ -101,7 +100,6 @@ struct backup_job::impl {
   steady::time_point started = steady::now();
   steady::time_point last_progress = steady::now();
   progress_callback on_progress;
-  std::uint64_t errors = 0;
   std::shared_ptr<metrics_server> metrics;
   std::unique_ptr<group_snapshotter> group_reader;
   // Last: its pools go first when the job is destroyed (they refer to the state above).
@@ -113,22 +111,8 @@ struct backup_job::impl {
   void poke() { wake.cancel(); }
 
   void set_error(error e) {
-    ++errors;
-    if (!first_error) {
-      log::debug("backup: first error: {}", e.message);
-      first_error = std::move(e);
-    }
-    begin_stopping();
+    status.record(std::move(e), steady::now());
     poke();
-  }
-
-  /// Stopping starts once, for a stop request or an error alike: the "still stopping" report
-  /// counts from here (issue #12 item 1: an error once left stop_since at the clock's epoch).
-  void begin_stopping() {
-    if (stopping) return;
-    stopping = true;
-    stop_since = steady::now();
-    last_stop_report = stop_since;
   }
 
   // ---- startup ------------------------------------------------------------------------------
@@ -195,7 +179,7 @@ struct backup_job::impl {
       return {};
     };
     auto server = metrics_server::start(io.get_executor(), mo, [this] {
-      return render_metrics(snapshot_metrics(opts.backup_id, totals, errors, budget, parts),
+      return render_metrics(snapshot_metrics(opts.backup_id, totals, status.errors(), budget, parts),
                             opts.metrics->max_partition_labels);
     });
     if (!server) return fail(std::move(server.error()));
@@ -222,7 +206,7 @@ struct backup_job::impl {
     uploader->close_older_than(now - std::chrono::milliseconds(opts.segment_max_interval_ms));
     if (opts.worker && now - last_marker >= std::chrono::milliseconds(opts.lease_ttl_ms / 3)) {
       last_marker = now;
-      submit_store_call(workers_marker_key(paths), to_json(marker(now_ms())));
+      submit_store_call(workers_marker_key(paths), to_json(worker_marker(*opts.worker, opts.lease_ttl_ms, now_ms())));
     }
     // Lease renewal on the pool (a store call may block).
     if (lease.renewal_due(now)) {
@@ -237,7 +221,7 @@ struct backup_job::impl {
             if (lease.renewed(std::move(r)) == renewal_outcome::lost) set_error(std::move(*lost));
           });
     }
-    if (!stopping) fetch->report_stall(now);
+    if (!status.stopping()) fetch->report_stall(now);
     if (now - last_progress >= opts.progress_interval) {
       last_progress = now;
       report_progress();
@@ -293,7 +277,7 @@ struct backup_job::impl {
     fetch = std::make_unique<fetcher>(
         io, *cluster, *admin, budget, parts, *uploader, totals, std::move(fo),
         fetcher::hooks{[this](error e) { set_error(std::move(e)); }, [this] { poke(); },
-                       [this](partition_state& ps) { finish_partition(ps); }, [this] { ++errors; }});
+                       [this](partition_state& ps) { finish_partition(ps); }, [this] { status.count_error(); }});
   }
 
   /// Metadata from the brokers, then the topics to follow.
@@ -320,25 +304,9 @@ struct backup_job::impl {
     if (auto r = co_await async_take_lease(); !r) co_return r;
     store_ok = true;
     // What a writer killed mid-write left (temp files, unfinished multipart uploads) is ours to
-    // remove once we hold the lease; a restore's folder is not the backup's.
-    if (auto c = store.cleanup_stale(paths.root(), lease_taken, {paths.root() + "restores/"}); !c) {
-      log::warn("backup '{}': could not remove what an interrupted run left in {}: {}", opts.backup_id,
-                store.describe(), c.error().message);
-    } else if (!c->removed.empty()) {
-      log::info("backup '{}': removed {} leftover(s) of an interrupted run ({} bytes of temp files): {}",
-                opts.backup_id, c->removed.size(), c->bytes, fmt::join(c->removed, ", "));
-    }
-    // backup.json: keep the creation time of an existing set, refuse another source cluster.
-    if (auto r = cat.open(cluster->cluster_id(), now_ms()); !r) co_return r;
-    bool warned = false;
-    for (const auto& name : cat.topics()) {
-      if (auto r = co_await cat.async_write_topic(*cluster, name, warned); !r) set_error(std::move(r.error()));
-    }
-    if (first_error) co_return fail(*first_error);
-    if (!cat.manifest().notes.empty()) {
-      if (auto r = cat.write(now_ms()); !r) co_return r;  // record what is missing
-    }
-    co_return result<void>{};
+    // remove once we hold the lease.
+    remove_leftovers(store, paths, opts.backup_id, lease_taken);
+    co_return co_await async_describe_set(cat, *cluster);
   }
 
   /// Worker mode: no exclusive lease and no removal of leftovers (they may be another worker's
@@ -346,34 +314,14 @@ struct backup_job::impl {
   /// worker writes which partition; only the generation's leader writes the manifests.
   asio::awaitable<result<void>> async_open_as_worker() {
     const auto& w = *opts.worker;
-    auto r = co_await async_call_on_pool(uploader->store_pool(), io, [this, &w]() -> result<void> {
-      if (auto held = refuse_if_lease_held(store, paths, now_ms()); !held) return held;
-      if (auto m = store.put(workers_marker_key(paths), as_bytes(to_json(marker(now_ms())))); !m) return m;
-      for (const auto& tp : w.partitions) {
-        const partition_owner o{w.group_id, w.member_id, w.generation, now_ms()};
-        if (auto p = store.put(owner_key(paths, tp), as_bytes(to_json(o))); !p) return p;
-      }
-      return {};
+    auto r = co_await async_call_on_pool(uploader->store_pool(), io, [this, &w] {
+      return claim_as_worker(store, paths, w, opts.lease_ttl_ms, now_ms());
     });
     if (!r) co_return r;
     store_ok = true;
     last_marker = steady::now();
     if (!w.leader) co_return result<void>{};
-    if (auto o = cat.open(cluster->cluster_id(), now_ms()); !o) co_return o;
-    bool warned = false;
-    for (const auto& name : cat.topics()) {
-      if (auto t = co_await cat.async_write_topic(*cluster, name, warned); !t) set_error(std::move(t.error()));
-    }
-    if (first_error) co_return fail(*first_error);
-    if (!cat.manifest().notes.empty()) {
-      if (auto n = cat.write(now_ms()); !n) co_return n;
-    }
-    co_return result<void>{};
-  }
-
-  workers_marker marker(std::int64_t now) const {
-    const auto& w = *opts.worker;
-    return workers_marker{w.group_id, w.member_id, w.generation, now, now + opts.lease_ttl_ms};
+    co_return co_await async_describe_set(cat, *cluster);
   }
 
   bool writes_manifest() const { return !opts.worker || opts.worker->leader; }
@@ -388,38 +336,35 @@ struct backup_job::impl {
   /// Until every partition is done (or a stop or an error) and nothing is in flight any more.
   asio::awaitable<void> async_loop(std::optional<offset_map>& snapshot_ends) {
     while (true) {
-      if (stop_requested.load() && !stopping) {
+      if (stop_requested.load() && !status.stopping()) {
         log::info("backup: stop requested; sealing and committing what is in flight");
         totals.interrupted = true;
-        begin_stopping();
+        status.begin_stopping(steady::now());
       }
-      if (stopping && steady::now() - last_stop_report >= std::chrono::seconds(10)) {
-        last_stop_report = steady::now();
-        log::warn("backup: still stopping after {} s: {}",
-                  std::chrono::duration_cast<std::chrono::seconds>(last_stop_report - stop_since).count(),
-                  drain_blockers(parts, in_flight()));
+      if (auto took = status.stop_report_due(steady::now(), 10s)) {
+        log::warn("backup: still stopping after {} s: {}", took->count(), drain_blockers(parts, in_flight()));
       }
-      if (!stopping) {
+      if (!status.stopping()) {
         if (auto r = co_await async_refresh_if_needed(opts.mode == run_mode::continuous); !r) set_error(std::move(r.error()));
       }
-      if (!stopping) {
+      if (!status.stopping()) {
         auto at_end = co_await activator.async_activate(*admin, snapshot_ends);
         if (!at_end) set_error(std::move(at_end.error()));
         else
           for (auto* ps : *at_end) finish_partition(*ps);
       }
-      if (!stopping) fetch->launch();
+      if (!status.stopping()) fetch->launch();
       housekeeping();
-      if (stopping || all_partitions_done(parts, opts.mode)) {
+      if (status.stopping() || all_partitions_done(parts, opts.mode)) {
         if (fetch->in_flight() == 0) {
           for (auto& [tp, ps] : parts) {
             // After an error nothing new is sealed or uploaded; what is in flight finishes.
-            if (!first_error) uploader->close(ps);
+            if (!status.first_error()) uploader->close(ps);
           }
         }
-        if (drained(parts, in_flight(), first_error.has_value())) co_return;
+        if (drained(parts, in_flight(), status.first_error().has_value())) co_return;
       }
-      wake.expires_after(std::chrono::milliseconds(stopping ? 20 : 50));
+      wake.expires_after(std::chrono::milliseconds(status.stopping() ? 20 : 50));
       boost::system::error_code ec;
       co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
@@ -451,15 +396,14 @@ struct backup_job::impl {
     co_await async_loop(snapshot_ends);
 
     for (const auto& [tp, ps] : parts) totals.partitions_complete += ps.phase == part_phase::done ? 1 : 0;
-    if (!first_error && opts.consumer_group_snapshot && writes_manifest()) co_await async_group_snapshot();
-    if (!first_error && writes_manifest()) {
+    if (!status.first_error() && opts.consumer_group_snapshot && writes_manifest()) co_await async_group_snapshot();
+    if (!status.first_error() && writes_manifest()) {
       if (auto r = cat.write(now_ms()); !r) co_return r;
     }
     report_progress();
-    if (first_error) co_return fail(*first_error);
+    if (status.first_error()) co_return fail(*status.first_error());
     co_return result<void>{};
   }
-
 
   result<stats> run(progress_callback cb) {
     if (opts.max_buffer_bytes < min_buffer_bytes(opts.fetch_max_bytes)) {
@@ -477,7 +421,7 @@ struct backup_job::impl {
                                  opts.worker.has_value()};
     uploader = std::make_unique<segment_uploader>(
         io, store, paths, budget, parts, totals, uo,
-        segment_uploader::hooks{[this](error e) { set_error(std::move(e)); }, [this] { return first_error.has_value(); },
+        segment_uploader::hooks{[this](error e) { set_error(std::move(e)); }, [this] { return status.first_error().has_value(); },
                                 [this] { poke(); }});
 
     std::optional<stop_signals> signals;
