@@ -38,6 +38,7 @@ enum class start_position { earliest, latest };
 struct worker_scope {
   std::string group_id;
   std::string member_id;
+  std::string instance_id;  ///< KIP-345, "" for a dynamic member (recorded in the owner records)
   std::int32_t generation = -1;
   bool leader = false;  ///< only the leader writes backup.json and topic.json
   std::set<net::topic_partition> partitions;

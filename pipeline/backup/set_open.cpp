@@ -28,8 +28,8 @@ result<void> claim_as_worker(storage::object_store& store, const storage::format
   if (auto held = refuse_if_lease_held(store, paths, now_ms); !held) return held;
   if (auto m = store.put(workers_marker_key(paths), as_bytes(to_json(worker_marker(w, ttl_ms, now_ms)))); !m) return m;
   for (const auto& tp : w.partitions) {
-    const partition_owner o{w.group_id, w.member_id, w.generation, now_ms};
-    if (auto p = store.put(owner_key(paths, tp), as_bytes(to_json(o))); !p) return p;
+    partition_owner o{w.group_id, w.member_id, w.generation, now_ms, w.instance_id};
+    if (auto p = record_owner_start(store, paths, tp, std::move(o)); !p) return p;
   }
   return {};
 }

@@ -1,6 +1,9 @@
 #include "pipeline/backup/worker_backup.hpp"
 
 #include <atomic>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
@@ -15,7 +18,10 @@
 #include "base/log.hpp"
 #include "pipeline/backup/catalog.hpp"
 #include "pipeline/exception_error.hpp"
+#include "pipeline/backup/worker_marks.hpp"
+#include "pipeline/backup/worker_totals.hpp"
 #include "pipeline/kafka_admin.hpp"
+#include "pipeline/pool_call.hpp"
 #include "pipeline/wake_signal.hpp"
 #include "pipeline/workers/driver.hpp"
 #include "protocol/list_offsets.hpp"
@@ -31,6 +37,9 @@ namespace asio = boost::asio;
 namespace sf = storage::format;
 namespace wk = workers;
 using namespace std::chrono_literals;
+
+/// How often a running worker logs its progress and the leader the group's totals.
+constexpr auto group_report_interval = 30s;
 
 namespace {
 
@@ -106,6 +115,19 @@ struct worker_backup::impl {
   std::atomic<bool> job_finished{false};
   std::optional<result<stats>> job_result;
   std::int32_t job_generation = -1;
+  std::string job_member;
+  bool job_leader = false;
+  bool job_lost = false;  ///< the session expired: another worker may own the partitions already
+  std::set<net::topic_partition> job_partitions;
+  bool leave_after_collect = false;
+
+  // Reports: the engine's latest progress (from its thread), the partitions of the group's work.
+  std::mutex progress_mutex;
+  std::optional<stats> latest_progress;
+  std::vector<net::topic_partition> work_tps;
+  std::chrono::steady_clock::time_point last_report = std::chrono::steady_clock::now();
+  // Store calls (owner records, the group's checkpoints) off the io thread, which heartbeats.
+  worker_pool store_pool{1};
 
   // ---- the leader's work items ------------------------------------------------------------
 
@@ -126,6 +148,7 @@ struct worker_backup::impl {
     auto starts = co_await admin->async_list_offsets(tps, protocol::earliest_timestamp);
     if (!ends || !starts) log::warn("backup workers: ListOffsets failed; partitions are spread by count");
     std::vector<wk::work_item> items;
+    work_tps = tps;
     for (const auto& tp : tps) {
       std::int64_t w = 0;
       if (ends && starts && ends->contains(tp) && starts->contains(tp)) w = std::max<std::int64_t>(0, ends->at(tp) - starts->at(tp));
@@ -146,6 +169,10 @@ struct worker_backup::impl {
     log::info("backup worker {}: generation {}{}: {} partition(s): {}", scope.member_id, ev.generation,
               scope.leader ? " (leader)" : "", scope.partitions.size(), describe_partitions(scope.partitions));
     totals.partitions = scope.partitions.size();
+    job_member = scope.member_id;
+    job_leader = scope.leader;
+    job_lost = false;
+    job_partitions = scope.partitions;
     totals.partitions_complete = 0;
     if (scope.partitions.empty() && !scope.leader) {
       // Nothing to back up: a one-shot worker is done, a continuous one waits for a share.
@@ -156,6 +183,7 @@ struct worker_backup::impl {
       }
       return;
     }
+    scope.instance_id = member_cfg.instance_id.value_or("");
     auto o = opts;
     o.worker = std::move(scope);
     // Each generation's engine serves the metrics endpoint in turn (same port, reuse_address);
@@ -165,7 +193,13 @@ struct worker_backup::impl {
     job_result.reset();
     job = std::make_unique<backup_job>(std::move(o), store);
     job_thread = std::thread([this] {
-      auto r = job->run(on_progress);
+      auto r = job->run([this](const stats& s) {
+        {
+          std::lock_guard lock(progress_mutex);
+          latest_progress = s;
+        }
+        if (on_progress) on_progress(s);
+      });
       job_result = std::move(r);
       job_finished = true;
       asio::post(io, [this] { wake.notify(); });
@@ -182,34 +216,110 @@ struct worker_backup::impl {
       boost::system::error_code ec;
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    collect_job();
+    co_await async_collect_job();
   }
 
-  void collect_job() {
+  /// Collects the generation's engine, records the end of this worker's terms on its partitions
+  /// (before a leave or a revocation lets the next owner start), and — the leader — logs the
+  /// group's totals. Leaving waits until then.
+  asio::awaitable<void> async_collect_job() {
+    const bool had_job = job != nullptr;
+    const bool ok = collect_job();
+    if (had_job && ok && !job_lost) {
+      auto tps = job_partitions;
+      // Captures by reference only: g++ 12 miscompiles a lambda temporary with non-trivial captures in co_await.
+      auto r = co_await async_call_on_pool(store_pool, io, [this, &tps]() -> result<void> {
+        for (const auto& tp : tps) {
+          if (auto e = record_owner_end(store, paths, tp, job_member, job_generation, now_ms()); !e) return e;
+        }
+        return {};
+      });
+      if (!r) log::warn("backup worker {}: could not record the end of generation {} in the owner records: {}",
+                        job_member, job_generation, r.error().message);
+    }
+    if (had_job && job_leader) co_await async_report_group();
+    if (leave_after_collect) {
+      leave_after_collect = false;
+      leave();
+    }
+  }
+
+  static std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  /// The leader's view of the whole group: every partition's checkpoint against its end offset.
+  asio::awaitable<void> async_report_group() {
+    last_report = std::chrono::steady_clock::now();
+    if (work_tps.empty()) co_return;
+    auto ends = co_await admin->async_list_offsets(work_tps, protocol::latest_timestamp);
+    auto starts = co_await admin->async_list_offsets(work_tps, protocol::earliest_timestamp);
+    std::vector<group_partition> parts;
+    for (const auto& tp : work_tps) {
+      group_partition p{tp};
+      if (ends && ends->contains(tp)) p.end_offset = ends->at(tp);
+      if (starts && starts->contains(tp)) p.log_start = starts->at(tp);
+      parts.push_back(std::move(p));
+    }
+    auto t = co_await async_call_on_pool(store_pool, io, [this, &parts] { return sum_group_totals(store, paths, parts); });
+    if (!t) {
+      log::warn("backup worker {}: could not read the group's checkpoints: {}", job_member, t.error().message);
+      co_return;
+    }
+    log::info("{}", group_totals_line(member_cfg.group_id, job_generation, job_member, *t));
+  }
+
+  /// Every group_report_interval while an engine runs: this worker's progress; the leader adds
+  /// the group's totals.
+  asio::awaitable<void> async_report_progress() {
+    if (!job || std::chrono::steady_clock::now() - last_report < group_report_interval) co_return;
+    last_report = std::chrono::steady_clock::now();
+    std::optional<stats> s;
+    {
+      std::lock_guard lock(progress_mutex);
+      s = latest_progress;
+    }
+    if (s) {
+      log::info("backup worker {}: generation {}: {} partition(s), {} records, {} bytes raw stored, {} segments, {} "
+                "bytes fetched{}",
+                job_member, job_generation, job_partitions.size(), s->records, s->bytes_raw, s->segments,
+                s->bytes_fetched, s->lag >= 0 ? fmt::format(", lag {} offsets", s->lag) : std::string());
+    }
+    if (job_leader) co_await async_report_group();
+  }
+
+  /// Joins the finished engine and adds its totals; false when it failed (or there was none).
+  bool collect_job() {
     if (job_thread.joinable()) job_thread.join();
     job.reset();
-    if (!job_result) return;
+    {
+      std::lock_guard lock(progress_mutex);
+      latest_progress.reset();
+    }
+    if (!job_result) return false;
     auto r = std::move(*job_result);
     job_result.reset();
     if (!r) {
-      log::warn("backup worker: generation {} failed: {}", job_generation, r.error().message);
+      log::warn("backup worker {}: generation {} failed: {}", job_member, job_generation, r.error().message);
       if (!first_error) first_error = std::move(r.error());
-      leave();
-      return;
+      leave_after_collect = true;
+      return false;
     }
     add_stats(totals, *r);
     totals.topics = std::max(totals.topics, r->topics);
     totals.partitions_complete = r->partitions_complete;
     totals.gaps = std::max(totals.gaps, r->gaps);
-    log::info("backup worker: generation {} {}: {} partition(s) ({} complete), {} records, {} segments; this worker "
-              "so far: {} records, {} bytes raw, {} segments",
-              job_generation, r->interrupted ? "stopped" : "complete", r->partitions, r->partitions_complete,
+    log::info("backup worker {}: generation {} {}: {} partition(s) ({} complete), {} records, {} segments; this "
+              "worker so far: {} records, {} bytes raw, {} segments",
+              job_member, job_generation, r->interrupted ? "stopped" : "complete", r->partitions, r->partitions_complete,
               r->records, r->segments, totals.records, totals.bytes_raw, totals.segments);
     if (!r->interrupted && opts.mode != run_mode::continuous && !leaving) {
-      log::info("backup worker: the partitions of generation {} reached their end offsets; leaving the group",
-                job_generation);
-      leave();
+      log::info("backup worker {}: the partitions of generation {} reached their end offsets; leaving the group",
+                job_member, job_generation);
+      leave_after_collect = true;
     }
+    return true;
   }
 
   void leave() {
@@ -220,7 +330,8 @@ struct worker_backup::impl {
 
   asio::awaitable<void> async_on_revoked(wk::revoked_event ev) {
     revoking = true;
-    log::info("backup worker: {} {} partition(s){}; sealing and committing", ev.lost ? "lost" : "revoked",
+    if (ev.lost) job_lost = true;
+    log::info("backup worker {}: {} {} partition(s){}; sealing and committing", job_member, ev.lost ? "lost" : "revoked",
               ev.partitions.size(), ev.lost ? " (the session expired: another worker may own them already)" : "");
     co_await async_stop_job();
     if (!leaving) {
@@ -241,7 +352,9 @@ struct worker_backup::impl {
           co_await async_stop_job();
           leave();
         } else if (job && job_finished.load()) {
-          collect_job();
+          co_await async_collect_job();
+        } else {
+          co_await async_report_progress();
         }
       }
       co_await wake.wait(100ms);

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "pipeline/backup/worker_marks.hpp"
 #include "pipeline/inspect/backup_objects.hpp"
 #include "storage/format/json_text.hpp"
 #include "storage/format/segment.hpp"
@@ -47,6 +48,28 @@ void add_segment(partition_summary& p, const sf::segment_index& idx, std::uint64
   p.gaps.insert(p.gaps.end(), idx.gaps.begin(), idx.gaps.end());
 }
 
+/// The terms of a partition's owner record, each with the segments that begin in its range: from
+/// its first offset up to its own end, or else the next term's start (a term that lost its
+/// session recorded no end; its last segment may overlap the next owner's, by design).
+std::vector<owner_summary> owner_terms(const std::string& group_id, const std::vector<pipeline::backup::owner_term>& terms,
+                                       const partition_objects* po) {
+  std::vector<owner_summary> out;
+  for (std::size_t i = 0; i < terms.size(); ++i) {
+    const auto& t = terms[i];
+    owner_summary o{group_id, t.member_id, t.instance_id, t.generation, t.assigned_ms, t.first_offset, t.next_offset,
+                    t.ended_ms, 0};
+    const std::int64_t from = std::max<std::int64_t>(t.first_offset, 0);
+    std::int64_t to = std::numeric_limits<std::int64_t>::max();
+    if (t.next_offset >= 0) to = t.next_offset;
+    else if (i + 1 < terms.size() && terms[i + 1].first_offset >= 0) to = terms[i + 1].first_offset;
+    if (po)
+      for (const auto& seg : po->segments)
+        if (seg.first >= from && seg.first < to) o.segments += 1;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 }  // namespace
 
 kb::result<backup_description> describe_backup(storage::object_store& store, std::string_view backup_id) {
@@ -58,6 +81,9 @@ kb::result<backup_description> describe_backup(storage::object_store& store, std
   d.manifest = std::move(*manifest);
   auto objs = scan(store, paths);
   if (!objs) return fail(std::move(objs.error()));
+  // A backup run by workers: who owned which partition (none for a single process).
+  auto owner_records = pipeline::backup::read_owners(store, paths);
+  if (!owner_records) return fail(std::move(owner_records.error()));
 
   for (const auto& name : topic_order(&d.manifest, *objs)) {
     topic_summary ts;
@@ -92,6 +118,9 @@ kb::result<backup_description> describe_backup(storage::object_store& store, std
         }
         ps.gaps = merge_gaps(std::move(ps.gaps));
       }
+      for (const auto& [tp, rec] : *owner_records)
+        if (tp.topic == name && tp.partition == p)
+          ps.owners = owner_terms(rec.group_id, rec.terms(), pit == to.partitions.end() ? nullptr : &pit->second);
       d.records += ps.records;
       d.bytes_raw += ps.bytes_raw;
       d.bytes_stored += ps.bytes_stored;
@@ -103,6 +132,20 @@ kb::result<backup_description> describe_backup(storage::object_store& store, std
   }
   return d;
 }
+
+namespace {
+
+/// "        written by M (instance I), group G generation N, assigned T: offsets A..B, S segments"
+std::string owner_line(const owner_summary& o) {
+  const std::string who = o.instance_id.empty() ? o.member_id : fmt::format("{} (instance {})", o.member_id, o.instance_id);
+  const std::string from = o.first_offset < 0 ? std::string("start") : std::to_string(o.first_offset);
+  const std::string to = o.next_offset >= 0 ? fmt::format("{} (ended {})", o.next_offset - 1, when(o.ended_ms))
+                                            : std::string("? (running, or lost its session)");
+  return fmt::format("        written by {}, group {} generation {}, assigned {}: offsets {}..{}, {} segment{}\n", who,
+                     o.group_id, o.generation, when(o.assigned_ms), from, to, o.segments, o.segments == 1 ? "" : "s");
+}
+
+}  // namespace
 
 std::string describe_text(const backup_description& d) {
   const auto& m = d.manifest;
@@ -131,6 +174,7 @@ std::string describe_text(const backup_description& d) {
       for (const auto& g : p.gaps)
         out += fmt::format("        gap {}..{} ({} offsets lost to retention before the backup read them)\n",
                            g.first_offset, g.last_offset, g.last_offset - g.first_offset + 1);
+      for (const auto& o : p.owners) out += owner_line(o);
     }
   }
   out += fmt::format("\nTotal: {} records, {} raw, {} stored, {} segments, {} gaps\n", d.records,
@@ -146,6 +190,17 @@ std::string describe_json(const backup_description& d) {
       json::array gaps;
       for (const auto& g : p.gaps)
         gaps.emplace_back(json::object{{"first_offset", g.first_offset}, {"last_offset", g.last_offset}});
+      json::array owners;
+      for (const auto& o : p.owners)
+        owners.emplace_back(json::object{{"group_id", o.group_id},
+                                         {"member_id", o.member_id},
+                                         {"instance_id", o.instance_id},
+                                         {"generation", o.generation},
+                                         {"assigned_ms", o.assigned_ms},
+                                         {"first_offset", o.first_offset},
+                                         {"next_offset", o.next_offset},
+                                         {"ended_ms", o.ended_ms},
+                                         {"segments", o.segments}});
       parts.emplace_back(json::object{{"partition", p.partition},
                                       {"first_offset", p.first_offset},
                                       {"last_offset", p.last_offset},
@@ -157,7 +212,8 @@ std::string describe_json(const backup_description& d) {
                                       {"max_timestamp", p.max_timestamp},
                                       {"segments", p.segments},
                                       {"next_offset", p.next_offset},
-                                      {"gaps", std::move(gaps)}});
+                                      {"gaps", std::move(gaps)},
+                                      {"owners", std::move(owners)}});
     }
     topics.emplace_back(
         json::object{{"name", t.name},

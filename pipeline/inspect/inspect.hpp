@@ -39,6 +39,19 @@ struct backup_listing {
 
 // ---- describe --------------------------------------------------------------------------------
 
+/// Which worker wrote a range of one partition (a term of its owner record).
+struct owner_summary {
+  std::string group_id;
+  std::string member_id;
+  std::string instance_id;         ///< "" for a dynamic member
+  std::int32_t generation = -1;
+  std::int64_t assigned_ms = 0;
+  std::int64_t first_offset = -1;  ///< the checkpoint when the term began (-1: none yet)
+  std::int64_t next_offset = -1;   ///< the checkpoint when it ended (-1: running, or lost its session)
+  std::int64_t ended_ms = 0;
+  std::uint64_t segments = 0;      ///< stored segments whose first offset lies in the term's range
+};
+
 struct partition_summary {
   std::int32_t partition = 0;
   std::int64_t first_offset = -1;  ///< of the stored batches; -1 when none
@@ -52,6 +65,9 @@ struct partition_summary {
   std::uint64_t segments = 0;
   std::vector<storage::format::offset_gap> gaps;  ///< from the indexes and the checkpoint, merged
   std::int64_t next_offset = -1;  ///< from checkpoint.json, -1 without one
+  /// A backup run by workers (docs/scale-out.md): each worker's term on the partition from
+  /// owners/<topic>/<partition>.json, oldest first; empty for a single-process backup.
+  std::vector<owner_summary> owners;
 };
 
 struct topic_summary {

@@ -232,6 +232,107 @@ def test_three_workers_a_fourth_joins_one_is_killed_and_the_set_is_exact(env, bi
     assert manifest["topics"] == [topic]
 
 
+GROUP_LINE = re.compile(r"backup group (\S+) \(generation (\d+), leader (\S+)\): (\d+)/(\d+) partitions at their end "
+                        r"offsets, (\d+) with a checkpoint, (\d+) records")
+
+
+def describe_json(binary, store: Path, backup_id: str) -> dict:
+    r = subprocess.run([str(binary), "describe", "--path", f"file://{store}", "--backup-id", backup_id, "--format",
+                        "json"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_describe_names_the_worker_of_each_range_and_the_leader_logs_the_group_totals(env, binary, tmp_path):
+    """Three workers back up 60 partitions while confluent-kafka produces, then stop. `describe`
+    names, per partition, every worker term (member, generation, the offsets it committed, the
+    segments it wrote) and the ranges chain without a gap up to the end offset; the leader's log
+    has the group's totals with every partition at its end offset and the records the producer
+    wrote (issue #17 item 4)."""
+    topic = new_topic(env, partitions=PARTITIONS, prefix="kbd")
+    all_parts = {(topic, p) for p in range(PARTITIONS)}
+    backup_id = "wd-" + uuid.uuid4().hex[:8]
+    group = "kbw-" + uuid.uuid4().hex[:8]
+    cfg = write_config(tmp_path, env, [topic], backup_id,
+                       backup={"continuous": True, "segment_max_interval_ms": 1000, "poll_interval_ms": 100})
+    doc = json.loads(cfg.read_text())
+    doc["workers"] = {"group_id": group, "session_timeout_ms": SESSION_MS, "rebalance_timeout_ms": 30000}
+    cfg.write_text(json.dumps(doc))
+    store = tmp_path / "store"
+    producer = ProducerThread(env, topic)
+    producer.start()
+    workers = [Worker(binary, cfg, tmp_path / f"d{i}.log") for i in range(3)]
+    try:
+        g3, owners3 = wait_for(lambda: stable_cover(workers, 3, all_parts), 90, "three workers sharing 60 partitions")
+        # Every partition's owner record names its member of that generation before we stop.
+        def owners_current():
+            for member, parts in stable_cover(workers, 3, all_parts)[1].items():
+                for t, p in parts:
+                    f = store / backup_id / "owners" / t / f"{p}.json"
+                    if not f.is_file() or json.loads(f.read_text())["member_id"] != member:
+                        return False
+            return True
+        wait_for(owners_current, 60, "owner records of the three-worker generation")
+        producer.stop.set()
+        producer.join(90)
+        assert not producer.errors, producer.errors[:3]
+        ends = end_offsets(env, topic, PARTITIONS)
+        wait_for(lambda: checkpoints_reach(store, backup_id, topic, ends), 120, "checkpoints at the end offsets", 0.5)
+        final_gen, final_owners = latest_generation(workers)
+        for w in workers:
+            w.proc.send_signal(signal.SIGTERM)
+        for w in workers:
+            assert w.proc.wait(90) == 0, w.log.read_text()[-3000:]
+    finally:
+        producer.stop.set()
+        for w in workers:
+            if w.proc.poll() is None:
+                w.proc.kill()
+                w.proc.wait(10)
+    check_disjoint(workers)
+    owner_of = {p: m for m, parts in final_owners.items() for _, p in parts}
+    members = {m for w in workers for (m, _) in w.generations().values()}
+
+    d = describe_json(binary, store, backup_id)
+    (t,) = d["topics"]
+    assert len(t["partitions"]) == PARTITIONS
+    writers = set()
+    for part in t["partitions"]:
+        p = part["partition"]
+        terms = part["owners"]
+        assert terms, f"partition {p}: no owner terms"
+        assert [o["generation"] for o in terms] == sorted(o["generation"] for o in terms), terms
+        for o in terms:
+            assert o["group_id"] == group and o["member_id"] in members, o
+            assert o["next_offset"] >= 0 and o["ended_ms"] >= o["assigned_ms"] > 0, (p, o)  # every term ended cleanly
+        # The ranges chain: each term starts where the previous one committed; the last ends at the end offset.
+        for a, b in zip(terms, terms[1:]):
+            assert b["first_offset"] == a["next_offset"], (p, terms)
+        assert terms[-1]["member_id"] == owner_of[p] and terms[-1]["generation"] == final_gen, (p, terms)
+        assert terms[-1]["next_offset"] == ends[p], (p, terms, ends[p])
+        # Every stored segment is attributed to exactly one term.
+        assert sum(o["segments"] for o in terms) == part["segments"], (p, terms, part["segments"])
+        writers |= {o["member_id"] for o in terms if o["segments"] > 0}
+    assert writers >= set(final_owners), (writers, set(final_owners))
+
+    text = subprocess.run([str(binary), "describe", "--path", f"file://{store}", "--backup-id", backup_id],
+                          capture_output=True, text=True, timeout=120)
+    assert text.returncode == 0, text.stderr
+    for m in final_owners:
+        assert f"written by {m}, group {group} generation {final_gen}" in text.stdout, text.stdout[:3000]
+
+    # The leader of the last generation logged the group's totals when it stopped: all 60 partitions
+    # at their end offsets, and every record the producer wrote (summed from the checkpoints).
+    totals = [m for w in workers for m in GROUP_LINE.finditer(w.log.read_text())]
+    assert totals, "no group totals line in any worker's log"
+    last = [m for m in totals if int(m.group(2)) == final_gen]
+    assert last, [m.group(0) for m in totals]
+    for m in last:
+        assert m.group(1) == group and m.group(3) in final_owners, m.group(0)
+        assert (int(m.group(4)), int(m.group(5)), int(m.group(6))) == (PARTITIONS, PARTITIONS, PARTITIONS), m.group(0)
+        assert int(m.group(7)) == producer.sent == sum(ends.values()), (m.group(0), producer.sent)
+
+
 def read_all(env, topic: str, partitions: int) -> dict[int, list[tuple]]:
     """Every record of every partition (one confluent-kafka consumer, until EOF on all)."""
     import confluent_kafka as ck
@@ -310,11 +411,32 @@ def test_one_shot_workers_exit_when_done_and_a_restore_is_record_equal(env, bina
         assert got[part] == want[part], f"partition {part} differs after the restore"
 
 
+SEGMENT_NAME = re.compile(r"^(\d{20})-(\d{20})\.kbs$")
+
+
+def overlapping_segments(store: Path, backup_id: str, topic: str) -> list[tuple[int, str, str]]:
+    """(partition, earlier, later) for every pair of stored segments whose offset ranges overlap,
+    read from the segment names in the store (first-last offsets)."""
+    out = []
+    for pdir in (store / backup_id / "topics" / topic).iterdir():
+        if not pdir.is_dir():
+            continue
+        segs = sorted((int(m.group(1)), int(m.group(2)), f.name) for f in pdir.iterdir()
+                      if (m := SEGMENT_NAME.match(f.name)))
+        for i, (first, last, name) in enumerate(segs):
+            for first2, _, name2 in segs[i + 1:]:
+                if first2 <= last:
+                    out.append((int(pdir.name), name, name2))
+    return out
+
+
 def test_a_zombie_worker_frozen_past_its_session_leaves_the_set_exact(env, binary, tmp_path):
     """SIGSTOP past the session timeout: the other worker takes its partitions; after SIGCONT the
-    zombie finds its partitions lost, still seals and uploads what it held (an overlap of
-    identical batches at most), and never moves a checkpoint back. validate --deep passes and a
-    restore is record-by-record equal."""
+    zombie finds its partitions lost, still seals and uploads what it held — segments that overlap
+    the new owner's (asserted from the store: the zombie held up to a segment interval of fetched
+    data when frozen, and the new owner fetched the same offsets again from the checkpoint) — and
+    never moves a checkpoint back. validate --deep passes (the shared offsets hold byte-identical
+    batches) and a restore is record-by-record equal (each offset once)."""
     topic = name("wz")
     create_topic(env, topic, PARTITIONS)
     all_parts = {(topic, p) for p in range(PARTITIONS)}
@@ -362,10 +484,18 @@ def test_a_zombie_worker_frozen_past_its_session_leaves_the_set_exact(env, binar
                 w.proc.kill()
                 w.proc.wait(10)
     check_disjoint(workers)
+    # The zombie really wrote the same offsets again: two stored segments overlap.
+    overlaps = overlapping_segments(store, backup_id, topic)
+    assert overlaps, "the zombie uploaded no segment overlapping the new owner's"
     v = subprocess.run([str(binary), "validate", "--path", f"file://{store}", "--backup-id", backup_id, "--deep"],
                        capture_output=True, text=True, timeout=300)
     assert v.returncode == 0, v.stdout + v.stderr
     assert checkpoints_reach(store, backup_id, topic, ends), "a checkpoint moved back"
+    # describe attributes the overlap: a partition with an overlap has a term that lost its session.
+    d = describe_json(binary, store, backup_id)
+    terms = {part["partition"]: part["owners"] for part in d["topics"][0]["partitions"]}
+    p, _, _ = overlaps[0]
+    assert any(o["member_id"] == zombie_id and o["next_offset"] == -1 for o in terms[p]), terms[p]
     dst = topic + "-restored"
     rcfg = restore_config(env, tmp_path, store, backup_id, [topic], {"topic_mapping": {topic: dst}, "create_topics": True})
     r = run_restore(env, rcfg)

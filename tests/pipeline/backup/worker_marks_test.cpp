@@ -50,6 +50,58 @@ TEST_F(worker_marks_test, owner_records_round_trip_and_are_listed) {
   EXPECT_EQ((*all)[1].second.assigned_ms, 1234);
 }
 
+TEST_F(worker_marks_test, each_term_records_the_offsets_its_worker_committed_and_earlier_terms_are_kept) {
+  const net::topic_partition tp{"orders", 3};
+  auto checkpoint_at = [&](std::int64_t next) {
+    sf::partition_checkpoint c;
+    c.topic = tp.topic;
+    c.partition = tp.partition;
+    c.next_offset = next;
+    ASSERT_TRUE(store_->put(paths_.checkpoint(tp.topic, tp.partition), as_bytes(sf::to_json(c))));
+  };
+  // Generation 1: no checkpoint yet; the worker commits up to 100.
+  ASSERT_TRUE(record_owner_start(*store_, paths_, tp, partition_owner{"g", "m1", 1, 10, "pod-a"}));
+  checkpoint_at(100);
+  ASSERT_TRUE(record_owner_end(*store_, paths_, tp, "m1", 1, 20));
+  // Generation 2 on another worker, from the checkpoint; it loses its session (no end recorded).
+  ASSERT_TRUE(record_owner_start(*store_, paths_, tp, partition_owner{"g", "m2", 2, 30}));
+  checkpoint_at(250);
+  // Generation 3: m1 again. The zombie of generation 2 then ends late: it must not touch the record.
+  ASSERT_TRUE(record_owner_start(*store_, paths_, tp, partition_owner{"g", "m1", 3, 40, "pod-a"}));
+  ASSERT_TRUE(record_owner_end(*store_, paths_, tp, "m2", 2, 50));
+  checkpoint_at(400);
+  ASSERT_TRUE(record_owner_end(*store_, paths_, tp, "m1", 3, 60));
+
+  auto all = read_owners(*store_, paths_);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 1u);
+  const auto terms = (*all)[0].second.terms();
+  ASSERT_EQ(terms.size(), 3u);
+  EXPECT_EQ(terms[0], (owner_term{"m1", "pod-a", 1, 10, -1, 100, 20}));
+  EXPECT_EQ(terms[1], (owner_term{"m2", "", 2, 30, 100, -1, 0}));
+  EXPECT_EQ(terms[2], (owner_term{"m1", "pod-a", 3, 40, 250, 400, 60}));
+  EXPECT_EQ((*all)[0].second.group_id, "g");
+}
+
+TEST_F(worker_marks_test, the_history_is_bounded_and_a_first_version_record_still_reads) {
+  const net::topic_partition tp{"t", 0};
+  // The first version wrote only these four fields.
+  ASSERT_TRUE(store_->put(owner_key(paths_, tp),
+                          as_bytes(R"({"group_id":"g","member_id":"old","generation":1,"assigned_ms":5})")));
+  for (std::int32_t g = 2; g < 2 + static_cast<std::int32_t>(owner_history_max) + 5; ++g)
+    ASSERT_TRUE(record_owner_start(*store_, paths_, tp, partition_owner{"g", "m", g, g}));
+  auto all = read_owners(*store_, paths_);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1u);
+  const auto& rec = (*all)[0].second;
+  EXPECT_EQ(rec.history.size(), owner_history_max);
+  EXPECT_EQ(rec.history.back().generation, rec.generation - 1);
+  auto first = parse_partition_owner(R"({"group_id":"g","member_id":"old","generation":1,"assigned_ms":5})");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->current(), (owner_term{"old", "", 1, 5, -1, -1, 0}));
+  EXPECT_FALSE(parse_partition_owner(R"({"group_id":"g","member_id":"m","generation":1,"assigned_ms":5,"history":[7]})"));
+}
+
 TEST_F(worker_marks_test, damaged_json_is_corrupt_naming_the_field) {
   auto r = parse_workers_marker(R"({"group_id":"g","member_id":"m","generation":1,"updated_ms":2})");
   ASSERT_FALSE(r);
