@@ -336,6 +336,14 @@ class Mode:
         self.result.diff.add(d)
         self.result.check_s += time.monotonic() - t0
 
+    def progress(self, t0: float) -> None:
+        """A line every 100 points (a long run that is stopped still shows how far it got)."""
+        r = self.result
+        if r.points // 100 > getattr(self, "_reported", 0):
+            self._reported = r.points // 100
+            print(f"{r.kind} {self.name}: {r.points} points so far, {r.diff.lost} lost, {r.diff.duplicated} duplicated"
+                  f" ({r.rounds} rounds checked, {time.monotonic() - t0:.0f} s)", flush=True)
+
     def run(self) -> Result:
         t0 = time.monotonic()
         window = self.calibrate()
@@ -364,6 +372,7 @@ class Mode:
             self.checked(i)
             r.rounds += 1
             i += 1
+            self.progress(t0)
         r.seconds = time.monotonic() - t0
         return r
 
@@ -408,24 +417,38 @@ class RestoreMode(Mode):
 
 
 class StopMode(BackupMode):
-    """SIGSTOP past the lease: A stopped, B (clock +2 min: A's lease looks expired) takes over and
-    is killed at a random moment or finishes, then A continued."""
+    """SIGSTOP past the lease. A is stopped at the random moment; B starts with its clocks (wall and
+    monotonic, libfaketime) 2 min ahead, so A's lease (TTL 60 s) has expired for it and B takes the
+    lease over; at a second random moment, with B most often still running, A's clocks jump the
+    same 2 min (its libfaketime file is rewritten) and A is continued (SIGCONT): to A it is as if it
+    had been stopped for 2 min. Both then run on to their end (bounded); either may end with 0 or 1
+    (a lost lease), and the result must stay exact."""
+
+    def faked(self, offset: str, rc_file: Path | None = None) -> dict:
+        e = {**os.environ, "LD_PRELOAD": str(LIBFAKETIME), "FAKETIME_NO_CACHE": "1"}
+        if rc_file is None:
+            e["FAKETIME"] = offset
+        else:  # read on every clock call: rewriting it moves the running process's clocks
+            rc_file.write_text(offset + "\n")
+            e["FAKETIME_TIMESTAMP_FILE"] = str(rc_file)
+        return e
 
     def run(self) -> Result:
         if not LIBFAKETIME.is_file():
             raise CrashPointFailure(f"{LIBFAKETIME} missing: apt-get install libfaketime (scripts/install-deps.sh)")
-        later = {**os.environ, "LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": "+2m",
-                 "FAKETIME_DONT_FAKE_MONOTONIC": "1", "FAKETIME_NO_CACHE": "1"}
+        later = self.faked("+2m")
         t0 = time.monotonic()
         window = self.calibrate()
         r = self.result
         r.kind, r.window_s = "SIGSTOP", window
+        self.exits: collections.Counter = collections.Counter()
         i = 0
         while r.points < self.points:
             command, cfg = self.new_round(i)
             stops = 0
             while stops < self.per_round and r.points < self.points:
-                a = self.tool.start(command, cfg)
+                clock_a = self.tmp / f"clock-a-{i}-{stops}.rc"
+                a = self.tool.start(command, cfg, self.faked("+0", clock_a))
                 if wait_or_timeout(a, self.rng.uniform(0, window)):
                     r.finished_early += 1
                     if a.returncode != 0:
@@ -435,20 +458,22 @@ class StopMode(BackupMode):
                 a.send_signal(signal.SIGSTOP)
                 stops += 1
                 r.points += 1
+                b = None
                 try:
                     b = self.tool.start(command, cfg, later)
-                    if not wait_or_timeout(b, self.rng.uniform(0, 2 * window)):
-                        b.send_signal(signal.SIGKILL)
-                    b.wait(self.tool.max_run_s)
+                    b_done = wait_or_timeout(b, self.rng.uniform(0, window))
+                    self.exits["B ended before A went on" if b_done else "B running when A went on"] += 1
                 finally:
+                    clock_a.write_text("+2m\n")
                     a.send_signal(signal.SIGCONT)
-                # A runs on with its own view; it must stop (lease lost) or finish without harm.
-                if not wait_or_timeout(a, self.tool.max_run_s):
-                    a.kill()
-                    a.wait(30)
-                    raise CrashPointFailure(f"{self.name}: the continued process did not end in "
-                                            f"{self.tool.max_run_s} s:\n{self.tool.tail()}")
-            # The lease A or B left may be live (B's clock wrote it 2 min ahead): the clean run uses B's clock.
+                for who, p in (("A", a), ("B", b)):
+                    if not wait_or_timeout(p, self.tool.max_run_s):
+                        a.kill(), b.kill(), a.wait(30), b.wait(30)
+                        raise CrashPointFailure(f"{self.name}: {who} did not end in {self.tool.max_run_s} s:\n"
+                                                f"{self.tool.tail()}")
+                    if p.returncode not in (0, 1):
+                        raise CrashPointFailure(f"{self.name}: {who} ended with exit {p.returncode}:\n{self.tool.tail()}")
+                    self.exits[f"{who} exit {p.returncode}"] += 1
             rc = self.tool.run(command, cfg, later)
             if rc != 0:
                 raise CrashPointFailure(f"{self.name}: round {i}, the clean run after {stops} stops ended with "
@@ -456,6 +481,7 @@ class StopMode(BackupMode):
             self.checked(i)
             r.rounds += 1
             i += 1
+            self.progress(t0)
         r.seconds = time.monotonic() - t0
         return r
 
