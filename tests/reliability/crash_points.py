@@ -339,7 +339,7 @@ class Mode:
     def progress(self, t0: float) -> None:
         """A line every 100 points (a long run that is stopped still shows how far it got)."""
         r = self.result
-        if r.points // 100 > getattr(self, "_reported", 0):
+        if r.points < self.points and r.points // 100 > getattr(self, "_reported", 0):
             self._reported = r.points // 100
             print(f"{r.kind} {self.name}: {r.points} points so far, {r.diff.lost} lost, {r.diff.duplicated} duplicated"
                   f" ({r.rounds} rounds checked, {time.monotonic() - t0:.0f} s)", flush=True)
