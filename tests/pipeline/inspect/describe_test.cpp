@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "pipeline/backup/worker_marks.hpp"
 #include "tests/pipeline/inspect/inspect_fixture.hpp"
 
 namespace kb::pipeline::inspect {
@@ -76,6 +77,41 @@ TEST_F(Inspect, DescribeTextNamesTopicsAndGaps) {
   EXPECT_NE(text.find("Topic orders (2 partitions)"), std::string::npos) << text;
   EXPECT_NE(text.find("gap 0..99 (100 offsets"), std::string::npos) << text;
   EXPECT_NE(text.find("Total: 312 records"), std::string::npos) << text;
+}
+
+TEST_F(Inspect, DescribeShowsWhichWorkerWroteWhichRange) {
+  // Partition 0 was written by two workers: m1 (generation 1) up to offset 304, then m2 (static,
+  // generation 2), which took over at the checkpoint 304 and committed up to 308.
+  namespace pb = pipeline::backup;
+  pb::partition_owner rec{"grp", "m2", 2, 2'000, "pod-b"};
+  rec.first_offset = 304;
+  rec.next_offset = 308;
+  rec.ended_ms = 3'000;
+  rec.history.push_back(pb::owner_term{"m1", "", 1, 1'000, -1, 304, 1'500});
+  ASSERT_TRUE(store_.put(pb::owner_key(sf::backup_paths{"b1"}, {"orders", 0}), as_bytes(pb::to_json(rec))));
+  auto d = describe_backup(store_, "b1");
+  ASSERT_TRUE(d) << d.error().message;
+  const auto& owners = d->topics[0].partitions[0].owners;
+  ASSERT_EQ(owners.size(), 2u);
+  EXPECT_EQ(owners[0].member_id, "m1");
+  EXPECT_EQ(owners[0].segments, 1u) << "the segment starting at 0";
+  EXPECT_EQ(owners[1].instance_id, "pod-b");
+  EXPECT_EQ(owners[1].segments, 1u) << "the segment starting at 304";
+  EXPECT_TRUE(d->topics[0].partitions[1].owners.empty()) << "no owner record: a single-process backup";
+
+  const std::string text = describe_text(*d);
+  EXPECT_NE(text.find("written by m1, group grp generation 1, assigned 1970-01-01T00:00:01.000Z: offsets start..303"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("written by m2 (instance pod-b), group grp generation 2"), std::string::npos) << text;
+  const auto v = boost::json::parse(describe_json(*d)).as_object();
+  const auto& parts = v.at("topics").as_array().at(0).as_object().at("partitions").as_array();
+  const auto& o = parts.at(0).as_object().at("owners").as_array().at(1).as_object();
+  EXPECT_EQ(o.at("member_id").as_string(), "m2");
+  EXPECT_EQ(o.at("first_offset").to_number<std::int64_t>(), 304);
+  EXPECT_EQ(o.at("next_offset").to_number<std::int64_t>(), 308);
+  EXPECT_EQ(o.at("segments").to_number<std::int64_t>(), 1);
+  EXPECT_TRUE(parts.at(1).as_object().at("owners").as_array().empty());
 }
 
 }  // namespace
