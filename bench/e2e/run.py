@@ -468,6 +468,14 @@ def main() -> int:
                     help="comma list of plaintext, sasl_ssl (SCRAM-SHA-512 over TLS, the harness's SASL_SSL "
                          "listener, user admin): every tool is measured in each mode, rows of sasl_ssl are "
                          "marked ' [sasl_ssl]' and compared with kcat in the same mode")
+    ap.add_argument("--workers", help="scaling mode instead of the datasets: a comma list of worker counts, e.g. "
+                                      "1,2,4 (bench/e2e/workers.py; needs the harness's S3 server)")
+    ap.add_argument("--worker-rate-kbs", type=int, default=512,
+                    help="workers mode: toxiproxy bandwidth per upload connection, KB/s (4 connections per worker)")
+    ap.add_argument("--worker-mb", type=int, default=128, help="workers mode: MB of values produced per worker count")
+    ap.add_argument("--worker-partitions", type=int, default=24, help="workers mode: partitions of the topic")
+    ap.add_argument("--worker-segment-bytes", type=int, default=1 << 20, help="workers mode: backup.segment_max_bytes")
+    ap.add_argument("--worker-value-size", type=int, default=1024, help="workers mode: record value size")
     args = ap.parse_args()
     args.security = args.security.split(",")
     for sm in args.security:
@@ -486,6 +494,11 @@ def main() -> int:
     if not have_binary:
         log(f"{args.binary} not found: measuring the reference tools only (build it or pass --binary)")
 
+    if args.workers and not have_binary:
+        ap.error(f"--workers needs the binary ({args.binary})")
+    if args.workers and args.smoke:
+        args.worker_mb = min(args.worker_mb, 8)
+
     results = Path(args.results_dir) / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     results.mkdir(parents=True, exist_ok=True)
     run_dir = Path(args.run_dir)
@@ -498,6 +511,16 @@ def main() -> int:
             started = True
             env_path = run_dir / "env.json"
         env = json.loads(env_path.read_text())
+        if args.workers:
+            import workers
+            with tempfile.TemporaryDirectory(prefix="kb-bench-workers-") as tmpd:
+                rows, text = workers.run(args, env, Path(tmpd), results, log)
+            (results / "summary-workers.json").write_text(json.dumps(
+                {"mode": "workers", "runs": args.runs, "nproc": os.cpu_count(), "uname": list(os.uname()),
+                 "loadavg_end": Path("/proc/loadavg").read_text().split()[:3], "rows": rows}, indent=2))
+            print(f"results: {results}  (workers mode, {args.runs} run(s) per count, median shown)\n")
+            print(text)
+            return 0
         with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmpd:
             b = Bench(args, env, Path(tmpd), results)
             for i, ds in enumerate(names):
