@@ -11,6 +11,7 @@
 #include "cli/command_support.hpp"
 #include "cli/signals.hpp"
 #include "pipeline/restore/restore.hpp"
+#include "pipeline/restore/worker_restore.hpp"
 
 namespace kb::cli {
 
@@ -119,7 +120,18 @@ int run_restore(const config& cfg, const parsed_args& args, std::ostream& out, s
 
   auto store = open_config_store(cfg.storage);
   if (!store) return report(err, store.error());
-  auto summary = [&] {
+  auto summary = [&]() -> kb::result<pipeline::restore::restore_summary> {
+    if (cfg.workers && !o.dry_run) {
+      // One worker of a group (docs/scale-out.md): only the partitions the group assigns it.
+      pipeline::workers::member_config m;
+      m.group_id = cfg.workers->group_id;
+      m.instance_id = cfg.workers->instance_id;
+      m.session_timeout = std::chrono::milliseconds(cfg.workers->session_timeout_ms);
+      m.rebalance_timeout = std::chrono::milliseconds(cfg.workers->rebalance_timeout_ms);
+      pipeline::restore::worker_restore worker(o, std::move(m), **store);
+      signal_scope signals("restore", [&worker](int) { worker.request_stop(); });
+      return worker.run();
+    }
     signal_scope signals("restore", [](int) { restore_stop.store(true); });
     return pipeline::restore::run_restore(**store, o);
   }();

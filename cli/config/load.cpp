@@ -52,6 +52,7 @@ void validate(reader& r, config& cfg, const YAML::Node& root) {
   validate_backup(r, cfg.mode, cfg.backup);
   validate_restore(r, cfg.restore);
   if (cfg.workers) validate_workers(r, *cfg.workers, cfg.mode);
+  if (cfg.workers && cfg.mode == job_kind::restore) validate_restore_workers(r, cfg.restore);
 }
 
 /// The YAML tree of the substituted text, or a located message that never echoes a secret.

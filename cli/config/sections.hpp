@@ -43,6 +43,8 @@ void read_offset_storage(reader& r, const YAML::Node& node, const std::string& p
 // workers_section.cpp: `workers:` (scale-out; absent = one process).
 void read_workers(reader& r, const YAML::Node& node, const std::string& path, workers_config& w);
 void validate_workers(reader& r, const workers_config& w, job_kind mode);
+/// What a restore run by workers cannot use (a local state, repartitioning): config errors.
+void validate_restore_workers(reader& r, const restore_config& c);
 [[nodiscard]] boost::json::object workers_json(const workers_config& w);
 
 }  // namespace kb::cli::config_detail

@@ -29,11 +29,7 @@ void read_workers(reader& r, const YAML::Node& node, const std::string& path, wo
   });
 }
 
-void validate_workers(reader& r, const workers_config& w, job_kind mode) {
-  // The backup runs under the group (pipeline/backup/worker_backup); the restore does not yet:
-  // say so rather than let N processes each restore everything while believing they share it.
-  if (mode == job_kind::restore)
-    r.warn_at("workers", "read but not applied yet to a restore: it still runs as one process (issue #17)");
+void validate_workers(reader& r, const workers_config& w, job_kind /*mode*/) {
   if (w.group_id.empty()) {
     r.error_at("workers.group_id",
                "is required when workers: is set: the Kafka group the workers share (e.g. kafka-backup-orders); "
@@ -53,6 +49,23 @@ void validate_workers(reader& r, const workers_config& w, job_kind mode) {
               fmt::format("{} ms is shorter than session_timeout_ms ({} ms): a worker that needs longer than the "
                           "rebalance timeout to seal and commit is dropped from the group",
                           w.rebalance_timeout_ms, w.session_timeout_ms));
+  }
+}
+
+void validate_restore_workers(reader& r, const restore_config& c) {
+  // Another worker resumes a partition from the state in the backup store and the target's end
+  // offset: a local state file is seen by one process only, and a repartitioned source partition
+  // spreads over target partitions that other sources write too (docs/scale-out.md).
+  const auto local = [&](std::string_view key) {
+    r.error_at(key, "cannot be used with workers: (each worker must see every partition's state, so it is kept in "
+                    "the backup store, which the workers need writable): remove it, or remove workers:");
+  };
+  if (c.checkpoint_state) local("restore.checkpoint_state");
+  if (c.state_dir) local("restore.state_dir");
+  if (!c.repartitioning.empty()) {
+    r.error_at("restore.repartitioning",
+               "cannot be used with workers: (a repartitioned source partition is written into every target "
+               "partition, so a new owner could not tell what the last one wrote): remove it, or remove workers:");
   }
 }
 

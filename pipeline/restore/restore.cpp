@@ -68,24 +68,6 @@ std::int64_t now_ms() {
       .count();
 }
 
-std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-// The same backup, target cluster, selection and window give the same id, so a re-run resumes.
-std::string derive_restore_id(const restore_plan& plan, const std::string& cluster_id, const time_window& window) {
-  std::string key = plan.backup.backup_id + "|" + cluster_id + "|";
-  for (const auto& p : plan.partitions) {
-    key += fmt::format("{}:{}>{}:{};", p.source_topic, p.source_partition, p.target_topic, p.target_partition);
-  }
-  key += fmt::format("|{}|{}", window.start.value_or(-1), window.end.value_or(-1));
-  return fmt::format("r-{:016x}", fnv1a(key));
-}
-
 std::vector<topic_summary> topic_summaries(const restore_plan& plan, const restore_state& state) {
   std::vector<topic_summary> out;
   for (const auto& t : plan.topics) {
@@ -165,6 +147,11 @@ class engine {
     summary_.restore_id =
         o_.restore_id.empty() ? derive_restore_id(plan_, cluster_->cluster_id().value_or(""), o_.plan.window) : o_.restore_id;
     if (o_.dry_run) co_return kb::result<void>{};
+    if (o_.worker) {
+      all_partitions_ = restrict_plan(plan_, *o_.worker);
+      summary_.partitions = plan_.partitions.size();
+      shared_.emplace(store_, plan_.backup.backup_id, summary_.restore_id);
+    }
 
     if (auto r = co_await async_load_state(); !r) co_return r;
     if (auto r = co_await async_create_topics(*cluster_, to_create_); !r) co_return r;
@@ -203,8 +190,12 @@ class engine {
     }
     if (auto r = co_await async_save_state(); !r) co_return r;
     if (stopping()) co_return fail(errc::cancelled, std::string("restore interrupted; re-run the same command to resume"));
-    if (auto r = write_offset_report(); !r) co_return r;
-    if (auto r = co_await async_commit_groups(); !r) co_return r;
+    if (o_.worker) {
+      if (auto r = co_await async_finish_worker(); !r) co_return r;
+    } else {
+      if (auto r = write_offset_report(); !r) co_return r;
+      if (auto r = co_await async_commit_groups(state_.partitions); !r) co_return r;
+    }
     summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     summary_.topics = topic_summaries(plan_, state_);
     co_return kb::result<void>{};
@@ -268,6 +259,18 @@ class engine {
   // Where the state lives, what it says, and whether the target is still what it wrote into
   // (pipeline/restore/restore_state.hpp). Runs before any topic is created.
   asio::awaitable<kb::result<void>> async_load_state() {
+    if (o_.worker) {
+      state_at_.where = shared_->where();
+      auto load = [this] {
+        std::vector<source_key> mine;
+        for (const auto& p : plan_.partitions) mine.emplace_back(p.source_topic, p.source_partition);
+        auto ok = shared_->check_writable();
+        return ok ? shared_->load(mine) : kb::result<std::optional<restore_state>>(fail(std::move(ok.error())));
+      };
+      auto loaded = co_await on_pool(std::move(load));
+      if (!loaded) co_return fail(std::move(loaded.error()));
+      co_return co_await async_adopt_state(std::move(*loaded));
+    }
     state_choice choice;
     choice.checkpoint_state = o_.checkpoint_state;
     choice.state_dir = o_.state_dir;
@@ -281,7 +284,11 @@ class engine {
     auto load = [this] { return load_restore_state(store_, state_at_); };
     auto loaded = co_await on_pool(std::move(load));
     if (!loaded) co_return fail(std::move(loaded.error()));
-    std::optional<restore_state> old = std::move(*loaded);
+    co_return co_await async_adopt_state(std::move(*loaded));
+  }
+
+  /// The plan's partitions take over what `old` (the saved state, if any) recorded.
+  asio::awaitable<kb::result<void>> async_adopt_state(std::optional<restore_state> old) {
     state_.restore_id = summary_.restore_id;
     state_.backup_id = plan_.backup.backup_id;
     for (const auto& p : plan_.partitions) {
@@ -319,12 +326,12 @@ class engine {
     if (resumed_) {
       const bool all_done = std::all_of(state_.partitions.begin(), state_.partitions.end(),
                                         [](const partition_state& x) { return x.done; });
-      if (all_done) {
+      if (all_done && !o_.worker) {
         summary_.warnings.push_back(fmt::format(
             "restore {} was already completed by an earlier run: nothing is produced again (group offsets are "
             "committed again); to restore once more delete {} or choose another target topic",
             summary_.restore_id, state_at_.where));
-      } else {
+      } else if (!all_done) {
         kb::log::info("resuming restore {} from its saved state {}", summary_.restore_id, state_at_.where);
       }
     }
@@ -356,7 +363,9 @@ class engine {
   asio::awaitable<kb::result<void>> async_save_state_now() {
     state_.updated_ms = now_ms();
     dirty_ = false;
-    auto save = [this, snapshot = state_] { return save_restore_state(store_, state_at_, snapshot); };
+    auto save = [this, snapshot = state_] {
+      return shared_ ? shared_->save(snapshot) : save_restore_state(store_, state_at_, snapshot);
+    };
     auto r = co_await on_pool(std::move(save));
     co_return r;
   }
@@ -451,14 +460,29 @@ class engine {
   }
 
   // ---- consumer groups --------------------------------------------------------------------
-  asio::awaitable<kb::result<void>> async_commit_groups() {
+  asio::awaitable<kb::result<void>> async_commit_groups(const std::vector<partition_state>& partitions) {
     if (!o_.reset_consumer_offsets || plan_.group_offsets.empty()) co_return kb::result<void>{};
     auto find = [this](const std::string& group) { return checks_->async_coordinator(group); };
-    auto groups = co_await restore::async_commit_groups(*cluster_, plan_.group_offsets, state_.partitions,
+    auto groups = co_await restore::async_commit_groups(*cluster_, plan_.group_offsets, partitions,
                                                         coordinators_, std::move(find));
     if (!groups) co_return fail(std::move(groups.error()));
     summary_.groups = std::move(*groups);
     co_return kb::result<void>{};
+  }
+
+  /// Worker mode, once this worker's partitions are done: when the shared state says every
+  /// partition of the plan is done, the offset report and the group commit from all of them
+  /// (every worker that gets here commits the same offsets); otherwise group_done is false.
+  asio::awaitable<kb::result<void>> async_finish_worker() {
+    auto load = [this] { return shared_->load(all_partitions_); };
+    auto merged = co_await on_pool(std::move(load));
+    if (!merged) co_return fail(std::move(merged.error()));
+    summary_.group_done = *merged && every_partition_done(**merged, all_partitions_);
+    if (!summary_.group_done) co_return kb::result<void>{};
+    if (o_.offset_report) {
+      if (auto r = restore::write_offset_report(*o_.offset_report, **merged); !r) co_return r;
+    }
+    co_return co_await async_commit_groups((*merged)->partitions);
   }
 
   storage::object_store& store_;
@@ -483,6 +507,8 @@ class engine {
   std::optional<target_check> checks_;  ///< set by async_check_target
   std::optional<producer> producer_;    ///< set once the brokers answered
   std::optional<reader_loop> readers_;  ///< set when reading starts
+  std::optional<shared_state> shared_;  ///< worker mode: the per-partition state in the store
+  std::vector<source_key> all_partitions_;  ///< worker mode: every partition of the plan
   bool resumed_ = false;
   bool finished_ = false;
   bool saving_ = false;
@@ -521,7 +547,13 @@ kb::result<restore_summary> run_restore(storage::object_store& store, const rest
   share_one_allocator_arena();  // frames are read on the pool and freed on the engine thread
   auto plan = build_plan(store, options.plan);
   if (!plan) return fail(std::move(plan.error()));
-  engine e(store, options, std::move(*plan));
+  return run_restore(store, options, std::move(*plan));
+}
+
+kb::result<restore_summary> run_restore(storage::object_store& store, const restore_options& options,
+                                        restore_plan plan) {
+  share_one_allocator_arena();
+  engine e(store, options, std::move(plan));
   return e.run();
 }
 

@@ -15,6 +15,7 @@
 #include "net/cluster.hpp"
 #include "pipeline/restore/group_commit.hpp"
 #include "pipeline/restore/plan.hpp"
+#include "pipeline/restore/shared_state.hpp"
 
 namespace kb::storage {
 class object_store;
@@ -63,6 +64,9 @@ struct restore_options {
   /// Called on the engine thread about every 500 ms and at the end.
   std::function<void(std::uint64_t records, std::uint64_t bytes, std::uint64_t total_bytes)> on_progress;
   const std::atomic<bool>* stop = nullptr;      ///< set from a signal handler: stop cleanly
+  /// A worker of a group (docs/scale-out.md): restore only these partitions, keep the state per
+  /// partition in the store, and commit the groups only once every partition of the plan is done.
+  std::optional<worker_subset> worker;
 };
 
 struct topic_summary {
@@ -89,6 +93,8 @@ struct restore_summary {
   std::vector<std::string> created_topics;
   std::vector<std::string> warnings;
   std::vector<std::string> holes;  ///< offsets missing from the backup, skipped (allow_gaps)
+  /// Worker mode: every partition of the plan is done (this run then committed the groups).
+  bool group_done = true;
 };
 
 /// Counters a scrape shows (Prometheus text format 0.0.4).
@@ -110,5 +116,8 @@ struct restore_metrics {
 /// Runs one restore to the end (or to the first error). Errors keep their errc (exit codes per
 /// DESIGN.md §2): authorization before anything is written, corrupt data, broker failures.
 [[nodiscard]] kb::result<restore_summary> run_restore(storage::object_store& store, const restore_options& options);
+/// The same with a plan built already (build_plan with options.plan).
+[[nodiscard]] kb::result<restore_summary> run_restore(storage::object_store& store, const restore_options& options,
+                                                      restore_plan plan);
 
 }  // namespace kb::pipeline::restore

@@ -95,5 +95,37 @@ TEST(config_workers, applies_to_a_backup_and_warns_about_a_short_rebalance) {
   EXPECT_THAT(all, HasSubstr("shorter than session_timeout_ms"));
 }
 
+const std::string k_restore =
+    "mode: restore\n"
+    "backup_id: orders\n"
+    "target:\n"
+    "  bootstrap_servers: [\"kafka-0:9092\"]\n"
+    "storage:\n"
+    "  path: /var/backups\n"
+    "workers:\n"
+    "  group_id: kb-restore\n";
+
+TEST(config_workers, applies_to_a_restore_without_a_warning) {
+  auto cfg = load(k_restore);
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  ASSERT_TRUE(cfg->workers.has_value());
+  std::string all;
+  for (const auto& w : cfg->warnings) all += w + "\n";
+  EXPECT_THAT(all, Not(HasSubstr("not applied yet")));
+}
+
+TEST(config_workers, a_restore_with_workers_refuses_local_state_and_repartitioning) {
+  EXPECT_THAT(error_of(k_restore + "restore:\n  checkpoint_state: /tmp/state.json\n"),
+              HasSubstr("restore.checkpoint_state: cannot be used with workers"));
+  EXPECT_THAT(error_of(k_restore + "restore:\n  state_dir: /tmp/kb-state\n"),
+              HasSubstr("restore.state_dir: cannot be used with workers"));
+  EXPECT_THAT(error_of(k_restore + "restore:\n  repartitioning:\n    orders: {strategy: murmur2, target_partitions: 4}\n"),
+              HasSubstr("restore.repartitioning: cannot be used with workers"));
+  // Without workers: the single process takes them.
+  auto cfg = load("mode: restore\nbackup_id: orders\ntarget:\n  bootstrap_servers: [\"kafka-0:9092\"]\nstorage:\n"
+                  "  path: /var/backups\nrestore:\n  checkpoint_state: /tmp/state.json\n");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+}
+
 }  // namespace
 }  // namespace kb::cli
