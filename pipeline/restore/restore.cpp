@@ -31,6 +31,7 @@
 #include "pipeline/memory_budget.hpp"
 #include "pipeline/metrics_server.hpp"
 #include "pipeline/restore/end_offsets.hpp"
+#include "pipeline/restore/engine_metrics.hpp"
 #include "pipeline/restore/lane.hpp"
 #include "pipeline/restore/offset_map.hpp"
 #include "pipeline/restore/partitioner.hpp"
@@ -193,7 +194,7 @@ class engine {
     if (o_.worker) {
       if (auto r = co_await async_finish_worker(); !r) co_return r;
     } else {
-      if (auto r = write_offset_report(); !r) co_return r;
+      if (auto r = write_offset_report(state_); !r) co_return r;
       if (auto r = co_await async_commit_groups(state_.partitions); !r) co_return r;
     }
     summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
@@ -203,36 +204,12 @@ class engine {
 
   // ---- metrics endpoint ---------------------------------------------------------------------
   kb::result<void> open_metrics() {
-    const auto& m = *o_.metrics;
-    metrics_server_options mo;
-    mo.bind_address = m.bind_address;
-    mo.port = m.port;
-    mo.path = m.path;
-    // The plan was read from the store before the server opened; the brokers are the rest.
-    mo.ready = [this]() -> std::string {
-      return brokers_ok_ ? std::string() : std::string("connecting to the target brokers (metadata not fetched yet)");
-    };
-    auto server = metrics_server::start(io_.get_executor(), mo, [this] { return render_metrics(snapshot_metrics()); });
+    auto server = open_restore_metrics(
+        io_.get_executor(), *o_.metrics, [this] { return brokers_ok_; },
+        [this] { return snapshot_metrics(run_, producer_ ? &*producer_ : nullptr, plan_); });
     if (!server) return fail(std::move(server.error()));
     metrics_ = std::move(*server);
-    kb::log::info("restore: metrics on http://{}:{}{}", m.bind_address, metrics_->port(), m.path);
     return {};
-  }
-
-  restore_metrics snapshot_metrics() const {
-    restore_metrics m;
-    m.restore_id = summary_.restore_id;
-    m.records = summary_.records;
-    m.bytes = summary_.bytes;
-    m.batches_passed = summary_.batches_passed;
-    m.batches_reencoded = summary_.batches_reencoded;
-    m.batches_dropped = summary_.batches_dropped;
-    m.produce_retries = producer_ ? producer_->retries() : 0;
-    m.requests_in_flight = producer_ ? producer_->in_flight() : 0;
-    m.partitions_total = plan_.partitions.size();
-    for (const auto& p : state_.partitions) m.partitions_done += p.done ? 1 : 0;
-    m.planned_bytes = plan_.bytes();
-    return m;
   }
 
   // ---- target checks (nothing written; pipeline/restore/target_check.hpp) ----------------------
@@ -259,29 +236,21 @@ class engine {
   // Where the state lives, what it says, and whether the target is still what it wrote into
   // (pipeline/restore/restore_state.hpp). Runs before any topic is created.
   asio::awaitable<kb::result<void>> async_load_state() {
-    if (o_.worker) {
-      state_at_.where = shared_->where();
-      auto load = [this] {
-        std::vector<source_key> mine;
-        for (const auto& p : plan_.partitions) mine.emplace_back(p.source_topic, p.source_partition);
-        auto ok = shared_->check_writable();
-        return ok ? shared_->load(mine) : kb::result<std::optional<restore_state>>(fail(std::move(ok.error())));
-      };
-      auto loaded = co_await on_pool(std::move(load));
-      if (!loaded) co_return fail(std::move(loaded.error()));
-      co_return co_await async_adopt_state(std::move(*loaded));
-    }
     state_choice choice;
     choice.checkpoint_state = o_.checkpoint_state;
     choice.state_dir = o_.state_dir;
     choice.backup_id = plan_.backup.backup_id;
     choice.restore_id = summary_.restore_id;
     choice.fallback_dir = default_local_state_dir(std::getenv("XDG_STATE_HOME"), std::getenv("HOME"));
-    auto choose = [this, choice] { return choose_state_location(store_, choice); };
+    // Workers: one object per partition in the store (shared_state.hpp); else one state file.
+    auto choose = [this, choice] {
+      return shared_ ? kb::result<state_location>(state_location{{}, {}, shared_->where(), {}})
+                     : choose_state_location(store_, choice);
+    };
     auto at = co_await on_pool(std::move(choose));
     if (!at) co_return fail(std::move(at.error()));
     state_at_ = std::move(*at);
-    auto load = [this] { return load_restore_state(store_, state_at_); };
+    auto load = [this] { return shared_ ? shared_->open(plan_) : load_restore_state(store_, state_at_); };
     auto loaded = co_await on_pool(std::move(load));
     if (!loaded) co_return fail(std::move(loaded.error()));
     co_return co_await async_adopt_state(std::move(*loaded));
@@ -368,11 +337,6 @@ class engine {
     };
     auto r = co_await on_pool(std::move(save));
     co_return r;
-  }
-
-  kb::result<void> write_offset_report() {
-    if (!o_.offset_report) return {};
-    return restore::write_offset_report(*o_.offset_report, state_);
   }
 
   asio::awaitable<void> async_checkpoint_loop() {
@@ -474,15 +438,17 @@ class engine {
   /// partition of the plan is done, the offset report and the group commit from all of them
   /// (every worker that gets here commits the same offsets); otherwise group_done is false.
   asio::awaitable<kb::result<void>> async_finish_worker() {
-    auto load = [this] { return shared_->load(all_partitions_); };
+    auto load = [this] { return shared_->load_if_all_done(all_partitions_); };
     auto merged = co_await on_pool(std::move(load));
     if (!merged) co_return fail(std::move(merged.error()));
-    summary_.group_done = *merged && every_partition_done(**merged, all_partitions_);
+    summary_.group_done = merged->has_value();
     if (!summary_.group_done) co_return kb::result<void>{};
-    if (o_.offset_report) {
-      if (auto r = restore::write_offset_report(*o_.offset_report, **merged); !r) co_return r;
-    }
+    if (auto r = write_offset_report(**merged); !r) co_return r;
     co_return co_await async_commit_groups((*merged)->partitions);
+  }
+
+  kb::result<void> write_offset_report(const restore_state& st) const {
+    return o_.offset_report ? restore::write_offset_report(*o_.offset_report, st) : kb::result<void>{};
   }
 
   storage::object_store& store_;

@@ -134,6 +134,19 @@ kb::result<std::optional<restore_state>> shared_state::load(const std::vector<so
   return std::optional<restore_state>(std::move(out));
 }
 
+kb::result<std::optional<restore_state>> shared_state::open(const restore_plan& plan) {
+  if (auto ok = check_writable(); !ok) return fail(std::move(ok.error()));
+  std::vector<source_key> mine;
+  for (const auto& p : plan.partitions) mine.emplace_back(p.source_topic, p.source_partition);
+  return load(mine);
+}
+
+kb::result<std::optional<restore_state>> shared_state::load_if_all_done(const std::vector<source_key>& partitions) {
+  auto st = load(partitions);
+  if (!st || !*st || every_partition_done(**st, partitions)) return st;
+  return std::optional<restore_state>{};
+}
+
 kb::result<void> shared_state::save(const restore_state& state) {
   for (const auto& p : state.partitions) {
     restore_state one;

@@ -66,6 +66,10 @@ class shared_state {
   /// The states found for `partitions` (others are absent); nullopt when none is stored. An
   /// unreadable object is errc::corrupt naming it.
   [[nodiscard]] kb::result<std::optional<restore_state>> load(const std::vector<source_key>& partitions);
+  /// A generation's start: check_writable(), then load() of the plan's partitions.
+  [[nodiscard]] kb::result<std::optional<restore_state>> open(const restore_plan& plan);
+  /// Every one of `partitions`' states when each is done; nullopt while one is not (or absent).
+  [[nodiscard]] kb::result<std::optional<restore_state>> load_if_all_done(const std::vector<source_key>& partitions);
   /// Writes every partition of `state` whose state differs from what this object last wrote.
   [[nodiscard]] kb::result<void> save(const restore_state& state);
 
