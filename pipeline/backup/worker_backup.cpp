@@ -24,6 +24,7 @@
 #include "pipeline/pool_call.hpp"
 #include "pipeline/wake_signal.hpp"
 #include "pipeline/workers/driver.hpp"
+#include "pipeline/workers/partition_list.hpp"
 #include "protocol/list_offsets.hpp"
 #include "storage/object_store.hpp"
 
@@ -42,37 +43,6 @@ using namespace std::chrono_literals;
 constexpr auto group_report_interval = 30s;
 
 namespace {
-
-/// "orders[0-3,7] audit[1]": a worker's partitions, short.
-std::string describe_partitions(const std::set<net::topic_partition>& tps) {
-  std::string out;
-  std::string topic;
-  std::int32_t run_start = -1, run_end = -2;
-  auto flush_run = [&] {
-    if (run_start < 0) return;
-    out += run_start == run_end ? fmt::format("{}", run_start) : fmt::format("{}-{}", run_start, run_end);
-  };
-  for (const auto& tp : tps) {
-    if (tp.topic != topic) {
-      flush_run();
-      if (!topic.empty()) out += "] ";
-      topic = tp.topic;
-      out += topic + "[";
-      run_start = run_end = tp.partition;
-      continue;
-    }
-    if (tp.partition == run_end + 1) {
-      run_end = tp.partition;
-      continue;
-    }
-    flush_run();
-    out += ",";
-    run_start = run_end = tp.partition;
-  }
-  flush_run();
-  if (!topic.empty()) out += "]";
-  return out.empty() ? "none" : out;
-}
 
 void add_stats(stats& into, const stats& s) {
   into.records += s.records;
@@ -167,7 +137,7 @@ struct worker_backup::impl {
     scope.leader = driver->member().is_leader();
     for (const auto& tp : ev.partitions) scope.partitions.insert({tp.topic, tp.partition});
     log::info("backup worker {}: generation {}{}: {} partition(s): {}", scope.member_id, ev.generation,
-              scope.leader ? " (leader)" : "", scope.partitions.size(), describe_partitions(scope.partitions));
+              scope.leader ? " (leader)" : "", scope.partitions.size(), wk::describe_partitions(ev.partitions));
     totals.partitions = scope.partitions.size();
     job_member = scope.member_id;
     job_leader = scope.leader;
