@@ -132,6 +132,42 @@ def assert_exact(env, src: str, dst: str, group: str, committed: dict[int, int])
         assert tp.offset == committed[tp.partition], f"{group} on {dst}[{tp.partition}]: {tp.offset}"
 
 
+def shared_generation(workers: list[Worker], timeout: float = 90) -> int:
+    """Waits for a generation in which every worker holds a share; returns it."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        gens = [w.generations() for w in workers]
+        if all(gens) and len({max(g) for g in gens}) == 1 and all(g[max(g)][1] for g in gens):
+            return max(gens[0])
+        time.sleep(0.1)
+    raise AssertionError("the workers never shared the partitions:\n" + workers[0].text()[-3000:])
+
+
+def wait_for_progress(env, dst: str, parts: set, records: int = 50, timeout: float = 60) -> tuple[int, int]:
+    """Waits until `records` more records are in `parts` of the target; returns (before, now)."""
+    c = Consumer({**plain(env), "group.id": name("wm")})
+
+    def written() -> int | None:
+        try:
+            return sum(c.get_watermark_offsets(TopicPartition(dst, p), timeout=10)[1] for _, p in parts)
+        except KafkaException:
+            return None  # the just-created target is not known to this client yet
+
+    deadline = time.time() + timeout
+    baseline, now = None, 0
+    try:
+        while time.time() < deadline:
+            now = written()
+            if now is not None:
+                baseline = now if baseline is None else baseline
+                if now >= baseline + records:
+                    return baseline, now
+            time.sleep(0.05)
+    finally:
+        c.close()
+    raise AssertionError(f"no progress in {parts} within {timeout} s ({baseline} -> {now})")
+
+
 def test_three_workers_restore_record_by_record_with_translated_group_offsets(env, tmp_path):
     src, store, group, committed = source_with_group(env, tmp_path, 400)
     dst = src + "-r"
@@ -156,39 +192,13 @@ def test_kill_9_of_a_worker_mid_restore_the_others_take_over_exactly(env, tmp_pa
     cfg = workers_config(env, tmp_path, store, src, dst, group, {
         "consumer_groups": [group], "reset_consumer_offsets": True, "rate_limit_records_per_sec": 150})
     workers = [Worker(env, cfg, tmp_path / f"w{i}.log") for i in range(3)]
-    # Wait for a generation that gives each of the three workers a share; the victim is the one
-    # with the most partitions (the most left to do).
-    victim = None
-    deadline = time.time() + 90
-    while time.time() < deadline and victim is None:
-        gens = [w.generations() for w in workers]
-        if all(gens) and len({max(g) for g in gens}) == 1 and all(g[max(g)][1] for g in gens):
-            victim = max(workers, key=lambda w: len(w.generations()[max(w.generations())][1]))
-        else:
-            time.sleep(0.1)
-    assert victim is not None, "the three workers never shared the partitions:\n" + workers[0].text()[-3000:]
+    # In a generation that gives each of the three workers a share, the victim is the one with the
+    # most partitions (the most left to do); it is killed once it has written into them.
+    shared_generation(workers)
+    victim = max(workers, key=lambda w: len(w.generations()[max(w.generations())][1]))
     victim_parts = victim.generations()[max(victim.generations())][1]
-    # Kill it once it has written records into its partitions, long before it could finish them.
-    c = Consumer({**plain(env), "group.id": name("wm")})
-
-    def written() -> int | None:
-        try:
-            return sum(c.get_watermark_offsets(TopicPartition(dst, p), timeout=10)[1] for _, p in victim_parts)
-        except KafkaException:
-            return None  # the just-created target is not known to this client yet
-
-    deadline = time.time() + 60
-    baseline = None
-    now = 0
-    while time.time() < deadline:
-        now = written()
-        if now is not None:
-            baseline = now if baseline is None else baseline
-            if now >= baseline + 50:
-                break
-        time.sleep(0.05)
-    c.close()
-    assert baseline is not None and baseline + 50 <= now < 600 * len(victim_parts), (baseline, now)
+    _, now = wait_for_progress(env, dst, victim_parts)
+    assert now < 600 * len(victim_parts), "the victim's partitions were complete before the kill"
     victim.proc.send_signal(signal.SIGKILL)
     victim.proc.wait(30)
     assert "generation" in victim.text() and " complete: " not in victim.text(), "the victim finished before the kill"
@@ -220,3 +230,34 @@ def test_repartitioning_with_workers_is_a_config_error(env, tmp_path):
                        timeout=60, env={**os.environ, "KB_TEST_RESTORE_PASSWORD": env["users"]["restore"]})
     assert p.returncode == 2, p.stderr
     assert "restore.repartitioning" in p.stderr and "workers" in p.stderr
+
+
+def test_sigterm_stops_a_worker_with_exit_1_and_the_other_finishes_its_partitions(env, tmp_path):
+    src, store, group, committed = source_with_group(env, tmp_path, 500)
+    dst = src + "-r"
+    cfg = workers_config(env, tmp_path, store, src, dst, group, {
+        "consumer_groups": [group], "reset_consumer_offsets": True, "rate_limit_records_per_sec": 150})
+    workers = [Worker(env, cfg, tmp_path / f"w{i}.log") for i in range(2)]
+    # Both hold a share of one generation and the first has written into its partitions: stop it.
+    shared_generation(workers)
+    stopped = workers[0]
+    parts = stopped.generations()[max(stopped.generations())][1]
+    _, now = wait_for_progress(env, dst, parts)
+    assert now < 500 * len(parts), "the first worker's partitions were complete before the stop"
+    stopped.proc.send_signal(signal.SIGTERM)
+    try:
+        stopped.proc.wait(60)
+    except subprocess.TimeoutExpired:
+        stopped.proc.kill()
+        raise AssertionError("SIGTERM did not stop the worker within 60 s:\n" + stopped.text()[-3000:])
+    text = stopped.text()
+    assert stopped.proc.returncode == 1, text[-3000:]
+    assert "restore interrupted" in text and "stop requested" in text, text[-3000:]
+    # The other worker gets the stopped one's partitions at the rebalance its LeaveGroup starts.
+    wait_all(workers[1:], 240)
+    other = workers[1]
+    assert other.proc.returncode == 0, other.text()[-3000:]
+    assert any(parts <= p for gen, (_, p) in other.generations().items() if gen > max(stopped.generations())), \
+        other.text()[-3000:]
+    assert_one_owner_per_generation(workers, src)
+    assert_exact(env, src, dst, group, committed)
