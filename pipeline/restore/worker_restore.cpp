@@ -59,7 +59,6 @@ void add_summary(restore_summary& into, const restore_summary& s) {
   add_unique(into.created_topics, s.created_topics);
   add_unique(into.holes, s.holes);
   if (!s.groups.empty()) into.groups = s.groups;
-  into.restore_id = s.restore_id;
 }
 
 }  // namespace
@@ -118,7 +117,8 @@ struct worker_restore::impl {
   }
 
   asio::awaitable<std::vector<wk::work_item>> async_work() {
-    auto load = [this] { return shared_state(store, plan.backup.backup_id, totals.restore_id).load(all); };
+    // The pool thread gets its own copy of the id (totals belong to the io thread).
+    auto load = [this, id = totals.restore_id] { return shared_state(store, plan.backup.backup_id, id).load(all); };
     auto st = co_await async_on_pool(pool, io, std::move(load));
     if (!st) kb::log::warn("restore worker: the shared state cannot be read ({}); partitions are weighted by their "
                            "planned bytes", st.error().message);
@@ -242,8 +242,8 @@ struct worker_restore::impl {
   /// the engine over all of them (nothing left to produce) writes the offset report and commits.
   void poll_shared_state() {
     polling = true;
-    asio::post(pool, [this] {
-      auto st = shared_state(store, plan.backup.backup_id, totals.restore_id).load(all);
+    asio::post(pool, [this, id = totals.restore_id] {
+      auto st = shared_state(store, plan.backup.backup_id, id).load(all);
       const bool done = st && *st && every_partition_done(**st, all);
       asio::post(io, [this, done] {
         polling = false;
