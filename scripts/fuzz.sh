@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Timed libFuzzer runs of every fuzz target (suite 'fuzz'): a clang build with libFuzzer,
-# ASan and UBSan in build-fuzz, then each target for a fixed time over its committed seed corpus
+# Timed libFuzzer runs of every fuzz target (suite 'fuzz'): a clang build with libFuzzer and
+# ASan in build-fuzz, then each target for a fixed time over its committed seed corpus
 # plus a working corpus kept in $KB_CACHE/fuzz (it grows from run to run). A crash or leak fails
 # the run and leaves its input in $KB_CACHE/fuzz/crashes/ — add it to the target's corpus folder
 # as a regression input once fixed.
@@ -31,8 +31,10 @@ say() { printf 'fuzz: %s\n' "$*"; }
 
 if [ ! -f "$build/build.ninja" ]; then
   # -fsanitize=fuzzer-no-link instruments every library for coverage; the targets link libFuzzer.
+  # ASan only: clang 14 cannot emit our coroutines under UBSan ("Cannot represent a difference
+  # across sections"); UBSan runs over the same corpora in the g++ ASan+UBSan build (suite 'fuzz').
   CC=clang-14 CXX=clang++-14 meson setup "$build" --wrap-mode=nodownload -Db_lundef=false \
-    -Db_sanitize=address,undefined -Dcpp_args=-fsanitize=fuzzer-no-link -Dc_args=-fsanitize=fuzzer-no-link \
+    -Db_sanitize=address -Dcpp_args=-fsanitize=fuzzer-no-link -Dc_args=-fsanitize=fuzzer-no-link \
     -Dfuzzer_ldflags=-fsanitize=fuzzer >"$KB_CACHE/fuzz-setup.log" 2>&1 \
     || { tail -n 20 "$KB_CACHE/fuzz-setup.log"; say "meson setup $build failed"; exit 1; }
 fi
@@ -41,7 +43,7 @@ fi
 mapfile -t targets < <(meson introspect --tests "$build" | python3 -c '
 import json, sys
 for t in json.load(sys.stdin):
-    if "fuzz" in t["suite"]:
+    if any(s.split(":")[-1] == "fuzz" for s in t["suite"]):
         print("\t".join([t["name"], t["cmd"][0], t["cmd"][1]]))')
 [ ${#targets[@]} -gt 0 ] || { say "no fuzz targets found in $build"; exit 1; }
 declare -a chosen=()
@@ -63,7 +65,7 @@ run_one() {
   local work="$KB_CACHE/fuzz/corpus/$slug" log="$KB_CACHE/fuzz/logs/$slug.log"
   mkdir -p "$work"
   # Leaks count (detect_leaks); -timeout makes a hang a finding; memory is bounded.
-  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ASAN_OPTIONS=detect_leaks=1 \
     "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$KB_CACHE/fuzz/crashes/$slug-" "$work" "$seeds" >"$log" 2>&1
   local rc=$?
@@ -104,5 +106,5 @@ if [ $merge = 1 ] && [ $rc = 0 ]; then
     say "$name: committed corpus $before -> $(find "$seeds" -type f | wc -l) files"
   done
 fi
-[ $rc = 0 ] && say "no crash, leak, timeout or UBSan report" || say "failures above"
+[ $rc = 0 ] && say "no crash, leak or timeout" || say "failures above"
 exit $rc
