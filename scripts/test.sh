@@ -107,7 +107,8 @@ suites=(unit fuzz)
 run_meson_suite unit
 
 # ASan+UBSan over every unit and fuzz-corpus test (and, once the harness is up, the integration
-# tests); TSan over the pipeline's unit tests, where the lock-free queue and worker pool live.
+# tests); TSan over the pipeline's unit tests, where the lock-free queue and worker pool live, and,
+# once the harness is up, over the integration tests and a pytest slice run with the TSan binary.
 asan_build="$build-asan"
 tsan_build="$build-tsan"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
@@ -136,7 +137,7 @@ else
   asan_ok=0
 fi
 
-phase "TSan build ($tsan_build) and pipeline unit tests"
+phase "TSan build ($tsan_build: pipeline unit tests, the binary, the integration tests) and pipeline unit tests"
 tsan_ok=1
 if [ ! -f "$tsan_build/build.ninja" ]; then
   meson setup "$tsan_build" --wrap-mode=nodownload -Db_sanitize=thread -Db_lundef=false \
@@ -148,6 +149,11 @@ if [ "$tsan_ok" = 1 ]; then
     | sed -n 's|^\(tests/pipeline/[^:]*_test\): .*|\1|p' | grep -v '_it_test$')
   mapfile -t tsan_tests < <(meson test -C "$tsan_build" --list 2>/dev/null \
     | sed -n 's|^[^/]*unit[^/]*/ \(pipeline/.*\)$|\1|p')
+  # For the TSan integration phase after "harness up": the binary, the tools the pytest slice
+  # runs beside it, and every integration test target (not the three-broker one).
+  mapfile -t -O "${#tsan_targets[@]}" tsan_targets < <(ninja -C "$tsan_build" -t targets all \
+    | sed -n 's|^\(tests/[^:]*_it_test\): .*|\1|p' | grep -v cluster3)
+  tsan_targets+=(cli/kafka-backup tests/pipeline/backup/dump_segment tests/pipeline/restore/restore_make_backup_set)
   if [ "${#tsan_targets[@]}" -gt 0 ] && [ "${#tsan_tests[@]}" -gt 0 ] \
      && ninja -C "$tsan_build" -j"$(nproc)" "${tsan_targets[@]}" >"$results/tsan-build.log" 2>&1; then
     meson test -C "$tsan_build" --no-rebuild --print-errorlogs --num-processes 2 \
@@ -183,6 +189,39 @@ if [ "$asan_ok" = 1 ]; then
 fi
 suites=(integration)
 run_pytest pytest-single "not cluster3 and not image and not reliability and not gcs and not compat" KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$build/cli/kafka-backup"
+
+# TSan over what runs against the real broker and S3 server: the meson integration suite (a report
+# ends the test with exit 66) and the pytest slice listed in tests/tsan_slice.txt (backup one-shot and
+# continuous, filesystem and S3, restore, workers, reset-offsets) run with the TSan binary. Reports
+# go to files (log_path) that tests/tsan_reports.py turns into a failure of the test that caused
+# them, whatever exit code the test expected. Third-party false positives only: tests/tsan.supp.
+phase "TSan integration: meson integration suite and the tests/tsan_slice.txt pytest slice ($tsan_build)"
+if [ "$tsan_ok" = 1 ]; then
+  tsan_supp="suppressions=$repo/tests/tsan.supp"
+  build_saved=$build; build=$tsan_build
+  run_meson_suite tsan-integration KB_TEST_ENV="$KB_TEST_ENV" \
+    TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:$tsan_supp"
+  build=$build_saved
+  tsan_logs="$results/tsan-reports"
+  rm -rf "$tsan_logs"
+  mapfile -t tsan_slice < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' tests/tsan_slice.txt)
+  env KB_TEST_ENV="$KB_TEST_ENV" KB_BINARY="$repo/$tsan_build/cli/kafka-backup" KB_TSAN_LOG_DIR="$repo/$tsan_logs" \
+    TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:$tsan_supp:log_path=$repo/$tsan_logs/tsan" \
+    PYTHONPATH="$repo/tests${PYTHONPATH:+:$PYTHONPATH}" \
+    "$venv_python" -m pytest -p no:cacheprovider -p tsan_reports -q --junitxml="$results/pytest-tsan.xml" \
+    "${tsan_slice[@]}" >"$results/pytest-tsan.log" 2>&1
+  tsan_rc=$?
+  tail -n 15 "$results/pytest-tsan.log"
+  result_files+=("$results/pytest-tsan.xml")
+  if [ "$tsan_rc" -gt 1 ]; then  # not a test's failure: a slice entry not found, a usage error
+    printf '<testsuite name="tsan-slice" tests="1" failures="1"><testcase classname="sanitizers" name="tsan_slice"><failure message="pytest exit %s on tests/tsan_slice.txt; see %s"/></testcase></testsuite>\n' \
+      "$tsan_rc" "$results/pytest-tsan.log" >"$results/tsan-slice.xml"
+    result_files+=("$results/tsan-slice.xml")
+  fi
+  ls "$tsan_logs" 2>/dev/null | sed 's/^/TSan report file: /'
+else
+  echo "test.sh: no TSan build: the TSan integration phase is a failure (see the TSan build phase)" >&2
+fi
 
 # The GCS backend: the harness's fake-gcs-server (JSON API) and a mock-oauth2-server the tests
 # start for the service-account JWT exchange. Every wait in these tests is bounded.
