@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "base/base64.hpp"
 #include "base/token_time.hpp"
 
 namespace kb::storage::gcs {
@@ -64,31 +65,6 @@ result<credentials_file> parse_credentials_file(std::string_view text, std::stri
                           path, out.type));
 }
 
-std::string base64url(byte_view data) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    const std::uint32_t v = (std::uint32_t(data[i]) << 16) | (std::uint32_t(data[i + 1]) << 8) | data[i + 2];
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += alphabet[v & 63];
-  }
-  if (data.size() - i == 1) {
-    const std::uint32_t v = std::uint32_t(data[i]) << 16;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-  } else if (data.size() - i == 2) {
-    const std::uint32_t v = (std::uint32_t(data[i]) << 16) | (std::uint32_t(data[i + 1]) << 8);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-  }
-  return out;
-}
-
 result<std::string> make_jwt_assertion(const credentials_file& key, std::string_view scope,
                                        std::chrono::system_clock::time_point now) {
   json::object header{{"alg", "RS256"}, {"typ", "JWT"}};
@@ -98,7 +74,7 @@ result<std::string> make_jwt_assertion(const credentials_file& key, std::string_
                       {"scope", scope},          {"iat", iat},              {"exp", iat + 3600}};
   const std::string h = json::serialize(header);
   const std::string c = json::serialize(claims);
-  std::string input = base64url(as_bytes(h)) + "." + base64url(as_bytes(c));
+  std::string input = base64url_encode(as_bytes(h)) + "." + base64url_encode(as_bytes(c));
 
   const std::string& pem = key.private_key.reveal();
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
@@ -122,7 +98,7 @@ result<std::string> make_jwt_assertion(const credentials_file& key, std::string_
   }
   sig.resize(len);
   input += ".";
-  input += base64url(sig);
+  input += base64url_encode(sig);
   return input;
 }
 

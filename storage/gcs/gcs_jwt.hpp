@@ -33,9 +33,6 @@ struct credentials_file {
 /// Parses a credentials file's text; `path` names it in errors (errc::config, no secret).
 result<credentials_file> parse_credentials_file(std::string_view json, std::string_view path);
 
-/// RFC 4648 §5 base64url without padding.
-std::string base64url(byte_view data);
-
 /// The signed assertion `header.claims.signature` for the jwt-bearer grant: iss = sub =
 /// client_email, aud = token_uri, scope, iat = now, exp = now + 1 h. errc::config when the key
 /// cannot be read.

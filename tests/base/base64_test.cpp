@@ -36,4 +36,20 @@ TEST(Base64, UrlSafeUnpadded) {
   EXPECT_EQ(kb::base64url_encode(bytes_of("f")), "Zg");
 }
 
+// The JWT signers (GCS service accounts) sign these segments.
+TEST(Base64, UrlRfc4648AndRfc7515Vectors) {
+  EXPECT_EQ(kb::base64url_encode(bytes_of("")), "");
+  EXPECT_EQ(kb::base64url_encode(bytes_of("f")), "Zg");
+  EXPECT_EQ(kb::base64url_encode(bytes_of("fo")), "Zm8");
+  EXPECT_EQ(kb::base64url_encode(bytes_of("foo")), "Zm9v");
+  EXPECT_EQ(kb::base64url_encode(bytes_of("foob")), "Zm9vYg");
+  EXPECT_EQ(kb::base64url_encode(bytes_of("fooba")), "Zm9vYmE");
+  EXPECT_EQ(kb::base64url_encode(bytes_of("foobar")), "Zm9vYmFy");
+  // RFC 7515 §3.3, the JWS header example.
+  EXPECT_EQ(kb::base64url_encode(bytes_of("{\"typ\":\"JWT\",\r\n \"alg\":\"HS256\"}")),
+            "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9");
+  const std::uint8_t url_chars[] = {0xfb, 0xff};
+  EXPECT_EQ(kb::base64url_encode(kb::byte_view(url_chars, 2)), "-_8");
+}
+
 }  // namespace
