@@ -267,7 +267,7 @@ fi
 # Crash points (tests/reliability/test_crash_points.py): backup/restore x filesystem/S3 killed with
 # SIGKILL at KB_CRASH_POINTS (default 100) seeded random moments each, and SIGSTOP past the lease
 # (~3-4 min of the phase; KB_CRASH_POINTS=1000 is the long mode, KB_CRASH_SEED repeats a run).
-# Bounded: every run has a time limit; the phase takes about 9-10 minutes. Counts per scenario are printed.
+# Bounded: every run has a time limit; the phase takes about 10-11 minutes. Counts per scenario are printed.
 phase "reliability: network faults (toxiproxy), object-store faults (HTTP fault proxy), crash points"
 rel_counts="$results/reliability-counts.txt"
 : >"$rel_counts"
