@@ -205,7 +205,8 @@ def main() -> int:
     for kind in ("file", "class", "function"):
         ranked = sorted(sizes[kind], reverse=True)
         over = [entry for entry in ranked if entry[0] > LIMITS[kind] and exempt_key(entry[1]) not in EXEMPT]
-        exempt_seen.update(exempt_key(label) for _, label in ranked if exempt_key(label) in EXEMPT)
+        exempt_seen.update(exempt_key(label) for lines, label in ranked
+                           if lines > LIMITS[kind] and exempt_key(label) in EXEMPT)
         over_total += len(over)
         over_by_kind[kind] = over
         plural = "classes" if kind == "class" else kind + "s"
@@ -217,7 +218,7 @@ def main() -> int:
             print(f"  {lines:6}  {label}{mark}")
     stale = sorted(set(EXEMPT) - exempt_seen)
     for entry in stale:
-        print(f"size_report: exemption for '{entry}' matches nothing; remove it from EXEMPT")
+        print(f"size_report: exemption for '{entry}' matches nothing above a limit; remove it from EXEMPT")
     over_total += len(stale)
     if args.junit:
         write_junit(args.junit, over_by_kind, stale)
