@@ -433,7 +433,7 @@ struct backup_job::impl {
     }
 
     std::optional<result<void>> outcome;
-    asio::co_spawn(io, async_main(), [&](std::exception_ptr e, result<void> r) {
+    asio::co_spawn(io, async_main(), [&](const std::exception_ptr& e, result<void> r) {
       outcome = e ? result<void>(fail(error_from_exception(e, "the backup"))) : std::move(r);
       if (signals) signals->cancel();
       if (cluster) cluster->close();
