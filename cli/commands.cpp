@@ -28,17 +28,18 @@ class tee_buf : public std::streambuf {
  protected:
   int_type overflow(int_type ch) override {
     if (traits_type::eq_int_type(ch, traits_type::eof())) return traits_type::not_eof(ch);
-    if (text_.size() < 64 * 1024) text_.push_back(traits_type::to_char_type(ch));
+    if (text_.size() < kept_bytes) text_.push_back(traits_type::to_char_type(ch));
     return to_->sputc(traits_type::to_char_type(ch));
   }
   std::streamsize xsputn(const char* s, std::streamsize n) override {
-    if (text_.size() < 64 * 1024) text_.append(s, static_cast<std::size_t>(n));
+    if (text_.size() < kept_bytes) text_.append(s, static_cast<std::size_t>(n));
     return to_->sputn(s, n);
   }
   int sync() override { return to_->pubsync(); }
 
  private:
   std::streambuf* to_;
+  static constexpr std::size_t kept_bytes = std::size_t{64} * 1024;  ///< kept of the stream (a summary holds 4096)
   std::string text_;
 };
 

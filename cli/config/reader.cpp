@@ -168,6 +168,7 @@ void reader::unknown_key(const YAML::Node& key, const std::string& key_path,
     error(key.Mark(), "", fmt::format("unknown key '{}'; did you mean '{}'?", key_path, best));
   } else {
     std::vector<std::string> names;
+    names.reserve(fields.size());
     for (const auto& f : fields) names.emplace_back(f.name);
     error(key.Mark(), "", fmt::format("unknown key '{}'; valid keys here: {}", key_path,
                                       join(names, ", ")));
