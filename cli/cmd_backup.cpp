@@ -20,8 +20,10 @@ namespace {
 std::string progress_line(const pipeline::backup::stats& s) {
   const double secs = std::max(s.seconds, 0.001);
   const double rate = static_cast<double>(s.bytes_fetched) / secs;
-  std::string line = fmt::format("backup: {} fetched, {} records stored, {}/s", human_bytes(static_cast<double>(s.bytes_fetched)),
-                                 s.records, human_bytes(rate));
+  // A worker of a group names itself (docs/scale-out.md): several may share one terminal.
+  std::string line = fmt::format("{}: {} fetched, {} records stored, {}/s",
+                                 s.worker.empty() ? std::string("backup") : "backup worker " + s.worker,
+                                 human_bytes(static_cast<double>(s.bytes_fetched)), s.records, human_bytes(rate));
   if (s.lag >= 0) {
     line += fmt::format(", lag {} offsets", s.lag);
     const double done = static_cast<double>(s.records);

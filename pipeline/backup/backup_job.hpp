@@ -91,6 +91,7 @@ struct stats {
   double seconds = 0;
   bool interrupted = false;  ///< stopped by a signal or request_stop()
   std::uint64_t partitions_complete = 0;  ///< one-shot, snapshot: partitions that reached their end offset
+  std::string worker;  ///< progress of a worker of a group: its member id ("" for one process)
 };
 
 using progress_callback = std::function<void(const stats&)>;

@@ -162,13 +162,16 @@ struct worker_backup::impl {
     job_finished = false;
     job_result.reset();
     job = std::make_unique<backup_job>(std::move(o), store);
-    job_thread = std::thread([this] {
-      auto r = job->run([this](const stats& s) {
+    job_thread = std::thread([this, member = job_member] {
+      auto r = job->run([this, &member](const stats& s) {
         {
           std::lock_guard lock(progress_mutex);
           latest_progress = s;
         }
-        if (on_progress) on_progress(s);
+        if (!on_progress) return;
+        auto named = s;
+        named.worker = member;
+        on_progress(named);
       });
       job_result = std::move(r);
       job_finished = true;

@@ -333,6 +333,54 @@ def test_describe_names_the_worker_of_each_range_and_the_leader_logs_the_group_t
         assert int(m.group(7)) == producer.sent == sum(ends.values()), (m.group(0), producer.sent)
 
 
+def test_a_workers_progress_line_on_a_terminal_names_the_worker(env, binary, tmp_path):
+    """On a TTY the progress line of a worker names it (`backup worker MEMBER: … fetched`), as its
+    log lines do: several workers may share one terminal (issue #17 item 4). stderr is a pty."""
+    import os
+    import pty
+    src = name("wp")
+    create_topic(env, src, 4)
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": plaintext(env), "linger.ms": 10})
+    for i in range(400):
+        p.produce(src, value=f"v{i}".encode() * 20, partition=i % 4)
+    assert p.flush(60) == 0
+    cfg = write_config(tmp_path, env, [src], "wp-" + uuid.uuid4().hex[:8])
+    doc = json.loads(cfg.read_text())
+    doc["workers"] = {"group_id": "kbw-" + uuid.uuid4().hex[:8], "session_timeout_ms": SESSION_MS,
+                      "rebalance_timeout_ms": 30000}
+    cfg.write_text(json.dumps(doc))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(binary), "backup", "--config", str(cfg)], stdout=subprocess.DEVNULL, stderr=slave,
+                            stdin=subprocess.DEVNULL)
+    os.close(slave)
+    out = b""
+    deadline = time.time() + 120
+    try:
+        while time.time() < deadline:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the process closed its end
+                break
+            if not chunk:
+                break
+            out += chunk
+        assert proc.wait(30) == 0, out.decode(errors="replace")[-3000:]
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    text = out.decode(errors="replace")
+    member = re.search(r"backup worker (\S+): generation \d+", text)
+    assert member, text[-3000:]
+    lines = re.findall(r"\rbackup worker (\S+): \S+ \S*B fetched, (\d+) records stored", text)
+    assert lines, text[-3000:]
+    assert {m for m, _ in lines} == {member.group(1)}, lines
+    assert int(lines[-1][1]) == 400, lines[-1]
+    assert "\rbackup: " not in text
+
+
 def read_all(env, topic: str, partitions: int) -> dict[int, list[tuple]]:
     """Every record of every partition (one confluent-kafka consumer, until EOF on all)."""
     import confluent_kafka as ck
