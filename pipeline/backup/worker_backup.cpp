@@ -199,16 +199,19 @@ struct worker_backup::impl {
     const bool had_job = job != nullptr;
     const bool ok = collect_job();
     if (had_job && ok && !job_lost) {
-      auto tps = job_partitions;
+      // Copies: a next generation may start on this thread while the pool writes (start_job).
+      const auto tps = job_partitions;
+      const auto member = job_member;
+      const auto generation = job_generation;
       // Captures by reference only: g++ 12 miscompiles a lambda temporary with non-trivial captures in co_await.
-      auto r = co_await async_call_on_pool(store_pool, io, [this, &tps]() -> result<void> {
+      auto r = co_await async_call_on_pool(store_pool, io, [this, &tps, &member, &generation]() -> result<void> {
         for (const auto& tp : tps) {
-          if (auto e = record_owner_end(store, paths, tp, job_member, job_generation, now_ms()); !e) return e;
+          if (auto e = record_owner_end(store, paths, tp, member, generation, now_ms()); !e) return e;
         }
         return {};
       });
       if (!r) log::warn("backup worker {}: could not record the end of generation {} in the owner records: {}",
-                        job_member, job_generation, r.error().message);
+                        member, generation, r.error().message);
     }
     if (had_job && job_leader) co_await async_report_group();
     if (leave_after_collect) {
@@ -225,6 +228,8 @@ struct worker_backup::impl {
   /// The leader's view of the whole group: every partition's checkpoint against its end offset.
   asio::awaitable<void> async_report_group() {
     last_report = std::chrono::steady_clock::now();
+    const auto generation = job_generation;
+    const auto leader = job_member;
     if (work_tps.empty()) co_return;
     auto ends = co_await admin->async_list_offsets(work_tps, protocol::latest_timestamp);
     auto starts = co_await admin->async_list_offsets(work_tps, protocol::earliest_timestamp);
@@ -237,10 +242,10 @@ struct worker_backup::impl {
     }
     auto t = co_await async_call_on_pool(store_pool, io, [this, &parts] { return sum_group_totals(store, paths, parts); });
     if (!t) {
-      log::warn("backup worker {}: could not read the group's checkpoints: {}", job_member, t.error().message);
+      log::warn("backup worker {}: could not read the group's checkpoints: {}", leader, t.error().message);
       co_return;
     }
-    log::info("{}", group_totals_line(member_cfg.group_id, job_generation, job_member, *t));
+    log::info("{}", group_totals_line(member_cfg.group_id, generation, leader, *t));
   }
 
   /// Every group_report_interval while an engine runs: this worker's progress; the leader adds
