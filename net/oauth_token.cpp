@@ -56,7 +56,8 @@ std::optional<sys_clock::time_point> expiry_of(const std::string& token, std::op
 }  // namespace
 
 http_post_fn curl_http_post(std::string ca_file) {
-  return [ca_file](const std::string& url, const std::string& form, const std::string& authorization) {
+  return [ca_file = std::move(ca_file)](const std::string& url, const std::string& form,
+                                       const std::string& authorization) {
     http_post_reply reply;
     CURL* h = curl_easy_init();
     if (h == nullptr) {

@@ -202,7 +202,7 @@ scram_client::~scram_client() {
 
 std::string_view scram_client::name() const noexcept { return scram_mechanism_name(opts_.hash); }
 
-tl::unexpected<error> scram_client::failure(errc code, std::string why) {
+tl::unexpected<error> scram_client::failure(errc code, const std::string& why) {
   state_ = state::failed;
   secure_wipe(expected_server_signature_.data(), expected_server_signature_.size());
   return fail(code, std::string(name()) + ": " + why);

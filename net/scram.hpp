@@ -53,7 +53,7 @@ class scram_client final : public sasl_mechanism {
   result<sasl_step> client_first();
   result<sasl_step> client_final(std::string_view server_first);
   result<sasl_step> verify_server_final(std::string_view server_final);
-  [[nodiscard]] tl::unexpected<error> failure(errc code, std::string why);
+  [[nodiscard]] tl::unexpected<error> failure(errc code, const std::string& why);
 
   std::string username_;
   secret password_;
