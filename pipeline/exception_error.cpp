@@ -7,7 +7,7 @@
 
 namespace kb::pipeline {
 
-error error_from_exception(std::exception_ptr e, std::string_view what) {
+error error_from_exception(const std::exception_ptr& e, std::string_view what) {
   std::string text;
   try {
     if (e) std::rethrow_exception(e);

@@ -11,6 +11,6 @@ namespace kb::pipeline {
 
 /// errc::internal with "`what` threw: <what()>" (or the exception's type when it is not a
 /// std::exception), so an operator sees the cause instead of only "the coroutine threw".
-[[nodiscard]] error error_from_exception(std::exception_ptr e, std::string_view what);
+[[nodiscard]] error error_from_exception(const std::exception_ptr& e, std::string_view what);
 
 }  // namespace kb::pipeline

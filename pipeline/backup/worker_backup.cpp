@@ -371,7 +371,7 @@ struct worker_backup::impl {
   result<stats> run(progress_callback cb) {
     on_progress = std::move(cb);
     std::optional<result<void>> outcome;
-    asio::co_spawn(io, async_main(), [&](std::exception_ptr e, result<void> r) {
+    asio::co_spawn(io, async_main(), [&](const std::exception_ptr& e, result<void> r) {
       outcome = e ? result<void>(fail(error_from_exception(e, "the backup worker"))) : std::move(r);
       if (cluster) cluster->close();
     });

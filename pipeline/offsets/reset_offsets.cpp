@@ -76,7 +76,7 @@ class resetter {
 
   result<reset_report> run() {
     std::optional<result<void>> outcome;
-    asio::co_spawn(io_, async_main(), [&](std::exception_ptr e, result<void> r) {
+    asio::co_spawn(io_, async_main(), [&](const std::exception_ptr& e, result<void> r) {
       outcome = e ? result<void>(fail(error_from_exception(e, "reset-offsets"))) : std::move(r);
       if (cluster_) cluster_->close();
     });

@@ -92,7 +92,7 @@ class engine {
 
   kb::result<restore_summary> run() {
     std::optional<kb::result<void>> outcome;
-    asio::co_spawn(io_, async_main(), [&](std::exception_ptr e, kb::result<void> r) {
+    asio::co_spawn(io_, async_main(), [&](const std::exception_ptr& e, kb::result<void> r) {
       outcome = e ? kb::result<void>(fail(error_from_exception(e, "the restore engine"))) : std::move(r);
       if (cluster_) cluster_->close();
       if (metrics_) metrics_->stop();  // an idle scraper must not keep io_.run() going

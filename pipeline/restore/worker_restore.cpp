@@ -311,7 +311,7 @@ struct worker_restore::impl {
     totals.plan_text = describe_plan(plan, opts.plan);
     totals.partitions = plan.partitions.size();
     std::optional<kb::result<void>> outcome;
-    asio::co_spawn(io, async_main(), [&](std::exception_ptr e, kb::result<void> r) {
+    asio::co_spawn(io, async_main(), [&](const std::exception_ptr& e, kb::result<void> r) {
       outcome = e ? kb::result<void>(fail(error_from_exception(e, "the restore worker"))) : std::move(r);
       if (cluster) cluster->close();
     });
