@@ -76,7 +76,7 @@ kb::result<queued_batch*> lane::next_to_send(clock::time_point now, std::size_t 
 bool lane::assign_sequence(queued_batch& qb) {
   if (qb.sequence >= 0) return false;
   qb.sequence = next_sequence_;
-  next_sequence_ += qb.batch.record_count;
+  next_sequence_ = sequence_at(std::int64_t{next_sequence_} + qb.batch.record_count, 0);
   return true;
 }
 
@@ -134,6 +134,18 @@ answer_effect lane::on_answer(std::uint64_t id, const produce_answer& a) {
                                     "message.format.version=2.8), or raise the broker's log.message.format.version "
                                     "before restore creates the topic, then re-run",
                                     tp_.topic, tp_.partition, kafka_error(a.error_code, a.error_message))};
+    } else if (code == error_code::out_of_order_sequence_number && producer_.continued && !established_) {
+      // The first batch of an earlier run's producer: its sequence (target end - origin) does not
+      // follow what the broker holds from that producer here.
+      out.fatal = error{
+          make_error_code(errc::corrupt),
+          fmt::format("{}[{}]: the target partition's records do not continue this restore's producer (id {}, "
+                      "sequence {} expected at offset {}): a produce request of the interrupted run landed after "
+                      "this run read the end offsets (re-running the same command resumes after it), or another "
+                      "producer wrote into the partition since the earlier run (then its records sit among the "
+                      "restored ones: check the partition, delete the target topic and the restore state and "
+                      "restore again)",
+                      tp_.topic, tp_.partition, producer_.id, qb->sequence, target_next_)};
     } else if (cls == protocol::error_class::fatal && code != error_code::out_of_order_sequence_number) {
       out.fatal = error{make_error_code(errc::broker), fmt::format("producing to {}[{}] failed: {}", tp_.topic,
                                                                    tp_.partition,
@@ -223,6 +235,17 @@ std::vector<settled_batch> lane::settle(lane_ledger& ledger) {
   while (!queue_.empty() && queue_.front().st == queued_batch::status::acked) {
     auto& qb = queue_.front();
     const std::int64_t base = qb.base >= 0 ? qb.base : target_next_;
+    if (expect_offsets_ && target_next_ >= 0 && base != target_next_ && !misplaced_) {
+      misplaced_ = error{
+          make_error_code(errc::corrupt),
+          fmt::format("{}[{}]: the broker acknowledged {} restored records at offset {} but this restore's records "
+                      "end at offset {}: another producer (or a produce request of an interrupted earlier run) wrote "
+                      "offsets {}..{} meanwhile, which may duplicate restored records; the restore stopped and its "
+                      "state records where its own records went (a re-run goes on from there); check those offsets, "
+                      "or delete the target topic and the restore state and restore again",
+                      tp_.topic, tp_.partition, qb.batch.record_count, base, target_next_,
+                      std::min(base, target_next_), std::max(base, target_next_) - 1)};
+    }
     target_next_ = base + qb.batch.record_count;
     queued_bytes_ -= qb.batch.size;
     ledger.remove(qb.state, qb.batch.size);

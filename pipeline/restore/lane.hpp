@@ -17,6 +17,7 @@
 #include "base/error.hpp"
 #include "net/cluster.hpp"
 #include "pipeline/restore/batch_rewrite.hpp"
+#include "pipeline/restore/producer_identity.hpp"
 #include "pipeline/restore/restore_state.hpp"
 
 namespace kb::pipeline::restore {
@@ -115,8 +116,25 @@ class lane {
   [[nodiscard]] std::int64_t target_next() const noexcept { return target_next_; }
   [[nodiscard]] std::int64_t skip_records() const noexcept { return skip_records_; }
 
-  /// Where the next acknowledged batch lands when its answer carries no offset.
-  void set_target_next(std::int64_t offset) noexcept { target_next_ = offset; }
+  /// Where the next acknowledged batch lands: an acknowledgement elsewhere means another producer
+  /// appended meanwhile (the restore stops, see take_misplaced).
+  void set_target_next(std::int64_t offset) noexcept {
+    target_next_ = offset;
+    expect_offsets_ = true;
+  }
+  /// The producer id, epoch and first sequence this lane's batches carry.
+  void use_producer(const lane_producer& p) noexcept {
+    producer_ = p;
+    next_sequence_ = p.first_sequence;
+  }
+  [[nodiscard]] const lane_producer& producer() const noexcept { return producer_; }
+  /// Set by settle() when an acknowledged batch did not land where this lane's records end
+  /// (errc::corrupt naming the partition and offsets); taken once.
+  [[nodiscard]] std::optional<error> take_misplaced() {
+    auto out = std::move(misplaced_);
+    misplaced_.reset();
+    return out;
+  }
   void add_skip(std::int64_t records) noexcept { skip_records_ += records; }
 
   std::set<std::size_t> sources;  ///< state indexes feeding this lane
@@ -144,6 +162,9 @@ class lane {
   clock::time_point not_before_{};
   std::int64_t skip_records_ = 0;  ///< already in the target from an interrupted run
   std::int64_t target_next_ = -1;  ///< offset the next acked batch should get
+  bool expect_offsets_ = false;    ///< target_next_ is known: acks elsewhere are another writer's doing
+  lane_producer producer_;
+  std::optional<error> misplaced_;
 };
 
 /// Writes a settled batch into its source partition's state: offset map (direct partitions

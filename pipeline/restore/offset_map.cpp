@@ -62,6 +62,11 @@ std::string to_json(const restore_state& state) {
     o["records"] = p.records;
     o["bytes"] = p.bytes;
     o["done"] = p.done;
+    if (p.producer_id >= 0) {
+      o["producer_id"] = p.producer_id;
+      o["producer_epoch"] = p.producer_epoch;
+      o["sequence_origin"] = p.sequence_origin;
+    }
     json::array ranges;
     for (const auto& r : p.map.ranges()) ranges.push_back(json::array{r.source_first, r.target_first, r.count});
     o["ranges"] = std::move(ranges);
@@ -99,14 +104,12 @@ kb::result<restore_state> parse_restore_state(std::string_view text) {
   if (ec || !root.is_object()) return fail(errc::corrupt, "restore state is not a JSON object");
   const auto& o = root.as_object();
   restore_state s;
-// NOLINTBEGIN(bugprone-macro-parentheses): T is a template argument, dst an assignable member
 #define KB_TRY_FIELD(dst, T, obj, key, where)         \
   do {                                               \
     auto v_ = field<T>(obj, key, where);             \
     if (!v_) return fail(std::move(v_.error()));     \
     dst = *v_;                                       \
   } while (0)
-  // NOLINTEND(bugprone-macro-parentheses)
   KB_TRY_FIELD(s.restore_id, std::string, o, "restore_id", "root");
   KB_TRY_FIELD(s.backup_id, std::string, o, "backup_id", "root");
   KB_TRY_FIELD(s.updated_ms, std::int64_t, o, "updated_ms", "root");
@@ -126,6 +129,11 @@ kb::result<restore_state> parse_restore_state(std::string_view text) {
     KB_TRY_FIELD(p.records, std::uint64_t, po, "records", "partition");
     KB_TRY_FIELD(p.bytes, std::uint64_t, po, "bytes", "partition");
     KB_TRY_FIELD(p.done, bool, po, "done", "partition");
+    if (po.contains("producer_id")) {  // absent in states written before it was kept
+      KB_TRY_FIELD(p.producer_id, std::int64_t, po, "producer_id", "partition");
+      KB_TRY_FIELD(p.producer_epoch, std::int16_t, po, "producer_epoch", "partition");
+      KB_TRY_FIELD(p.sequence_origin, std::int64_t, po, "sequence_origin", "partition");
+    }
     const json::value* rv = po.if_contains("ranges");
     if (rv == nullptr || !rv->is_array()) return fail(errc::corrupt, "restore state: 'ranges' is not an array");
     std::vector<offset_range> ranges;

@@ -58,6 +58,14 @@ struct partition_state {
   /// The target topic's id (hex) when it was written: a re-run that finds another id (topic
   /// deleted and re-created) starts over instead of trusting this state. Empty: unknown.
   std::string target_topic_id;
+  /// The idempotent producer this partition's records are written with, kept across runs so that
+  /// a killed run's late Produce request and a re-run's resend carry the same sequence and the
+  /// broker keeps one (producer_identity.hpp). -1: none yet.
+  std::int64_t producer_id = -1;
+  std::int16_t producer_epoch = -1;
+  /// The target offset where that producer's sequence 0 went in this partition (the end offset
+  /// when it started writing here): the next sequence is always target end - origin.
+  std::int64_t sequence_origin = -1;
 };
 
 /// Every partition of one restore run (restores/{restore_id}/state.json).

@@ -65,10 +65,33 @@ lane_entry& producer::lane_for(const std::string& topic, std::int32_t partition)
   auto it = lanes_.find(key);
   if (it == lanes_.end()) {
     auto e = std::make_unique<lane_entry>(key, io_.get_executor());
+    e->l.use_producer(lane_producer{producer_id_, producer_epoch_, 0, false});
     e->l.slot = static_cast<std::uint32_t>(lanes_.size() % std::max<std::uint32_t>(1, o_.target.connections_per_broker));
     it = lanes_.emplace(key, std::move(e)).first;
   }
   return *it->second;
+}
+
+kb::result<void> producer::start_lanes(lane_writers& writers) {
+  // Continuing the earlier run's producer makes the broker drop whichever of its late requests
+  // and this run's resend of the same records lands second.
+  for (auto& [tp, w] : writers) {
+    const auto p = choose_lane_producer(w.second, w.first, producer_id_, producer_epoch_);
+    lane_for(tp.topic, tp.partition).l.use_producer(p);
+    if (p.continued) {
+      kb::log::debug("{}[{}]: continuing producer id {} epoch {} at sequence {}", tp.topic, tp.partition, p.id,
+                     p.epoch, p.first_sequence);
+    }
+  }
+  for (auto& [tp, e] : lanes_) {
+    if (e->l.skip_records() > 0 && e->l.sources.size() > 1) {
+      return fail(errc::conflict, fmt::format("cannot resume: {}[{}] is written from several source partitions, so "
+                                              "the records after the last checkpoint cannot be attributed; restore "
+                                              "into a fresh topic",
+                                              tp.topic, tp.partition));
+    }
+  }
+  return {};
 }
 
 asio::awaitable<kb::result<void>> producer::async_enqueue(lane_entry& e, output_batch ob, std::size_t state_index) {
@@ -125,7 +148,7 @@ producer::round producer::pack_round() {
     // went out as an empty Produce request each time the rate limit stopped a round.
     auto& [req, slots] = out.requests[via];
     if (l.assign_sequence(qb)) {
-      if (auto r = stamp_producer(qb.batch, producer_id_, producer_epoch_, qb.sequence); !r) {
+      if (auto r = stamp_producer(qb.batch, l.producer().id, l.producer().epoch, qb.sequence); !r) {
         run_.fatal = std::move(r.error());
         break;
       }
@@ -257,6 +280,7 @@ void producer::settle(lane_entry& e) {
     run_.summary.records += static_cast<std::uint64_t>(b.batch.record_count);
     run_.summary.bytes += b.batch.size;
   }
+  if (auto m = e.l.take_misplaced(); m && !run_.fatal) run_.fatal = std::move(*m);
   settled.clear();  // frees the acknowledged frames before the trim below
   run_.dirty = true;
   e.space.notify();

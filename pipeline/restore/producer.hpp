@@ -67,6 +67,9 @@ struct dispatch_hooks {
   std::function<void()> progress;     ///< about every 500 ms and at the end
 };
 
+/// Per direct target partition: its end offset now and the states still writing into it.
+using lane_writers = std::map<net::topic_partition, std::pair<std::int64_t, std::vector<partition_state*>>>;
+
 class producer {
  public:
   /// `targets`: the target topic names, refreshed when a lane has no leader.
@@ -82,6 +85,11 @@ class producer {
   lane_entry& lane_for(const std::string& topic, std::int32_t partition);
   [[nodiscard]] std::map<net::topic_partition, std::unique_ptr<lane_entry>>& lanes() noexcept { return lanes_; }
 
+  /// Gives each lane of `writers` its producer: the one an earlier run wrote with, continued, or
+  /// this run's (choose_lane_producer; the caller saves the state before the first produce). Then
+  /// refuses (errc::conflict) a resume whose skipped records were written from several sources.
+  [[nodiscard]] kb::result<void> start_lanes(lane_writers& writers);
+
   /// Queues a batch of state index `state_index` (after skipping what a resumed run finds
   /// written), waiting while the lane holds restore_options::lane_buffer_bytes.
   boost::asio::awaitable<kb::result<void>> async_enqueue(lane_entry& e, output_batch ob, std::size_t state_index);
@@ -96,6 +104,9 @@ class producer {
   /// Readers waiting for room in the memory budget.
   [[nodiscard]] wait_list& budget_waiters() noexcept { return budget_waiters_; }
 
+  /// This run's own producer (InitProducerId), for partitions that continue no earlier one.
+  [[nodiscard]] std::int64_t producer_id() const noexcept { return producer_id_; }
+  [[nodiscard]] std::int16_t producer_epoch() const noexcept { return producer_epoch_; }
   [[nodiscard]] std::uint64_t queued_bytes() const noexcept { return ledger_.queued_bytes; }
   [[nodiscard]] std::size_t waiting(std::size_t state_index) const noexcept { return ledger_.waiting(state_index); }
   [[nodiscard]] std::uint64_t retries() const noexcept { return retries_; }

@@ -367,6 +367,7 @@ class engine {
     auto ends = co_await async_end_offsets(*cluster_, std::move(direct));
     if (!ends) co_return fail(std::move(ends.error()));
 
+    lane_writers writers;
     for (std::size_t i = 0; i < plan_.partitions.size(); ++i) {
       const auto& p = plan_.partitions[i];
       auto& s = state_.partitions[i];
@@ -411,16 +412,10 @@ class engine {
         summary_.records_skipped_on_resume += static_cast<std::uint64_t>(*end - s.target_end);
       }
       l.set_target_next(s.target_end);
+      writers[l.tp()].first = *end;
+      writers[l.tp()].second.push_back(&s);
     }
-    for (auto& [tp, e] : producer_->lanes()) {
-      if (e->l.skip_records() > 0 && e->l.sources.size() > 1) {
-        co_return fail(errc::conflict, fmt::format("cannot resume: {}[{}] is written from several source partitions, so "
-                                                   "the records after the last checkpoint cannot be attributed; restore "
-                                                   "into a fresh topic",
-                                                   tp.topic, tp.partition));
-      }
-    }
-    co_return kb::result<void>{};
+    co_return producer_->start_lanes(writers);  // the producer each lane writes with
   }
 
   // ---- consumer groups --------------------------------------------------------------------

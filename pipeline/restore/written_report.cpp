@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/restore/producer_identity.hpp"
+
 namespace kb::pipeline::restore {
 
 std::string written_report(const restore_state& state, std::string_view restore_id, std::string_view state_location,
@@ -38,7 +40,7 @@ std::string written_report(const restore_state& state, std::string_view restore_
 
 kb::error with_written_report(kb::error e, const restore_state& state, std::string_view restore_id,
                               std::string_view state_location) {
-  e.message += "\n" + written_report(state, restore_id, state_location, e.is(errc::corrupt));
+  e.message += "\n" + written_report(state, restore_id, state_location, e.is(errc::corrupt) && !names_foreign_records(e));
   return e;
 }
 

@@ -123,9 +123,6 @@ def _ends(bootstrap: str, topic: str) -> list[int] | None:
         c.close()
 
 
-@pytest.mark.xfail(strict=True, reason="defect found by the crash points: a killed restore's last produce request "
-                                       "that reaches the broker after the re-run read the target's end offsets is "
-                                       "written twice (no fencing of the killed producer); see docs/reliability.md")
 def test_a_killed_restores_late_produce_request_is_not_written_twice(toxiproxy, toxi_broker, binary, tmp_path):
     """The crash-point defect made deterministic: the killed run's last produce requests are held
     3 s in toxiproxy (as a slow network or a busy broker would), the re-run goes to the broker

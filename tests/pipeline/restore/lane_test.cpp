@@ -385,6 +385,81 @@ TEST_F(lane_test, out_of_order_sequence_is_retried_not_fatal) {
   EXPECT_EQ(l_.queue()[0].st, status::failed);
 }
 
+TEST_F(lane_test, a_continued_producer_starts_at_its_saved_sequence_and_stamps_its_id) {
+  l_.use_producer(lane_producer{4001, 2, 77, true});
+  l_.push(make_batch(0, 3), 0, ledger_);
+  l_.push(make_batch(3, 2), 0, ledger_);
+  auto* a = send();
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->sequence, 77);
+  EXPECT_EQ(l_.producer().id, 4001);
+  EXPECT_EQ(l_.producer().epoch, 2);
+  EXPECT_EQ(l_.next_sequence(), 80);
+}
+
+TEST_F(lane_test, sequences_wrap_to_zero_after_the_largest_int32) {
+  l_.use_producer(lane_producer{1, 0, 2147483646, true});
+  l_.push(make_batch(0, 3), 0, ledger_);
+  auto* a = send();
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->sequence, 2147483646);
+  EXPECT_EQ(l_.next_sequence(), 1);
+}
+
+TEST_F(lane_test, out_of_order_on_the_first_batch_of_a_continued_producer_stops_with_an_integrity_error) {
+  l_.use_producer(lane_producer{4001, 0, 16, true});
+  l_.set_target_next(116);
+  l_.push(make_batch(0, 4), 0, ledger_);
+  auto* a = send();
+  const auto fx = l_.on_answer(a->id, err(error_code::out_of_order_sequence_number));
+  ASSERT_TRUE(fx.fatal);
+  EXPECT_TRUE(fx.fatal->is(errc::corrupt));
+  EXPECT_NE(fx.fatal->message.find("t[3]"), std::string::npos) << fx.fatal->message;
+  EXPECT_NE(fx.fatal->message.find("offset 116"), std::string::npos) << fx.fatal->message;
+  EXPECT_TRUE(names_foreign_records(*fx.fatal));  // no advice about damaged segments
+}
+
+TEST_F(lane_test, an_ack_at_the_expected_offset_is_not_misplaced) {
+  l_.set_target_next(40);
+  l_.push(make_batch(0, 3), 0, ledger_);
+  auto* a = send();
+  l_.on_answer(a->id, ok(40));
+  ASSERT_EQ(l_.settle(ledger_).size(), 1u);
+  EXPECT_FALSE(l_.take_misplaced());
+}
+
+TEST_F(lane_test, an_ack_past_the_lanes_end_is_another_writers_records_named_with_their_offsets) {
+  partition_state s{"src", 0, "t", 3, 0, 40, 0, 0, false, {}, {}};
+  l_.set_target_next(40);
+  l_.push(make_batch(100, 3), 0, ledger_);
+  l_.push(make_batch(103, 2), 0, ledger_);
+  auto* a = send();
+  l_.on_answer(a->id, ok(56));  // 16 records of someone else at 40..55
+  auto* b = send();
+  l_.on_answer(b->id, ok(59));
+  auto settled = l_.settle(ledger_);
+  ASSERT_EQ(settled.size(), 2u);
+  // Where our records really went is what the state records: a re-run neither skips nor repeats.
+  for (const auto& x : settled) ASSERT_TRUE(record_settled(s, x));
+  EXPECT_EQ(s.target_end, 61);
+  EXPECT_EQ(s.map.translate(100), 56);
+  auto m = l_.take_misplaced();
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->is(errc::corrupt));
+  EXPECT_NE(m->message.find("t[3]"), std::string::npos) << m->message;
+  EXPECT_NE(m->message.find("offsets 40..55"), std::string::npos) << m->message;
+  EXPECT_TRUE(names_foreign_records(*m));
+  EXPECT_FALSE(l_.take_misplaced());  // taken once
+}
+
+TEST_F(lane_test, a_lane_without_a_known_end_checks_no_offsets) {
+  l_.push(make_batch(0, 3), 0, ledger_);
+  auto* a = send();
+  l_.on_answer(a->id, ok(500));
+  ASSERT_EQ(l_.settle(ledger_).size(), 1u);
+  EXPECT_FALSE(l_.take_misplaced());
+}
+
 TEST_F(lane_test, an_answer_for_an_unknown_batch_only_ends_its_flight) {
   l_.push(make_batch(0, 1), 0, ledger_);
   (void)send();

@@ -71,6 +71,29 @@ TEST(offset_map, state_round_trips_through_json) {
   EXPECT_EQ(q.map.ranges(), p.map.ranges());
   EXPECT_FALSE(parse_restore_state("{\"restore_id\":1}"));
   EXPECT_FALSE(parse_restore_state("nope"));
+  // No producer yet: the fields are left out, and read back as none.
+  EXPECT_EQ(text.find("producer_id"), std::string::npos) << text;
+  EXPECT_EQ(q.producer_id, -1);
+  EXPECT_EQ(q.sequence_origin, -1);
+}
+
+TEST(offset_map, the_producer_a_partition_is_written_with_round_trips_through_json) {
+  restore_state s;
+  s.restore_id = std::string("r-1");
+  s.backup_id = std::string("b");
+  partition_state p;
+  p.source_topic = std::string("orders");
+  p.target_topic = std::string("orders-restored");
+  p.target_end = 17;
+  p.producer_id = 4001;
+  p.producer_epoch = 3;
+  p.sequence_origin = 12;
+  s.partitions.push_back(p);
+  auto back = parse_restore_state(to_json(s));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->partitions[0].producer_id, 4001);
+  EXPECT_EQ(back->partitions[0].producer_epoch, 3);
+  EXPECT_EQ(back->partitions[0].sequence_origin, 12);
 }
 
 }  // namespace

@@ -37,5 +37,14 @@ TEST(written_report, a_store_refusal_is_not_called_damaged_data) {
   }
 }
 
+TEST(written_report, records_of_another_producer_in_the_target_are_not_called_damaged_data) {
+  const kb::error e = with_written_report(
+      kb::error{make_error_code(errc::corrupt), "t[3]: ... another producer (or a produce request of an interrupted "
+                                                "earlier run) wrote offsets 40..55 meanwhile"},
+      half_written(), "r-1", "s3://b/p/state.json");
+  EXPECT_TRUE(e.is(errc::corrupt));  // still exit 4
+  EXPECT_EQ(e.message.find("intact copy"), std::string::npos) << e.message;
+}
+
 }  // namespace
 }  // namespace kb::pipeline::restore
