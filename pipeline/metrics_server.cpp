@@ -17,7 +17,7 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using asio::ip::tcp;
 
-result<std::shared_ptr<metrics_server>> metrics_server::start(asio::any_io_executor ex, metrics_server_options o,
+result<std::shared_ptr<metrics_server>> metrics_server::start(const asio::any_io_executor& ex, metrics_server_options o,
                                                               render_fn render) {
   boost::system::error_code ec;
   const auto addr = asio::ip::make_address(o.bind_address, ec);

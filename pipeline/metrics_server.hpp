@@ -37,7 +37,7 @@ class metrics_server : public std::enable_shared_from_this<metrics_server> {
 
   /// Binds, listens and starts accepting on `ex`; `render` is called on that executor for each
   /// scrape of `path`. errc::config names the address and the fix when it cannot bind.
-  [[nodiscard]] static result<std::shared_ptr<metrics_server>> start(boost::asio::any_io_executor ex,
+  [[nodiscard]] static result<std::shared_ptr<metrics_server>> start(const boost::asio::any_io_executor& ex,
                                                                      metrics_server_options options, render_fn render);
 
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }

@@ -221,7 +221,7 @@ class validator {
     return ok;
   }
 
-  bool check_frame_batches(const std::string& key, const sf::segment_index& idx, std::uint32_t f, shared_bytes raw) {
+  bool check_frame_batches(const std::string& key, const sf::segment_index& idx, std::uint32_t f, const shared_bytes& raw) {
     const auto& fe = idx.frames[f];
     protocol::batch_splitter splitter(raw);
     std::uint32_t n = 0;

@@ -104,12 +104,14 @@ kb::result<restore_state> parse_restore_state(std::string_view text) {
   if (ec || !root.is_object()) return fail(errc::corrupt, "restore state is not a JSON object");
   const auto& o = root.as_object();
   restore_state s;
+// NOLINTBEGIN(bugprone-macro-parentheses): T is a template argument, dst an assignable member
 #define KB_TRY_FIELD(dst, T, obj, key, where)         \
   do {                                               \
     auto v_ = field<T>(obj, key, where);             \
     if (!v_) return fail(std::move(v_.error()));     \
     dst = *v_;                                       \
   } while (0)
+  // NOLINTEND(bugprone-macro-parentheses)
   KB_TRY_FIELD(s.restore_id, std::string, o, "restore_id", "root");
   KB_TRY_FIELD(s.backup_id, std::string, o, "backup_id", "root");
   KB_TRY_FIELD(s.updated_ms, std::int64_t, o, "updated_ms", "root");
