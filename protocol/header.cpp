@@ -60,6 +60,7 @@ result<void> check_consumed(const reader& r, std::string_view what) {
 }
 }  // namespace detail
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): by value in the header's API (a change there rebuilds every protocol user)
 result<request_frame> decode_request_frame(shared_bytes frame) {
   reader r(frame);
   auto header = decode_request_header(r);

@@ -13,7 +13,11 @@ using clock = group_member::clock;
 using namespace std::chrono_literals;
 
 member_driver::member_driver(asio::any_io_executor ex, net::cluster& cluster, member_config cfg, member_hooks hooks)
-    : ex_(ex), cluster_(cluster), hooks_(std::move(hooks)), member_(std::move(cfg), clock::now()), wake_(ex) {}
+    : ex_(std::move(ex)),
+      cluster_(cluster),
+      hooks_(std::move(hooks)),
+      member_(std::move(cfg), clock::now()),
+      wake_(ex_) {}
 
 void member_driver::leave() {
   member_.leave(clock::now());
