@@ -156,6 +156,10 @@ TEST(assign, members_joining_one_by_one_end_evenly_split) {
     expect_exact(a, items);
   }
   for (const auto& id : ids) EXPECT_EQ(a.at(id).size(), 6u) << id;
+  // Two workers: 12/12, not 13/11 (within 15 % but the pair then runs at 24/13 of two workers).
+  const auto two = assign(members_of({"w1", "w2"}, assign(members_of({"w1"}), items)), items);
+  EXPECT_EQ(two.at("w1").size(), 12u);
+  EXPECT_EQ(two.at("w2").size(), 12u);
   // 25 partitions cannot split evenly: one member holds one more, none fewer than 6.
   const auto odd = items_of("u", 25, 1000);
   a = assign(members_of({"w1"}), odd);
