@@ -21,7 +21,7 @@ constexpr std::size_t initial_chunk = 64 * 1024;
 // (big-endian int32 each), then chunks of [int32 big-endian length][raw snappy block].
 constexpr std::array<std::uint8_t, 8> xerial_magic = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0x00};
 constexpr std::size_t xerial_header_size = 16;
-constexpr std::size_t xerial_block_size = 32 * 1024;  // snappy-java's default block size
+constexpr std::size_t xerial_block_size = std::size_t{32} * 1024;  // snappy-java's default block size
 
 constexpr std::uint32_t lz4_frame_magic = 0x184D2204u;
 
