@@ -183,7 +183,7 @@ result<stale_cleanup> filesystem_store::cleanup_stale(std::string_view prefix,
 }
 
 
-filesystem_store::filesystem_store(fs::path root) : root_(root.lexically_normal()) {
+filesystem_store::filesystem_store(const fs::path& root) : root_(root.lexically_normal()) {
   // "dir/" and "dir" name the same folder; keep the form without the trailing separator.
   if (!root_.has_filename() && root_.has_parent_path() && root_ != root_.root_path()) {
     root_ = root_.parent_path();

@@ -14,7 +14,7 @@ class filesystem_store final : public object_store {
  public:
   /// `root` is the directory that holds the objects (the location's path joined with its
   /// prefix). It is created on the first write; reads of a missing root find nothing.
-  explicit filesystem_store(std::filesystem::path root);
+  explicit filesystem_store(const std::filesystem::path& root);
 
   result<void> put(std::string_view key, byte_view data) override;
   result<void> put_if_absent(std::string_view key, byte_view data) override;

@@ -22,7 +22,7 @@ restore_metrics snapshot_metrics(const restore_run& run, const producer* p, cons
   return m;
 }
 
-kb::result<std::shared_ptr<metrics_server>> open_restore_metrics(boost::asio::any_io_executor ex,
+kb::result<std::shared_ptr<metrics_server>> open_restore_metrics(const boost::asio::any_io_executor& ex,
                                                                  const metrics_endpoint& m,
                                                                  std::function<bool()> brokers_ok,
                                                                  std::function<restore_metrics()> snapshot) {
@@ -34,7 +34,7 @@ kb::result<std::shared_ptr<metrics_server>> open_restore_metrics(boost::asio::an
   mo.ready = [ok = std::move(brokers_ok)]() -> std::string {
     return ok() ? std::string() : std::string("connecting to the target brokers (metadata not fetched yet)");
   };
-  auto server = metrics_server::start(std::move(ex), mo, [s = std::move(snapshot)] { return render_metrics(s()); });
+  auto server = metrics_server::start(ex, mo, [s = std::move(snapshot)] { return render_metrics(s()); });
   if (!server) return fail(std::move(server.error()));
   kb::log::info("restore: metrics on http://{}:{}{}", m.bind_address, (*server)->port(), m.path);
   return server;

@@ -20,7 +20,7 @@ namespace kb::pipeline::restore {
 /// Serves render_metrics(snapshot()) at `m`; /ready says "connecting" until brokers_ok() (both
 /// called on `ex`). Logs the address.
 [[nodiscard]] kb::result<std::shared_ptr<metrics_server>> open_restore_metrics(
-    boost::asio::any_io_executor ex, const metrics_endpoint& m, std::function<bool()> brokers_ok,
+    const boost::asio::any_io_executor& ex, const metrics_endpoint& m, std::function<bool()> brokers_ok,
     std::function<restore_metrics()> snapshot);
 
 }  // namespace kb::pipeline::restore

@@ -210,7 +210,7 @@ result<fetch_plan> managed_identity_fetch(const ad_inputs& in, const token_http&
 
 }  // namespace
 
-token_http transport_token_http(std::shared_ptr<http_transport> transport) {
+token_http transport_token_http(const std::shared_ptr<http_transport>& transport) {
   return [transport](const token_request& req) {
     const std::string_view body(req.body);
     return transport->perform(req.method, req.url, req.headers,
@@ -281,7 +281,7 @@ result<std::string> token_provider::current() {
 }
 
 result<std::shared_ptr<token_provider>> resolve_ad_token(const ad_settings& settings, const env_lookup& env,
-                                                         token_http http, wall_clock clock) {
+                                                         const token_http& http, wall_clock clock) {
   if (!clock) clock = [] { return clock_type::now(); };
   const ad_inputs in = read_inputs(settings, env);
   std::vector<std::string> skipped;

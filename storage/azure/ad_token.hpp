@@ -28,7 +28,7 @@ struct token_request {
 using token_http = std::function<http_response_data(const token_request&)>;
 
 /// libcurl through `transport`.
-token_http transport_token_http(std::shared_ptr<http_transport> transport);
+token_http transport_token_http(const std::shared_ptr<http_transport>& transport);
 
 /// Which Azure AD source to use and its settings. Empty fields come from the environment
 /// (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE,
@@ -80,6 +80,6 @@ class token_provider {
 /// errc::config when nothing is configured or a pinned source lacks a setting; errc::authorization
 /// when the token endpoint refused. Messages name the sources tried and the fix, never a secret.
 result<std::shared_ptr<token_provider>> resolve_ad_token(const ad_settings& settings, const env_lookup& env,
-                                                         token_http http, wall_clock clock = {});
+                                                         const token_http& http, wall_clock clock = {});
 
 }  // namespace kb::storage::azure

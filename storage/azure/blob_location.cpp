@@ -133,7 +133,7 @@ std::string account_endpoint(std::string_view account, std::string_view endpoint
 }
 
 result<blob_options> resolve_blob_options(std::string account, std::string container, std::string prefix,
-                                          std::string endpoint, const azure_settings& settings,
+                                          const std::string& endpoint, const azure_settings& settings,
                                           const env_lookup& env) {
   blob_options out;
   out.account = std::move(account);

@@ -54,7 +54,7 @@ struct azure_settings {
 /// Azure AD, the AD source chosen like DefaultAzureCredential). errc::config for conflicting
 /// or missing settings, errc::authorization when Azure AD refused a token.
 result<blob_options> resolve_blob_options(std::string account, std::string container, std::string prefix,
-                                          std::string endpoint, const azure_settings& settings,
+                                          const std::string& endpoint, const azure_settings& settings,
                                           const env_lookup& env);
 
 }  // namespace kb::storage::azure

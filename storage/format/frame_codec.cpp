@@ -99,7 +99,7 @@ kb::result<byte_vector> decode_lz4(byte_view stored, std::uint32_t raw_size) {
 
 // The sample: up to 4 pieces of 16 KiB spread from the start to the end of the frame (the
 // whole frame if it is at most 64 KiB), each compressed on its own at the frame's level.
-constexpr std::size_t sample_piece = 16 * 1024;
+constexpr std::size_t sample_piece = std::size_t{16} * 1024;
 constexpr std::size_t sample_pieces = 4;
 
 // A frame is compressed when the sample saves at least 3%. Below that, compression buys at
@@ -172,7 +172,7 @@ bool worth_compressing(frame_codec codec, int level, byte_view raw) {
 /// sizes its buffers as for our compressed frames; this is byte for byte what LZ4F emits for
 /// input none of whose blocks shrink.
 byte_vector store_lz4_frame(byte_view raw) {
-  constexpr std::size_t block = 64 * 1024;
+  constexpr std::size_t block = std::size_t{64} * 1024;
   byte_vector out;
   out.reserve(19 + 4 * (raw.size() / block + 1) + raw.size());
   writer w(out);
@@ -197,7 +197,7 @@ byte_vector store_lz4_frame(byte_view raw) {
 /// and a streaming decoder with default limits (ours included) refuses windows over 128 MiB,
 /// while frames may hold up to 2 GiB; 128 KiB is also the largest block, so nothing is lost.
 byte_vector store_zstd_frame(byte_view raw) {
-  constexpr std::size_t block = 128 * 1024;
+  constexpr std::size_t block = std::size_t{128} * 1024;
   byte_vector out;
   out.reserve(10 + 3 * (raw.size() / block + 1) + raw.size());
   writer w(out);
