@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,21 +21,12 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from test_restore import (binary, content, create_topic, env, make_backup, name, plain, produce,  # noqa: F401
                           read_partition, restore_config)
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "backup"))
+from test_workers_backup import parse_partitions  # noqa: E402  (the workers' "a[0-2,5]" partition lists)
+
 PARTITIONS = 6
 SESSION_MS = 6000
 GEN_LINE = re.compile(r"restore worker (\S+): generation (\d+)(?: \(leader\))?: (\d+) partition\(s\): (.*)$")
-
-
-def parse_partitions(text: str) -> set[tuple[str, int]]:
-    out: set[tuple[str, int]] = set()
-    if text == "none":
-        return out
-    for topic, body in re.findall(r"(\S+?)\[([^\]]*)\]", text):
-        for part in body.split(","):
-            lo, _, hi = part.partition("-")
-            for p in range(int(lo), int(hi or lo) + 1):
-                out.add((topic, p))
-    return out
 
 
 class Worker:
