@@ -88,7 +88,7 @@ struct connection_config {
   std::uint32_t connections_per_broker = 4;
 };
 
-/// `source.topics` / `target.topics`: globs (`*`, `?`) or `~regex`.
+/// `source.topics` / `target.topics`: fnmatch(3) globs (`*`, `?`, `[...]`, `\\`) or `~regex`.
 struct topic_selection {
   std::vector<std::string> include;  ///< empty: all topics
   std::vector<std::string> exclude;

@@ -1,39 +1,17 @@
 #include "pipeline/backup/topic_selection.hpp"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <regex>
+#include <string>
 
 #include <fmt/format.h>
 
 namespace kb::pipeline::backup {
 
-namespace {
-
-// Iterative glob match with backtracking to the last '*' (linear in practice, no recursion).
-bool glob_match(std::string_view pattern, std::string_view text) noexcept {
-  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
-}  // namespace
-
 bool is_literal(std::string_view pattern) noexcept {
-  return !pattern.starts_with('~') && pattern.find_first_of("*?") == std::string_view::npos;
+  return !pattern.starts_with('~') && pattern.find_first_of("*?[\\") == std::string_view::npos;
 }
 
 bool is_internal_topic(const topic_candidate& t) noexcept {
@@ -51,7 +29,9 @@ result<bool> pattern_matches(std::string_view pattern, std::string_view name) {
                                             pattern, e.what()));
     }
   }
-  return glob_match(pattern, name);
+  // fnmatch(3), flags 0: `*`, `?`, `[...]` classes, `\` escapes. Kafka names hold only
+  // [a-zA-Z0-9._-], so the classes and escapes only give meaning to patterns that matched nothing before.
+  return ::fnmatch(std::string(pattern).c_str(), std::string(name).c_str(), 0) == 0;
 }
 
 result<std::vector<std::string>> select_topics(const std::vector<topic_candidate>& topics,
@@ -117,7 +97,7 @@ std::string no_topic_matches_message(const topic_filter& filter, std::string_vie
     if (is_literal(inc)) {
       resources.push_back(fmt::format("--topic '{}'", inc));
     } else if (!inc.starts_with('~') && inc.size() > 1 && inc.back() == '*' &&
-               inc.find_first_of("*?") == inc.size() - 1) {
+               inc.find_first_of("*?[\\") == inc.size() - 1) {
       resources.push_back(fmt::format("--topic '{}' --resource-pattern-type prefixed", inc.substr(0, inc.size() - 1)));
     } else {
       everything = true;

@@ -1,4 +1,4 @@
-// Which topics a backup takes: include/exclude patterns (globs with `*` and `?`, or `~regex`),
+// Which topics a backup takes: include/exclude patterns (fnmatch(3) globs, or `~regex`),
 // internal topics only when asked, and literal includes that must exist.
 #pragma once
 
@@ -26,7 +26,7 @@ struct topic_filter {
 /// errc::config for a malformed regular expression.
 [[nodiscard]] result<bool> pattern_matches(std::string_view pattern, std::string_view name);
 
-/// A pattern that names exactly one topic (no `*`, `?`, nor leading `~`).
+/// A pattern that names exactly one topic (no `*`, `?`, `[`, `\\`, nor leading `~`).
 [[nodiscard]] bool is_literal(std::string_view pattern) noexcept;
 
 /// Internal topics: flagged internal by the broker, or named with a leading `__`.

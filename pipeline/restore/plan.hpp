@@ -32,7 +32,7 @@ struct repartition_rule {
 /// What to restore, independent of where it goes (the cli maps `target.topics` and `restore:`).
 struct plan_options {
   std::string backup_id;
-  std::vector<std::string> include;  ///< globs (* ?) or "~regex" on source topic names; empty: all
+  std::vector<std::string> include;  ///< fnmatch(3) globs (* ? [...]) or "~regex" on source topic names; empty: all
   std::vector<std::string> exclude;
   std::map<std::string, std::string> topic_mapping;       ///< source -> target topic
   std::vector<std::int32_t> source_partitions;            ///< empty: all
@@ -48,7 +48,7 @@ struct plan_options {
   bool allow_gaps = false;
 };
 
-/// True when `name` matches a glob (`*`, `?`) or, with a leading '~', a regular expression.
+/// True when `name` matches an fnmatch(3) glob (`*`, `?`, `[...]`) or, with a leading '~', a regular expression.
 [[nodiscard]] bool topic_matches(std::string_view pattern, std::string_view name);
 
 struct planned_segment {

@@ -25,6 +25,24 @@ TEST(topic_selection, globs) {
   EXPECT_FALSE(*pattern_matches("orders", "orders-us"));  // whole-name match
 }
 
+// fnmatch(3) syntax: classes and escapes. Kafka names cannot hold '[', ']' or '\\', so these
+// patterns matched nothing before and are not literal names that must exist.
+TEST(topic_selection, fnmatch_classes_and_escapes) {
+  EXPECT_TRUE(*pattern_matches("orders-[eu][us]", "orders-eu"));
+  EXPECT_FALSE(*pattern_matches("orders-[eu][us]", "orders-uk"));
+  EXPECT_TRUE(*pattern_matches("orders-[a-f]*", "orders-eu"));
+  EXPECT_FALSE(*pattern_matches("orders-[!e]*", "orders-eu"));
+  EXPECT_TRUE(*pattern_matches("orders\\-eu", "orders-eu"));
+  EXPECT_TRUE(*pattern_matches("a\\*", "a*"));
+  EXPECT_FALSE(*pattern_matches("a\\*", "ab"));
+  EXPECT_TRUE(*pattern_matches("*", ".dotted"));  // no FNM_PERIOD: a leading '.' is an ordinary character
+  EXPECT_FALSE(is_literal("orders-[eu]s"));
+  EXPECT_FALSE(is_literal("orders\\-eu"));
+  auto s = select_topics(cluster_topics, {{"orders-[eu][us]", "payment[s]"}, {}, false});
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_THAT(*s, ElementsAre("orders-eu", "orders-us", "payments"));
+}
+
 TEST(topic_selection, regex_is_anchored) {
   EXPECT_TRUE(*pattern_matches("~orders-(eu|us)", "orders-eu"));
   EXPECT_FALSE(*pattern_matches("~orders", "orders-eu"));
