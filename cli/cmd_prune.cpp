@@ -1,30 +1,15 @@
 // `kafka-backup prune`: deletes whole old backup ids from a location by keep-last / max-age.
-#include <unistd.h>
-
 #include <chrono>
 #include <ostream>
-#include <random>
 
 #include <fmt/format.h>
 
 #include "cli/command_support.hpp"
+#include "pipeline/backup/lease.hpp"  // the backup's owner form, so a backup can tell a dead prune from a live one
 #include "pipeline/inspect/inspect.hpp"
 #include "pipeline/retention/prune.hpp"
 
 namespace kb::cli {
-namespace {
-
-/// The lease owner for this run, in the backup's form (host:pid:random), so a backup on this
-/// host can tell a prune that died from one still running.
-std::string lease_owner() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  std::random_device rd;
-  return fmt::format("{}:{}:{:08x}", host[0] ? host : "localhost", ::getpid(), rd());
-}
-
-}  // namespace
-
 int run_prune(const parsed_args& args, std::ostream& out, std::ostream& err, const env_lookup& env) {
   apply_logging(args.global, nullptr);
   namespace rt = kb::pipeline::retention;
@@ -38,7 +23,7 @@ int run_prune(const parsed_args& args, std::ostream& out, std::ostream& err, con
   if (!store) return report(err, store.error());
   const auto now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  auto r = rt::prune(**store, policy, now_ms, lease_owner());
+  auto r = rt::prune(**store, policy, now_ms, pipeline::backup::make_lease_owner());
   if (!r) return report(err, r.error());
   const std::string where = (*store)->describe();
   out << (args.format == "json" ? rt::prune_json(*r, where) : rt::prune_text(*r, where));

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "base/log.hpp"
+#include "base/uuid.hpp"
 #include "pipeline/backup/topic_selection.hpp"
 #include "protocol/describe_configs.hpp"
 #include "protocol/error_codes.hpp"
@@ -22,20 +23,6 @@ namespace kb::pipeline::backup {
 
 namespace asio = boost::asio;
 namespace sf = storage::format;
-
-namespace {
-
-std::string uuid_text(const protocol::uuid& id) {
-  if (id.is_zero()) return {};
-  std::string s;
-  for (std::size_t i = 0; i < id.bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-    s += fmt::format("{:02x}", id.bytes[i]);
-  }
-  return s;
-}
-
-}  // namespace
 
 std::string_view to_string(run_mode m) noexcept {
   switch (m) {
@@ -162,7 +149,7 @@ asio::awaitable<result<void>> catalog::async_write_topic(net::cluster& cluster, 
   if (!info) co_return result<void>{};
   sf::topic_manifest tm;
   tm.name = name;
-  tm.topic_id = uuid_text(info->topic_id);
+  tm.topic_id = uuid_text(info->topic_id.bytes);
   tm.partition_count = static_cast<std::int32_t>(info->partitions.size());
   tm.is_internal = info->is_internal;
   if (!info->partitions.empty())

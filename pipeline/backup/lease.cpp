@@ -5,11 +5,11 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
-#include <random>
 
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "base/uuid.hpp"
 #include "storage/object_store.hpp"
 
 namespace kb::pipeline::backup {
@@ -27,8 +27,7 @@ std::string host_name() {
 }  // namespace
 
 std::string make_lease_owner() {
-  std::random_device rd;
-  return fmt::format("{}:{}:{:08x}", host_name(), ::getpid(), rd());
+  return fmt::format("{}:{}:{}", host_name(), ::getpid(), random_uuid_text());
 }
 
 std::optional<owner_process> parse_lease_owner(std::string_view owner) {

@@ -19,7 +19,7 @@ class object_store;
 
 namespace kb::pipeline::backup {
 
-/// "host:pid:random": unique per run, and says where the holder runs.
+/// "host:pid:UUID" (a random Boost.UUID): unique per run, and says where the holder runs.
 [[nodiscard]] std::string make_lease_owner();
 
 /// The host and pid an owner name gives; nullopt for a name not of that shape.

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "base/uuid.hpp"
 #include "storage/format/manifest.hpp"
 #include "storage/local_file.hpp"
 #include "storage/object_store.hpp"
@@ -135,10 +136,7 @@ kb::result<void> write_offset_report(const fs::path& path, const restore_state& 
 }
 
 std::string topic_id_hex(const protocol::uuid& id) {
-  if (id.is_zero()) return {};
-  std::string out;
-  for (const auto b : id.bytes) out += fmt::format("{:02x}", b);
-  return out;
+  return uuid_hex(id.bytes);
 }
 
 std::vector<std::string> reset_stale_targets(restore_state& state,

@@ -62,6 +62,7 @@ TEST(lease_owner, names_host_pid_and_a_random_part) {
   ASSERT_TRUE(p) << owner;
   EXPECT_EQ(p->pid, ::getpid());
   EXPECT_NE(make_lease_owner(), owner);  // unique per run
+  EXPECT_EQ(owner.size() - owner.rfind(':') - 1, 36u) << owner;  // host:pid:UUID
   EXPECT_FALSE(parse_lease_owner("no-colons"));
   EXPECT_FALSE(parse_lease_owner("host:notapid:x"));
   EXPECT_FALSE(parse_lease_owner("host:-4:x"));
