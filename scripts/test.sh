@@ -116,6 +116,20 @@ phase "unit and fuzz-corpus tests"
 suites=(unit fuzz)
 run_meson_suite unit
 
+# Timed libFuzzer runs (issue #16 item 7): a clang-14 build of the fuzz targets with libFuzzer and
+# ASan (build-fuzz), then every target for 60 s, two at a time, over its committed corpus plus a
+# working corpus in $KB_CACHE/fuzz that grows from run to run. Bounded: ~6 minutes plus the build.
+phase "timed fuzzing: every fuzz target ${KB_FUZZ_SECONDS:-60} s under libFuzzer + ASan (clang 14, build-fuzz)"
+KB_FUZZ_BUILD_DIR="$build-fuzz" timeout 2400 bash scripts/fuzz.sh --seconds "${KB_FUZZ_SECONDS:-60}" \
+  --junit "$results/fuzz-timed.xml" >"$results/fuzz-timed.log" 2>&1
+grep '^fuzz: ' "$results/fuzz-timed.log" | tail -n 20
+if [ ! -s "$results/fuzz-timed.xml" ]; then
+  tail -n 20 "$results/fuzz-timed.log"
+  printf '<testsuite name="fuzz-timed" tests="1" failures="1"><testcase classname="fuzz" name="fuzz_build_and_run"><failure message="scripts/fuzz.sh gave no result (see fuzz-timed.log)"/></testcase></testsuite>\n' \
+    >"$results/fuzz-timed.xml"
+fi
+result_files+=("$results/fuzz-timed.xml")
+
 # ASan+UBSan over every unit and fuzz-corpus test (and, once the harness is up, the integration
 # tests); TSan over the pipeline's unit tests, where the lock-free queue and worker pool live, and,
 # once the harness is up, over the integration tests and a pytest slice run with the TSan binary.

@@ -25,12 +25,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view server_first = rest.substr(0, nul);
   const std::string_view server_final = nul == std::string_view::npos ? std::string_view() : rest.substr(nul + 1);
 
+  // The password must never come out of an error, unless the server's own text (echoed, sanitized)
+  // carried those letters: a fuzzer found "i=...pencil..." in the iteration count.
+  const bool input_names_password = rest.find("pencil") != std::string_view::npos;
+  const auto leaks = [&](const std::string& message) {
+    return !input_names_password && message.find("pencil") != std::string::npos;
+  };
+
   auto first = (*client)->step({});
   if (!first) std::abort();  // client-first needs no input
   auto final_msg = (*client)->step(as_bytes(server_first));
   if (!final_msg) {
     if ((*client)->current_state() != net::scram_client::state::failed) std::abort();
-    if (final_msg.error().message.find("pencil") != std::string::npos) std::abort();  // never the password
+    if (leaks(final_msg.error().message)) std::abort();
     return 0;
   }
   if ((*client)->current_state() != net::scram_client::state::client_final_sent) std::abort();
@@ -38,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto st = (*client)->current_state();
   if (done ? st != net::scram_client::state::done : st != net::scram_client::state::failed) std::abort();
   if (done && done->status != net::sasl_status::done) std::abort();
-  if (!done && done.error().message.find("pencil") != std::string::npos) std::abort();
+  if (!done && leaks(done.error().message)) std::abort();
   // Once finished (either way) the client accepts nothing more.
   if ((*client)->step({})) std::abort();
   return 0;
