@@ -13,7 +13,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-kb::result<parsed_args> parse(std::vector<std::string> args) { return parse_args(args); }
+kb::result<parsed_args> parse(const std::vector<std::string>& args) { return parse_args(args); }
 
 /// The parse fails as a usage error (exit 2) whose message holds `phrase` and the usage hint.
 void expect_usage_error(const std::vector<std::string>& args, std::string_view phrase, std::string_view usage) {
