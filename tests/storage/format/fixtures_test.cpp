@@ -89,6 +89,42 @@ TEST(format_v1_fixtures, group_snapshot) {
   EXPECT_EQ(g->groups.at("audit"), (std::vector<group_offset>{{"orders", 3, 100, -1, ""}, {"orders", 0, 0, -1, ""}}));
 }
 
+/// A second set written by the same pre-Describe code: every optional backup.json field present.
+TEST(format_v1_fixtures, backup_manifest_with_optional_fields) {
+  auto m = parse_backup_manifest(slurp(root / "narrowed/backup.json"));
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->format_version, 1u);
+  EXPECT_EQ(m->backup_id, "narrowed");
+  EXPECT_EQ(m->bootstrap_servers, (std::vector<std::string>{"127.0.0.1:9092", "127.0.0.1:9093"}));
+  EXPECT_EQ(m->created_ms, 1700000000000);
+  EXPECT_EQ(m->updated_ms, 1700000009000);
+  EXPECT_EQ(m->mode, "continuous");
+  EXPECT_EQ(m->compression, "lz4");
+  EXPECT_EQ(m->topics, (std::vector<std::string>{"orders", "payments"}));
+  EXPECT_EQ(m->notes, std::vector<std::string>{"DescribeConfigs denied on topic payments: topic configs not captured"});
+  EXPECT_EQ(m->not_followed, std::vector<std::string>{"payments"});
+  EXPECT_EQ(m->groups_not_captured,
+            (std::vector<group_not_captured>{{"billing", "GROUP_AUTHORIZATION_FAILED: grant Describe on the group"},
+                                             {"audit", ""}}));
+}
+
+TEST(format_v1_fixtures, internal_topic_manifest_without_configs) {
+  auto t = parse_topic_manifest(slurp(root / "narrowed/topics/__consumer_offsets/topic.json"));
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ(t->name, "__consumer_offsets");
+  EXPECT_EQ(t->topic_id, "");
+  EXPECT_EQ(t->partition_count, 50);
+  EXPECT_EQ(t->replication_factor, 1);
+  EXPECT_TRUE(t->is_internal);
+  EXPECT_TRUE(t->configs.empty());
+}
+
+TEST(format_v1_fixtures, lease) {
+  auto l = parse_lease(slurp(root / "narrowed/lock.json"));
+  ASSERT_TRUE(l) << l.error().message;
+  EXPECT_EQ(*l, (lease{"host-a:4242:9f3c", 1700000000000, 1700000030000}));
+}
+
 TEST(format_v1_fixtures, segment_index) {
   const auto bytes = slurp(root / segment_key);
   ASSERT_EQ(bytes.size(), 902u);
