@@ -119,7 +119,7 @@ TEST(Manifest, BackupRejectsBadFields) {
       {replaced("\"backup_id\": \"orders-daily\",", ""), "'backup_id' is missing"},
       {replaced("\"created_ms\": 1736899200000", "\"created_ms\": \"yesterday\""), "'created_ms' is not an integer"},
       {replaced("\"compression\": \"zstd\"", "\"compression\": \"brotli\""), "'compression' is 'brotli'"},
-      {replaced("\"orders\",", "3,"), "'topics' holds something other than strings"},
+      {replaced("\"orders\",", "3,"), "'topics[0]' is not a string"},
       {"[1, 2]", "not a JSON object"},
       {"{\"format_version\": 1,", "not valid JSON"},
       {"", "not valid JSON"},
@@ -154,7 +154,7 @@ TEST(Manifest, TopicRoundTripAndRejection) {
   auto r = parse_topic_manifest(R"({"name":"x","topic_id":"","partition_count":2,"replication_factor":1,
                                     "is_internal":false,"configs":{"a":1}})");
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("'configs' entry 'a' is not a string"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("'configs[\"a\"]' is not a string"), std::string::npos) << r.error().message;
   auto big = parse_topic_manifest(R"({"name":"x","topic_id":"","partition_count":2,"replication_factor":70000,
                                       "is_internal":false,"configs":{}})");
   ASSERT_FALSE(big);
@@ -190,7 +190,7 @@ TEST(Manifest, CheckpointRoundTripAndRejection) {
   gap.replace(gap.find("\"last_offset\": 599"), 18, "\"last_offset\": 499");
   auto g = parse_checkpoint(gap);
   ASSERT_FALSE(g);
-  EXPECT_NE(g.error().message.find("'gaps'"), std::string::npos) << g.error().message;
+  EXPECT_NE(g.error().message.find("'gaps[0]' runs 500..499"), std::string::npos) << g.error().message;
   std::string seg = text;
   seg.replace(seg.find(".kbs"), 4, ".bin");
   auto s = parse_checkpoint(seg);
@@ -208,7 +208,49 @@ TEST(Manifest, GroupSnapshotRoundTrip) {
   EXPECT_EQ(*back, g);
   auto bad = parse_group_snapshot(R"({"captured_ms": 1, "groups": {"g": [{"topic": "t", "partition": 0}]}})");
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("'offset' is missing"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("'groups[\"g\"][0].offset' is missing"), std::string::npos) << bad.error().message;
+}
+
+/// Numbers outside a field's type are refused, never wrapped; errors name the nested path.
+TEST(Manifest, IntegersAreRangeCheckedAndErrorsNameThePath) {
+  const std::string ckpt = R"({"topic": "t", "partition": 0, "next_offset": NEXT, "last_segment": "",
+    "segments": SEGMENTS, "records": 0, "bytes_raw": 0, "bytes_stored": 0, "first_offset": -1, "min_timestamp": -1,
+    "max_timestamp": -1, "gaps": GAPS, "updated_ms": 0})";
+  auto with = [&](std::string next, std::string segments, std::string gaps) {
+    std::string s = ckpt;
+    s.replace(s.find("NEXT"), 4, next);
+    s.replace(s.find("SEGMENTS"), 8, segments);
+    s.replace(s.find("GAPS"), 4, gaps);
+    return parse_checkpoint(s);
+  };
+  ASSERT_TRUE(with("9223372036854775807", "18446744073709551615", "[]")) << "the largest values fit";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {with("9223372036854775808", "0", "[]").error().message, "'next_offset' is out of range"},
+      {with("1.5", "0", "[]").error().message, "'next_offset' is not an integer"},
+      {with("\"7\"", "0", "[]").error().message, "'next_offset' is not an integer"},
+      {with("0", "-1", "[]").error().message, "'segments' is out of range"},
+      {with("0", "0", R"([{"first_offset": 1, "last_offset": 2}, {"first_offset": 3}])").error().message,
+       "'gaps[1].last_offset' is missing"},
+      {with("0", "0", R"([{"first_offset": 1, "last_offset": 2}, 7])").error().message, "'gaps[1]' is not an object"},
+      {with("0", "0", "{}").error().message, "'gaps' is not an array"},
+  };
+  for (const auto& [message, needle] : bad) {
+    EXPECT_NE(message.find("checkpoint.json: field " + needle), std::string::npos) << message;
+  }
+  auto ok = with("5", "1", R"([{"first_offset": 1, "last_offset": 2, "note": "unknown fields are ignored"}])");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->gaps, (std::vector<offset_gap>{{1, 2}}));
+  auto group = parse_backup_manifest(R"({"format_version": 1, "tool_version": "0", "backup_id": "b",
+    "source_cluster_id": "c", "bootstrap_servers": [], "created_ms": 5, "updated_ms": 6, "mode": "snapshot",
+    "compression": "lz4", "topics": [], "groups_not_captured": [{"group": "a"}, {"reason": "r"}]})");
+  ASSERT_FALSE(group);
+  EXPECT_NE(group.error().message.find("'groups_not_captured[1].group' is missing"), std::string::npos)
+      << group.error().message;
+  auto epoch = parse_group_snapshot(
+      R"({"captured_ms": 1, "groups": {"g": [{"topic": "t", "partition": 0, "offset": 1, "leader_epoch": 2147483648}]}})");
+  ASSERT_FALSE(epoch);
+  EXPECT_NE(epoch.error().message.find("'groups[\"g\"][0].leader_epoch' is out of range"), std::string::npos)
+      << epoch.error().message;
 }
 
 TEST(Manifest, LeaseRoundTrip) {
