@@ -50,16 +50,26 @@ class bad_field : public std::exception {
 /// Throws bad_field for `field` of the object being read (validation after the types are right).
 [[noreturn]] void reject(std::string field, std::string problem);
 
-/// Members that a document may omit: read as the struct's default, written only when they differ
-/// from it. A type names them with an ADL-found `json_optional(const T*)` returning a range of
-/// names; without one every member is required.
+/// Members that a document may omit, read as the struct's default: named by an ADL-found
+/// constexpr `json_optional(const T*)` returning a range of names. Members named by `json_omit_default`
+/// are optional too, and written only when they differ from the default. Without either hook
+/// every member is required and always written.
 template <class T>
-bool is_optional_member(std::string_view member) {
+constexpr bool is_omitted_when_default(std::string_view member) {
+  if constexpr (requires(const T* p) { json_omit_default(p); }) {
+    for (std::string_view name : json_omit_default(static_cast<const T*>(nullptr)))
+      if (name == member) return true;
+  }
+  return false;
+}
+
+template <class T>
+constexpr bool is_optional_member(std::string_view member) {
   if constexpr (requires(const T* p) { json_optional(p); }) {
     for (std::string_view name : json_optional(static_cast<const T*>(nullptr)))
       if (name == member) return true;
   }
-  return false;
+  return is_omitted_when_default<T>(member);
 }
 
 namespace detail {
@@ -173,14 +183,16 @@ T tag_invoke(json::value_to_tag<T> /*tag*/, const json::value& v) {
   return out;
 }
 
-/// Every described member in declaration order; optional ones only when not at their default.
+/// Every described member in declaration order; json_omit_default ones only when not at their default.
 template <described T>
 void tag_invoke(json::value_from_tag /*tag*/, json::value& v, const T& t) {
   auto& o = v.emplace_object();
   [[maybe_unused]] static const T defaults{};
   using members = boost::describe::describe_members<T, boost::describe::mod_public>;
   boost::mp11::mp_for_each<members>([&](auto d) {
-    if (is_optional_member<T>(d.name) && t.*d.pointer == defaults.*d.pointer) return;
+    if constexpr (is_omitted_when_default<T>(decltype(d)::name)) {
+      if (t.*d.pointer == defaults.*d.pointer) return;
+    }
     o[d.name] = json::value_from(t.*d.pointer, o.storage());
   });
 }

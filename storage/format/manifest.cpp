@@ -2,7 +2,6 @@
 // the key layout of a backup set, and the writer's lease.
 #include "storage/format/manifest.hpp"
 
-#include <array>
 #include <charconv>
 #include <utility>
 
@@ -13,6 +12,7 @@
 #include "base/log.hpp"
 #include "storage/format/json_map.hpp"
 #include "storage/format/json_text.hpp"
+#include "storage/format/manifest_json.hpp"
 #include "storage/object_store.hpp"
 
 namespace kb::storage::format {
@@ -65,30 +65,7 @@ std::optional<std::pair<std::int64_t, std::int64_t>> parse_segment_file_name(std
 }
 
 // -------------------------------------------------------------------------------------------------
-// The documents as described structs (json_map.hpp): names and order are those of docs/format.md.
-
-using json_map::tag_invoke;
-
-BOOST_DESCRIBE_STRUCT(offset_gap, (), (first_offset, last_offset))
-BOOST_DESCRIBE_STRUCT(group_not_captured, (), (group, reason))
-BOOST_DESCRIBE_STRUCT(backup_manifest, (),
-                      (format_version, tool_version, backup_id, source_cluster_id, bootstrap_servers, created_ms,
-                       updated_ms, mode, compression, topics, notes, not_followed, groups_not_captured))
-BOOST_DESCRIBE_STRUCT(topic_manifest, (),
-                      (name, topic_id, partition_count, replication_factor, is_internal, configs))
-BOOST_DESCRIBE_STRUCT(partition_checkpoint, (),
-                      (topic, partition, next_offset, last_segment, segments, records, bytes_raw, bytes_stored,
-                       first_offset, min_timestamp, max_timestamp, gaps, updated_ms))
-BOOST_DESCRIBE_STRUCT(group_offset, (), (topic, partition, offset, leader_epoch, metadata))
-BOOST_DESCRIBE_STRUCT(group_snapshot, (), (captured_ms, groups))
-BOOST_DESCRIBE_STRUCT(lease, (), (owner, acquired_ms, expires_ms))
-
-// Members older documents lack (absent: the default; written only when set).
-static std::array<std::string_view, 1> json_optional(const group_not_captured* /*unused*/) { return {"reason"}; }
-static std::array<std::string_view, 3> json_optional(const backup_manifest* /*unused*/) {
-  return {"notes", "not_followed", "groups_not_captured"};
-}
-static std::array<std::string_view, 1> json_optional(const group_offset* /*unused*/) { return {"metadata"}; }
+// The documents: described in manifest_json.hpp, converted by json_map.hpp.
 
 /// backup.json's version, read before the rest so that a newer document is "unsupported", not
 /// "corrupt" (outside the unnamed namespace: json_map's tag_invoke is found by ADL here).

@@ -85,5 +85,15 @@ TEST(documents_v1_fixtures, owner_record) {
                                                          {"member-0", "", 5, 1700000001000, -1, -1, 0}}));
 }
 
+/// Written byte for byte as before: the same names, order and left-out optional fields.
+TEST(documents_v1_fixtures, documents_are_written_as_before) {
+  const auto state = slurp(root / "fixture/restores/r1/state.json");
+  EXPECT_EQ(restore::to_json(*restore::parse_restore_state(state)), state);
+  const auto workers = slurp(root / "fixture/workers.json");
+  EXPECT_EQ(backup::to_json(*backup::parse_workers_marker(workers)), workers);
+  const auto owner = slurp(root / "fixture/owners/orders/3.json");
+  EXPECT_EQ(backup::to_json(*backup::parse_partition_owner(owner)), owner);
+}
+
 }  // namespace
 }  // namespace kb::pipeline

@@ -125,6 +125,25 @@ TEST(format_v1_fixtures, lease) {
   EXPECT_EQ(*l, (lease{"host-a:4242:9f3c", 1700000000000, 1700000030000}));
 }
 
+/// Today's writers still write these documents byte for byte as the fixtures were written (same
+/// names, order, optional fields left out the same way).
+TEST(format_v1_fixtures, documents_are_written_as_before) {
+  for (const char* name : {"fixture/backup.json", "narrowed/backup.json"}) {
+    const auto text = slurp(root / name);
+    EXPECT_EQ(to_json(*parse_backup_manifest(text)), text) << name;
+  }
+  for (const char* name : {"fixture/topics/orders/topic.json", "narrowed/topics/__consumer_offsets/topic.json"}) {
+    const auto text = slurp(root / name);
+    EXPECT_EQ(to_json(*parse_topic_manifest(text)), text) << name;
+  }
+  const auto ckpt = slurp(root / "fixture/topics/orders/3/checkpoint.json");
+  EXPECT_EQ(to_json(*parse_checkpoint(ckpt)), ckpt);
+  const auto groups = slurp(root / "fixture/groups/1700000005000.json");
+  EXPECT_EQ(to_json(*parse_group_snapshot(groups)), groups);
+  const auto lock = slurp(root / "narrowed/lock.json");
+  EXPECT_EQ(to_json(*parse_lease(lock)), lock);
+}
+
 TEST(format_v1_fixtures, segment_index) {
   const auto bytes = slurp(root / segment_key);
   ASSERT_EQ(bytes.size(), 902u);
