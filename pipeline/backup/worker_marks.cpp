@@ -1,11 +1,15 @@
 #include "pipeline/backup/worker_marks.hpp"
 
+#include <array>
 #include <charconv>
 
-#include <boost/json.hpp>
+#include <boost/describe/class.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value_from.hpp>
 #include <fmt/format.h>
 
 #include "pipeline/backup/lease.hpp"
+#include "storage/format/json_map.hpp"
 #include "storage/object_store.hpp"
 
 namespace kb::pipeline::backup {
@@ -13,77 +17,50 @@ namespace kb::pipeline::backup {
 namespace json = boost::json;
 namespace sf = storage::format;
 
-namespace {
-
-result<json::object> parse_object(std::string_view text, std::string_view what) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec || !v.is_object()) return fail(errc::corrupt, fmt::format("{}: not a JSON object", what));
-  return std::move(v.as_object());
-}
-
-result<std::string> str(const json::object& o, std::string_view key, std::string_view what) {
-  const auto* v = o.if_contains(key);
-  if (!v || !v->is_string()) return fail(errc::corrupt, fmt::format("{}: '{}' missing or not a string", what, key));
-  return std::string(v->as_string());
-}
-
-result<std::int64_t> num(const json::object& o, std::string_view key, std::string_view what) {
-  const auto* v = o.if_contains(key);
-  if (!v || !v->is_int64()) return fail(errc::corrupt, fmt::format("{}: '{}' missing or not an integer", what, key));
-  return v->as_int64();
-}
-
-}  // namespace
-
 std::string workers_marker_key(const sf::backup_paths& paths) { return paths.root() + "workers.json"; }
 
 std::string owner_key(const sf::backup_paths& paths, const net::topic_partition& tp) {
   return fmt::format("{}owners/{}/{}.json", paths.root(), tp.topic, tp.partition);
 }
 
-namespace {
+// The records as described structs (storage/format/json_map.hpp).
+using json_map::tag_invoke;
 
-void put_term(json::object& j, const owner_term& t) {
-  j["member_id"] = t.member_id;
-  if (!t.instance_id.empty()) j["instance_id"] = t.instance_id;
-  j["generation"] = t.generation;
-  j["assigned_ms"] = t.assigned_ms;
-  j["first_offset"] = t.first_offset;
-  j["next_offset"] = t.next_offset;
-  j["ended_ms"] = t.ended_ms;
+BOOST_DESCRIBE_STRUCT(owner_term, (),
+                      (member_id, instance_id, generation, assigned_ms, first_offset, next_offset, ended_ms))
+BOOST_DESCRIBE_STRUCT(workers_marker, (), (group_id, member_id, generation, updated_ms, expires_ms))
+
+// instance_id: dynamic members have none; the offsets and the end: absent in records of the
+// first version (unknown).
+static constexpr std::array<std::string_view, 1> json_omit_default(const owner_term* /*unused*/) { return {"instance_id"}; }
+static constexpr std::array<std::string_view, 3> json_optional(const owner_term* /*unused*/) {
+  return {"first_offset", "next_offset", "ended_ms"};
 }
 
-std::int64_t opt_num(const json::object& o, std::string_view key, std::int64_t fallback) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_int64() ? v->as_int64() : fallback;
+/// An owner record is its current term's members beside group_id and the earlier terms.
+static void tag_invoke(json::value_from_tag /*tag*/, json::value& v, const partition_owner& o) {
+  auto& j = v.emplace_object();
+  j["group_id"] = o.group_id;
+  json::value term = json::value_from(o.current());
+  for (auto& kv : term.as_object()) j.emplace(kv.key(), std::move(kv.value()));
+  j["history"] = json::value_from(o.history);
 }
 
-std::string opt_str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+static partition_owner tag_invoke(json::value_to_tag<partition_owner> /*tag*/, const json::value& v) {
+  const json_map::object_reader r(v);
+  partition_owner out;
+  r.required("group_id", out.group_id);
+  const auto cur = json_map::read<owner_term>(v);
+  out.member_id = cur.member_id;
+  out.instance_id = cur.instance_id;
+  out.generation = cur.generation;
+  out.assigned_ms = cur.assigned_ms;
+  out.first_offset = cur.first_offset;
+  out.next_offset = cur.next_offset;
+  out.ended_ms = cur.ended_ms;
+  r.optional("history", out.history);
+  return out;
 }
-
-result<owner_term> parse_term(const json::object& o, std::string_view what) {
-  owner_term t;
-  auto m = str(o, "member_id", what);
-  auto gen = num(o, "generation", what);
-  auto at = num(o, "assigned_ms", what);
-  if (!m) return fail(std::move(m.error()));
-  if (!gen) return fail(std::move(gen.error()));
-  if (!at) return fail(std::move(at.error()));
-  t.member_id = std::move(*m);
-  t.instance_id = opt_str(o, "instance_id");
-  t.generation = static_cast<std::int32_t>(*gen);
-  t.assigned_ms = *at;
-  // Written by the first version without these: unknown.
-  t.first_offset = opt_num(o, "first_offset", -1);
-  t.next_offset = opt_num(o, "next_offset", -1);
-  t.ended_ms = opt_num(o, "ended_ms", 0);
-  return t;
-}
-
-}  // namespace
 
 std::vector<owner_term> partition_owner::terms() const {
   auto out = history;
@@ -91,80 +68,16 @@ std::vector<owner_term> partition_owner::terms() const {
   return out;
 }
 
-std::string to_json(const partition_owner& o) {
-  json::object j;
-  j["group_id"] = o.group_id;
-  put_term(j, o.current());
-  json::array h;
-  for (const auto& t : o.history) {
-    json::object e;
-    put_term(e, t);
-    h.emplace_back(std::move(e));
-  }
-  j["history"] = std::move(h);
-  return json::serialize(j);
-}
+std::string to_json(const partition_owner& o) { return json::serialize(json::value_from(o)); }
 
-std::string to_json(const workers_marker& m) {
-  json::object j;
-  j["group_id"] = m.group_id;
-  j["member_id"] = m.member_id;
-  j["generation"] = m.generation;
-  j["updated_ms"] = m.updated_ms;
-  j["expires_ms"] = m.expires_ms;
-  return json::serialize(j);
-}
+std::string to_json(const workers_marker& m) { return json::serialize(json::value_from(m)); }
 
 result<partition_owner> parse_partition_owner(std::string_view text) {
-  constexpr std::string_view what = "owner record";
-  auto o = parse_object(text, what);
-  if (!o) return fail(std::move(o.error()));
-  partition_owner out;
-  auto g = str(*o, "group_id", what);
-  if (!g) return fail(std::move(g.error()));
-  auto cur = parse_term(*o, what);
-  if (!cur) return fail(std::move(cur.error()));
-  out.group_id = std::move(*g);
-  out.member_id = std::move(cur->member_id);
-  out.instance_id = std::move(cur->instance_id);
-  out.generation = cur->generation;
-  out.assigned_ms = cur->assigned_ms;
-  out.first_offset = cur->first_offset;
-  out.next_offset = cur->next_offset;
-  out.ended_ms = cur->ended_ms;
-  if (const auto* h = o->if_contains("history")) {
-    if (!h->is_array()) return fail(errc::corrupt, fmt::format("{}: 'history' is not an array", what));
-    for (const auto& e : h->as_array()) {
-      if (!e.is_object()) return fail(errc::corrupt, fmt::format("{}: a 'history' entry is not an object", what));
-      auto t = parse_term(e.as_object(), "owner record history entry");
-      if (!t) return fail(std::move(t.error()));
-      out.history.push_back(std::move(*t));
-    }
-  }
-  return out;
+  return json_map::read_document<partition_owner>(text, "owner record");
 }
 
 result<workers_marker> parse_workers_marker(std::string_view text) {
-  constexpr std::string_view what = "workers.json";
-  auto o = parse_object(text, what);
-  if (!o) return fail(std::move(o.error()));
-  workers_marker out;
-  auto g = str(*o, "group_id", what);
-  auto m = str(*o, "member_id", what);
-  auto gen = num(*o, "generation", what);
-  auto up = num(*o, "updated_ms", what);
-  auto ex = num(*o, "expires_ms", what);
-  if (!g) return fail(std::move(g.error()));
-  if (!m) return fail(std::move(m.error()));
-  if (!gen) return fail(std::move(gen.error()));
-  if (!up) return fail(std::move(up.error()));
-  if (!ex) return fail(std::move(ex.error()));
-  out.group_id = std::move(*g);
-  out.member_id = std::move(*m);
-  out.generation = static_cast<std::int32_t>(*gen);
-  out.updated_ms = *up;
-  out.expires_ms = *ex;
-  return out;
+  return json_map::read_document<workers_marker>(text, "workers.json");
 }
 
 result<void> refuse_if_workers_run(storage::object_store& store, const sf::backup_paths& paths, std::int64_t now_ms) {

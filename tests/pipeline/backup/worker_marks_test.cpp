@@ -110,6 +110,22 @@ TEST_F(worker_marks_test, damaged_json_is_corrupt_naming_the_field) {
   EXPECT_FALSE(parse_partition_owner("[1,2]"));
 }
 
+/// A generation beyond int32 used to wrap silently (4294967297 read as 1): refused now, naming it.
+TEST_F(worker_marks_test, out_of_range_numbers_are_corrupt_not_wrapped) {
+  auto marker = parse_workers_marker(
+      R"({"group_id":"g","member_id":"m","generation":4294967297,"updated_ms":2,"expires_ms":3})");
+  ASSERT_FALSE(marker) << "generation read as " << marker->generation;
+  EXPECT_TRUE(marker.error().is(errc::corrupt));
+  EXPECT_NE(marker.error().message.find("workers.json: field 'generation' is out of range"), std::string::npos)
+      << marker.error().message;
+  auto owner = parse_partition_owner(R"({"group_id":"g","member_id":"m","generation":1,"assigned_ms":5,
+      "history":[{"member_id":"old","generation":-4294967295,"assigned_ms":1}]})");
+  ASSERT_FALSE(owner) << "history generation read as " << owner->history.at(0).generation;
+  EXPECT_NE(owner.error().message.find("owner record: field 'history[0].generation' is out of range"),
+            std::string::npos)
+      << owner.error().message;
+}
+
 TEST_F(worker_marks_test, a_single_process_is_refused_while_workers_json_is_unexpired) {
   EXPECT_TRUE(refuse_if_workers_run(*store_, paths_, 1'000));  // none yet
   ASSERT_TRUE(store_->put(workers_marker_key(paths_), as_bytes(to_json(workers_marker{"grp", "m", 3, 1'000, 61'000}))));
