@@ -1,10 +1,14 @@
-// Offset-map ranges and their compact JSON form ([source, target, count] triples).
+// Offset-map ranges, and the restore state as compact JSON (ranges as [source, target, count] triples).
 #include "pipeline/restore/offset_map.hpp"
 
 #include <algorithm>
 
-#include <boost/json.hpp>
+#include <boost/describe/class.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value_from.hpp>
 #include <fmt/format.h>
+
+#include "storage/format/json_map.hpp"
 
 namespace kb::pipeline::restore {
 
@@ -44,116 +48,71 @@ std::int64_t offset_map::records() const noexcept {
   return n;
 }
 
-std::string to_json(const restore_state& state) {
-  json::object root;
-  root["restore_id"] = state.restore_id;
-  root["backup_id"] = state.backup_id;
-  root["updated_ms"] = state.updated_ms;
-  json::array parts;
-  for (const auto& p : state.partitions) {
-    json::object o;
-    o["source_topic"] = p.source_topic;
-    o["source_partition"] = p.source_partition;
-    o["target_topic"] = p.target_topic;
-    o["target_partition"] = p.target_partition;
-    if (!p.target_topic_id.empty()) o["target_topic_id"] = p.target_topic_id;
-    o["next_source_offset"] = p.next_source_offset;
-    o["target_end"] = p.target_end;
-    o["records"] = p.records;
-    o["bytes"] = p.bytes;
-    o["done"] = p.done;
-    if (p.producer_id >= 0) {
-      o["producer_id"] = p.producer_id;
-      o["producer_epoch"] = p.producer_epoch;
-      o["sequence_origin"] = p.sequence_origin;
-    }
-    json::array ranges;
-    for (const auto& r : p.map.ranges()) ranges.push_back(json::array{r.source_first, r.target_first, r.count});
-    o["ranges"] = std::move(ranges);
-    parts.push_back(std::move(o));
-  }
-  root["partitions"] = std::move(parts);
-  return json::serialize(root);
+// The state as JSON (storage/format/json_map.hpp): restore_state maps 1:1; a partition keeps its
+// offset map as "ranges" of [source, target, count] triples and the producer trio only once it has
+// a producer.
+using json_map::tag_invoke;
+
+BOOST_DESCRIBE_STRUCT(restore_state, (), (restore_id, backup_id, updated_ms, partitions))
+
+static void tag_invoke(json::value_from_tag /*tag*/, json::value& v, const offset_range& r) {
+  v = json::array{r.source_first, r.target_first, r.count};
 }
 
-namespace {
-
-template <class T>
-kb::result<T> field(const json::object& o, std::string_view key, std::string_view where) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) return fail(errc::corrupt, fmt::format("restore state: {} has no '{}'", where, key));
-  if constexpr (std::is_same_v<T, std::string>) {
-    if (!v->is_string()) return fail(errc::corrupt, fmt::format("restore state: {}.{} is not a string", where, key));
-    return std::string(v->as_string());
-  } else if constexpr (std::is_same_v<T, bool>) {
-    if (!v->is_bool()) return fail(errc::corrupt, fmt::format("restore state: {}.{} is not a boolean", where, key));
-    return v->as_bool();
-  } else {
-    boost::system::error_code ec;
-    auto n = v->to_number<T>(ec);
-    if (ec) return fail(errc::corrupt, fmt::format("restore state: {}.{} is not a number", where, key));
-    return n;
-  }
+static offset_range tag_invoke(json::value_to_tag<offset_range> /*tag*/, const json::value& v) {
+  const auto n = json_map::read<std::vector<std::int64_t>>(v);
+  if (n.size() != 3) throw json_map::bad_field(fmt::format("holds {} numbers, not [source, target, count]", n.size()));
+  return {n[0], n[1], n[2]};
 }
 
-}  // namespace
+static void tag_invoke(json::value_from_tag /*tag*/, json::value& v, const partition_state& p) {
+  auto& o = v.emplace_object();
+  o["source_topic"] = p.source_topic;
+  o["source_partition"] = p.source_partition;
+  o["target_topic"] = p.target_topic;
+  o["target_partition"] = p.target_partition;
+  if (!p.target_topic_id.empty()) o["target_topic_id"] = p.target_topic_id;
+  o["next_source_offset"] = p.next_source_offset;
+  o["target_end"] = p.target_end;
+  o["records"] = p.records;
+  o["bytes"] = p.bytes;
+  o["done"] = p.done;
+  if (p.producer_id >= 0) {
+    o["producer_id"] = p.producer_id;
+    o["producer_epoch"] = p.producer_epoch;
+    o["sequence_origin"] = p.sequence_origin;
+  }
+  o["ranges"] = json::value_from(p.map.ranges());
+}
+
+static partition_state tag_invoke(json::value_to_tag<partition_state> /*tag*/, const json::value& v) {
+  const json_map::object_reader r(v);
+  partition_state p;
+  r.required("source_topic", p.source_topic);
+  r.required("source_partition", p.source_partition);
+  r.required("target_topic", p.target_topic);
+  r.required("target_partition", p.target_partition);
+  r.optional("target_topic_id", p.target_topic_id);
+  r.required("next_source_offset", p.next_source_offset);
+  r.required("target_end", p.target_end);
+  r.required("records", p.records);
+  r.required("bytes", p.bytes);
+  r.required("done", p.done);
+  if (r.contains("producer_id")) {  // absent in states written before it was kept
+    r.required("producer_id", p.producer_id);
+    r.required("producer_epoch", p.producer_epoch);
+    r.required("sequence_origin", p.sequence_origin);
+  }
+  std::vector<offset_range> ranges;
+  r.required("ranges", ranges);
+  p.map.assign(std::move(ranges));
+  return p;
+}
+
+std::string to_json(const restore_state& state) { return json::serialize(json::value_from(state)); }
 
 kb::result<restore_state> parse_restore_state(std::string_view text) {
-  boost::system::error_code ec;
-  json::value root = json::parse(text, ec);
-  if (ec || !root.is_object()) return fail(errc::corrupt, "restore state is not a JSON object");
-  const auto& o = root.as_object();
-  restore_state s;
-// NOLINTBEGIN(bugprone-macro-parentheses): T is a template argument, dst an assignable member
-#define KB_TRY_FIELD(dst, T, obj, key, where)         \
-  do {                                               \
-    auto v_ = field<T>(obj, key, where);             \
-    if (!v_) return fail(std::move(v_.error()));     \
-    dst = *v_;                                       \
-  } while (0)
-  // NOLINTEND(bugprone-macro-parentheses)
-  KB_TRY_FIELD(s.restore_id, std::string, o, "restore_id", "root");
-  KB_TRY_FIELD(s.backup_id, std::string, o, "backup_id", "root");
-  KB_TRY_FIELD(s.updated_ms, std::int64_t, o, "updated_ms", "root");
-  const json::value* parts = o.if_contains("partitions");
-  if (parts == nullptr || !parts->is_array()) return fail(errc::corrupt, "restore state: 'partitions' is not an array");
-  for (const auto& pv : parts->as_array()) {
-    if (!pv.is_object()) return fail(errc::corrupt, "restore state: a partition entry is not an object");
-    const auto& po = pv.as_object();
-    partition_state p;
-    KB_TRY_FIELD(p.source_topic, std::string, po, "source_topic", "partition");
-    KB_TRY_FIELD(p.source_partition, std::int32_t, po, "source_partition", "partition");
-    KB_TRY_FIELD(p.target_topic, std::string, po, "target_topic", "partition");
-    KB_TRY_FIELD(p.target_partition, std::int32_t, po, "target_partition", "partition");
-    if (po.contains("target_topic_id")) KB_TRY_FIELD(p.target_topic_id, std::string, po, "target_topic_id", "partition");
-    KB_TRY_FIELD(p.next_source_offset, std::int64_t, po, "next_source_offset", "partition");
-    KB_TRY_FIELD(p.target_end, std::int64_t, po, "target_end", "partition");
-    KB_TRY_FIELD(p.records, std::uint64_t, po, "records", "partition");
-    KB_TRY_FIELD(p.bytes, std::uint64_t, po, "bytes", "partition");
-    KB_TRY_FIELD(p.done, bool, po, "done", "partition");
-    if (po.contains("producer_id")) {  // absent in states written before it was kept
-      KB_TRY_FIELD(p.producer_id, std::int64_t, po, "producer_id", "partition");
-      KB_TRY_FIELD(p.producer_epoch, std::int16_t, po, "producer_epoch", "partition");
-      KB_TRY_FIELD(p.sequence_origin, std::int64_t, po, "sequence_origin", "partition");
-    }
-    const json::value* rv = po.if_contains("ranges");
-    if (rv == nullptr || !rv->is_array()) return fail(errc::corrupt, "restore state: 'ranges' is not an array");
-    std::vector<offset_range> ranges;
-    for (const auto& r : rv->as_array()) {
-      if (!r.is_array() || r.as_array().size() != 3) return fail(errc::corrupt, "restore state: a range is not [s,t,n]");
-      offset_range x;
-      boost::system::error_code e1, e2, e3;
-      x.source_first = r.as_array()[0].to_number<std::int64_t>(e1);
-      x.target_first = r.as_array()[1].to_number<std::int64_t>(e2);
-      x.count = r.as_array()[2].to_number<std::int64_t>(e3);
-      if (e1 || e2 || e3) return fail(errc::corrupt, "restore state: a range holds a non-integer");
-      ranges.push_back(x);
-    }
-    p.map.assign(std::move(ranges));
-    s.partitions.push_back(std::move(p));
-  }
-#undef KB_TRY_FIELD
-  return s;
+  return json_map::read_document<restore_state>(text, "restore state");
 }
 
 }  // namespace kb::pipeline::restore
