@@ -1,16 +1,23 @@
-// Rendering and writing the run summary; boost::json escapes the strings.
+// Rendering (a described struct through Boost.JSON, which escapes the strings) and writing the run summary.
 #include "cli/run_summary.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
-#include <boost/json.hpp>
+#include <boost/describe/class.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value_from.hpp>
 #include <fmt/format.h>
+
+#include "storage/format/json_map.hpp"
 
 namespace kb::cli {
 
@@ -21,23 +28,44 @@ std::string_view run_outcome(const run_summary& s) noexcept {
 
 namespace {
 
+/// The document of docs/ (run summary): run_summary plus what is derived from it, in the
+/// documented order; restore_id, segments and errors_truncated only where they apply.
+struct summary_document {
+  std::string command;
+  std::string backup_id;
+  std::string restore_id;
+  int exit_code = 0;
+  std::string outcome;
+  std::uint64_t records = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t partitions = 0;
+  std::optional<std::uint64_t> segments;  ///< backup only
+  double duration_seconds = 0;
+  std::vector<std::string> errors;
+  bool errors_truncated = false;
+};
+BOOST_DESCRIBE_STRUCT(summary_document, (),
+                      (command, backup_id, restore_id, exit_code, outcome, records, bytes, partitions, segments,
+                       duration_seconds, errors, errors_truncated))
+using json_map::tag_invoke;
+[[maybe_unused]] constexpr std::array<std::string_view, 3> json_omit_default(const summary_document* /*unused*/) {
+  return {"restore_id", "segments", "errors_truncated"};
+}
+
 std::string render(const run_summary& s, const std::vector<std::string>& errors, bool truncated) {
-  boost::json::object o;
-  o["command"] = s.command;
-  o["backup_id"] = s.backup_id;
-  if (!s.restore_id.empty()) o["restore_id"] = s.restore_id;
-  o["exit_code"] = s.exit_code;
-  o["outcome"] = std::string(run_outcome(s));
-  o["records"] = s.records;
-  o["bytes"] = s.bytes;
-  o["partitions"] = s.partitions;
-  if (s.command == "backup") o["segments"] = s.segments;
-  o["duration_seconds"] = std::round(s.duration_seconds * 1000.0) / 1000.0;
-  boost::json::array errs;
-  for (const auto& e : errors) errs.emplace_back(e);
-  o["errors"] = std::move(errs);
-  if (truncated) o["errors_truncated"] = true;
-  return boost::json::serialize(o) + "\n";
+  const summary_document doc{s.command,
+                             s.backup_id,
+                             s.restore_id,
+                             s.exit_code,
+                             std::string(run_outcome(s)),
+                             s.records,
+                             s.bytes,
+                             s.partitions,
+                             s.command == "backup" ? std::optional(s.segments) : std::nullopt,
+                             std::round(s.duration_seconds * 1000.0) / 1000.0,
+                             errors,
+                             truncated};
+  return boost::json::serialize(boost::json::value_from(doc)) + "\n";
 }
 
 }  // namespace

@@ -6,12 +6,15 @@
 #include <limits>
 #include <utility>
 
-#include <boost/json.hpp>
+#include <boost/describe/class.hpp>
+#include <boost/json/value_from.hpp>
 #include <fmt/format.h>
 
 #include "pipeline/backup/worker_marks.hpp"
 #include "pipeline/inspect/backup_objects.hpp"
+#include "storage/format/json_map.hpp"
 #include "storage/format/json_text.hpp"
+#include "storage/format/manifest_json.hpp"
 #include "storage/format/segment.hpp"
 #include "storage/format/segment_chain.hpp"
 #include "storage/format/segment_overlap.hpp"
@@ -182,67 +185,38 @@ std::string describe_text(const backup_description& d) {
   return out;
 }
 
-std::string describe_json(const backup_description& d) {
-  json::array topics;
-  for (const auto& t : d.topics) {
-    json::array parts;
-    for (const auto& p : t.partitions) {
-      json::array gaps;
-      for (const auto& g : p.gaps)
-        gaps.emplace_back(json::object{{"first_offset", g.first_offset}, {"last_offset", g.last_offset}});
-      json::array owners;
-      for (const auto& o : p.owners)
-        owners.emplace_back(json::object{{"group_id", o.group_id},
-                                         {"member_id", o.member_id},
-                                         {"instance_id", o.instance_id},
-                                         {"generation", o.generation},
-                                         {"assigned_ms", o.assigned_ms},
-                                         {"first_offset", o.first_offset},
-                                         {"next_offset", o.next_offset},
-                                         {"ended_ms", o.ended_ms},
-                                         {"segments", o.segments}});
-      parts.emplace_back(json::object{{"partition", p.partition},
-                                      {"first_offset", p.first_offset},
-                                      {"last_offset", p.last_offset},
-                                      {"records", p.records},
-                                      {"batches", p.batches},
-                                      {"bytes_raw", p.bytes_raw},
-                                      {"bytes_stored", p.bytes_stored},
-                                      {"min_timestamp", p.min_timestamp},
-                                      {"max_timestamp", p.max_timestamp},
-                                      {"segments", p.segments},
-                                      {"next_offset", p.next_offset},
-                                      {"gaps", std::move(gaps)},
-                                      {"owners", std::move(owners)}});
-    }
-    topics.emplace_back(
-        json::object{{"name", t.name},
-                     {"partition_count", t.partition_count},
-                     {"followed", t.followed},
-                     {"partitions", std::move(parts)}});
-  }
-  json::array bootstrap;
-  for (const auto& s : d.manifest.bootstrap_servers) bootstrap.emplace_back(s);
-  json::array missing_groups;
-  for (const auto& g : d.manifest.groups_not_captured)
-    missing_groups.emplace_back(json::object{{"group", g.group}, {"reason", g.reason}});
-  json::object o{{"backup_id", d.manifest.backup_id},
-                 {"format_version", d.manifest.format_version},
-                 {"tool_version", d.manifest.tool_version},
-                 {"source_cluster_id", d.manifest.source_cluster_id},
-                 {"bootstrap_servers", std::move(bootstrap)},
-                 {"mode", d.manifest.mode},
-                 {"compression", d.manifest.compression},
-                 {"created_ms", d.manifest.created_ms},
-                 {"updated_ms", d.manifest.updated_ms},
-                 {"topics", std::move(topics)},
-                 {"groups_not_captured", std::move(missing_groups)},
-                 {"totals", json::object{{"records", d.records},
-                                         {"bytes_raw", d.bytes_raw},
-                                         {"bytes_stored", d.bytes_stored},
-                                         {"segments", d.segments},
-                                         {"gaps", d.gaps}}}};
-  return sf::json_text::pretty(o);
+// The JSON of docs/describe-json.md: the summaries map 1:1 (in the documented order), the root
+// flattens the manifest beside the topics and totals.
+using json_map::tag_invoke;
+
+BOOST_DESCRIBE_STRUCT(owner_summary, (),
+                      (group_id, member_id, instance_id, generation, assigned_ms, first_offset, next_offset, ended_ms,
+                       segments))
+BOOST_DESCRIBE_STRUCT(partition_summary, (),
+                      (partition, first_offset, last_offset, records, batches, bytes_raw, bytes_stored, min_timestamp,
+                       max_timestamp, segments, next_offset, gaps, owners))
+BOOST_DESCRIBE_STRUCT(topic_summary, (), (name, partition_count, followed, partitions))
+
+static void tag_invoke(json::value_from_tag /*tag*/, json::value& v, const backup_description& d) {
+  const auto& m = d.manifest;
+  v = json::object{{"backup_id", m.backup_id},
+                   {"format_version", m.format_version},
+                   {"tool_version", m.tool_version},
+                   {"source_cluster_id", m.source_cluster_id},
+                   {"bootstrap_servers", json::value_from(m.bootstrap_servers)},
+                   {"mode", m.mode},
+                   {"compression", m.compression},
+                   {"created_ms", m.created_ms},
+                   {"updated_ms", m.updated_ms},
+                   {"topics", json::value_from(d.topics)},
+                   {"groups_not_captured", json::value_from(m.groups_not_captured)},
+                   {"totals", json::object{{"records", d.records},
+                                           {"bytes_raw", d.bytes_raw},
+                                           {"bytes_stored", d.bytes_stored},
+                                           {"segments", d.segments},
+                                           {"gaps", d.gaps}}}};
 }
+
+std::string describe_json(const backup_description& d) { return sf::json_text::pretty(json::value_from(d)); }
 
 }  // namespace kb::pipeline::inspect

@@ -2,13 +2,17 @@
 #include "pipeline/inspect/inspect.hpp"
 
 #include <algorithm>
+#include <array>
+#include <string_view>
 #include <utility>
 
-#include <boost/json.hpp>
+#include <boost/describe/class.hpp>
+#include <boost/json/value_from.hpp>
 #include <fmt/format.h>
 
 #include "base/log.hpp"
 #include "pipeline/inspect/backup_objects.hpp"
+#include "storage/format/json_map.hpp"
 #include "storage/format/json_text.hpp"
 
 namespace kb::pipeline::inspect {
@@ -61,17 +65,16 @@ std::string list_text(const std::vector<backup_listing>& backups, std::string_vi
   return out;
 }
 
+// The JSON of `list --format json` (docs/describe-json.md); updated_ms stays out of it, problem
+// appears only for a set whose backup.json could not be read.
+using json_map::tag_invoke;
+
+BOOST_DESCRIBE_STRUCT(backup_listing, (), (backup_id, created_ms, topics, size_bytes, objects, problem))
+
+static constexpr std::array<std::string_view, 1> json_omit_default(const backup_listing* /*unused*/) { return {"problem"}; }
+
 std::string list_json(const std::vector<backup_listing>& backups) {
-  json::array a;
-  for (const auto& b : backups) {
-    json::array topics;
-    for (const auto& t : b.topics) topics.emplace_back(t);
-    json::object o{{"backup_id", b.backup_id}, {"created_ms", b.created_ms}, {"topics", std::move(topics)},
-                   {"size_bytes", b.size_bytes}, {"objects", b.objects}};
-    if (!b.problem.empty()) o["problem"] = b.problem;
-    a.emplace_back(std::move(o));
-  }
-  return sf::json_text::pretty(json::object{{"backups", std::move(a)}});
+  return sf::json_text::pretty(json::object{{"backups", json::value_from(backups)}});
 }
 
 }  // namespace kb::pipeline::inspect
