@@ -177,7 +177,10 @@ def test_three_workers_a_fourth_joins_one_is_killed_and_the_set_is_exact(env, bi
         def owners_match():
             for member, parts in stable_cover(workers, 3, all_parts)[1].items():
                 for t, p in parts:
-                    rec = json.loads((store / backup_id / "owners" / t / f"{p}.json").read_text())
+                    path = store / backup_id / "owners" / t / f"{p}.json"
+                    if not path.exists():  # not written yet (the store renames complete files into place)
+                        return False
+                    rec = json.loads(path.read_text())
                     if rec["member_id"] != member or rec["group_id"] != group:
                         return False
             return True
