@@ -92,6 +92,9 @@ class filesystem_group final : public commit_group {
   explicit filesystem_group(const filesystem_store& store) : store_(store) {}
   ~filesystem_group() override { discard(); }
 
+  // put(key, pieces): commit_group's, the pieces written in turn through open_writer.
+  using commit_group::put;
+
   result<void> put(std::string_view key, byte_view data) override {
     auto w = open_writer(key);
     if (!w) return tl::unexpected(std::move(w.error()));

@@ -216,6 +216,16 @@ result<void> filesystem_store::put(std::string_view key, byte_view data) {
   return (*writer)->commit();
 }
 
+result<void> filesystem_store::put(std::string_view key, byte_pieces pieces) {
+  auto path = path_of(key);
+  if (!path) return tl::unexpected(path.error());
+  auto writer = open_temp(key, *path);
+  if (!writer) return tl::unexpected(writer.error());
+  for (const byte_view p : pieces)
+    if (auto ok = (*writer)->write(p); !ok) return ok;
+  return (*writer)->commit();
+}
+
 result<void> filesystem_store::put_if_absent(std::string_view key, byte_view data) {
   auto path = path_of(key);
   if (!path) return tl::unexpected(path.error());

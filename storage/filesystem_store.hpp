@@ -17,6 +17,8 @@ class filesystem_store final : public object_store {
   explicit filesystem_store(const std::filesystem::path& root);
 
   result<void> put(std::string_view key, byte_view data) override;
+  /// The pieces written one after another into the temp file (no joined copy).
+  result<void> put(std::string_view key, byte_pieces pieces) override;
   result<void> put_if_absent(std::string_view key, byte_view data) override;
   result<byte_vector> get(std::string_view key) override;
   result<byte_vector> get_range(std::string_view key, std::uint64_t offset,

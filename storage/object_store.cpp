@@ -69,6 +69,7 @@ class direct_group final : public commit_group {
  public:
   explicit direct_group(object_store& store) : store_(store) {}
   result<void> put(std::string_view key, byte_view data) override { return store_.put(key, data); }
+  result<void> put(std::string_view key, byte_pieces pieces) override { return store_.put(key, pieces); }
   result<std::unique_ptr<object_writer>> open_writer(std::string_view key) override {
     return store_.open_writer(key);
   }
@@ -79,6 +80,20 @@ class direct_group final : public commit_group {
 };
 
 }  // namespace
+
+result<void> object_store::put(std::string_view key, byte_pieces pieces) {
+  if (pieces.size() == 1) return put(key, pieces.front());
+  return put(key, byte_view(join_pieces(pieces)));
+}
+
+result<void> commit_group::put(std::string_view key, byte_pieces pieces) {
+  auto writer = open_writer(key);
+  if (!writer) return tl::unexpected(writer.error());
+  for (const byte_view p : pieces)
+    if (!p.empty())
+      if (auto ok = (*writer)->write(p); !ok) return ok;
+  return (*writer)->commit();
+}
 
 std::unique_ptr<commit_group> object_store::open_commit_group() {
   return std::make_unique<direct_group>(*this);

@@ -11,6 +11,7 @@
 
 #include "base/bytes.hpp"
 #include "base/error.hpp"
+#include "storage/byte_pieces.hpp"
 
 namespace kb::storage {
 
@@ -76,6 +77,9 @@ class commit_group {
 
   /// Like object_store::put, visible and durable at the next `sync()`.
   virtual result<void> put(std::string_view key, byte_view data) = 0;
+  /// Like object_store::put of pieces, visible and durable at the next `sync()`. The default
+  /// writes them one by one through open_writer.
+  virtual result<void> put(std::string_view key, byte_pieces pieces);
   /// Like object_store::open_writer; the writer's commit stages the object for the next `sync()`.
   virtual result<std::unique_ptr<object_writer>> open_writer(std::string_view key) = 0;
   /// Makes everything staged since the last sync visible and durable. On an error the group is
@@ -100,6 +104,10 @@ class object_store {
 
   /// Stores `data` under `key`, replacing any previous object. Visible only when complete.
   virtual result<void> put(std::string_view key, byte_view data) = 0;
+  /// Stores the concatenation of `pieces` (a segment's header, frames, index) exactly as `put`
+  /// of the joined bytes would, without joining them: each backend sends or writes the pieces
+  /// from where they lie. The pieces outlive the call. The default joins them (test stores).
+  virtual result<void> put(std::string_view key, byte_pieces pieces);
   /// Like `put`, but fails with errc::conflict when the key already exists (a lease, a marker).
   virtual result<void> put_if_absent(std::string_view key, byte_view data) = 0;
   /// The whole object.

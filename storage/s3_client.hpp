@@ -22,6 +22,7 @@ struct call {
   byte_view body{};
   bool unsigned_body = false;    ///< UNSIGNED-PAYLOAD (a checksum header carries the integrity)
   byte_vector* download = nullptr;  ///< a 2xx body lands here (http_request::download)
+  byte_pieces body_pieces{};        ///< instead of `body`: sent back to back (no joined copy)
 };
 
 class client {
@@ -42,6 +43,8 @@ class client {
   [[nodiscard]] bool crc32c_uploads() const noexcept { return options_.checksum == upload_checksum::crc32c; }
   /// The x-amz-checksum-crc32c of one upload (`part` 0: a single PutObject).
   [[nodiscard]] std::string crc32c_header(byte_view data, int part) const;
+  /// The same over the concatenation of `pieces`.
+  [[nodiscard]] std::string crc32c_header(byte_pieces pieces, int part) const;
   [[nodiscard]] http_headers sse_headers() const;
 
  private:

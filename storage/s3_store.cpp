@@ -27,6 +27,12 @@ class s3_store final : public object_store {
     return s3::put_object(client_, key, data, false);
   }
 
+  result<void> put(std::string_view key, byte_pieces pieces) override {
+    if (auto ok = validate_key(key); !ok) return ok;
+    if (pieces_size(pieces) > client_.options().part_size) return s3::put_multipart(client_, key, pieces);
+    return s3::put_object(client_, key, pieces, false);
+  }
+
   result<void> put_if_absent(std::string_view key, byte_view data) override {
     if (auto ok = validate_key(key); !ok) return ok;
     return s3::put_object(client_, key, data, true);
@@ -217,8 +223,9 @@ class s3_store final : public object_store {
 
 }  // namespace
 
-std::string s3_crc32c_checksum(byte_view body) {
-  const std::uint32_t crc = kb::crc32c(body);
+std::string s3_crc32c_checksum(byte_view body) { return s3_crc32c_of(kb::crc32c(body)); }
+
+std::string s3_crc32c_of(std::uint32_t crc) {
   const std::uint8_t be[4] = {static_cast<std::uint8_t>(crc >> 24), static_cast<std::uint8_t>(crc >> 16),
                               static_cast<std::uint8_t>(crc >> 8), static_cast<std::uint8_t>(crc)};
   return base64_encode(byte_view(be, 4));

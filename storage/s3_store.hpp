@@ -63,6 +63,8 @@ inline constexpr std::size_t s3_min_part_size = 5u << 20;
 
 /// The x-amz-checksum-crc32c value of `body`: base64 of its CRC-32C as 4 big-endian bytes.
 std::string s3_crc32c_checksum(byte_view body);
+/// The same for a CRC-32C already computed (e.g. over a body's pieces).
+std::string s3_crc32c_of(std::uint32_t crc);
 
 /// Creates an S3 store; errc::config for invalid options (part size, missing bucket).
 /// No request is sent until the first operation.

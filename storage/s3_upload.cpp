@@ -39,7 +39,7 @@ result<std::string> create_multipart(client& c, std::string_view key) {
 }
 
 result<completed_part> upload_part(client& c, const std::string& key, const std::string& upload_id, int number,
-                                   byte_view data) {
+                                   byte_pieces data) {
   completed_part out;
   out.number = number;
   http_headers headers;
@@ -48,7 +48,7 @@ result<completed_part> upload_part(client& c, const std::string& key, const std:
     headers.emplace_back("x-amz-checksum-crc32c", out.crc32c);
   }
   auto resp = c.execute({"PUT", key, c.object_path(key), {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}},
-                         std::move(headers), data, c.crc32c_uploads()});
+                         std::move(headers), {}, c.crc32c_uploads(), nullptr, data});
   if (!resp) return tl::unexpected(resp.error());
   out.etag = resp->header("etag");
   if (out.etag.empty()) {
@@ -183,7 +183,8 @@ result<void> writer::flush_part() {
   auto data = std::make_shared<byte_vector>(std::move(buffer_));
   buffer_ = byte_vector();
   return parts_.start([this, data, number = next_part_++] {
-    return upload_part(client_, key_, upload_id_, number, *data);
+    const byte_view part(*data);
+    return upload_part(client_, key_, upload_id_, number, byte_pieces(&part, 1));
   });
 }
 
@@ -218,29 +219,38 @@ void writer::abort() noexcept {
 }  // namespace
 
 result<void> put_object(client& c, std::string_view key, byte_view data, bool if_absent) {
+  return put_object(c, key, byte_pieces(&data, 1), if_absent);
+}
+
+result<void> put_object(client& c, std::string_view key, byte_pieces pieces, bool if_absent) {
   http_headers headers = c.sse_headers();
   if (if_absent) headers.emplace_back("If-None-Match", "*");
-  if (c.crc32c_uploads()) headers.emplace_back("x-amz-checksum-crc32c", c.crc32c_header(data, 0));
-  auto resp = c.execute({"PUT", key, c.object_path(key), {}, std::move(headers), data, c.crc32c_uploads()});
+  if (c.crc32c_uploads()) headers.emplace_back("x-amz-checksum-crc32c", c.crc32c_header(pieces, 0));
+  auto resp = c.execute({"PUT", key, c.object_path(key), {}, std::move(headers), {}, c.crc32c_uploads(), nullptr,
+                         pieces});
   if (!resp) return tl::unexpected(resp.error());
   return {};
 }
 
 result<void> put_multipart(client& c, std::string_view key, byte_view data) {
+  return put_multipart(c, key, byte_pieces(&data, 1));
+}
+
+result<void> put_multipart(client& c, std::string_view key, byte_pieces pieces) {
+  const std::vector<std::vector<byte_view>> cut = split_parts(pieces, c.options().part_size);
   auto id = create_multipart(c, key);
   if (!id) return tl::unexpected(id.error());
   const std::string name(key);
-  const std::size_t part_size = c.options().part_size;
   result<std::vector<completed_part>> parts = std::vector<completed_part>{};
   {
     part_queue queue(c.options().max_parallel_parts);
     int number = 1;
     result<void> started;
-    for (std::size_t at = 0; at < data.size() && started; at += part_size, ++number) {
-      const byte_view piece = data.subspan(at, std::min(part_size, data.size() - at));
-      started = queue.start([&c, &name, &id, number, piece] { return upload_part(c, name, *id, number, piece); });
+    for (std::size_t i = 0; i < cut.size() && started; ++i, ++number) {
+      const byte_pieces part(cut[i]);
+      started = queue.start([&c, &name, &id, number, part] { return upload_part(c, name, *id, number, part); });
     }
-    parts = queue.finish();  // every part settles before `data` may go away
+    parts = queue.finish();  // every part settles before `pieces` may go away
   }
   auto done = parts ? complete_multipart(c, key, *id, std::move(*parts)) : result<void>(tl::unexpected(parts.error()));
   if (done) return {};

@@ -27,7 +27,6 @@ struct open_segment {
   bool closing = false;
   std::chrono::steady_clock::time_point opened = std::chrono::steady_clock::now();
   std::uint64_t charged = 0;   ///< bytes held against the memory budget
-  std::uint64_t assembly = 0;  ///< budget taken for the segment's assembled bytes while uploading
   std::uint64_t records = 0;   ///< non-control
   std::uint64_t batches = 0;
   std::uint64_t raw_bytes = 0;  ///< taken when the upload starts (finish() consumes the builder)

@@ -41,36 +41,20 @@ sf::partition_checkpoint checkpoint_after(const sf::partition_checkpoint& c, con
   return next;
 }
 
-result<void> write_segment(storage::commit_group& group, const std::string& key, sf::segment_builder::parts& pieces,
-                           bool takes_parts, const std::function<void()>& assembled) {
-  if (takes_parts) {
-    auto writer = group.open_writer(key);
-    if (!writer) return fail(std::move(writer.error()));
-    auto& w = **writer;
-    auto write = [&](const byte_vector& b) { return b.empty() ? result<void>{} : w.write(b); };
-    if (auto r = write(pieces.head); !r) return r;
-    for (const auto& f : pieces.frames)
-      if (auto r = write(f); !r) return r;
-    if (auto r = write(pieces.tail); !r) return r;
-    return w.commit();
-  }
-  byte_vector bytes;
-  bytes.reserve(pieces.size());
-  auto add = [&](byte_vector& b) {
-    bytes.insert(bytes.end(), b.begin(), b.end());
-    b = byte_vector{};  // each piece is freed once copied
-  };
-  add(pieces.head);
-  for (auto& f : pieces.frames) add(f);
-  add(pieces.tail);
-  if (assembled) assembled();
-  return group.put(key, bytes);
+result<void> write_segment(storage::commit_group& group, const std::string& key,
+                           const sf::segment_builder::parts& pieces) {
+  std::vector<byte_view> body;
+  body.reserve(pieces.frames.size() + 2);
+  body.emplace_back(pieces.head);
+  for (const auto& f : pieces.frames) body.emplace_back(f);
+  body.emplace_back(pieces.tail);
+  return group.put(key, storage::byte_pieces(body));
 }
 
-result<void> write_segment(storage::object_store& store, const std::string& key, sf::segment_builder::parts& pieces,
-                           bool takes_parts, const std::function<void()>& assembled) {
+result<void> write_segment(storage::object_store& store, const std::string& key,
+                           const sf::segment_builder::parts& pieces) {
   auto group = store.open_commit_group();
-  if (auto r = write_segment(*group, key, pieces, takes_parts, assembled); !r) return r;
+  if (auto r = write_segment(*group, key, pieces); !r) return r;
   return group->sync();
 }
 
@@ -84,10 +68,6 @@ segment_uploader::segment_uploader(asio::io_context& io, storage::object_store& 
       totals_(totals),
       opts_(o),
       hooks_(std::move(h)),
-      // The filesystem writes a segment's pieces in sequence, straight from the frames. S3
-      // sends one buffer as parallel parts from where it lies, but its streaming writer
-      // would copy every part, so it gets the segment as one buffer.
-      store_takes_parts_(!store.describe().starts_with("s3://")),
       compress_pool_(std::make_unique<worker_pool>(std::max<std::size_t>(1, o.compression_threads))),
       upload_pool_(std::make_unique<worker_pool>(std::max<std::size_t>(1, o.upload_threads))) {}
 
@@ -161,20 +141,8 @@ void segment_uploader::try_start(partition_state& ps) {
   if (hooks_.failed() || ps.uploading || ps.closing.empty()) return;
   auto seg = ps.closing.front();
   if (!seg->closing || seg->outstanding != 0) return;
-  // Assembling the segment holds its frames and the assembled copy at once: that copy is
-  // charged to the budget too, so memory stays bounded. One upload may always go ahead.
-  // Written in pieces, the segment needs no assembled copy: nothing more to charge.
-  std::uint64_t stored_estimate = 0;
-  if (!store_takes_parts_)
-    for (const auto& c : seg->compressed) stored_estimate += c ? c->size() : 0;
-  if (!budget_.try_acquire(stored_estimate)) {
-    if (uploads_in_flight_ > 0) {
-      waiting_uploads_ = true;
-      return;
-    }
-    budget_.force_acquire(stored_estimate);
-  }
-  seg->assembly = stored_estimate;
+  // Every store takes the segment as pieces (object_store::put of pieces): no assembled copy
+  // to charge, the frames already are.
   ps.closing.pop_front();
   ps.uploading = true;
   ++uploads_in_flight_;
@@ -239,9 +207,7 @@ std::vector<segment_uploader::upload_result> segment_uploader::write_group(std::
       auto pieces = std::move(it.seg->builder).finish_parts(std::move(it.frames));
       if (!pieces) return fail(std::move(pieces.error()));
       res[i].stored = pieces->size();
-      // Joined into one buffer, the frames' bytes are in that copy: the budget holds the copy.
-      auto assembled = [&] { budget_.release(std::exchange(it.seg->charged, 0)); };
-      if (auto r = write_segment(*group, it.key, *pieces, store_takes_parts_, assembled); !r) return r;
+      if (auto r = write_segment(*group, it.key, *pieces); !r) return r;
       // Uncompressed frames were the open frames' buffers: hand them back for reuse.
       if (opts_.codec == sf::frame_codec::none) res[i].spare_frames = std::move(pieces->frames);
       pieces->frames.clear();
@@ -283,7 +249,6 @@ void segment_uploader::upload_done(const net::topic_partition& tp, open_segment&
   --uploads_in_flight_;
   budget_.release(seg.charged);
   seg.charged = 0;
-  budget_.release(std::exchange(seg.assembly, 0));
   if (auto cur = parts_.find(tp); cur != parts_.end() && cur->second.cur)
     for (auto& f : res.spare_frames) cur->second.cur->builder.recycle_frame(std::move(f));
   res.spare_frames.clear();
@@ -307,11 +272,6 @@ void segment_uploader::upload_done(const net::topic_partition& tp, open_segment&
   totals_.bytes_stored += res.stored;
   log::debug("backup: {} durable, next offset {}", ps.checkpoint.last_segment, ps.checkpoint.next_offset);
   try_start(ps);
-  if (waiting_uploads_) {
-    // Uploads held back for memory: let them try again now that some was freed.
-    waiting_uploads_ = false;
-    for (auto& [other_tp, other] : parts_) try_start(other);
-  }
   hooks_.poke();
 }
 

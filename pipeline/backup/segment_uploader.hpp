@@ -1,5 +1,5 @@
 // pipeline/backup/segment_uploader: a partition's segments from sealing to durable — frames compressed on a
-// worker pool, the segment written (in pieces or as one buffer), then its checkpoint moved (invariant 2).
+// worker pool, the segment written (as pieces, no assembled copy), then its checkpoint moved (invariant 2).
 #pragma once
 
 #include <cstdint>
@@ -29,16 +29,13 @@ namespace kb::pipeline::backup {
                                                                      const open_segment& seg, std::int64_t first,
                                                                      std::int64_t last, const std::string& key);
 
-/// Writes a finished segment. A store that takes pieces gets them in order through one writer
-/// (no assembled copy); otherwise they are joined once into a buffer of the exact size, each
-/// piece freed once copied, and `assembled` runs when the pieces are gone.
+/// Writes a finished segment: header, frames and tail handed to the store as pieces, sent or
+/// written from where they lie (no assembled copy on any store).
 [[nodiscard]] result<void> write_segment(storage::commit_group& group, const std::string& key,
-                                         storage::format::segment_builder::parts& pieces, bool takes_parts,
-                                         const std::function<void()>& assembled);
+                                         const storage::format::segment_builder::parts& pieces);
 /// The same through a group of its own, synced before it returns (the segment is durable).
 [[nodiscard]] result<void> write_segment(storage::object_store& store, const std::string& key,
-                                         storage::format::segment_builder::parts& pieces, bool takes_parts,
-                                         const std::function<void()>& assembled);
+                                         const storage::format::segment_builder::parts& pieces);
 
 /// At most this many segments share one commit group: each holds an open file until the sync, and
 /// the group keeps up to as many folders open (file descriptors: 128 per group in flight).
@@ -126,11 +123,9 @@ class segment_uploader {
   stats& totals_;
   options opts_;
   hooks hooks_;
-  bool store_takes_parts_;
   std::unique_ptr<worker_pool> compress_pool_;
   std::unique_ptr<worker_pool> upload_pool_;
   int uploads_in_flight_ = 0;
-  bool waiting_uploads_ = false;  ///< an upload waits for budget room (retried on each upload_done)
   std::vector<upload_item> ready_;  ///< started (counted in flight), not yet handed to the pool
   bool dispatch_posted_ = false;
   std::size_t groups_in_flight_ = 0;

@@ -83,25 +83,40 @@ class blob_store final : public object_store {
     return put_single(key, data, false);
   }
 
+  result<void> put(std::string_view key, byte_pieces pieces) override {
+    if (auto ok = validate_key(key); !ok) return ok;
+    if (pieces_size(pieces) > options_.block_size) return put_blocks(key, pieces);
+    return put_single(key, pieces, false);
+  }
+
   result<void> put_if_absent(std::string_view key, byte_view data) override {
     if (auto ok = validate_key(key); !ok) return ok;
     return put_single(key, data, true);
   }
 
   result<void> put_single(std::string_view key, byte_view data, bool if_absent) {
+    return put_single(key, byte_pieces(&data, 1), if_absent);
+  }
+
+  /// One Put Blob whose body is the pieces sent back to back.
+  result<void> put_single(std::string_view key, byte_pieces data, bool if_absent) {
     http_headers headers = write_headers();
     headers.emplace_back("x-ms-blob-type", "BlockBlob");
     headers.emplace_back("Content-Type", "application/octet-stream");
     // Azure checks the body against it and keeps it: a whole-blob read is compared with it.
-    headers.emplace_back("Content-MD5", md5_base64(data));
+    headers.emplace_back("Content-MD5", pieces_md5_base64(data));
     if (if_absent) headers.emplace_back("If-None-Match", "*");
     auto resp = execute("PUT", key, blob_path(key), {}, std::move(headers), data);
     if (!resp) return tl::unexpected(resp.error());
     return {};
   }
 
-  /// A whole object in memory as blocks, sent straight from `data`.
-  result<void> put_blocks(std::string_view key, byte_view data) {
+  result<void> put_blocks(std::string_view key, byte_view data) { return put_blocks(key, byte_pieces(&data, 1)); }
+
+  /// A whole object in memory as blocks, sent straight from where its pieces lie (a block may
+  /// span pieces: no copy).
+  result<void> put_blocks(std::string_view key, byte_pieces data) {
+    const std::vector<std::vector<byte_view>> blocks = split_parts(data, options_.block_size);
     const std::string name(key);
     const std::string tag = new_tag();
     const std::size_t parallel = std::max<std::size_t>(1, options_.max_parallel_blocks);
@@ -114,10 +129,10 @@ class blob_store final : public object_store {
       if (!r && !failed) failed = r.error();
     };
     int index = 0;
-    for (std::size_t at = 0; at < data.size() && !failed; at += options_.block_size, ++index) {
+    for (std::size_t i = 0; i < blocks.size() && !failed; ++i, ++index) {
       while (in_flight.size() >= parallel && !failed) wait_oldest();
       if (failed) break;
-      const byte_view piece = data.subspan(at, std::min(options_.block_size, data.size() - at));
+      const byte_pieces piece(blocks[i]);
       ids.push_back(block_id(tag, index));
       in_flight.push_back(std::async(std::launch::async, [this, &name, id = ids.back(), piece] {
         return put_block(name, id, piece);
@@ -128,7 +143,7 @@ class blob_store final : public object_store {
     return put_block_list(key, ids);
   }
 
-  result<void> put_block(const std::string& key, const std::string& id, byte_view data) {
+  result<void> put_block(const std::string& key, const std::string& id, byte_pieces data) {
     auto resp = execute("PUT", key, blob_path(key), {{"comp", "block"}, {"blockid", id}}, write_headers(), data);
     if (!resp) return tl::unexpected(resp.error());
     return {};
@@ -139,7 +154,8 @@ class blob_store final : public object_store {
     http_headers headers = write_headers();
     headers.emplace_back("Content-Type", "application/xml");
     headers.emplace_back("x-ms-blob-content-type", "application/octet-stream");
-    auto resp = execute("PUT", key, blob_path(key), {{"comp", "blocklist"}}, std::move(headers), bytes_of(body));
+    const byte_view list = bytes_of(body);
+    auto resp = execute("PUT", key, blob_path(key), {{"comp", "blocklist"}}, std::move(headers), byte_pieces(&list, 1));
     if (!resp) return tl::unexpected(resp.error());
     return {};
   }
@@ -151,9 +167,9 @@ class blob_store final : public object_store {
     // in it. A mismatch is read again; ranged segment reads rely on the segment's checksums.
     std::string why;
     for (int attempt = 1; attempt <= 3; ++attempt) {
-      auto resp = execute("GET", key, blob_path(key), {}, read_headers(), {});
+      byte_vector out;  // the body lands here, not in a string copied after
+      auto resp = execute("GET", key, blob_path(key), {}, read_headers(), {}, &out);
       if (!resp) return tl::unexpected(resp.error());
-      byte_vector out(resp->body.begin(), resp->body.end());
       const std::string kept = resp->header("content-md5");
       if (kept.empty()) return out;
       const std::string got = md5_base64(out);
@@ -184,17 +200,19 @@ class blob_store final : public object_store {
     const std::uint64_t last = length > UINT64_MAX - offset ? UINT64_MAX : offset + length - 1;
     http_headers headers = read_headers();
     headers.emplace_back("x-ms-range", fmt::format("bytes={}-{}", offset, last));
-    auto resp = execute("GET", key, blob_path(key), {}, std::move(headers), {});
+    // The range lands straight in the buffer returned (no second copy from a string).
+    byte_vector out;
+    out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, 64u << 20)));
+    auto resp = execute("GET", key, blob_path(key), {}, std::move(headers), {}, &out);
     if (!resp) return tl::unexpected(resp.error());
     if (resp->status == 200 && offset > 0) {
-      if (offset >= resp->body.size()) {
+      // A server that ignored the range sent the whole blob: cut it here.
+      if (offset >= out.size()) {
         return fail(errc::invalid_argument, fmt::format("range at offset {} is past the end of '{}'", offset, key));
       }
-      const auto n = std::min<std::uint64_t>(length, resp->body.size() - offset);
-      return byte_vector(resp->body.begin() + static_cast<std::ptrdiff_t>(offset),
-                         resp->body.begin() + static_cast<std::ptrdiff_t>(offset + n));
+      out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(offset));
     }
-    if (resp->body.empty()) {
+    if (out.empty()) {
       // Azure answers a range past the end with 416; Azurite with 206 and "bytes 1000-999/1000".
       const std::string cr = resp->header("content-range");
       const auto slash = cr.rfind('/');
@@ -208,7 +226,6 @@ class blob_store final : public object_store {
         }
       }
     }
-    byte_vector out(resp->body.begin(), resp->body.end());
     if (out.size() > length) out.resize(static_cast<std::size_t>(length));
     return out;
   }
@@ -397,9 +414,11 @@ class blob_store final : public object_store {
     return {make_error_code(errc::io), fmt::format("{} failed: {}", what, detail)};
   }
 
-  /// Authenticates and sends with bounded, jittered retries. `key` is for messages only.
+  /// Authenticates and sends with bounded, jittered retries; the body's pieces go back to back,
+  /// a 2xx answer's body lands in `download` when given. `key` is for messages only.
   result<http_response_data> execute(const std::string& method, std::string_view key, const std::string& path,
-                                     query_list query, http_headers headers, byte_view body) {
+                                     query_list query, http_headers headers, byte_pieces body,
+                                     byte_vector* download = nullptr) {
     std::string query_text;
     for (const auto& [n, v] : query) {
       query_text += query_text.empty() ? "?" : "&";
@@ -423,7 +442,7 @@ class blob_store final : public object_store {
       all.emplace_back("x-ms-date", rfc1123_date(options_.clock()));
       all.emplace_back("x-ms-version", std::string(blob_api_version));
       if (options_.auth == auth_mode::shared_key) {
-        signing_request sr{method, path, query, all, body.size()};
+        signing_request sr{method, path, query, all, pieces_size(body)};
         auto auth = shared_key_authorization(sr, options_.account, options_.account_key.reveal());
         if (!auth) return tl::unexpected(auth.error());
         all.emplace_back("Authorization", std::move(*auth));
@@ -433,7 +452,10 @@ class blob_store final : public object_store {
         all.emplace_back("Authorization", "Bearer " + *token);
       }
       log::debug("azure: {} {}{} (attempt {})", method, origin, path, ++attempt);
-      return transport_.perform(method, url, all, body);
+      http_request h{method, url, std::move(all), {}, download};
+      for (const byte_view p : body)
+        if (!p.empty()) h.body.push_back(p);
+      return transport_.perform(h);
     };
     r.to_error = [&](const http_response_data& resp) { return to_error(resp, method, key); };
     return send_with_retries(r);
@@ -474,7 +496,8 @@ result<void> blob_writer::flush_block() {
   buffer_ = byte_vector();
   ids_.push_back(block_id(tag_, static_cast<int>(ids_.size())));
   in_flight_.push_back(std::async(std::launch::async, [this, data, id = ids_.back()] {
-    return store_.put_block(key_, id, *data);
+    const byte_view block(*data);
+    return store_.put_block(key_, id, byte_pieces(&block, 1));
   }));
   return {};
 }

@@ -114,14 +114,12 @@ class gcs_store final : public object_store {
 
   [[nodiscard]] const gcs_options& options() const noexcept { return options_; }
 
-  result<void> put(std::string_view key, byte_view data) override {
+  result<void> put(std::string_view key, byte_view data) override { return put(key, byte_pieces(&data, 1)); }
+
+  result<void> put(std::string_view key, byte_pieces pieces) override {
     if (auto ok = validate_key(key); !ok) return ok;
-    if (data.size() > options_.chunk_size) {
-      gcs_writer w(*this, std::string(key));
-      if (auto ok = w.write(data); !ok) return ok;
-      return w.commit();
-    }
-    return put_multipart(key, data, false);
+    if (pieces_size(pieces) > options_.chunk_size) return put_resumable(key, pieces);
+    return put_multipart(key, pieces, false);
   }
 
   result<void> put_if_absent(std::string_view key, byte_view data) override {
@@ -129,9 +127,13 @@ class gcs_store final : public object_store {
     return put_multipart(key, data, true);
   }
 
-  /// One request: JSON metadata (name, crc32c the server verifies) and the media.
   result<void> put_multipart(std::string_view key, byte_view data, bool if_absent) {
-    json::object meta{{"name", object_name(key)}, {"crc32c", crc32c_base64(kb::crc32c(data))}};
+    return put_multipart(key, byte_pieces(&data, 1), if_absent);
+  }
+
+  /// One request: JSON metadata (name, crc32c the server verifies) and the media (its pieces).
+  result<void> put_multipart(std::string_view key, byte_pieces data, bool if_absent) {
+    json::object meta{{"name", object_name(key)}, {"crc32c", crc32c_base64(pieces_crc32c(data))}};
     static constexpr std::string_view boundary = "kafka_backup_gcs_part_boundary_7c1f";
     const std::string head = fmt::format("--{}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{}\r\n--{}\r\n"
                                    "Content-Type: application/octet-stream\r\n\r\n",
@@ -141,9 +143,12 @@ class gcs_store final : public object_store {
                                   url_encode(options_.bucket));
     if (if_absent) url += "&ifGenerationMatch=0";
     url += kms_query();
-    // Metadata and media as one body of three pieces: the object itself is not copied.
-    call c{"POST", url, {{"Content-Type", fmt::format("multipart/related; boundary={}", boundary)}},
-           {as_bytes(head), data, as_bytes(tail)}, key, true};
+    // Metadata, media and closing boundary as one body of pieces: the object itself is not copied.
+    call c{"POST", url, {{"Content-Type", fmt::format("multipart/related; boundary={}", boundary)}}, {}, key, true};
+    c.body.push_back(as_bytes(head));
+    for (const byte_view p : data)
+      if (!p.empty()) c.body.push_back(p);
+    c.body.push_back(as_bytes(tail));
     auto resp = execute(c);
     if (!resp) return tl::unexpected(resp.error());
     return {};
@@ -267,7 +272,63 @@ class gcs_store final : public object_store {
     return fmt::format("gs://{}/{}", options_.bucket, options_.prefix);
   }
 
-  // --- resumable uploads, used by gcs_writer ----------------------------------------------
+  // --- resumable uploads, used by gcs_writer and for pieces larger than a chunk -------------
+
+  /// A whole object larger than one chunk through a resumable session, each chunk sent from
+  /// where its pieces lie (a chunk may span pieces: no copy).
+  result<void> put_resumable(std::string_view key, byte_pieces pieces) {
+    auto session = start_resumable(key);
+    if (!session) return tl::unexpected(session.error());
+    const std::uint64_t total = pieces_size(pieces);
+    const std::uint32_t crc = pieces_crc32c(pieces);
+    const auto chunks = split_parts(pieces, options_.chunk_size);
+    std::uint64_t sent = 0;
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+      const bool last = i + 1 == chunks.size();
+      auto ok = send_whole_chunk(key, *session, sent, chunks[i], last ? std::optional(total) : std::nullopt, crc);
+      if (!ok) {
+        cancel_resumable(key, *session);
+        return ok;
+      }
+    }
+    return {};
+  }
+
+  /// Sends one chunk starting at `sent` until the server holds all of it (it may keep less than
+  /// was sent: 308 with a shorter Range, then the rest goes again); `sent` moves past it.
+  result<void> send_whole_chunk(std::string_view key, const std::string& session, std::uint64_t& sent,
+                                byte_pieces chunk, std::optional<std::uint64_t> total, std::uint32_t crc) {
+    const std::uint64_t base = sent;
+    const std::uint64_t end = base + pieces_size(chunk);
+    for (int round = 0; round < 8; ++round) {
+      const std::vector<byte_view> rest = drop_front(chunk, sent - base);
+      auto held = send_chunk(key, session, sent, rest, total, crc);
+      if (!held) return tl::unexpected(held.error());
+      if (*held >= end) {
+        sent = end;
+        return {};
+      }
+      if (*held < sent) {
+        return fail(errc::io, fmt::format("GCS lost part of the resumable upload of '{}' (holds {} bytes, {} were "
+                                          "confirmed)",
+                                          key, *held, sent));
+      }
+      sent = *held;
+    }
+    return fail(errc::io, fmt::format("GCS kept refusing part of the resumable upload of '{}'", key));
+  }
+
+  /// The pieces without their first `n` bytes.
+  static std::vector<byte_view> drop_front(byte_pieces pieces, std::uint64_t n) {
+    std::vector<byte_view> out;
+    for (byte_view p : pieces) {
+      const auto skip = static_cast<std::size_t>(std::min<std::uint64_t>(n, p.size()));
+      n -= skip;
+      p = p.subspan(skip);
+      if (!p.empty()) out.push_back(p);
+    }
+    return out;
+  }
 
   result<std::string> start_resumable(std::string_view key) {
     const json::object meta{{"name", object_name(key)}};
@@ -289,20 +350,22 @@ class gcs_store final : public object_store {
   /// Sends bytes [start, start + data.size()) of a session; `total` set on the last chunk.
   /// Returns how many bytes the server holds afterwards.
   result<std::uint64_t> send_chunk(std::string_view key, const std::string& session, std::uint64_t start,
-                                   byte_view data, std::optional<std::uint64_t> total, std::uint32_t crc) {
+                                   byte_pieces data, std::optional<std::uint64_t> total, std::uint32_t crc) {
+    const std::uint64_t length = pieces_size(data);
     http_headers headers;
     const std::string size = total ? std::to_string(*total) : "*";
-    if (data.empty()) {
+    if (length == 0) {
       headers.emplace_back("Content-Range", fmt::format("bytes */{}", size));
     } else {
-      headers.emplace_back("Content-Range", fmt::format("bytes {}-{}/{}", start, start + data.size() - 1, size));
+      headers.emplace_back("Content-Range", fmt::format("bytes {}-{}/{}", start, start + length - 1, size));
     }
     if (total) headers.emplace_back("X-Goog-Hash", "crc32c=" + crc32c_base64(crc));
     call c{"PUT", session, std::move(headers), {}, key, false, true};
-    if (!data.empty()) c.body.push_back(data);
+    for (const byte_view p : data)
+      if (!p.empty()) c.body.push_back(p);
     auto resp = execute(c);
     if (!resp) return tl::unexpected(resp.error());
-    if (resp->status != 308) return start + data.size();
+    if (resp->status != 308) return start + length;
     // 308: "Range: bytes=0-N" says what the server holds (absent: nothing).
     const std::string range = resp->header("range");
     if (range.empty()) return std::uint64_t{0};
@@ -503,26 +566,11 @@ result<void> gcs_writer::send_chunk(bool last) {
     if (!s) return tl::unexpected(s.error());
     session_ = std::move(*s);
   }
-  const std::uint64_t base = sent_;
-  const std::uint64_t end = base + buffer_.size();
-  // The server may keep less than was sent (308 with a shorter Range): send the rest again.
-  for (int round = 0; round < 8; ++round) {
-    const byte_view rest = byte_view(buffer_).subspan(static_cast<std::size_t>(sent_ - base));
-    auto held = store_.send_chunk(key_, session_, sent_, rest, last ? std::optional(written_) : std::nullopt, crc_);
-    if (!held) return tl::unexpected(held.error());
-    if (*held >= end) {
-      sent_ = end;
-      buffer_.clear();
-      return {};
-    }
-    if (*held < sent_) {
-      return fail(errc::io, fmt::format("GCS lost part of the resumable upload of '{}' (holds {} bytes, {} were "
-                                        "confirmed)",
-                                        key_, *held, sent_));
-    }
-    sent_ = *held;
-  }
-  return fail(errc::io, fmt::format("GCS kept refusing part of the resumable upload of '{}'", key_));
+  const byte_view chunk(buffer_);
+  auto ok = store_.send_whole_chunk(key_, session_, sent_, byte_pieces(&chunk, chunk.empty() ? 0 : 1),
+                                    last ? std::optional(written_) : std::nullopt, crc_);
+  if (ok) buffer_.clear();
+  return ok;
 }
 
 result<void> gcs_writer::commit() {

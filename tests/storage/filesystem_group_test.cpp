@@ -122,6 +122,7 @@ TEST_F(FilesystemGroup, BadKeysAreRefusedAtOnce) {
 /// A store without its own group gets the default one: every put durable and visible at once.
 class memory_store final : public object_store {
  public:
+  using object_store::put;  // put(key, pieces): joined, then put below
   result<void> put(std::string_view key, byte_view data) override {
     objects_[std::string(key)] = byte_vector(data.begin(), data.end());
     return {};

@@ -292,6 +292,10 @@ class gated_store final : public storage::object_store {
     wait_if_segment(key);
     return inner_.put(key, data);
   }
+  result<void> put(std::string_view key, storage::byte_pieces pieces) override {
+    wait_if_segment(key);
+    return inner_.put(key, pieces);
+  }
   result<void> put_if_absent(std::string_view key, byte_view data) override { return inner_.put_if_absent(key, data); }
   result<byte_vector> get(std::string_view key) override { return inner_.get(key); }
   result<byte_vector> get_range(std::string_view key, std::uint64_t offset, std::uint64_t length) override {
