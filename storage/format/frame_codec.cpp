@@ -268,4 +268,11 @@ kb::result<byte_vector> decode_frame(frame_codec codec, byte_view stored, std::u
   return fail(errc::unsupported, fmt::format("unknown frame codec {}", static_cast<int>(codec)));
 }
 
+kb::result<byte_vector> decode_frame(frame_codec codec, byte_vector&& stored, std::uint32_t raw_size) {
+  if (codec != frame_codec::none) return decode_frame(codec, byte_view(stored), raw_size);
+  if (stored.size() != raw_size)
+    return fail(errc::corrupt, fmt::format("uncompressed frame holds {} bytes, the index says {}", stored.size(), raw_size));
+  return std::move(stored);
+}
+
 }  // namespace kb::storage::format

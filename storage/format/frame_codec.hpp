@@ -18,5 +18,9 @@ enum class frame_codec : std::uint8_t { none = 0, lz4 = 1, zstd = 2 };
 /// The inverse; `raw_size` comes from the frame_entry and bounds the output.
 [[nodiscard]] kb::result<byte_vector> decode_frame(frame_codec codec, byte_view stored,
                                                    std::uint32_t raw_size);
+/// The same for a stored frame the caller gives up (a ranged read): `none` hands the buffer
+/// back as the raw frame instead of copying it.
+[[nodiscard]] kb::result<byte_vector> decode_frame(frame_codec codec, byte_vector&& stored,
+                                                   std::uint32_t raw_size);
 
 }  // namespace kb::storage::format

@@ -86,7 +86,7 @@ kb::result<byte_vector> read_frame(object_store& store, std::string_view key, co
     return fail(errc::corrupt, fmt::format("segment {}: frame {} range read returned {} of {} bytes (truncated?)", key,
                                            frame, stored->size(), f.stored_size));
   if (xxh3(*stored) != f.xxh3) return fail(errc::corrupt, fmt::format("segment {}: frame {} checksum mismatch", key, frame));
-  auto raw = decode_frame(index.header.codec, *stored, f.raw_size);
+  auto raw = decode_frame(index.header.codec, std::move(*stored), f.raw_size);  // none: moved, not copied
   if (!raw) return fail(errc::corrupt, fmt::format("segment {}: frame {} ({}): {}", key, frame,
                                                    frame_codec_name(index.header.codec), raw.error().message));
   return raw;

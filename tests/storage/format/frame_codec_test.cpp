@@ -382,5 +382,24 @@ TEST(FrameCodec, ZstdLevelChangesTheOutput) {
   EXPECT_LT(best->size(), fast->size());
 }
 
+TEST(decode_frame, an_uncompressed_frame_given_up_is_handed_back_not_copied) {
+  byte_vector stored{1, 2, 3, 4};
+  const std::uint8_t* where = stored.data();
+  auto raw = decode_frame(frame_codec::none, std::move(stored), 4);
+  ASSERT_TRUE(raw) << raw.error().message;
+  EXPECT_EQ(raw->data(), where);  // the same buffer: a ranged read's body becomes the frame
+  EXPECT_EQ(*raw, (byte_vector{1, 2, 3, 4}));
+  auto wrong = decode_frame(frame_codec::none, byte_vector{1, 2}, 3);
+  ASSERT_FALSE(wrong);
+  EXPECT_TRUE(wrong.error().is(errc::corrupt));
+  // A compressed frame given up decodes as from a view.
+  const byte_vector plain(1000, 7);
+  auto packed = encode_frame(frame_codec::zstd, 3, plain);
+  ASSERT_TRUE(packed);
+  auto back = decode_frame(frame_codec::zstd, std::move(*packed), 1000);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, plain);
+}
+
 }  // namespace
 }  // namespace kb::storage::format
