@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "base/base64.hpp"
+#include "base/crc32c.hpp"
 #include "storage/gcs/gcs_location.hpp"
 #include "storage/gcs/gcs_store.hpp"
 
@@ -233,6 +235,37 @@ TEST(GcsStore, WriterUploadsResumableChunksAndResendsWhatTheServerDidNotKeep) {
   EXPECT_EQ(http.seen[3].header("Content-Range"), fmt::format("bytes {}-{}/{}", chunk, data.size() - 1, data.size()));
   EXPECT_TRUE(http.seen[3].header("X-Goog-Hash").starts_with("crc32c="));
   EXPECT_EQ(http.seen[3].body, data.substr(chunk));
+}
+
+TEST(GcsStore, PiecesAboveAChunkGoResumableChunksCutAcrossPiecesAndResendFromInsideAPiece) {
+  scripted http;
+  int fetches = 0;
+  constexpr std::size_t chunk = 256u << 10;
+  const std::string session = "http://127.0.0.1:4443/upload/resumable/def";
+  http.replies = {reply(200, "", {{"location", session}}),
+                  reply(308, "", {{"range", "bytes=0-499"}}),  // kept only part of the first piece
+                  reply(308, "", {{"range", fmt::format("bytes=0-{}", chunk - 1)}}),
+                  reply(200, R"({"name":"prod/seg"})")};
+  auto store = store_with(http, fetches, chunk);
+  std::string data(chunk + 6000, 'x');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 26);
+  const byte_view all = as_bytes(data);
+  // The chunk boundary falls inside the second piece; one piece is empty.
+  const std::vector<byte_view> pieces{all.first(1000), byte_view{}, all.subspan(1000, chunk), all.subspan(chunk + 1000)};
+  ASSERT_TRUE(store->put("seg", byte_pieces(pieces)));
+  ASSERT_EQ(http.seen.size(), 4u);
+  EXPECT_NE(http.seen[0].url.find("uploadType=resumable"), std::string::npos);
+  EXPECT_EQ(http.seen[1].header("Content-Range"), fmt::format("bytes 0-{}/*", chunk - 1));
+  EXPECT_EQ(http.seen[1].body, data.substr(0, chunk));
+  EXPECT_EQ(http.seen[2].header("Content-Range"), fmt::format("bytes 500-{}/*", chunk - 1));
+  EXPECT_EQ(http.seen[2].body, data.substr(500, chunk - 500));
+  EXPECT_EQ(http.seen[3].header("Content-Range"), fmt::format("bytes {}-{}/{}", chunk, data.size() - 1, data.size()));
+  EXPECT_EQ(http.seen[3].body, data.substr(chunk));
+  // The crc32c GCS checks is that of the whole object, computed over the pieces.
+  const std::uint32_t crc = kb::crc32c(all);
+  const std::uint8_t be[4] = {static_cast<std::uint8_t>(crc >> 24), static_cast<std::uint8_t>(crc >> 16),
+                              static_cast<std::uint8_t>(crc >> 8), static_cast<std::uint8_t>(crc)};
+  EXPECT_EQ(http.seen[3].header("X-Goog-Hash"), "crc32c=" + base64_encode(byte_view(be, 4)));
 }
 
 TEST(GcsStore, SmallWriterCommitIsOneMultipartRequest) {
