@@ -8,7 +8,7 @@
 #include <boost/asio/detached.hpp>
 #include <fmt/format.h>
 
-#include "pipeline/restore/pool_call.hpp"
+#include "pipeline/pool_call.hpp"
 
 // g++ 12 at -O2 misreads Asio's awaitable frame allocator (aligned_new paired with its own
 // operator delete) as a mismatched new/delete in large coroutines (as in target_check.cpp).
@@ -72,7 +72,7 @@ asio::awaitable<kb::result<void>> reader_loop::async_read_partition(std::size_t 
       auto job = [this, &seg, &p, f, next, max_batch]() {
         return read_frame_batches(c_.store, p, seg, f, next, c_.options.plan.window, max_batch);
       };
-      frame_work work = co_await async_on_pool(c_.pool, c_.io, std::move(job));
+      frame_work work = co_await async_call_on_pool(c_.pool, c_.io, std::move(job));
       // No co_await inside a conditional expression: g++ 12 destroys its temporaries twice.
       if (work.err) {
         preparing_bytes_ -= need;
@@ -105,7 +105,7 @@ asio::awaitable<kb::result<void>> reader_loop::async_queue(frame_work& work, std
     co_return kb::result<void>{};
   }
   auto split = [&work, &router, max_batch]() { return route_batches(work.outputs, *router, max_batch); };
-  auto routed = co_await async_on_pool(c_.pool, c_.io, std::move(split));
+  auto routed = co_await async_call_on_pool(c_.pool, c_.io, std::move(split));
   if (!routed) co_return fail(std::move(routed.error()));
   for (auto& [part, batches] : *routed) {
     for (auto& ob : batches) {

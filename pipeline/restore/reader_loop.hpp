@@ -13,12 +13,12 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include "base/error.hpp"
 #include "pipeline/restore/plan.hpp"
 #include "pipeline/restore/producer.hpp"
 #include "pipeline/restore/reader.hpp"
+#include "pipeline/worker_pool.hpp"
 
 namespace kb::storage {
 class object_store;
@@ -34,7 +34,7 @@ class reader_loop {
     const restore_options& options;
     const std::set<std::string>& existing;  ///< target topics that existed before the restore
     boost::asio::io_context& io;
-    boost::asio::thread_pool& pool;
+    worker_pool& pool;
   };
   reader_loop(context c, restore_run& run, producer& prod) : c_(c), run_(run), producer_(prod) {}
 

@@ -1,5 +1,5 @@
 // The restore engine. One io_context thread owns the cluster, the lanes (one per target
-// partition) and the dispatcher; storage reads and batch rewriting run on a small thread pool.
+// partition) and the dispatcher; storage reads and batch rewriting run on a worker_pool (pool_call.hpp).
 #include "pipeline/restore/restore.hpp"
 #include "pipeline/restore/written_report.hpp"
 
@@ -22,7 +22,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
@@ -30,12 +29,12 @@
 #include "pipeline/exception_error.hpp"
 #include "pipeline/memory_budget.hpp"
 #include "pipeline/metrics_server.hpp"
+#include "pipeline/pool_call.hpp"
 #include "pipeline/restore/end_offsets.hpp"
 #include "pipeline/restore/engine_metrics.hpp"
 #include "pipeline/restore/lane.hpp"
 #include "pipeline/restore/offset_map.hpp"
 #include "pipeline/restore/partitioner.hpp"
-#include "pipeline/restore/pool_call.hpp"
 #include "pipeline/restore/producer.hpp"
 #include "pipeline/restore/reader_loop.hpp"
 #include "pipeline/restore/reader.hpp"
@@ -86,7 +85,13 @@ std::vector<topic_summary> topic_summaries(const restore_plan& plan, const resto
 class engine {
  public:
   engine(storage::object_store& store, const restore_options& o, restore_plan plan)
-      : store_(store), o_(o), plan_(std::move(plan)), pool_(2), checkpoint_wake_(io_.get_executor()) {
+      : store_(store),
+        o_(o),
+        plan_(std::move(plan)),
+        // Each reader has at most one call in flight, the state file one more: with this much room
+        // submit never blocks (it would block the io thread).
+        pool_(2, std::size_t{o.max_concurrent_partitions} + 16),
+        checkpoint_wake_(io_.get_executor()) {
     run_.stop = o.stop;
   }
 
@@ -98,7 +103,7 @@ class engine {
       if (metrics_) metrics_->stop();  // an idle scraper must not keep io_.run() going
     });
     io_.run();
-    pool_.join();
+    pool_.shutdown();
     if (!outcome) return fail(errc::internal, "the restore engine stopped without a result");
     if (!*outcome) return fail(std::move(outcome->error()));
     return std::move(summary_);
@@ -108,7 +113,7 @@ class engine {
   // ---- helpers ----------------------------------------------------------------------------
   template <class F>
   auto on_pool(F f) {
-    return async_on_pool(pool_, io_, std::move(f));
+    return async_call_on_pool(pool_, io_, std::move(f));
   }
 
   asio::awaitable<void> sleep(std::chrono::milliseconds d) {
@@ -450,7 +455,7 @@ class engine {
   const restore_options& o_;
   restore_plan plan_;
   asio::io_context io_;
-  asio::thread_pool pool_;
+  worker_pool pool_;  ///< storage reads, frame checks and rewriting, the state file: off the io thread
   wake_signal checkpoint_wake_;  ///< ends the checkpoint loop's sleep once the dispatcher is done
   std::shared_ptr<net::cluster> cluster_;
   restore_run run_;  ///< state, summary and the first fatal error, shared with the producer

@@ -10,13 +10,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
 #include "base/log.hpp"
 #include "pipeline/exception_error.hpp"
-#include "pipeline/restore/pool_call.hpp"
+#include "pipeline/pool_call.hpp"
 #include "pipeline/restore/shared_state.hpp"
 #include "pipeline/wake_signal.hpp"
 #include "pipeline/workers/driver.hpp"
@@ -73,7 +72,7 @@ struct worker_restore::impl {
   restore_plan plan;
   std::vector<source_key> all;  ///< every source partition of the plan
   asio::io_context io;
-  asio::thread_pool pool{1};  ///< reads of the shared state, off the thread that heartbeats
+  worker_pool pool{1};  ///< reads of the shared state, off the thread that heartbeats
   wake_signal wake;
   std::shared_ptr<net::cluster> cluster;
   std::unique_ptr<wk::member_driver> driver;
@@ -117,9 +116,12 @@ struct worker_restore::impl {
   }
 
   asio::awaitable<std::vector<wk::work_item>> async_work() {
-    // The pool thread gets its own copy of the id (totals belong to the io thread).
-    auto load = [this, id = totals.restore_id] { return shared_state(store, plan.backup.backup_id, id).load(all); };
-    auto st = co_await async_on_pool(pool, io, std::move(load));
+    // The pool thread reads its own copy of the id (totals belong to the io thread); the copy lives
+    // in this frame and the lambda captures only references: g++ 12 may destroy by-value captures
+    // moved through a co_await frame twice.
+    const std::string id = totals.restore_id;
+    auto load = [this, &id] { return shared_state(store, plan.backup.backup_id, id).load(all); };
+    auto st = co_await async_call_on_pool(pool, io, std::move(load));
     if (!st) kb::log::warn("restore worker: the shared state cannot be read ({}); partitions are weighted by their "
                            "planned bytes", st.error().message);
     co_return work_items(st);
@@ -242,19 +244,19 @@ struct worker_restore::impl {
   /// the engine over all of them (nothing left to produce) writes the offset report and commits.
   void poll_shared_state() {
     polling = true;
-    asio::post(pool, [this, id = totals.restore_id] {
+    auto read = [this, id = totals.restore_id] {
       auto st = shared_state(store, plan.backup.backup_id, id).load(all);
-      const bool done = st && *st && every_partition_done(**st, all);
-      asio::post(io, [this, done] {
-        polling = false;
-        next_poll = std::chrono::steady_clock::now() + 1s;
-        if (!done || !idle || leaving || revoking || job_running) return;
-        kb::log::info("restore worker {}: every partition is done; committing the groups from the shared state",
-                      member());
-        std::vector<wk::topic_partition> every;
-        for (const auto& [topic, partition] : all) every.push_back({topic, partition});
-        start_job(every, job_generation);
-      });
+      return st && *st && every_partition_done(**st, all);
+    };
+    call_on_pool(pool, io, std::move(read), [this](bool done) {
+      polling = false;
+      next_poll = std::chrono::steady_clock::now() + 1s;
+      if (!done || !idle || leaving || revoking || job_running) return;
+      kb::log::info("restore worker {}: every partition is done; committing the groups from the shared state",
+                    member());
+      std::vector<wk::topic_partition> every;
+      for (const auto& [topic, partition] : all) every.push_back({topic, partition});
+      start_job(every, job_generation);
     });
   }
 
@@ -322,7 +324,7 @@ struct worker_restore::impl {
       gen_stop = true;
       job_thread.join();
     }
-    pool.join();
+    pool.shutdown();
     io.restart();
     io.poll();  // the last posts of the pool
     totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

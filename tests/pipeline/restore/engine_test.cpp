@@ -5,6 +5,8 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <random>
 #include <thread>
 
@@ -22,6 +24,50 @@ namespace {
 
 namespace sf = storage::format;
 using namespace std::chrono_literals;
+
+// Forwards to a store and records the threads that read frames (get_range).
+class read_threads final : public storage::object_store {
+ public:
+  explicit read_threads(storage::object_store& inner) : inner_(inner) {}
+  kb::result<void> put(std::string_view k, byte_view d) override { return inner_.put(k, d); }
+  kb::result<void> put_if_absent(std::string_view k, byte_view d) override { return inner_.put_if_absent(k, d); }
+  kb::result<byte_vector> get(std::string_view k) override { return inner_.get(k); }
+  kb::result<byte_vector> get_range(std::string_view k, std::uint64_t o, std::uint64_t n) override {
+    {
+      const std::lock_guard lock(mutex_);
+      threads_.insert(std::this_thread::get_id());
+      ++reads_;
+    }
+    return inner_.get_range(k, o, n);
+  }
+  kb::result<storage::object_meta> head(std::string_view k) override { return inner_.head(k); }
+  kb::result<std::vector<std::string>> list_prefixes(std::string_view p) override { return inner_.list_prefixes(p); }
+  kb::result<void> remove(std::string_view k) override { return inner_.remove(k); }
+  kb::result<std::unique_ptr<storage::object_writer>> open_writer(std::string_view k) override {
+    return inner_.open_writer(k);
+  }
+  std::string describe() const override { return inner_.describe(); }
+
+  std::set<std::thread::id> threads() const {
+    const std::lock_guard lock(mutex_);
+    return threads_;
+  }
+  int reads() const {
+    const std::lock_guard lock(mutex_);
+    return reads_;
+  }
+
+ protected:
+  kb::result<std::vector<storage::object_info>> do_list(std::string_view p, const storage::list_options& o) override {
+    return inner_.list(p, o);
+  }
+
+ private:
+  storage::object_store& inner_;
+  mutable std::mutex mutex_;
+  std::set<std::thread::id> threads_;
+  int reads_ = 0;
+};
 
 class engine_test : public ::testing::Test {
  protected:
@@ -183,6 +229,26 @@ TEST_F(engine_test, a_partition_that_keeps_failing_names_its_own_last_error) {
   const bool p0 = m.find("producing to t[0] failed 12 times in a row; last error: NOT_ENOUGH_REPLICAS") != std::string::npos;
   const bool p1 = m.find("producing to t[1] failed 12 times in a row; last error: REQUEST_TIMED_OUT") != std::string::npos;
   EXPECT_TRUE(p0 || p1) << m;
+}
+
+// issue #13 item 2: the engine's io thread (the caller's) only drives the network; every frame
+// is read on the engine's worker_pool (planning, before the engine starts, reads on the caller's).
+TEST_F(engine_test, frames_are_read_on_the_pool_never_on_the_io_thread) {
+  backup("t", 3, 20);
+  testing::fake_target_behavior b;
+  b.topics = {{"t", 3}};
+  start_target(std::move(b));
+  const auto o = options(1);
+  auto plan = build_plan(*store_, o.plan);  // planning reads segment indexes on the caller's thread
+  ASSERT_TRUE(plan) << plan.error().message;
+  read_threads store(*store_);
+  auto r = run_restore(store, o, std::move(*plan));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->records, 60u);
+  EXPECT_GE(store.reads(), 3);  // at least one frame per partition
+  const auto threads = store.threads();
+  EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u) << "a frame was read on the io thread";
+  EXPECT_LE(threads.size(), 2u);  // the engine's two pool threads
 }
 
 }  // namespace
