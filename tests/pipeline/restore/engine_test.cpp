@@ -30,6 +30,7 @@ class read_threads final : public storage::object_store {
  public:
   explicit read_threads(storage::object_store& inner) : inner_(inner) {}
   kb::result<void> put(std::string_view k, byte_view d) override { return inner_.put(k, d); }
+  kb::result<void> put(std::string_view k, storage::byte_pieces p) override { return inner_.put(k, p); }
   kb::result<void> put_if_absent(std::string_view k, byte_view d) override { return inner_.put_if_absent(k, d); }
   kb::result<byte_vector> get(std::string_view k) override { return inner_.get(k); }
   kb::result<byte_vector> get_range(std::string_view k, std::uint64_t o, std::uint64_t n) override {
