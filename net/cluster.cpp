@@ -1,7 +1,6 @@
 #include "net/cluster.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,6 +12,7 @@
 
 #include "base/interrupt.hpp"
 #include "base/log.hpp"
+#include "base/url.hpp"
 
 namespace kb::net {
 namespace {
@@ -29,26 +29,12 @@ bool is_permanent(const error& e) {
 }  // namespace
 
 result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view server) {
-  std::string_view host;
-  std::string_view port;
-  if (!server.empty() && server.front() == '[') {
-    const auto close = server.find(']');
-    if (close == std::string_view::npos || close + 1 >= server.size() || server[close + 1] != ':')
-      return fail(errc::config, "bootstrap server '" + std::string(server) + "' is not [ipv6]:port");
-    host = server.substr(1, close - 1);
-    port = server.substr(close + 2);
-  } else {
-    const auto colon = server.rfind(':');
-    if (colon == std::string_view::npos || server.find(':') != colon)
-      return fail(errc::config, "bootstrap server '" + std::string(server) + "' is not host:port");
-    host = server.substr(0, colon);
-    port = server.substr(colon + 1);
+  auto hp = url::parse_host_port(server);
+  if (!hp) {
+    return fail(errc::config, fmt::format("bootstrap server '{}' is not host:port or [ipv6]:port with a port 1-65535: {}",
+                                          server, hp.error().message));
   }
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (host.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535)
-    return fail(errc::config, "bootstrap server '" + std::string(server) + "' has no valid host and port 1-65535");
-  return std::pair<std::string, std::uint16_t>{std::string(host), static_cast<std::uint16_t>(value)};
+  return std::pair<std::string, std::uint16_t>{std::move(hp->host), hp->port};
 }
 
 std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds base, std::chrono::milliseconds max,

@@ -11,27 +11,14 @@
 #include "base/log.hpp"
 #include "base/base64.hpp"
 #include "base/token_time.hpp"
+#include "base/url.hpp"
 
 namespace kb::net {
 namespace {
 
 using sys_clock = std::chrono::system_clock;
 
-std::string form_encode(std::string_view text) {
-  static constexpr char digits[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(digits[c >> 4]);
-      out.push_back(digits[c & 0x0f]);
-    }
-  }
-  return out;
-}
+std::string form_encode(std::string_view text) { return url::percent_encode(text); }
 
 std::string trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();

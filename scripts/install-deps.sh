@@ -66,7 +66,7 @@ die() { echo "install-deps: ERROR: $*" >&2; exit 1; }
 step_done() { say "$1 ($(( $(now) - $2 )) s)"; }
 
 APT_PKGS=(meson ninja-build pkg-config g++ clang-14 clang-tidy-14 clang-format-14
-  libclang-rt-14-dev libboost1.81-dev libboost-json1.81-dev libssl-dev libsasl2-dev libzstd-dev
+  libclang-rt-14-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsasl2-dev libzstd-dev
   liblz4-dev libxxhash-dev libsnappy-dev zlib1g-dev libyaml-cpp-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libexpected-dev libfmt-dev libcli11-dev kcat openssl curl ccache
   iproute2 python3-venv

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "base/url.hpp"
 #include "storage/xml.hpp"
 
 namespace kb::storage {
@@ -9,20 +10,6 @@ namespace {
 
 constexpr std::string_view sts_version = "2011-06-15";
 constexpr std::string_view form_type = "application/x-www-form-urlencoded; charset=utf-8";
-
-struct url_parts {
-  std::string host;
-  std::string path;
-};
-
-url_parts split_url(std::string_view url) {
-  if (auto p = url.find("://"); p != std::string_view::npos) url.remove_prefix(p + 3);
-  const auto slash = url.find('/');
-  url_parts out;
-  out.host = std::string(url.substr(0, slash));
-  out.path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
-  return out;
-}
 
 std::string trimmed_endpoint(std::string_view endpoint) {
   std::string e(endpoint);
@@ -32,7 +19,7 @@ std::string trimmed_endpoint(std::string_view endpoint) {
 
 }  // namespace
 
-std::string form_encode(std::string_view text) { return sigv4::uri_encode(text, false); }
+std::string form_encode(std::string_view text) { return url::percent_encode(text); }
 
 std::string sts_endpoint(std::string_view configured, std::string_view region, const env_lookup& env) {
   if (!configured.empty()) return std::string(configured);
@@ -61,11 +48,12 @@ http_exchange sts_assume_role_request(std::string_view endpoint, std::string_vie
   ex.url = trimmed_endpoint(endpoint);
   ex.body = fmt::format("Action=AssumeRole&Version={}&RoleArn={}&RoleSessionName={}", sts_version,
                         form_encode(role_arn), form_encode(session_name));
-  const url_parts parts = split_url(ex.url);
+  // What is signed must be what is sent: the host[:port] and the path with its one trailing '/'.
+  const auto parts = url::parse_http_url(ex.url);
   sigv4::request req;
   req.method = "POST";
-  req.host = parts.host;
-  req.path = parts.path;
+  req.host = parts ? parts->authority : std::string();  // a bad endpoint fails at the request, naming it
+  req.path = (parts ? parts->path : std::string()) + "/";
   req.headers = {{"Content-Type", std::string(form_type)}};
   req.payload_hash = sigv4::sha256_hex(as_bytes(ex.body));
   sigv4::options opts;

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "base/interrupt.hpp"
+#include "base/url.hpp"
 
 namespace kb::storage {
 namespace {
@@ -330,24 +331,7 @@ kb::error http_failure_error(const http_response_data& r, std::string_view what,
   return {make_error_code(errc::io), fmt::format("{} failed: {}", what, r.failure_text)};
 }
 
-std::string url_encode(std::string_view text, bool keep_slash) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                            c == '-' || c == '_' || c == '.' || c == '~';
-    if (unreserved || (keep_slash && c == '/')) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
+std::string url_encode(std::string_view text, bool keep_slash) { return url::percent_encode(text, keep_slash); }
 
 std::string form_body(const http_headers& fields) {
   std::string out;

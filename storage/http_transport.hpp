@@ -92,7 +92,8 @@ http_send_fn send_through(std::shared_ptr<http_transport> transport);
 kb::error http_failure_error(const http_response_data& r, std::string_view what, std::string_view endpoint,
                              std::string_view setting, std::chrono::milliseconds stall_timeout);
 
-/// RFC 3986 percent-encoding of everything but unreserved characters; '/' kept when `keep_slash`.
+/// RFC 3986 percent-encoding of everything but unreserved characters; '/' kept when `keep_slash`
+/// (url::percent_encode, on Boost.URL).
 std::string url_encode(std::string_view text, bool keep_slash = false);
 
 /// "a=1&b=x%20y": an application/x-www-form-urlencoded body or query, each part url_encoded.

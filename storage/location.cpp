@@ -5,18 +5,12 @@
 
 #include <fmt/format.h>
 
+#include "base/url.hpp"
 #include "storage/filesystem_store.hpp"
 #include "storage/gcs/gcs_location.hpp"
 
 namespace kb::storage {
 namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool valid_bucket(std::string_view bucket) noexcept {
   if (bucket.empty() || bucket.size() > 255) return false;
@@ -37,36 +31,32 @@ result<bool> parse_bool(std::string_view text, std::string_view key) {
 }
 
 result<std::string> normalize_endpoint(std::string_view endpoint) {
-  std::string out(endpoint);
-  while (!out.empty() && out.back() == '/') out.pop_back();
-  const bool http = out.starts_with("http://");
-  const bool https = out.starts_with("https://");
-  const std::size_t host_start = http ? 7 : https ? 8 : 0;
-  if (host_start == 0 || out.size() == host_start) {
+  auto u = url::parse_http_url(endpoint);
+  if (!u) {
     return fail(errc::invalid_argument,
                 fmt::format("S3 endpoint '{}' must be an http:// or https:// URL such as "
-                            "http://127.0.0.1:7070",
-                            endpoint));
+                            "http://127.0.0.1:7070: {}",
+                            url::redact(endpoint), u.error().message));
   }
-  if (out.find_first_of("/?#", host_start) != std::string::npos) {
+  if (!u->path.empty() || u->has_query || u->has_fragment) {
     return fail(errc::invalid_argument,
                 fmt::format("S3 endpoint '{}' must not have a path; put the bucket and prefix in "
                             "the s3:// URL",
                             endpoint));
   }
-  return out;
+  return std::move(u->text);
 }
 
-result<location> parse_s3(std::string_view rest) {
-  auto parts = split_bucket_url(rest);
+result<location> parse_s3(std::string_view url) {
+  auto parts = split_bucket_url(url);
   if (!parts) return tl::unexpected(parts.error());
   location out;
   out.kind = backend_kind::s3;
   out.bucket = std::move(parts->bucket);
   if (!valid_bucket(out.bucket)) {
     return fail(errc::invalid_argument,
-                fmt::format("storage URL s3://{} has no valid bucket name; use s3://bucket/prefix",
-                            rest.substr(0, rest.find('?'))));
+                fmt::format("storage URL {} has no valid bucket name; use s3://bucket/prefix",
+                            url::redact(url.substr(0, url.find('?')))));
   }
   out.prefix = std::move(parts->prefix);
   for (const auto& [key, value] : parts->query) {
@@ -101,51 +91,17 @@ std::optional<std::string> non_empty(const env_lookup& env, std::string_view nam
 
 }  // namespace
 
-result<std::string> percent_decode(std::string_view text, std::string_view what) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    const int hi = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
-    const int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-    if (hi < 0 || lo < 0) {
-      return fail(errc::invalid_argument, fmt::format("bad %-escape in the {} of a storage URL", what));
-    }
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
+result<bucket_url> split_bucket_url(std::string_view url) {
+  auto parts = url::parse_lenient(url);
+  if (!parts) {
+    return fail(errc::invalid_argument, fmt::format("storage URL '{}': {}", url::redact(url), parts.error().message));
   }
-  return out;
-}
-
-result<bucket_url> split_bucket_url(std::string_view rest) {
   bucket_url out;
-  std::string_view query;
-  if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
-  const auto slash = rest.find('/');
-  out.bucket = std::string(rest.substr(0, slash));
-  if (slash != std::string_view::npos) {
-    auto decoded = percent_decode(rest.substr(slash + 1), "prefix");
-    if (!decoded) return tl::unexpected(decoded.error());
-    auto prefix = normalize_prefix(*decoded);
-    if (!prefix) return tl::unexpected(prefix.error());
-    out.prefix = std::move(*prefix);
-  }
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), "query");
-    if (!value) return tl::unexpected(value.error());
-    out.query.emplace_back(std::string(pair.substr(0, eq)), std::move(*value));
-  }
+  out.bucket = std::move(parts->authority);
+  auto prefix = normalize_prefix(parts->path);
+  if (!prefix) return tl::unexpected(prefix.error());
+  out.prefix = std::move(*prefix);
+  out.query = std::move(parts->query);
   return out;
 }
 
@@ -215,41 +171,46 @@ result<location> parse_location(std::string_view url) {
     return out;
   }
   const std::string_view scheme = url.substr(0, scheme_end);
-  const std::string_view rest = url.substr(scheme_end + 3);
+  if (scheme != "file" && scheme != "s3" && scheme != "azure" && scheme != "gcs" && scheme != "gs") {
+    return fail(errc::invalid_argument,
+                fmt::format("unknown storage URL scheme '{}://'; use a path, file:///abs/path, "
+                            "s3://bucket/prefix, azure://ACCOUNT/CONTAINER/prefix or gs://bucket/prefix",
+                            url::redact(scheme)));
+  }
+  auto parts = url::parse_lenient(url);
+  if (!parts) {
+    return fail(errc::invalid_argument, fmt::format("storage URL '{}': {}", url::redact(url), parts.error().message));
+  }
+  if (parts->has_password) {
+    return fail(errc::invalid_argument,
+                fmt::format("storage URL '{}' carries user:password@; credentials do not belong in the URL: set them "
+                            "in the storage section of the config or in the environment",
+                            url::redact(url)));
+  }
   if (scheme == "file") {
-    std::string_view path = rest;
-    if (path.starts_with("localhost/")) path.remove_prefix(9);
-    if (!path.starts_with("/")) {
+    if ((!parts->authority.empty() && parts->authority != "localhost") || !parts->path.starts_with('/')) {
       return fail(errc::invalid_argument,
-                  fmt::format("file URL '{}' must name an absolute path: file:///abs/path", url));
+                  fmt::format("file URL '{}' must name an absolute path: file:///abs/path", url::redact(url)));
     }
-    auto decoded = percent_decode(path, "path");
-    if (!decoded) return tl::unexpected(decoded.error());
     location out;
-    out.path = std::move(*decoded);
+    out.path = std::move(parts->path);
     return out;
   }
-  if (scheme == "s3") return parse_s3(rest);
+  if (scheme == "s3") return parse_s3(url);
   if (scheme == "azure") {
-    auto az = azure::parse_azure_url(rest);
+    auto az = azure::parse_azure_url(*parts, url::redact(url));
     if (!az) return tl::unexpected(az.error());
     location out;
     out.kind = backend_kind::azure;
     out.account = std::move(az->account);
     out.container = std::move(az->container);
     out.endpoint = std::move(az->endpoint);
-    auto decoded = percent_decode(az->prefix, "prefix");
-    if (!decoded) return tl::unexpected(decoded.error());
-    auto prefix = normalize_prefix(*decoded);
+    auto prefix = normalize_prefix(az->prefix);
     if (!prefix) return tl::unexpected(prefix.error());
     out.prefix = std::move(*prefix);
     return out;
   }
-  if (scheme == "gcs" || scheme == "gs") return gcs::parse_gcs_url(scheme, rest);
-  return fail(errc::invalid_argument,
-              fmt::format("unknown storage URL scheme '{}://'; use a path, file:///abs/path, "
-                          "s3://bucket/prefix, azure://ACCOUNT/CONTAINER/prefix or gs://bucket/prefix",
-                          scheme));
+  return gcs::parse_gcs_url(scheme, url);
 }
 
 env_lookup process_environment() {

@@ -50,17 +50,15 @@ result<std::string> normalize_prefix(std::string_view prefix);
 /// or `gcs://…` (?endpoint=).
 result<location> parse_location(std::string_view url);
 
-/// Decodes %XX escapes of one URL part; `what` ("prefix", "query") names it in errors.
-result<std::string> percent_decode(std::string_view text, std::string_view what);
-
-/// `bucket/prefix?k=v&…` (what follows "s3://" or "gs://") split: the bucket as written, the
-/// decoded and normalised prefix, the decoded query pairs in order. Bucket rules are the caller's.
+/// A `scheme://bucket/prefix?k=v&…` URL (s3://, gs://) read through Boost.URL: the bucket as
+/// written, the decoded and normalised prefix, the decoded query pairs in order. Bucket rules are
+/// the caller's.
 struct bucket_url {
   std::string bucket;
   std::string prefix;
   std::vector<std::pair<std::string, std::string>> query;
 };
-result<bucket_url> split_bucket_url(std::string_view rest);
+result<bucket_url> split_bucket_url(std::string_view url);
 
 /// The process environment (env_lookup is declared in storage/aws_credentials.hpp).
 env_lookup process_environment();

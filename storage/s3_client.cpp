@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "base/url.hpp"
 #include "storage/http_retry.hpp"
 #include "storage/s3_error.hpp"
 
@@ -12,9 +13,10 @@ client::client(s3_options options)
     : options_(std::move(options)),
       transport_(http_transport_options{options_.connect_timeout, options_.stall_timeout, options_.ca_file}) {
   if (options_.endpoint.empty()) options_.endpoint = fmt::format("https://s3.{}.amazonaws.com", options_.region);
-  const auto sep = options_.endpoint.find("://");
-  scheme_ = options_.endpoint.substr(0, sep);
-  const std::string host = options_.endpoint.substr(sep + 3);
+  // make_s3_store checked the endpoint; its host[:port] is what the requests go to and sign.
+  auto endpoint = url::parse_http_url(options_.endpoint);
+  scheme_ = endpoint ? endpoint->scheme : "https";
+  const std::string host = endpoint ? endpoint->authority : std::string();
   host_ = options_.path_style ? host : options_.bucket + "." + host;
   if (!options_.clock) options_.clock = [] { return std::chrono::system_clock::now(); };
 }

@@ -7,6 +7,7 @@
 #include "base/base64.hpp"
 #include "base/crc32c.hpp"
 #include "base/log.hpp"
+#include "base/url.hpp"
 #include "storage/s3_client.hpp"
 #include "storage/s3_response.hpp"
 #include "storage/s3_upload.hpp"
@@ -237,9 +238,17 @@ result<std::unique_ptr<object_store>> make_s3_store(s3_options options) {
     return fail(errc::config, fmt::format("S3 part size {} is below the S3 minimum of 5 MiB ({} bytes)",
                                           options.part_size, s3_min_part_size));
   }
-  if (!options.endpoint.empty() && !options.endpoint.starts_with("http://") &&
-      !options.endpoint.starts_with("https://")) {
-    return fail(errc::config, fmt::format("S3 endpoint '{}' must start with http:// or https://", options.endpoint));
+  if (!options.endpoint.empty()) {
+    auto u = url::parse_http_url(options.endpoint);
+    if (!u) {
+      return fail(errc::config, fmt::format("S3 endpoint '{}' must be an http:// or https:// URL: {}",
+                                            url::redact(options.endpoint), u.error().message));
+    }
+    if (!u->path.empty() || u->has_query || u->has_fragment) {
+      return fail(errc::config, fmt::format("S3 endpoint '{}' must not have a path (the bucket goes in "
+                                            "storage.bucket or the s3:// URL)",
+                                            options.endpoint));
+    }
   }
   if (!options.credential_source &&
       (options.credentials.access_key_id.empty() || options.credentials.secret_access_key.empty())) {

@@ -1,6 +1,7 @@
 // `source:` / `target:`: brokers, security, topic selection, connection options.
 #include <regex>
 
+#include "base/url.hpp"
 #include "cli/config/json_util.hpp"
 #include "cli/config/sections.hpp"
 
@@ -8,27 +9,6 @@ namespace kb::cli::config_detail {
 namespace {
 
 namespace json = boost::json;
-
-bool valid_port(std::string_view text) {
-  std::uint32_t port = 0;
-  return parse_integer(text, port) && port >= 1 && port <= 65535;
-}
-
-/// `host:port` or `[v6]:port`.
-bool valid_host_port(std::string_view server) {
-  if (server.empty()) return false;
-  if (server.front() == '[') {
-    const auto close = server.find(']');
-    return close != std::string_view::npos && close > 1 && close + 1 < server.size() &&
-           server[close + 1] == ':' && valid_port(server.substr(close + 2));
-  }
-  const auto colon = server.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  const auto host = server.substr(0, colon);
-  if (host.find(':') != std::string_view::npos) return false;  // bare IPv6 needs brackets
-  if (host.find_first_of(" /\t") != std::string_view::npos) return false;
-  return valid_port(server.substr(colon + 1));
-}
 
 std::vector<std::string> split_servers(const std::vector<std::string>& items) {
   std::vector<std::string> out;
@@ -148,9 +128,9 @@ void validate_security(reader& r, const std::string& path, const security_config
                    "OAUTHBEARER needs sasl_oauthbearer_token_endpoint_url with sasl_oauthbearer_client_id and "
                    "sasl_oauthbearer_client_secret (client credentials), or sasl_oauthbearer_token_file");
       } else {
-        const auto& url = *s.sasl_oauthbearer_token_endpoint_url;
-        if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-          r.error_at(sec + ".sasl_oauthbearer_token_endpoint_url", "must be a URL starting with https:// or http://");
+        if (auto u = url::parse_http_url(*s.sasl_oauthbearer_token_endpoint_url); !u) {
+          r.error_at(sec + ".sasl_oauthbearer_token_endpoint_url",
+                     "must be a URL starting with https:// or http:// (" + u.error().message + ")");
         }
         if (!s.sasl_oauthbearer_client_id || s.sasl_oauthbearer_client_id->empty()) {
           r.error_at(sec + ".sasl_oauthbearer_client_id", "the token endpoint needs sasl_oauthbearer_client_id");
@@ -222,7 +202,7 @@ void read_kafka(reader& r, const YAML::Node& node, const std::string& path, kafk
          if (!list) return;
          auto servers = split_servers(*list);
          for (std::size_t i = 0; i < servers.size(); ++i) {
-           if (!valid_host_port(servers[i])) {
+           if (!url::parse_host_port(servers[i])) {
              const auto item = v.IsSequence() && i < v.size() ? v[i] : v;
              r.error(item.Mark(), fmt::format("{}[{}]", p, i),
                      fmt::format("{} is not host:port (port 1-65535; IPv6 as [addr]:port)",

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 
+#include "base/url.hpp"
 #include "cli/config/json_util.hpp"
 #include "cli/config/sections.hpp"
 #include "storage/aws_credentials.hpp"
@@ -166,11 +167,15 @@ void validate_storage(reader& r, const storage_config& s) {
       }
       break;
   }
-  if (s.endpoint && s.endpoint->rfind("http://", 0) != 0 && s.endpoint->rfind("https://", 0) != 0) {
-    r.error_at("storage.endpoint", "must be a URL starting with http:// or https://");
+  if (s.endpoint) {
+    if (auto u = url::parse_http_url(*s.endpoint); !u) {
+      r.error_at("storage.endpoint", "must be a URL starting with http:// or https:// (" + u.error().message + ")");
+    }
   }
-  if (s.sts_endpoint && s.sts_endpoint->rfind("http://", 0) != 0 && s.sts_endpoint->rfind("https://", 0) != 0) {
-    r.error_at("storage.sts_endpoint", "must be a URL starting with http:// or https://");
+  if (s.sts_endpoint) {
+    if (auto u = url::parse_http_url(*s.sts_endpoint); !u) {
+      r.error_at("storage.sts_endpoint", "must be a URL starting with http:// or https:// (" + u.error().message + ")");
+    }
   }
 }
 

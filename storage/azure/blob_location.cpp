@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "base/url.hpp"
 
 namespace kb::storage::azure {
 namespace {
@@ -36,64 +37,49 @@ std::string env_value(const env_lookup& env, std::string_view name) {
 
 }  // namespace
 
-result<azure_url> parse_azure_url(std::string_view rest) {
+result<azure_url> parse_azure_url(const url::url_parts& parts, std::string_view shown) {
   azure_url out;
-  std::string_view query;
-  if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
-  const auto slash = rest.find('/');
-  const std::string_view authority = rest.substr(0, slash);
-  const std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-  if (const auto at = authority.find('@'); at != std::string_view::npos) {
+  const std::string_view path = std::string_view(parts.path).substr(parts.path.starts_with('/') ? 1 : 0);
+  if (parts.has_userinfo) {
     // CONTAINER@ACCOUNT.blob.core.windows.net/prefix
-    out.container = std::string(authority.substr(0, at));
-    const std::string_view host = authority.substr(at + 1);
+    out.container = parts.user;
+    const std::string_view host = std::string_view(parts.authority).substr(parts.authority.rfind('@') + 1);
     out.account = std::string(host.substr(0, host.find('.')));
     if (host.find('.') == std::string_view::npos) {
       return fail(errc::invalid_argument,
-                  fmt::format("storage URL azure://{}: '{}' is not a blob service host name; {}", rest, host, url_forms));
+                  fmt::format("storage URL {}: '{}' is not a blob service host name; {}", shown, host, url_forms));
     }
     out.endpoint = fmt::format("https://{}", host);
     out.prefix = std::string(path);
   } else {
     // ACCOUNT/CONTAINER/prefix
-    out.account = std::string(authority);
+    out.account = parts.authority;
     const auto cslash = path.find('/');
     out.container = std::string(path.substr(0, cslash));
     if (cslash != std::string_view::npos) out.prefix = std::string(path.substr(cslash + 1));
   }
   if (!valid_account(out.account)) {
     return fail(errc::invalid_argument,
-                fmt::format("storage URL azure://{} has no valid storage account name (3-24 lower-case letters and "
+                fmt::format("storage URL {} has no valid storage account name (3-24 lower-case letters and "
                             "digits); {}",
-                            rest, url_forms));
+                            shown, url_forms));
   }
   if (!valid_container(out.container)) {
     return fail(errc::invalid_argument,
-                fmt::format("storage URL azure://{} has no valid container name (3-63 lower-case letters, digits "
+                fmt::format("storage URL {} has no valid container name (3-63 lower-case letters, digits "
                             "and single hyphens); {}",
-                            rest, url_forms));
+                            shown, url_forms));
   }
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    const std::string_view key = pair.substr(0, eq);
-    const std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+  for (const auto& [key, value] : parts.query) {
     if (key == "endpoint") {
-      std::string e(value);
-      while (!e.empty() && e.back() == '/') e.pop_back();
-      if (!e.starts_with("http://") && !e.starts_with("https://")) {
+      auto u = url::parse_http_url(value);
+      if (!u) {
         return fail(errc::invalid_argument,
                     fmt::format("Azure endpoint '{}' must be an http:// or https:// URL such as "
-                                "http://127.0.0.1:10000",
-                                value));
+                                "http://127.0.0.1:10000: {}",
+                                url::redact(value), u.error().message));
       }
-      out.endpoint = std::move(e);
+      out.endpoint = std::move(u->text);
     } else {
       return fail(errc::invalid_argument,
                   fmt::format("unknown azure:// URL parameter '{}'; known: endpoint (credentials come from the "
@@ -123,12 +109,10 @@ std::string account_endpoint(std::string_view account, std::string_view endpoint
   std::string e(endpoint);
   while (!e.empty() && e.back() == '/') e.pop_back();
   if (e.empty()) return fmt::format("https://{}.blob.core.windows.net", account);
-  const auto scheme_end = e.find("://");
-  const std::size_t host_start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
-  const auto path_start = e.find('/', host_start);
-  if (path_start != std::string::npos) return e;  // already names the account's path
-  const std::string_view host = std::string_view(e).substr(host_start);
-  if (host.starts_with(std::string(account) + ".")) return e;
+  const auto u = url::parse_http_url(e);
+  if (!u) return e;  // make_blob_store refuses it with the reason
+  if (!u->path.empty()) return e;  // already names the account's path
+  if (u->host.starts_with(std::string(account) + ".")) return e;
   return e + "/" + std::string(account);
 }
 

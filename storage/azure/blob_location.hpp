@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/error.hpp"
+#include "base/url.hpp"
 #include "storage/aws_credentials.hpp"
 #include "storage/azure/ad_token.hpp"
 #include "storage/azure/blob_store.hpp"
@@ -21,8 +22,9 @@ struct azure_url {
   std::string endpoint;  ///< from the host (CONTAINER@HOST form) or ?endpoint=; may be empty
 };
 
-/// Parses what follows "azure://". errc::invalid_argument naming the expected forms.
-result<azure_url> parse_azure_url(std::string_view rest);
+/// Reads an azure:// URL's parts; `shown` is the URL as messages show it (redacted).
+/// errc::invalid_argument naming the expected forms.
+result<azure_url> parse_azure_url(const url::url_parts& parts, std::string_view shown);
 
 /// Checks an account and a container name against Azure's rules; errc::config naming
 /// storage.account_name / storage.container_name and the rule.

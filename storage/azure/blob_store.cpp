@@ -13,6 +13,7 @@
 
 #include "base/base64.hpp"
 #include "base/log.hpp"
+#include "base/url.hpp"
 #include "storage/azure/blob_response.hpp"
 #include "storage/azure/shared_key.hpp"
 #include "storage/http_retry.hpp"
@@ -65,10 +66,13 @@ class blob_store final : public object_store {
   explicit blob_store(blob_options options)
       : options_(std::move(options)),
         transport_(http_transport_options{options_.connect_timeout, options_.stall_timeout, options_.ca_file}) {
-    while (!options_.endpoint.empty() && options_.endpoint.back() == '/') options_.endpoint.pop_back();
-    const auto scheme_end = options_.endpoint.find("://");
-    const auto path_start = options_.endpoint.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
-    endpoint_path_ = path_start == std::string::npos ? "" : options_.endpoint.substr(path_start);
+    // make_blob_store checked the endpoint: requests go to its origin, under its path (Azurite's /ACCOUNT).
+    origin_ = options_.endpoint;
+    if (auto u = url::parse_http_url(options_.endpoint)) {
+      options_.endpoint = u->text;
+      origin_ = u->origin();
+      endpoint_path_ = u->path;
+    }
     if (!options_.clock) options_.clock = [] { return std::chrono::system_clock::now(); };
     if (!options_.sas_token.empty() && options_.sas_token.reveal().front() == '?') {
       options_.sas_token = secret_string(options_.sas_token.reveal().substr(1));
@@ -428,10 +432,7 @@ class blob_store final : public object_store {
       query_text += query_text.empty() ? "?" : "&";
       query_text += options_.sas_token.reveal();
     }
-    const auto scheme_end = options_.endpoint.find("://");
-    const auto host_end = options_.endpoint.find('/', scheme_end + 3);
-    const std::string origin = options_.endpoint.substr(0, host_end);
-    const std::string url = origin + path + query_text;
+    const std::string url = origin_ + path + query_text;
     const std::string object = key.empty() ? describe() : fmt::format("'{}' in {}", key, describe());
     int attempt = 0;
     retrying_request r{"azure", method, object,
@@ -451,7 +452,7 @@ class blob_store final : public object_store {
         if (!token) return tl::unexpected(token.error());
         all.emplace_back("Authorization", "Bearer " + *token);
       }
-      log::debug("azure: {} {}{} (attempt {})", method, origin, path, ++attempt);
+      log::debug("azure: {} {}{} (attempt {})", method, origin_, path, ++attempt);
       http_request h{method, url, std::move(all), {}, download};
       for (const byte_view p : body)
         if (!p.empty()) h.body.push_back(p);
@@ -463,6 +464,7 @@ class blob_store final : public object_store {
 
   blob_options options_;
   http_transport transport_;
+  std::string origin_;         ///< "scheme://host[:port]" of the endpoint
   std::string endpoint_path_;
   std::mutex rng_mutex_;
   std::mt19937_64 rng_{std::random_device{}()};
@@ -566,10 +568,10 @@ result<std::unique_ptr<object_store>> make_blob_store(blob_options options) {
   if (options.container.empty()) {
     return fail(errc::config, "Azure storage needs a container (storage.container_name)");
   }
-  if (!options.endpoint.starts_with("http://") && !options.endpoint.starts_with("https://")) {
-    return fail(errc::config, fmt::format("Azure endpoint '{}' must start with http:// or https:// "
-                                          "(storage.endpoint)",
-                                          options.endpoint));
+  if (auto u = url::parse_http_url(options.endpoint); !u) {
+    return fail(errc::config, fmt::format("Azure endpoint '{}' must be an http:// or https:// URL "
+                                          "(storage.endpoint): {}",
+                                          url::redact(options.endpoint), u.error().message));
   }
   switch (options.auth) {
     case auth_mode::shared_key:

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "base/url.hpp"
 #include "storage/gcs/gcs_credentials.hpp"
 #include "storage/gcs/gcs_store.hpp"
 
@@ -10,16 +11,14 @@ namespace kb::storage::gcs {
 namespace {
 
 result<std::string> check_endpoint(std::string_view endpoint, std::string_view what) {
-  std::string out(endpoint);
-  while (!out.empty() && out.back() == '/') out.pop_back();
-  const std::size_t host_start = out.starts_with("http://") ? 7 : out.starts_with("https://") ? 8 : 0;
-  if (host_start == 0 || out.size() == host_start || out.find_first_of("/?#", host_start) != std::string::npos) {
+  auto u = url::parse_http_url(endpoint);
+  if (!u || !u->path.empty() || u->has_query || u->has_fragment) {
     return fail(errc::invalid_argument,
                 fmt::format("GCS {} '{}' must be an http:// or https:// URL without a path, such as "
-                            "http://127.0.0.1:4443",
-                            what, endpoint));
+                            "http://127.0.0.1:4443{}",
+                            what, url::redact(endpoint), u ? std::string() : ": " + u.error().message));
   }
-  return out;
+  return std::move(u->text);
 }
 
 }  // namespace
@@ -35,17 +34,17 @@ bool valid_bucket_name(std::string_view b) noexcept {
   return true;
 }
 
-result<location> parse_gcs_url(std::string_view scheme, std::string_view rest) {
-  auto parts = split_bucket_url(rest);
+result<location> parse_gcs_url(std::string_view scheme, std::string_view url) {
+  auto parts = split_bucket_url(url);
   if (!parts) return tl::unexpected(parts.error());
   location out;
   out.kind = backend_kind::gcs;
   out.bucket = std::move(parts->bucket);
   if (!valid_bucket_name(out.bucket)) {
     return fail(errc::invalid_argument,
-                fmt::format("storage URL {}://{} has no valid GCS bucket name (3-63 characters: a-z, 0-9, '-', "
+                fmt::format("storage URL {} has no valid GCS bucket name (3-63 characters: a-z, 0-9, '-', "
                             "'_', '.'); use {}://bucket/prefix",
-                            scheme, rest.substr(0, rest.find('?')), scheme));
+                            url::redact(url.substr(0, url.find('?'))), scheme));
   }
   out.prefix = std::move(parts->prefix);
   for (const auto& [key, value] : parts->query) {

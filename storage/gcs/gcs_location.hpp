@@ -12,8 +12,8 @@
 
 namespace kb::storage::gcs {
 
-/// `rest` is what follows "gs://" or "gcs://": `bucket/prefix?endpoint=http://h:p`.
-result<location> parse_gcs_url(std::string_view scheme, std::string_view rest);
+/// `url` is `gs://bucket/prefix?endpoint=http://h:p` (or gcs://); `scheme` is "gs" or "gcs".
+result<location> parse_gcs_url(std::string_view scheme, std::string_view url);
 
 /// "gs://bucket/prefix/" (+ "?endpoint=…").
 std::string gcs_url(const location& where);

@@ -8,6 +8,7 @@
 #include "base/base64.hpp"
 #include "base/crc32c.hpp"
 #include "base/log.hpp"
+#include "base/url.hpp"
 #include "storage/http_retry.hpp"
 
 namespace kb::storage::gcs {
@@ -607,8 +608,9 @@ result<std::unique_ptr<object_store>> make_gcs_store(gcs_options options) {
     return fail(errc::config, fmt::format("GCS upload chunk size {} is not a positive multiple of 256 KiB",
                                           options.chunk_size));
   }
-  if (!options.endpoint.starts_with("http://") && !options.endpoint.starts_with("https://")) {
-    return fail(errc::config, fmt::format("GCS endpoint '{}' must start with http:// or https://", options.endpoint));
+  if (auto u = url::parse_http_url(options.endpoint); !u) {
+    return fail(errc::config, fmt::format("GCS endpoint '{}' must be an http:// or https:// URL: {}",
+                                          url::redact(options.endpoint), u.error().message));
   }
   return std::unique_ptr<object_store>(std::make_unique<gcs_store>(std::move(options)));
 }

@@ -274,3 +274,15 @@ def test_invalid_topic_mapping_target_exits_2_at_config_time(tmp_path, name, why
         assert "is not a valid Kafka topic name" in r.stderr, r.stderr
         assert why in r.stderr, r.stderr
         assert "backup 'nightly' not found" not in r.stderr  # refused before the store is read
+
+
+@pytest.mark.parametrize("url", ["s3://AKIAEXAMPLE:url-s3cr3t@bucket/prod",
+                                 "s3://bucket/prod?endpoint=http://u:url-s3cr3t@127.0.0.1:7070",
+                                 "gs://user:url-s3cr3t@bucket/prod",
+                                 "azure://backups:url-s3cr3t@acct.blob.core.windows.net/prod"])
+def test_storage_url_with_a_password_exits_2_without_echoing_it(url):
+    # Issue #13 item 3: storage URLs are read by Boost.URL; credentials never belong in them.
+    r = run(["list", "--path", url])
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "user:password@" in r.stderr
+    assert "url-s3cr3t" not in r.stdout + r.stderr

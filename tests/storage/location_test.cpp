@@ -107,6 +107,68 @@ TEST(ParseLocation, UrlRoundTrips) {
   EXPECT_EQ(loc->to_url(), url);
 }
 
+// Issue #13 item 3: storage URLs through Boost.URL. A user:password@ in a storage URL or in its
+// endpoint is refused, and no message quotes the password.
+TEST(ParseLocation, UserPasswordInTheUrlIsRefusedWithoutEchoingThePassword) {
+  for (const char* url : {"s3://AKIAEXAMPLE:s3cr3tpw@bkt/prod", "gs://user:s3cr3tpw@bucket/p",
+                          "azure://backups:s3cr3tpw@acct.blob.core.windows.net/p", "file://u:s3cr3tpw@localhost/x",
+                          "s3://bkt/p?endpoint=http://u:s3cr3tpw@127.0.0.1:7070",
+                          "gs://bucket/p?endpoint=http://u:s3cr3tpw@127.0.0.1:4443",
+                          "azure://acct/cont/p?endpoint=http://u:s3cr3tpw@127.0.0.1:10000"}) {
+    auto loc = parse_location(url);
+    ASSERT_FALSE(loc) << url << " -> " << loc->to_url();
+    EXPECT_TRUE(loc.error().is(errc::invalid_argument)) << url;
+    EXPECT_EQ(loc.error().message.find("s3cr3tpw"), std::string::npos) << loc.error().message;
+    EXPECT_NE(loc.error().message.find("user:password@"), std::string::npos) << loc.error().message;
+  }
+  auto unreadable = parse_location("s3://AKIA:s3cr3tpw@b%zz/p");  // quoted as it cannot be read
+  ASSERT_FALSE(unreadable);
+  EXPECT_EQ(unreadable.error().message.find("s3cr3tpw"), std::string::npos) << unreadable.error().message;
+}
+
+TEST(ParseLocation, EndpointEdgeCases) {
+  auto v6 = parse_location("s3://b/p?endpoint=http://[::1]:9000/");
+  ASSERT_TRUE(v6) << v6.error().message;
+  EXPECT_EQ(v6->endpoint, "http://[::1]:9000");  // IPv6 literal, trailing slash dropped
+  auto tls = parse_location("s3://b/p?endpoint=https://minio.example.com");
+  ASSERT_TRUE(tls);
+  EXPECT_EQ(tls->endpoint, "https://minio.example.com");  // the scheme's default port
+  for (const char* bad : {"s3://b/p?endpoint=http://h:1/base", "s3://b/p?endpoint=http://h:1?x=1",
+                          "s3://b/p?endpoint=http://h:99999", "s3://b/p?endpoint=http://"}) {
+    auto loc = parse_location(bad);
+    ASSERT_FALSE(loc) << bad;
+    EXPECT_NE(loc.error().message.find("S3 endpoint"), std::string::npos) << loc.error().message;
+  }
+  auto gcs6 = parse_location("gs://bucket/p?endpoint=http://[::1]:4443");
+  ASSERT_TRUE(gcs6) << gcs6.error().message;
+  EXPECT_EQ(gcs6->endpoint, "http://[::1]:4443");
+}
+
+TEST(ParseLocation, PercentEncodingSpacesAndQueries) {
+  auto enc = parse_location("s3://b/team%2Fa/my%20dir?region=eu%2Dwest%2D1");
+  ASSERT_TRUE(enc) << enc.error().message;
+  EXPECT_EQ(enc->prefix, "team/a/my dir/");
+  EXPECT_EQ(enc->region, "eu-west-1");
+  // Characters a URI may not hold raw stand for themselves, as before Boost.URL read these URLs.
+  auto raw = parse_location("s3://b/my dir/#1");
+  ASSERT_TRUE(raw) << raw.error().message;
+  EXPECT_EQ(raw->prefix, "my dir/#1/");
+  auto file = parse_location("file:///var/my backups");
+  ASSERT_TRUE(file) << file.error().message;
+  EXPECT_EQ(file->path, "/var/my backups");
+  auto local = parse_location("file://localhost/var/b");
+  ASSERT_TRUE(local);
+  EXPECT_EQ(local->path, "/var/b");
+  auto bad = parse_location("s3://b/100%/x");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("%-escape"), std::string::npos) << bad.error().message;
+  auto empty_pairs = parse_location("s3://b/p?&region=r&&");
+  ASSERT_TRUE(empty_pairs) << empty_pairs.error().message;
+  EXPECT_EQ(empty_pairs->region, "r");
+  auto port_in_bucket = parse_location("s3://b:9000/p");
+  EXPECT_FALSE(port_in_bucket);
+}
+
 TEST(ResolveS3Options, CredentialsAndRegionFromEnvironment) {
   auto loc = parse_location("s3://bucket/prod?endpoint=http://127.0.0.1:7070");
   ASSERT_TRUE(loc);

@@ -287,6 +287,23 @@ TEST_F(S3StoreIT, OpenStoreFromAUrlWithEnvironmentCredentials) {
   EXPECT_EQ(as_text(*store_->get("via-url")), "u") << "the URL names the same place";
 }
 
+// An endpoint written with a trailing '/' (AWS_ENDPOINT_URL=http://host:port/ as the AWS CLI
+// accepts it) names the same server: the requests go to, and are signed for, host:port only.
+TEST_F(S3StoreIT, EndpointWithATrailingSlashFromTheEnvironment) {
+  const std::string url = "s3://" + env_->bucket + "/" + prefix_ + "?region=" + env_->region;
+  std::map<std::string, std::string> vars{{"AWS_ACCESS_KEY_ID", env_->access_key},
+                                          {"AWS_SECRET_ACCESS_KEY", env_->secret_key},
+                                          {"AWS_ENDPOINT_URL", env_->endpoint + "/"}};
+  auto store = open_store(url, [&](std::string_view name) -> std::optional<std::string> {
+    auto it = vars.find(std::string(name));
+    return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  });
+  ASSERT_TRUE(store) << store.error().message;
+  auto put = (*store)->put("via-slash", as_bytes("s"));
+  ASSERT_TRUE(put) << put.error().message;
+  EXPECT_EQ(as_text(*store_->get("via-slash")), "s") << "the endpoint names the same server";
+}
+
 TEST_F(S3StoreIT, ConcurrentPutsFromThreads) {
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
