@@ -226,6 +226,7 @@ class Bench:
         self.broker_pid = env["kafka"]["brokers"][0]["pid"]
         self.rows: list[dict] = []
         self.seq = 0
+        self.variant = ""  # "-baseline" while the --baseline binary is measured: its own sets and topics
         self.use_security("plaintext")
 
     def use_security(self, mode: str) -> None:
@@ -326,7 +327,7 @@ class Bench:
             label = codec if level is None else f"{codec}-{level}"
             for backend in ["filesystem", "s3"] if s3 and not self.args.smoke else ["filesystem"]:
                 def cmd(i, codec=codec, level=level, backend=backend, label=label):
-                    bid = f"b-{ds}-{label}-{backend}-{self.security}-{i}"
+                    bid = f"b-{ds}-{label}-{backend}-{self.security}{self.variant}-{i}"
                     if backend == "filesystem":
                         storage = {"backend": "filesystem", "path": str(self.tmp / "store" / bid)}
                     else:
@@ -343,7 +344,7 @@ class Bench:
                     return [self.args.binary, "--no-progress", "backup", "--config", str(cfg)]
 
                 def stored(i, backend=backend, label=label):
-                    bid = f"b-{ds}-{label}-{backend}-{self.security}-{i}"
+                    bid = f"b-{ds}-{label}-{backend}-{self.security}{self.variant}-{i}"
                     d = self.tmp / "store" / bid if backend == "filesystem" else self.s3_dir(bid)
                     if d is None or not d.is_dir():
                         return None
@@ -357,20 +358,20 @@ class Bench:
                 self.repeat(ds, f"backup {backend} {label}", cmd, self.ours_env, nbytes, n, stored)
                 if backend == "filesystem":  # free disk: keep only the last run's set
                     for i in range(self.args.runs):
-                        shutil.rmtree(self.tmp / "store" / f"b-{ds}-{label}-{backend}-{self.security}-{i}",
+                        shutil.rmtree(self.tmp / "store" / f"b-{ds}-{label}-{backend}-{self.security}{self.variant}-{i}",
                                       ignore_errors=True)
 
     def restores(self, ds: str, topic: str, nbytes: int, n: int) -> None:
-        bid = f"b-{ds}-none-filesystem-{self.security}-{self.args.runs}"
+        bid = f"b-{ds}-none-filesystem-{self.security}{self.variant}-{self.args.runs}"
         store = self.tmp / "store" / bid
         if not store.exists():
             return
 
         def cmd(i):
-            cfg = self.tmp / f"restore-{ds}-{self.security}-{i}.yaml"
+            cfg = self.tmp / f"restore-{ds}-{self.security}{self.variant}-{i}.yaml"
             cfg.write_text(json.dumps({"mode": "restore", "backup_id": bid, "target": self.cluster(topic),
                                        "storage": {"backend": "filesystem", "path": str(store)},
-                                       "restore": {"topic_mapping": {topic: f"{topic}-restored-{self.security}-{i}"}}}))
+                                       "restore": {"topic_mapping": {topic: f"{topic}-restored-{self.security}{self.variant}-{i}"}}}))
             cfg.chmod(0o600)
             return [self.args.binary, "--no-progress", "restore", "--config", str(cfg)]
 
@@ -380,7 +381,7 @@ class Bench:
         admin = AdminClient({"bootstrap.servers": self.plain_bs})
         parts = DATASETS[ds][1]
         self.repeat(ds, "restore (ours)", cmd, self.ours_env, nbytes, n,
-                    before=lambda i: create_ready_topic(admin, f"{topic}-restored-{self.security}-{i}", parts))
+                    before=lambda i: create_ready_topic(admin, f"{topic}-restored-{self.security}{self.variant}-{i}", parts))
 
     def producers(self, ds: str, topic: str, nbytes: int, n: int) -> None:
         size, parts, codec, _ = DATASETS[ds]
@@ -436,7 +437,9 @@ def table(rows: list[dict]) -> str:
         if r.get("failed"):
             out.append(f"| {r['dataset']} | {r['tool']} | failed | | | | | | | | | |")
             continue
-        sfx = r["tool"][r["tool"].index(" ["):] if " [" in r["tool"] else ""  # compare within one security mode
+        # Compare within one security mode; a --baseline row with the same mode's reference tools.
+        tool = r["tool"].replace(" [baseline]", "")
+        sfx = tool[tool.index(" ["):] if " [" in tool else ""
         kc = ref.get((r["dataset"], "kcat -C" + sfx))
         pp = ref.get((r["dataset"], "ProducerPerformance" + sfx))
         ratio_kc = f"{r['mb_s'] / kc['mb_s']:.2f}" if kc and r["tool"].startswith("backup") else ""
@@ -457,6 +460,8 @@ def main() -> int:
     ap.add_argument("--datasets", help="comma list, e.g. D1,D2,D6 (default: per size mode)")
     ap.add_argument("--runs", type=int, default=3, help="measured runs after one warm-up (max 10)")
     ap.add_argument("--binary", default=str(REPO / "build/cli/kafka-backup"))
+    ap.add_argument("--baseline", help="a second kafka-backup binary (e.g. an older commit's) measured in the same "
+                                       "run after --binary; its rows are marked [baseline]")
     ap.add_argument("--results-dir", default=str(REPO / "build-bench/e2e-results"))
     ap.add_argument("--run-dir", default="/tmp/kb-bench-harness", help="harness run dir (started and stopped here)")
     ap.add_argument("--env", help="use an already running harness's env.json (not stopped here)")
@@ -536,6 +541,14 @@ def main() -> int:
                     if have_binary:
                         b.backups(ds, topic, nbytes, nrec)
                         b.restores(ds, topic, nbytes, nrec)
+                    if have_binary and args.baseline:
+                        binary, suffix = args.binary, b.suffix
+                        args.binary, b.suffix, b.variant = args.baseline, suffix + " [baseline]", "-baseline"
+                        try:
+                            b.backups(ds, topic, nbytes, nrec)
+                            b.restores(ds, topic, nbytes, nrec)
+                        finally:
+                            args.binary, b.suffix, b.variant = binary, suffix, ""
                     b.producers(ds, topic, nbytes, nrec)
                 if not args.keep:
                     drop_dataset(env, Path(tmpd), topic)
