@@ -1,9 +1,12 @@
 // Produce (key 0), versions 3..12: writes record batches to partition leaders (restore).
 // Records are a kb::byte_view the caller keeps alive until the request is encoded; encoding
-// copies them once into the frame. With acks = 0 the broker sends no response.
+// copies them once into the frame, unless the caller hands `keep_alive` (an owner of the batches):
+// then the connection gather-writes them from where they lie. With acks = 0 the broker sends no
+// response.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +75,9 @@ struct produce_request {
   std::int16_t acks = -1;
   std::int32_t timeout_ms = 30000;
   std::vector<topic> topic_data;
+  /// Not on the wire: owns the bytes `records` point into. When set, net::connection writes the
+  /// batches from there (no copy into the frame) and holds this until the write has finished.
+  std::shared_ptr<const void> keep_alive;
 
   /// Bytes of record data referenced, for sizing the frame buffer.
   [[nodiscard]] std::size_t records_size() const noexcept;

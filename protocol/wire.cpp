@@ -115,7 +115,9 @@ void writer::write_nullable_bytes(std::optional<byte_view> b) {
     write_int32(-1);
     return;
   }
-  write_bytes(*b);
+  if (!fits(b->size(), static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()), "BYTES")) return;
+  write_int32(static_cast<std::int32_t>(b->size()));
+  write_borrowable(*b);
 }
 
 void writer::write_compact_bytes(byte_view b) {
@@ -129,7 +131,19 @@ void writer::write_compact_nullable_bytes(std::optional<byte_view> b) {
     write_uvarint(0);
     return;
   }
-  write_compact_bytes(*b);
+  if (!fits(b->size(), static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()) - 1, "COMPACT_BYTES")) return;
+  write_uvarint(static_cast<std::uint32_t>(b->size() + 1));
+  write_borrowable(*b);
+}
+
+void writer::write_borrowable(byte_view b) {
+  if (!borrow_) {
+    write_raw(b);
+    return;
+  }
+  if (b.empty()) return;
+  splices_.push_back({buf_.size(), b});
+  borrowed_size_ += b.size();
 }
 
 void writer::write_array_length(std::size_t n, bool compact) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "base/bytes.hpp"
 #include "base/error.hpp"
@@ -88,6 +89,20 @@ class writer {
 
   void write_raw(byte_view b) { buf_.insert(buf_.end(), b.begin(), b.end()); }
 
+  /// Where borrowed bytes go into the frame: before buffer()[at], `bytes` (not copied).
+  struct splice {
+    std::size_t at = 0;
+    byte_view bytes;
+  };
+  /// From now on NULLABLE_BYTES / COMPACT_NULLABLE_BYTES values (record batches) are not copied
+  /// but noted in splices(): the caller sends buffer() with them spliced in (gather write), and
+  /// keeps them alive until then. buffer(), view() and size() then lack those bytes.
+  void borrow_nullable_bytes() noexcept { borrow_ = true; }
+  [[nodiscard]] const std::vector<splice>& splices() const noexcept { return splices_; }
+  [[nodiscard]] std::vector<splice> take_splices() noexcept { return std::move(splices_); }
+  /// Bytes of the splices (the frame's size is size() plus this).
+  [[nodiscard]] std::size_t borrowed_size() const noexcept { return borrowed_size_; }
+
   /// Reserves a 4-byte slot (a size or a CRC) and returns its offset for `patch_*`.
   std::size_t reserve_int32() {
     const std::size_t at = buf_.size();
@@ -115,8 +130,14 @@ class writer {
   // False (and failure_ set) when a length of `n` exceeds `max` for the wire type `type`.
   bool fits(std::size_t n, std::size_t max, std::string_view type);
 
+  // Copies `b`, or notes it as a splice in borrowing mode.
+  void write_borrowable(byte_view b);
+
   byte_vector buf_;
   std::optional<std::string> failure_;
+  bool borrow_ = false;
+  std::vector<splice> splices_;
+  std::size_t borrowed_size_ = 0;
 };
 
 /// Reads Kafka primitives from a shared buffer. Every read is bounds-checked; the first
