@@ -109,24 +109,24 @@ void connection::enqueue(outgoing out) {
   }
 }
 
-asio::awaitable<result<shared_bytes>> connection::async_exchange(byte_vector frame, std::int32_t correlation_id,
+asio::awaitable<result<shared_bytes>> connection::async_exchange(outgoing out, std::int32_t correlation_id,
                                                                  std::string_view what,
                                                                  std::chrono::milliseconds timeout,
-                                                                 bool expect_response, bool sensitive) {
+                                                                 bool expect_response) {
   auto self = shared_from_this();
   if (closed_) {
-    if (sensitive) secure_wipe(frame.data(), frame.size());
+    if (out.sensitive) secure_wipe(out.frame.data(), out.frame.size());
     if (failure_) co_return fail(*failure_);
     co_return fail(errc::connect, "the connection to broker " + broker_ + " is closed");
   }
   if (!expect_response) {
-    enqueue({std::move(frame), sensitive});
+    enqueue(std::move(out));
     co_return shared_bytes{};
   }
   pending_request pending(executor_);
   pending_[correlation_id] = &pending;
   const bool first_when_ready = state_ == connection_state::ready && !answered_when_ready_;
-  enqueue({std::move(frame), sensitive});
+  enqueue(std::move(out));
   pending.timer.expires_after(timeout);
   co_await pending.timer.async_wait(use_tuple);
   if (auto it = pending_.find(correlation_id); it != pending_.end() && it->second == &pending) pending_.erase(it);
@@ -154,16 +154,30 @@ asio::awaitable<void> connection::async_write_loop() {
     outgoing& front = write_queue_.front();
     boost::system::error_code ec;
     if (!closed_) {
+      // One buffer sequence: the frame's own bytes with the borrowed batches between them.
+      std::vector<asio::const_buffer> buffers;
+      if (front.splices.empty()) {
+        buffers.push_back(asio::buffer(front.frame));
+      } else {
+        buffers.reserve(2 * front.splices.size() + 1);
+        std::size_t from = 0;
+        for (const auto& s : front.splices) {
+          if (s.at > from) buffers.push_back(asio::buffer(front.frame.data() + from, s.at - from));
+          buffers.push_back(asio::buffer(s.bytes.data(), s.bytes.size()));
+          from = s.at;
+        }
+        if (front.frame.size() > from) buffers.push_back(asio::buffer(front.frame.data() + from, front.frame.size() - from));
+      }
       if (tls_stream_) {
-        auto [wec, n] = co_await asio::async_write(*tls_stream_, asio::buffer(front.frame), use_tuple);
+        auto [wec, n] = co_await asio::async_write(*tls_stream_, buffers, use_tuple);
         ec = wec;
       } else {
-        auto [wec, n] = co_await asio::async_write(socket_, asio::buffer(front.frame), use_tuple);
+        auto [wec, n] = co_await asio::async_write(socket_, buffers, use_tuple);
         ec = wec;
       }
     }
     if (front.sensitive) secure_wipe(front.frame.data(), front.frame.size());
-    write_queue_.pop_front();
+    write_queue_.pop_front();  // releases keep_alive: the batches may go now
     if (ec) fail_all(transport_error(ec, "sending a request"));
   }
   writing_ = false;

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -26,6 +27,7 @@
 #include "net/tls.hpp"
 #include "protocol/api.hpp"
 #include "protocol/header.hpp"
+#include "protocol/request_pieces.hpp"
 
 namespace kb::net {
 
@@ -88,7 +90,9 @@ class connection : public std::enable_shared_from_this<connection> {
   /// Errors: errc::timeout (the connection stays usable), errc::connect/tls when the connection
   /// broke (it is then closed), errc::protocol for undecodable responses.
   /// `req` is taken by value so the coroutine owns it (safe to co_spawn); byte views inside it
-  /// (record batches) must stay valid until the coroutine completes.
+  /// (record batches) must stay valid until the coroutine completes. A Produce request that
+  /// expects a response and carries a `keep_alive` owning its batches is gather-written from
+  /// them (not copied); `keep_alive` is held until the socket write has finished.
   template <class Request>
   [[nodiscard]] boost::asio::awaitable<result<typename Request::response_type>> async_request(
       Request req, std::optional<std::chrono::milliseconds> timeout = std::nullopt);
@@ -115,9 +119,14 @@ class connection : public std::enable_shared_from_this<connection> {
 
  private:
   struct pending_request;
+  /// A frame to write: `frame`, or, when `splices` is not empty, `frame` with borrowed views
+  /// spliced in (protocol/request_pieces.hpp), written as one buffer sequence. `keep_alive` owns
+  /// what the views point into until the write has finished, even when the request timed out.
   struct outgoing {
     byte_vector frame;
     bool sensitive = false;  ///< wiped after the write (SASL tokens)
+    std::vector<protocol::writer::splice> splices;
+    std::shared_ptr<const void> keep_alive;
   };
 
   connection(boost::asio::any_io_executor executor, std::string host, std::uint16_t port, connection_options opts);
@@ -133,9 +142,9 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<result<void>> async_authenticate();
   boost::asio::awaitable<result<void>> async_before_send();
   /// Sends one encoded frame and awaits the response body (header included) unless !expect_response.
-  boost::asio::awaitable<result<shared_bytes>> async_exchange(byte_vector frame, std::int32_t correlation_id,
+  boost::asio::awaitable<result<shared_bytes>> async_exchange(outgoing out, std::int32_t correlation_id,
                                                               std::string_view what, std::chrono::milliseconds timeout,
-                                                              bool expect_response, bool sensitive);
+                                                              bool expect_response);
   boost::asio::awaitable<void> async_read_loop();
   /// Reads exactly `size` bytes of a response body from the plain socket.
   boost::asio::awaitable<boost::system::error_code> async_read_plain_body(std::uint8_t* dst, std::size_t size);

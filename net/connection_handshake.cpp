@@ -147,8 +147,9 @@ asio::awaitable<result<void>> connection::async_negotiate_versions() {
     const std::int32_t correlation_id = next_correlation_id();
     auto frame = protocol::encode_request(req, version, correlation_id, opts_.client_id);
     if (!frame) co_return fail(std::move(frame.error()));
-    auto body = co_await async_exchange(std::move(*frame), correlation_id, "ApiVersions", opts_.request_timeout, true,
-                                        false);
+    outgoing out;
+    out.frame = std::move(*frame);
+    auto body = co_await async_exchange(std::move(out), correlation_id, "ApiVersions", opts_.request_timeout, true);
     if (!body) co_return fail(std::move(body.error()));
     auto resp = protocol::decode_api_versions_response(std::move(*body), version);
     if (!resp)

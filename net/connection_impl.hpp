@@ -29,11 +29,28 @@ boost::asio::awaitable<result<typename Request::response_type>> connection::asyn
   bool expect_response = true;
   if constexpr (requires { req.acks; }) expect_response = req.acks != 0;  // Produce acks=0: no response
   const std::int32_t correlation_id = next_correlation_id();
-  auto frame = protocol::encode_request(req, version, correlation_id, opts_.client_id);
-  if (!frame) co_return fail(std::move(frame.error()));
-  constexpr bool sensitive = Request::key == protocol::api_key::sasl_authenticate;
-  auto body = co_await async_exchange(std::move(*frame), correlation_id, protocol::name(Request::key), timeout,
-                                      expect_response, sensitive);
+  outgoing out;
+  out.sensitive = Request::key == protocol::api_key::sasl_authenticate;
+  bool gathered = false;
+  if constexpr (requires { req.keep_alive; }) {
+    // With a response to wait for the batches' owner can be held until the write is done; acks=0
+    // sends return at once, so they keep copying.
+    if (req.keep_alive && expect_response) {
+      auto pieces = protocol::encode_request_pieces(req, version, correlation_id, opts_.client_id);
+      if (!pieces) co_return fail(std::move(pieces.error()));
+      out.frame = std::move(pieces->head);
+      out.splices = std::move(pieces->splices);
+      out.keep_alive = req.keep_alive;
+      gathered = true;
+    }
+  }
+  if (!gathered) {
+    auto frame = protocol::encode_request(req, version, correlation_id, opts_.client_id);
+    if (!frame) co_return fail(std::move(frame.error()));
+    out.frame = std::move(*frame);
+  }
+  auto body = co_await async_exchange(std::move(out), correlation_id, protocol::name(Request::key), timeout,
+                                      expect_response);
   if (!body) co_return fail(std::move(body.error()));
   if (!expect_response) co_return response{};
   auto decoded = protocol::decode_response<response>(std::move(*body), version);

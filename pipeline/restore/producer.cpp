@@ -120,6 +120,10 @@ producer::round producer::pack_round() {
   const int max_in_flight_per_connection = o_.target.connections_per_broker > 1 ? 2 : 4;
   round out;
   std::map<connection_key, std::size_t> request_bytes;
+  // Per request, the buffers its batches lie in: the connection writes the batches from there
+  // (gather write) and holds these until the write has finished, even after a timeout.
+  using owners = std::vector<std::shared_ptr<byte_vector>>;
+  std::map<connection_key, std::shared_ptr<owners>> batch_owners;
   const auto now = std::chrono::steady_clock::now();
   for (auto& [tp, e] : lanes_) {
     lane& l = e->l;
@@ -163,7 +167,11 @@ producer::round producer::pack_round() {
     }
     t->partition_data.push_back({l.tp().partition, byte_view(qb.batch.bytes())});
     slots.push_back({e.get(), qb.id});
+    auto& own = batch_owners[via];
+    if (!own) own = std::make_shared<owners>();
+    if (own->empty() || own->back() != qb.batch.storage) own->push_back(qb.batch.storage);
   }
+  for (auto& [via, own] : batch_owners) out.requests[via].first.keep_alive = std::move(own);
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "protocol/api_versions.hpp"
+#include "protocol/produce.hpp"
 #include "tests/net/fake_broker.hpp"
 #include "tests/net/test_certs.hpp"
 
@@ -250,6 +251,35 @@ TEST(connection, silence_matrix_times_out) {
   auto next = run(io, conn->async_request(named("next")));
   ASSERT_TRUE(next) << next.error().message;
   EXPECT_EQ(next->supported_features.at(0).name, "next");
+}
+
+// A gather-written Produce holds its batches' owner until the socket write has ended, also when
+// the request timed out half-written and the caller let go of the batches.
+TEST(connection, produce_batches_stay_alive_until_the_write_ends) {
+  asio::io_context io;
+  fake_behavior b = no_sasl();
+  b.stop_reading_at_request = 1;  // reads ApiVersions, then nothing: the Produce write stalls
+  fake_broker broker(io, b);
+  result<void> outcome;
+  auto conn = connect_to(io, broker, plain_options(), outcome);
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  auto batches = std::make_shared<byte_vector>(std::size_t{32} << 20, std::uint8_t{0x5a});  // > socket buffers
+  const std::weak_ptr<byte_vector> watch = batches;
+  protocol::produce_request req;
+  req.acks = -1;
+  req.topic_data.push_back({"t", {{0, byte_view(*batches)}}});
+  req.keep_alive = batches;
+  batches.reset();
+  auto resp = run(io, conn->async_request(std::move(req), 200ms));
+  ASSERT_FALSE(resp);
+  EXPECT_TRUE(resp.error().is(errc::timeout)) << resp.error().message;
+  EXPECT_FALSE(watch.expired()) << "the batches were freed while the socket still wrote from them";
+  conn->close();
+  for (int i = 0; i < 250 && !watch.expired(); ++i) {
+    io.restart();
+    io.run_for(20ms);
+  }
+  EXPECT_TRUE(watch.expired()) << "the write's end did not release the batches";
 }
 
 TEST(connection, out_of_order_answers_match_by_correlation_id) {

@@ -43,6 +43,7 @@ struct fake_behavior {
   bool oversized_frame = false;      ///< answer the first request after auth with a 2 GiB size prefix
   std::shared_ptr<boost::asio::ssl::context> tls;  ///< serve TLS with this context
   bool never_speak = false;          ///< accept and then read nothing, write nothing
+  int stop_reading_at_request = -1;  ///< read nothing more once n requests arrived (the client's writes stall)
   bool drop_only_first_session = false;  ///< drop_at_request applies to the first connection only
   int drop_sessions_until = 0;       ///< connections #1 .. #n-1 are closed at their first request
   std::vector<std::pair<std::string, int>> topics;  ///< Metadata: topic name, partition count (leader: node 1)
@@ -133,6 +134,12 @@ class fake_broker {
       if (ec) co_return;
     }
     for (int guard = 0; guard < 10000; ++guard) {
+      if (s->requests == behavior_.stop_reading_at_request) {
+        boost::asio::steady_timer wait(io_);
+        wait.expires_after(std::chrono::seconds(10));
+        co_await wait.async_wait(use_tuple);
+        co_return;
+      }
       std::array<std::uint8_t, 4> prefix{};
       if (co_await s->read(boost::asio::buffer(prefix))) co_return;
       const auto size = protocol::peek_frame_size(prefix).value_or(-1);
