@@ -9,56 +9,13 @@
 #include "base/crc32c.hpp"
 #include "base/log.hpp"
 #include "base/url.hpp"
-#include "storage/http_retry.hpp"
+#include "storage/gcs/gcs_api.hpp"
+#include "storage/gcs/gcs_json.hpp"
 
 namespace kb::storage::gcs {
 namespace {
 
 namespace json = boost::json;
-
-std::string string_member(const json::object& o, std::string_view name) {
-  const auto* v = o.if_contains(name);
-  if (v == nullptr) return {};
-  if (v->is_string()) return std::string(v->as_string());
-  if (v->is_int64()) return std::to_string(v->as_int64());
-  if (v->is_uint64()) return std::to_string(v->as_uint64());
-  return {};
-}
-
-std::uint64_t size_member(const json::object& o) {
-  const std::string text = string_member(o, "size");
-  std::uint64_t out = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return 0;
-    out = out * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return out;
-}
-
-/// The message of a JSON API error body {"error": {"code", "message", "errors": [{"reason"}]}}.
-struct api_error {
-  std::string message;
-  std::string reason;
-};
-
-api_error parse_api_error(std::string_view body) {
-  api_error out;
-  boost::system::error_code ec;
-  const auto doc = json::parse(body, ec);
-  if (ec || !doc.is_object()) {
-    out.message = std::string(body.substr(0, 200));
-    while (!out.message.empty() && (out.message.back() == '\n' || out.message.back() == '\r')) out.message.pop_back();
-    return out;
-  }
-  const auto* e = doc.as_object().if_contains("error");
-  if (e == nullptr || !e->is_object()) return out;
-  out.message = string_member(e->as_object(), "message");
-  if (const auto* errs = e->as_object().if_contains("errors"); errs && errs->is_array() && !errs->as_array().empty()) {
-    const auto& first = errs->as_array().front();
-    if (first.is_object()) out.reason = string_member(first.as_object(), "reason");
-  }
-  return out;
-}
 
 std::string crc32c_base64(std::uint32_t crc) {
   // GCS's crc32c: base64 of the CRC's 4 big-endian bytes (of a running CRC, so not s3_crc32c_checksum).
@@ -66,18 +23,6 @@ std::string crc32c_base64(std::uint32_t crc) {
                              static_cast<std::uint8_t>(crc >> 8), static_cast<std::uint8_t>(crc)};
   return base64_encode(byte_view(b, 4));
 }
-
-/// What one request is, for the shared send-and-retry loop.
-struct call {
-  std::string method;
-  std::string url;
-  http_headers headers{};
-  std::vector<byte_view> body{};
-  std::string_view key{};  ///< for messages; empty: the bucket
-  bool bucket_level = false;  ///< a 404 means the bucket is missing
-  bool accept_308 = false;    ///< a resumable chunk: 308 is progress
-  byte_vector* download = nullptr;  ///< a 2xx body lands here
-};
 
 class gcs_store;
 
@@ -105,21 +50,15 @@ class gcs_writer final : public object_writer {
 
 class gcs_store final : public object_store {
  public:
-  explicit gcs_store(gcs_options options) : options_(std::move(options)) {
-    while (!options_.endpoint.empty() && options_.endpoint.back() == '/') options_.endpoint.pop_back();
-    if (!options_.http) {
-      options_.http = send_through(std::make_shared<http_transport>(
-          http_transport_options{options_.connect_timeout, options_.stall_timeout, options_.ca_file}));
-    }
-  }
+  explicit gcs_store(gcs_options options) : api_(std::move(options)) {}
 
-  [[nodiscard]] const gcs_options& options() const noexcept { return options_; }
+  [[nodiscard]] const gcs_options& options() const noexcept { return api_.options(); }
 
   result<void> put(std::string_view key, byte_view data) override { return put(key, byte_pieces(&data, 1)); }
 
   result<void> put(std::string_view key, byte_pieces pieces) override {
     if (auto ok = validate_key(key); !ok) return ok;
-    if (pieces_size(pieces) > options_.chunk_size) return put_resumable(key, pieces);
+    if (pieces_size(pieces) > options().chunk_size) return put_resumable(key, pieces);
     return put_multipart(key, pieces, false);
   }
 
@@ -140,8 +79,8 @@ class gcs_store final : public object_store {
                                    "Content-Type: application/octet-stream\r\n\r\n",
                                    boundary, json::serialize(meta), boundary);
     const std::string tail = fmt::format("\r\n--{}--\r\n", boundary);
-    std::string url = fmt::format("{}/upload/storage/v1/b/{}/o?uploadType=multipart", options_.endpoint,
-                                  url_encode(options_.bucket));
+    std::string url = fmt::format("{}/upload/storage/v1/b/{}/o?uploadType=multipart", options().endpoint,
+                                  url_encode(options().bucket));
     if (if_absent) url += "&ifGenerationMatch=0";
     url += kms_query();
     // Metadata, media and closing boundary as one body of pieces: the object itself is not copied.
@@ -150,7 +89,7 @@ class gcs_store final : public object_store {
     for (const byte_view p : data)
       if (!p.empty()) c.body.push_back(p);
     c.body.push_back(as_bytes(tail));
-    auto resp = execute(c);
+    auto resp = api_.execute(c);
     if (!resp) return tl::unexpected(resp.error());
     return {};
   }
@@ -165,7 +104,7 @@ class gcs_store final : public object_store {
       byte_vector out;
       call c{"GET", object_url(key) + "?alt=media", {}, {}, key};
       c.download = &out;
-      auto resp = execute(c);
+      auto resp = api_.execute(c);
       if (!resp) return tl::unexpected(resp.error());
       const std::string kept = stored_crc32c(*resp);
       if (kept.empty()) return out;
@@ -208,7 +147,7 @@ class gcs_store final : public object_store {
     out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, 64u << 20)));
     call c{"GET", object_url(key) + "?alt=media", {{"Range", fmt::format("bytes={}-{}", offset, last)}}, {}, key};
     c.download = &out;
-    auto resp = execute(c);
+    auto resp = api_.execute(c);
     if (!resp) return tl::unexpected(resp.error());
     if (resp->status == 200 && offset > 0) {
       // A server that ignored Range sent the whole object: cut it here.
@@ -223,7 +162,7 @@ class gcs_store final : public object_store {
 
   result<object_meta> head(std::string_view key) override {
     if (auto ok = validate_key(key); !ok) return tl::unexpected(ok.error());
-    auto resp = execute({"GET", object_url(key), {}, {}, key});
+    auto resp = api_.execute({"GET", object_url(key), {}, {}, key});
     if (!resp) return tl::unexpected(resp.error());
     boost::system::error_code ec;
     const auto doc = json::parse(resp->body, ec);
@@ -247,7 +186,7 @@ class gcs_store final : public object_store {
         for (const auto& p : ps->as_array()) {
           if (!p.is_string()) continue;
           const std::string full(p.as_string());
-          if (full.starts_with(options_.prefix)) out.push_back(full.substr(options_.prefix.size()));
+          if (full.starts_with(options().prefix)) out.push_back(full.substr(options().prefix.size()));
         }
       }
     });
@@ -259,7 +198,7 @@ class gcs_store final : public object_store {
 
   result<void> remove(std::string_view key) override {
     if (auto ok = validate_key(key); !ok) return ok;
-    auto resp = execute({"DELETE", object_url(key), {}, {}, key});
+    auto resp = api_.execute({"DELETE", object_url(key), {}, {}, key});
     if (!resp && !resp.error().is(errc::not_found)) return tl::unexpected(resp.error());
     return {};
   }
@@ -270,7 +209,7 @@ class gcs_store final : public object_store {
   }
 
   [[nodiscard]] std::string describe() const override {
-    return fmt::format("gs://{}/{}", options_.bucket, options_.prefix);
+    return api_.describe();
   }
 
   // --- resumable uploads, used by gcs_writer and for pieces larger than a chunk -------------
@@ -282,7 +221,7 @@ class gcs_store final : public object_store {
     if (!session) return tl::unexpected(session.error());
     const std::uint64_t total = pieces_size(pieces);
     const std::uint32_t crc = pieces_crc32c(pieces);
-    const auto chunks = split_parts(pieces, options_.chunk_size);
+    const auto chunks = split_parts(pieces, options().chunk_size);
     std::uint64_t sent = 0;
     for (std::size_t i = 0; i < chunks.size(); ++i) {
       const bool last = i + 1 == chunks.size();
@@ -334,9 +273,9 @@ class gcs_store final : public object_store {
   result<std::string> start_resumable(std::string_view key) {
     const json::object meta{{"name", object_name(key)}};
     const std::string body = json::serialize(meta);
-    const std::string url = fmt::format("{}/upload/storage/v1/b/{}/o?uploadType=resumable", options_.endpoint,
-                                        url_encode(options_.bucket)) + kms_query();
-    auto resp = execute({"POST", url, {{"Content-Type", "application/json; charset=UTF-8"},
+    const std::string url = fmt::format("{}/upload/storage/v1/b/{}/o?uploadType=resumable", options().endpoint,
+                                        url_encode(options().bucket)) + kms_query();
+    auto resp = api_.execute({"POST", url, {{"Content-Type", "application/json; charset=UTF-8"},
                                        {"X-Upload-Content-Type", "application/octet-stream"}},
                          {as_bytes(body)}, key, true});
     if (!resp) return tl::unexpected(resp.error());
@@ -364,7 +303,7 @@ class gcs_store final : public object_store {
     call c{"PUT", session, std::move(headers), {}, key, false, true};
     for (const byte_view p : data)
       if (!p.empty()) c.body.push_back(p);
-    auto resp = execute(c);
+    auto resp = api_.execute(c);
     if (!resp) return tl::unexpected(resp.error());
     if (resp->status != 308) return start + length;
     // 308: "Range: bytes=0-N" says what the server holds (absent: nothing).
@@ -380,7 +319,7 @@ class gcs_store final : public object_store {
 
   void cancel_resumable(std::string_view key, const std::string& session) noexcept {
     // GCS answers 499 to a cancelled session; an abandoned one expires after a week anyway.
-    auto r = options_.http(http_request{"DELETE", session, {}, {}});
+    auto r = api_.send_plain(http_request{"DELETE", session, {}, {}});
     if (r.failure != http_failure::none) {
       log::debug("gcs: cancelling the resumable upload of '{}' in {} failed: {}", key, describe(), r.failure_text);
     }
@@ -396,8 +335,8 @@ class gcs_store final : public object_store {
           if (!item.is_object()) continue;
           const auto& o = item.as_object();
           const std::string name = string_member(o, "name");
-          if (!name.starts_with(options_.prefix)) continue;
-          object_info info{name.substr(options_.prefix.size()), size_member(o), string_member(o, "etag")};
+          if (!name.starts_with(api_.options().prefix)) continue;
+          object_info info{name.substr(api_.options().prefix.size()), size_member(o), string_member(o, "etag")};
           if (!options.start_after.empty() && info.key <= options.start_after) continue;
           out.push_back(std::move(info));
         }
@@ -413,13 +352,13 @@ class gcs_store final : public object_store {
   result<void> list_pages(std::string_view prefix, std::string_view start_after, bool delimited, OnPage&& on_page) {
     std::string token;
     for (int page_no = 0; page_no < 1000000; ++page_no) {
-      std::string url = fmt::format("{}/storage/v1/b/{}/o?prefix={}&maxResults={}", options_.endpoint,
-                                    url_encode(options_.bucket), url_encode(options_.prefix + std::string(prefix)),
-                                    options_.list_page_size);
+      std::string url = fmt::format("{}/storage/v1/b/{}/o?prefix={}&maxResults={}", options().endpoint,
+                                    url_encode(options().bucket), url_encode(options().prefix + std::string(prefix)),
+                                    options().list_page_size);
       if (delimited) url += "&delimiter=%2F";
-      if (!start_after.empty()) url += "&startOffset=" + url_encode(options_.prefix + std::string(start_after));
+      if (!start_after.empty()) url += "&startOffset=" + url_encode(options().prefix + std::string(start_after));
       if (!token.empty()) url += "&pageToken=" + url_encode(token);
-      auto resp = execute({"GET", url, {}, {}, {}, true});
+      auto resp = api_.execute({"GET", url, {}, {}, {}, true});
       if (!resp) return tl::unexpected(resp.error());
       boost::system::error_code ec;
       const auto doc = json::parse(resp->body, ec);
@@ -437,107 +376,16 @@ class gcs_store final : public object_store {
     return fail(errc::internal, "GCS listing did not end");
   }
 
-  [[nodiscard]] std::string object_name(std::string_view key) const { return options_.prefix + std::string(key); }
+  [[nodiscard]] std::string object_name(std::string_view key) const { return options().prefix + std::string(key); }
   [[nodiscard]] std::string object_url(std::string_view key) const {
-    return fmt::format("{}/storage/v1/b/{}/o/{}", options_.endpoint, url_encode(options_.bucket),
+    return fmt::format("{}/storage/v1/b/{}/o/{}", options().endpoint, url_encode(options().bucket),
                        url_encode(object_name(key)));
   }
   [[nodiscard]] std::string kms_query() const {
-    return options_.kms_key_name.empty() ? std::string() : "&kmsKeyName=" + url_encode(options_.kms_key_name);
+    return options().kms_key_name.empty() ? std::string() : "&kmsKeyName=" + url_encode(options().kms_key_name);
   }
 
-  [[nodiscard]] std::string object_text(std::string_view key) const {
-    return key.empty() ? describe() : fmt::format("'{}' in {}", key, describe());
-  }
-
-  kb::error to_error(const http_response_data& r, const call& c) const {
-    const std::string object = object_text(c.key);
-    if (r.failure != http_failure::none) {
-      return http_failure_error(r, fmt::format("{} {}", c.method, object), fmt::format("GCS endpoint {}", options_.endpoint),
-                                "storage.endpoint / STORAGE_EMULATOR_HOST", options_.stall_timeout);
-    }
-    const api_error body = parse_api_error(r.body);
-    const std::string detail = body.message.empty() ? fmt::format("HTTP {}", r.status)
-                                                    : fmt::format("HTTP {}: {}", r.status, body.message);
-    const std::string source = options_.tokens ? options_.tokens->source() : std::string("no credentials");
-    if (r.status == 401) {
-      return {make_error_code(errc::authorization),
-              fmt::format("GCS refused the access token for {} {} (credentials from {}): {}; the token is invalid "
-                          "or expired: check the service account key (storage.service_account_path / "
-                          "GOOGLE_APPLICATION_CREDENTIALS) or the workload identity binding",
-                          c.method, object, source, detail)};
-    }
-    if (r.status == 403) {
-      return {make_error_code(errc::authorization),
-              fmt::format("GCS refused {} {} (credentials from {}): {}; grant the service account "
-                          "roles/storage.objectAdmin on bucket {} (or storage.objects.create/get/list/delete)",
-                          c.method, object, source, detail, options_.bucket)};
-    }
-    if (r.status == 404) {
-      const bool bucket_missing = c.bucket_level || body.message.find("bucket") != std::string::npos ||
-                                  body.message.find("Bucket") != std::string::npos;
-      if (bucket_missing) {
-        return {make_error_code(errc::config),
-                fmt::format("storage.bucket: GCS bucket '{}' does not exist at {}: create it (gcloud storage "
-                            "buckets create gs://{}) or fix storage.bucket / the gs:// URL",
-                            options_.bucket, options_.endpoint, options_.bucket)};
-      }
-      return {make_error_code(errc::not_found), fmt::format("object {} not found", object)};
-    }
-    if (r.status == 412 || r.status == 409) {
-      return {make_error_code(errc::conflict),
-              fmt::format("{} {}: a precondition failed ({}); the object already exists or changed", c.method,
-                          object, detail)};
-    }
-    if (r.status == 416) {
-      return {make_error_code(errc::invalid_argument),
-              fmt::format("{} {}: the range is past the end of the object ({})", c.method, object, detail)};
-    }
-    if (r.status == 400 && (body.reason == "invalid" || body.message.find("crc32c") != std::string::npos ||
-                            body.message.find("hash") != std::string::npos)) {
-      return {make_error_code(errc::io),
-              fmt::format("GCS rejected {} {}: {}; if it names the checksum, the data was damaged on the way",
-                          c.method, object, detail)};
-    }
-    return {make_error_code(errc::io), fmt::format("{} {} failed: {}", c.method, object, detail)};
-  }
-
-  /// Sends with the bearer token and bounded, jittered retries; one fresh token after a 401.
-  result<http_response_data> execute(const call& c) {
-    const std::string object = object_text(c.key);
-    bool refreshed = false;
-    int attempt = 0;
-    auto send_once = [&]() -> result<http_response_data> {
-      http_request req{c.method, c.url, c.headers, c.body, c.download};
-      if (options_.tokens) {
-        auto auth = options_.tokens->authorization();
-        if (!auth) return tl::unexpected(auth.error());
-        if (*auth) req.headers.emplace_back("Authorization", std::move(**auth));
-      }
-      log::debug("gcs: {} {} (attempt {})", c.method, c.url, ++attempt);
-      return options_.http(req);
-    };
-    retrying_request r{"gcs", c.method, object,
-                       retry_settings{options_.initial_backoff, options_.max_backoff, options_.retry_budget,
-                                      options_.max_attempts}};
-    r.send = [&]() -> result<http_response_data> {
-      auto resp = send_once();
-      if (resp && resp->failure == http_failure::none && resp->status == 401 && !refreshed && options_.tokens) {
-        // The token may have been revoked or rotated early: one more try with a fresh one.
-        refreshed = true;
-        options_.tokens->invalidate();
-        return send_once();
-      }
-      return resp;
-    };
-    r.accept = [&](const http_response_data& resp) {
-      return resp.ok() || (c.accept_308 && resp.failure == http_failure::none && resp.status == 308);
-    };
-    r.to_error = [&](const http_response_data& resp) { return to_error(resp, c); };
-    return send_with_retries(r);
-  }
-
-  gcs_options options_;
+  gcs_api api_;
 };
 
 result<void> gcs_writer::write(byte_view chunk) {
