@@ -14,9 +14,8 @@
 #include "base/base64.hpp"
 #include "base/log.hpp"
 #include "base/url.hpp"
+#include "storage/azure/blob_api.hpp"
 #include "storage/azure/blob_response.hpp"
-#include "storage/azure/shared_key.hpp"
-#include "storage/http_retry.hpp"
 #include "storage/s3_response.hpp"
 
 namespace kb::storage::azure {
@@ -63,33 +62,19 @@ class blob_writer final : public object_writer {
 
 class blob_store final : public object_store {
  public:
-  explicit blob_store(blob_options options)
-      : options_(std::move(options)),
-        transport_(http_transport_options{options_.connect_timeout, options_.stall_timeout, options_.ca_file}) {
-    // make_blob_store checked the endpoint: requests go to its origin, under its path (Azurite's /ACCOUNT).
-    origin_ = options_.endpoint;
-    if (auto u = url::parse_http_url(options_.endpoint)) {
-      options_.endpoint = u->text;
-      origin_ = u->origin();
-      endpoint_path_ = u->path;
-    }
-    if (!options_.clock) options_.clock = [] { return std::chrono::system_clock::now(); };
-    if (!options_.sas_token.empty() && options_.sas_token.reveal().front() == '?') {
-      options_.sas_token = secret_string(options_.sas_token.reveal().substr(1));
-    }
-  }
+  explicit blob_store(blob_options options) : api_(std::move(options)) {}
 
-  [[nodiscard]] const blob_options& options() const noexcept { return options_; }
+  [[nodiscard]] const blob_options& options() const noexcept { return api_.options(); }
 
   result<void> put(std::string_view key, byte_view data) override {
     if (auto ok = validate_key(key); !ok) return ok;
-    if (data.size() > options_.block_size) return put_blocks(key, data);
+    if (data.size() > options().block_size) return put_blocks(key, data);
     return put_single(key, data, false);
   }
 
   result<void> put(std::string_view key, byte_pieces pieces) override {
     if (auto ok = validate_key(key); !ok) return ok;
-    if (pieces_size(pieces) > options_.block_size) return put_blocks(key, pieces);
+    if (pieces_size(pieces) > options().block_size) return put_blocks(key, pieces);
     return put_single(key, pieces, false);
   }
 
@@ -110,7 +95,7 @@ class blob_store final : public object_store {
     // Azure checks the body against it and keeps it: a whole-blob read is compared with it.
     headers.emplace_back("Content-MD5", pieces_md5_base64(data));
     if (if_absent) headers.emplace_back("If-None-Match", "*");
-    auto resp = execute("PUT", key, blob_path(key), {}, std::move(headers), data);
+    auto resp = api_.execute("PUT", key, api_.blob_path(key), {}, headers, data);
     if (!resp) return tl::unexpected(resp.error());
     return {};
   }
@@ -120,10 +105,10 @@ class blob_store final : public object_store {
   /// A whole object in memory as blocks, sent straight from where its pieces lie (a block may
   /// span pieces: no copy).
   result<void> put_blocks(std::string_view key, byte_pieces data) {
-    const std::vector<std::vector<byte_view>> blocks = split_parts(data, options_.block_size);
+    const std::vector<std::vector<byte_view>> blocks = split_parts(data, options().block_size);
     const std::string name(key);
     const std::string tag = new_tag();
-    const std::size_t parallel = std::max<std::size_t>(1, options_.max_parallel_blocks);
+    const std::size_t parallel = std::max<std::size_t>(1, options().max_parallel_blocks);
     std::deque<std::future<result<void>>> in_flight;
     std::vector<std::string> ids;
     std::optional<kb::error> failed;
@@ -148,7 +133,8 @@ class blob_store final : public object_store {
   }
 
   result<void> put_block(const std::string& key, const std::string& id, byte_pieces data) {
-    auto resp = execute("PUT", key, blob_path(key), {{"comp", "block"}, {"blockid", id}}, write_headers(), data);
+    auto resp =
+        api_.execute("PUT", key, api_.blob_path(key), {{"comp", "block"}, {"blockid", id}}, write_headers(), data);
     if (!resp) return tl::unexpected(resp.error());
     return {};
   }
@@ -159,7 +145,7 @@ class blob_store final : public object_store {
     headers.emplace_back("Content-Type", "application/xml");
     headers.emplace_back("x-ms-blob-content-type", "application/octet-stream");
     const byte_view list = bytes_of(body);
-    auto resp = execute("PUT", key, blob_path(key), {{"comp", "blocklist"}}, std::move(headers), byte_pieces(&list, 1));
+    auto resp = api_.execute("PUT", key, api_.blob_path(key), {{"comp", "blocklist"}}, headers, byte_pieces(&list, 1));
     if (!resp) return tl::unexpected(resp.error());
     return {};
   }
@@ -172,7 +158,7 @@ class blob_store final : public object_store {
     std::string why;
     for (int attempt = 1; attempt <= 3; ++attempt) {
       byte_vector out;  // the body lands here, not in a string copied after
-      auto resp = execute("GET", key, blob_path(key), {}, read_headers(), {}, &out);
+      auto resp = api_.execute("GET", key, api_.blob_path(key), {}, read_headers(), {}, &out);
       if (!resp) return tl::unexpected(resp.error());
       const std::string kept = resp->header("content-md5");
       if (kept.empty()) return out;
@@ -207,7 +193,7 @@ class blob_store final : public object_store {
     // The range lands straight in the buffer returned (no second copy from a string).
     byte_vector out;
     out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, 64u << 20)));
-    auto resp = execute("GET", key, blob_path(key), {}, std::move(headers), {}, &out);
+    auto resp = api_.execute("GET", key, api_.blob_path(key), {}, headers, {}, &out);
     if (!resp) return tl::unexpected(resp.error());
     if (resp->status == 200 && offset > 0) {
       // A server that ignored the range sent the whole blob: cut it here.
@@ -236,7 +222,7 @@ class blob_store final : public object_store {
 
   result<object_meta> head(std::string_view key) override {
     if (auto ok = validate_key(key); !ok) return tl::unexpected(ok.error());
-    auto resp = execute("HEAD", key, blob_path(key), {}, read_headers(), {});
+    auto resp = api_.execute("HEAD", key, api_.blob_path(key), {}, read_headers(), {});
     if (!resp) return tl::unexpected(resp.error());
     return s3::parse_head(resp->headers, fmt::format("'{}' in {}", key, describe()));
   }
@@ -258,7 +244,7 @@ class blob_store final : public object_store {
 
   result<void> remove(std::string_view key) override {
     if (auto ok = validate_key(key); !ok) return ok;
-    auto resp = execute("DELETE", key, blob_path(key), {}, {}, {});
+    auto resp = api_.execute("DELETE", key, api_.blob_path(key), {}, {}, {});
     if (!resp && !resp.error().is(errc::not_found)) return tl::unexpected(resp.error());
     return {};
   }
@@ -269,7 +255,7 @@ class blob_store final : public object_store {
   }
 
   [[nodiscard]] std::string describe() const override {
-    return fmt::format("azure://{}/{}/{}", options_.account, options_.container, options_.prefix);
+    return api_.describe();
   }
 
   std::string new_tag() {
@@ -299,13 +285,13 @@ class blob_store final : public object_store {
     for (int page_no = 0; page_no < 1000000; ++page_no) {
       query_list query{{"restype", "container"},
                        {"comp", "list"},
-                       {"prefix", options_.prefix + std::string(prefix)},
-                       {"maxresults", std::to_string(options_.list_page_size)}};
+                       {"prefix", options().prefix + std::string(prefix)},
+                       {"maxresults", std::to_string(options().list_page_size)}};
       if (delimited) query.emplace_back("delimiter", "/");
       if (!marker.empty()) query.emplace_back("marker", marker);
-      auto resp = execute("GET", prefix, container_path(), std::move(query), {}, {});
+      auto resp = api_.execute("GET", prefix, api_.container_path(), std::move(query), {}, {});
       if (!resp) return tl::unexpected(resp.error());
-      auto page = parse_list_page(resp->body, options_.prefix);
+      auto page = parse_list_page(resp->body, options().prefix);
       if (!page) {
         return fail(page.error().code, fmt::format("List Blobs of {}: {}", describe(), page.error().message));
       }
@@ -319,16 +305,11 @@ class blob_store final : public object_store {
     return fail(errc::internal, "List Blobs did not end");
   }
 
-  [[nodiscard]] std::string container_path() const { return endpoint_path_ + "/" + options_.container; }
-  [[nodiscard]] std::string blob_path(std::string_view key) const {
-    return container_path() + "/" + url_encode(options_.prefix + std::string(key), true);
-  }
-
   [[nodiscard]] http_headers customer_key_headers() const {
     http_headers out;
-    if (!options_.customer_key.empty()) {
-      out.emplace_back("x-ms-encryption-key", options_.customer_key.reveal());
-      auto raw = base64_decode(options_.customer_key.reveal());
+    if (!options().customer_key.empty()) {
+      out.emplace_back("x-ms-encryption-key", options().customer_key.reveal());
+      auto raw = base64_decode(options().customer_key.reveal());
       out.emplace_back("x-ms-encryption-key-sha256", raw ? sha256_base64(*raw) : std::string());
       out.emplace_back("x-ms-encryption-algorithm", "AES256");
     }
@@ -336,136 +317,13 @@ class blob_store final : public object_store {
   }
   [[nodiscard]] http_headers write_headers() const {
     http_headers out = customer_key_headers();
-    if (!options_.encryption_scope.empty()) out.emplace_back("x-ms-encryption-scope", options_.encryption_scope);
+    if (!options().encryption_scope.empty()) out.emplace_back("x-ms-encryption-scope", options().encryption_scope);
     return out;
   }
   [[nodiscard]] http_headers read_headers() const { return customer_key_headers(); }
 
-  [[nodiscard]] std::string error_code_of(const http_response_data& r, error_body& body) const {
-    body = parse_error_body(r.body);
-    if (body.code.empty()) body.code = r.header("x-ms-error-code");
-    return body.code;
-  }
-
-  [[nodiscard]] std::string auth_hint(const std::string& code) const {
-    switch (options_.auth) {
-      case auth_mode::shared_key:
-        return fmt::format("check that storage.account_key (or AZURE_STORAGE_KEY) is a current key of storage "
-                           "account '{}' (Access keys in the portal)",
-                           options_.account);
-      case auth_mode::sas:
-        return "the SAS token is expired, not yet valid, revoked or lacks a permission (a backup needs racwdl on "
-               "the container); create a new one (az storage container generate-sas --permissions racwdl ...) and "
-               "set storage.sas_token";
-      case auth_mode::bearer:
-        if (code == "AuthorizationPermissionMismatch" || code == "AuthorizationFailure") {
-          return fmt::format("grant the identity the 'Storage Blob Data Contributor' role on container '{}' "
-                             "(docs/storage-azure.md)",
-                             options_.container);
-        }
-        return "the Azure AD token was refused: check tenant_id and client_id and that the identity belongs to "
-               "the storage account's tenant";
-    }
-    return {};
-  }
-
-  kb::error to_error(const http_response_data& r, std::string_view method, std::string_view key) const {
-    const std::string object = key.empty() ? describe() : fmt::format("'{}' in {}", key, describe());
-    const std::string what = fmt::format("{} {}", method, object);
-    if (r.failure != http_failure::none) {
-      return http_failure_error(r, what, fmt::format("Azure Blob endpoint {}", options_.endpoint),
-                                "storage.endpoint / the URL's endpoint=", options_.stall_timeout);
-    }
-    error_body body;
-    const std::string code = error_code_of(r, body);
-    const std::string detail = code.empty() ? fmt::format("HTTP {}", r.status)
-                               : body.message.empty() ? fmt::format("HTTP {} {}", r.status, code)
-                                                      : fmt::format("HTTP {} {}: {}", r.status, code, body.message);
-    if (r.status == 401 || r.status == 403) {
-      return {make_error_code(errc::authorization),
-              fmt::format("Azure Blob storage refused {} (credentials: {}): {}; {}", what, options_.credential_source,
-                          detail, auth_hint(code))};
-    }
-    if (r.status == 404) {
-      if (code == "ContainerNotFound") {
-        return {make_error_code(errc::config),
-                fmt::format("container '{}' does not exist in Azure storage account '{}' at {} "
-                            "(storage.container_name): create it (az storage container create --name {} "
-                            "--account-name {}) or fix the name",
-                            options_.container, options_.account, options_.endpoint, options_.container,
-                            options_.account)};
-      }
-      if (code == "ResourceNotFound" || code == "AccountNotFound" || code == "InvalidResourceName") {
-        return {make_error_code(errc::config),
-                fmt::format("{}: {} (check storage.account_name and storage.container_name)", what, detail)};
-      }
-      return {make_error_code(errc::not_found), fmt::format("object {} not found", object)};
-    }
-    if (r.status == 409 || r.status == 412) {
-      return {make_error_code(errc::conflict),
-              fmt::format("{}: a precondition failed ({}); the object already exists or changed", what, detail)};
-    }
-    if (r.status == 416) {
-      return {make_error_code(errc::invalid_argument),
-              fmt::format("{}: the range is past the end of the object ({})", what, detail)};
-    }
-    if (r.status == 400 && (code == "InvalidHeaderValue" || code == "UnsupportedHeader")) {
-      return {make_error_code(errc::config),
-              fmt::format("{}: {}; the service does not accept a header we sent (encryption_scope / "
-                          "customer key, or an old emulator without --skipApiVersionCheck)",
-                          what, detail)};
-    }
-    return {make_error_code(errc::io), fmt::format("{} failed: {}", what, detail)};
-  }
-
-  /// Authenticates and sends with bounded, jittered retries; the body's pieces go back to back,
-  /// a 2xx answer's body lands in `download` when given. `key` is for messages only.
-  result<http_response_data> execute(const std::string& method, std::string_view key, const std::string& path,
-                                     query_list query, http_headers headers, byte_pieces body,
-                                     byte_vector* download = nullptr) {
-    std::string query_text;
-    for (const auto& [n, v] : query) {
-      query_text += query_text.empty() ? "?" : "&";
-      query_text += url_encode(n) + "=" + url_encode(v);
-    }
-    if (options_.auth == auth_mode::sas) {
-      query_text += query_text.empty() ? "?" : "&";
-      query_text += options_.sas_token.reveal();
-    }
-    const std::string url = origin_ + path + query_text;
-    const std::string object = key.empty() ? describe() : fmt::format("'{}' in {}", key, describe());
-    int attempt = 0;
-    retrying_request r{"azure", method, object,
-                       retry_settings{options_.initial_backoff, options_.max_backoff, options_.retry_budget,
-                                      options_.max_attempts}};
-    r.send = [&]() -> result<http_response_data> {
-      http_headers all = headers;
-      all.emplace_back("x-ms-date", rfc1123_date(options_.clock()));
-      all.emplace_back("x-ms-version", std::string(blob_api_version));
-      if (options_.auth == auth_mode::shared_key) {
-        signing_request sr{method, path, query, all, pieces_size(body)};
-        auto auth = shared_key_authorization(sr, options_.account, options_.account_key.reveal());
-        if (!auth) return tl::unexpected(auth.error());
-        all.emplace_back("Authorization", std::move(*auth));
-      } else if (options_.auth == auth_mode::bearer) {
-        auto token = options_.token->current();
-        if (!token) return tl::unexpected(token.error());
-        all.emplace_back("Authorization", "Bearer " + *token);
-      }
-      log::debug("azure: {} {}{} (attempt {})", method, origin_, path, ++attempt);
-      http_request h{method, url, std::move(all), {}, download};
-      for (const byte_view p : body)
-        if (!p.empty()) h.body.push_back(p);
-      return transport_.perform(h);
-    };
-    r.to_error = [&](const http_response_data& resp) { return to_error(resp, method, key); };
-    return send_with_retries(r);
-  }
-
-  blob_options options_;
-  http_transport transport_;
-  std::string origin_;         ///< "scheme://host[:port]" of the endpoint
-  std::string endpoint_path_;
+  /// Sends the requests and maps their errors (storage/azure/blob_api).
+  blob_api api_;
   std::mutex rng_mutex_;
   std::mt19937_64 rng_{std::random_device{}()};
 };
