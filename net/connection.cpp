@@ -17,6 +17,7 @@
 
 #include "base/log.hpp"
 #include "net/listener_probe.hpp"
+#include "net/write_buffers.hpp"
 #include "protocol/api_versions.hpp"
 #include "protocol/error_codes.hpp"
 
@@ -154,20 +155,10 @@ asio::awaitable<void> connection::async_write_loop() {
     outgoing& front = write_queue_.front();
     boost::system::error_code ec;
     if (!closed_) {
-      // One buffer sequence: the frame's own bytes with the borrowed batches between them.
-      std::vector<asio::const_buffer> buffers;
-      if (front.splices.empty()) {
-        buffers.push_back(asio::buffer(front.frame));
-      } else {
-        buffers.reserve(2 * front.splices.size() + 1);
-        std::size_t from = 0;
-        for (const auto& s : front.splices) {
-          if (s.at > from) buffers.push_back(asio::buffer(front.frame.data() + from, s.at - from));
-          buffers.push_back(asio::buffer(s.bytes.data(), s.bytes.size()));
-          from = s.at;
-        }
-        if (front.frame.size() > from) buffers.push_back(asio::buffer(front.frame.data() + from, front.frame.size() - from));
-      }
+      // One buffer sequence: the frame's own bytes with the borrowed batches between them; under
+      // TLS small neighbours are joined first (each buffer would be its own TLS record and write).
+      byte_vector staging;
+      const auto buffers = write_buffers(front.frame, front.splices, tls_stream_ ? tls_join_below : 0, staging);
       if (tls_stream_) {
         auto [wec, n] = co_await asio::async_write(*tls_stream_, buffers, use_tuple);
         ec = wec;
