@@ -28,6 +28,7 @@
 #include "storage/format/segment.hpp"
 #include "storage/location.hpp"
 #include "tests/net/harness_env.hpp"
+#include "tests/storage/forwarding_store.hpp"
 
 namespace kb::pipeline::backup {
 namespace {
@@ -280,9 +281,9 @@ TEST(backup_job_it, continuous_discovers_new_topics_and_partitions) {
 
 /// A store whose segment writes wait until the test opens the gate: uploads stall, so the
 /// engine's memory and back-pressure fill and fetching stops.
-class gated_store final : public storage::object_store {
+class gated_store final : public storage::testing::forwarding_store {
  public:
-  explicit gated_store(storage::object_store& inner) : inner_(inner) {}
+  using forwarding_store::forwarding_store;
   void open_gate() {
     std::lock_guard lock(m_);
     open_ = true;
@@ -290,32 +291,15 @@ class gated_store final : public storage::object_store {
   }
   result<void> put(std::string_view key, byte_view data) override {
     wait_if_segment(key);
-    return inner_.put(key, data);
+    return forwarding_store::put(key, data);
   }
   result<void> put(std::string_view key, storage::byte_pieces pieces) override {
     wait_if_segment(key);
-    return inner_.put(key, pieces);
+    return forwarding_store::put(key, pieces);
   }
-  result<void> put_if_absent(std::string_view key, byte_view data) override { return inner_.put_if_absent(key, data); }
-  result<byte_vector> get(std::string_view key) override { return inner_.get(key); }
-  result<byte_vector> get_range(std::string_view key, std::uint64_t offset, std::uint64_t length) override {
-    return inner_.get_range(key, offset, length);
-  }
-  result<storage::object_meta> head(std::string_view key) override { return inner_.head(key); }
-  result<std::vector<std::string>> list_prefixes(std::string_view prefix) override {
-    return inner_.list_prefixes(prefix);
-  }
-  result<void> remove(std::string_view key) override { return inner_.remove(key); }
   result<std::unique_ptr<storage::object_writer>> open_writer(std::string_view key) override {
     wait_if_segment(key);
-    return inner_.open_writer(key);
-  }
-  [[nodiscard]] std::string describe() const override { return inner_.describe(); }
-
- protected:
-  result<std::vector<storage::object_info>> do_list(std::string_view prefix,
-                                                    const storage::list_options& options) override {
-    return inner_.list(prefix, options);
+    return forwarding_store::open_writer(key);
   }
 
  private:
@@ -324,7 +308,6 @@ class gated_store final : public storage::object_store {
     std::unique_lock lock(m_);
     cv_.wait_for(lock, 60s, [&] { return open_; });  // bounded: a broken test cannot hang
   }
-  storage::object_store& inner_;
   std::mutex m_;
   std::condition_variable cv_;
   bool open_ = false;

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/filesystem_store.hpp"
+#include "tests/storage/forwarding_store.hpp"
 
 namespace kb::pipeline::backup {
 namespace {
@@ -262,34 +263,15 @@ namespace kb::pipeline::backup {
 namespace {
 
 /// The filesystem store, recording the calls made through its commit groups in order.
-class recording_store final : public storage::object_store {
+class recording_store final : public storage::testing::forwarding_store {
  public:
-  explicit recording_store(storage::filesystem_store& inner) : inner_(inner) {}
+  explicit recording_store(storage::filesystem_store& inner) : forwarding_store(inner), inner_(inner) {}
   std::vector<std::string> events;  ///< "writer <key>", "put <key>", "sync"
 
-  result<void> put(std::string_view k, byte_view d) override { return inner_.put(k, d); }
-  result<void> put(std::string_view k, storage::byte_pieces p) override { return inner_.put(k, p); }
-  result<void> put_if_absent(std::string_view k, byte_view d) override { return inner_.put_if_absent(k, d); }
-  result<byte_vector> get(std::string_view k) override { return inner_.get(k); }
-  result<byte_vector> get_range(std::string_view k, std::uint64_t o, std::uint64_t n) override {
-    return inner_.get_range(k, o, n);
-  }
-  result<storage::object_meta> head(std::string_view k) override { return inner_.head(k); }
-  result<std::vector<std::string>> list_prefixes(std::string_view p) override { return inner_.list_prefixes(p); }
-  result<void> remove(std::string_view k) override { return inner_.remove(k); }
-  result<std::unique_ptr<storage::object_writer>> open_writer(std::string_view k) override {
-    return inner_.open_writer(k);
-  }
   std::unique_ptr<storage::commit_group> open_commit_group() override {
     return std::make_unique<group>(*this, inner_.open_commit_group());
   }
   [[nodiscard]] bool groups_commits() const noexcept override { return true; }
-  [[nodiscard]] std::string describe() const override { return inner_.describe(); }
-
- protected:
-  result<std::vector<storage::object_info>> do_list(std::string_view p, const storage::list_options& o) override {
-    return inner_.list(p, o);
-  }
 
  private:
   class group final : public storage::commit_group {
@@ -363,44 +345,25 @@ TEST_F(uploader_test, segments_closed_together_share_one_group_and_their_checkpo
 
 /// The filesystem store calling itself S3 (the uploader used to sniff "s3://" and join the
 /// segment into one buffer for it), recording how segments arrive.
-class s3_named_store final : public storage::object_store {
+class s3_named_store final : public storage::testing::forwarding_store {
  public:
-  explicit s3_named_store(storage::filesystem_store& inner) : inner_(inner) {}
+  using forwarding_store::forwarding_store;
   std::atomic<int> joined_segments{0};  ///< .kbs written from one buffer
   std::atomic<int> piece_segments{0};   ///< .kbs written as pieces
   std::atomic<std::size_t> most_pieces{0};
 
   result<void> put(std::string_view k, byte_view d) override {
     if (k.ends_with(".kbs")) ++joined_segments;
-    return inner_.put(k, d);
+    return forwarding_store::put(k, d);
   }
   result<void> put(std::string_view k, storage::byte_pieces p) override {
     if (k.ends_with(".kbs")) {
       ++piece_segments;
       most_pieces = std::max<std::size_t>(most_pieces, p.size());
     }
-    return inner_.put(k, p);
-  }
-  result<void> put_if_absent(std::string_view k, byte_view d) override { return inner_.put_if_absent(k, d); }
-  result<byte_vector> get(std::string_view k) override { return inner_.get(k); }
-  result<byte_vector> get_range(std::string_view k, std::uint64_t o, std::uint64_t n) override {
-    return inner_.get_range(k, o, n);
-  }
-  result<storage::object_meta> head(std::string_view k) override { return inner_.head(k); }
-  result<std::vector<std::string>> list_prefixes(std::string_view p) override { return inner_.list_prefixes(p); }
-  result<void> remove(std::string_view k) override { return inner_.remove(k); }
-  result<std::unique_ptr<storage::object_writer>> open_writer(std::string_view k) override {
-    return inner_.open_writer(k);
+    return forwarding_store::put(k, p);
   }
   [[nodiscard]] std::string describe() const override { return "s3://bucket/prefix/"; }
-
- protected:
-  result<std::vector<storage::object_info>> do_list(std::string_view p, const storage::list_options& o) override {
-    return inner_.list(p, o);
-  }
-
- private:
-  storage::filesystem_store& inner_;
 };
 
 TEST_F(uploader_test, an_s3_store_gets_the_segment_as_pieces_and_no_assembled_copy_is_charged) {

@@ -18,6 +18,7 @@
 #include "protocol/records/record_batch.hpp"
 #include "storage/filesystem_store.hpp"
 #include "tests/pipeline/restore/fake_target.hpp"
+#include "tests/storage/forwarding_store.hpp"
 
 namespace kb::pipeline::restore {
 namespace {
@@ -26,28 +27,17 @@ namespace sf = storage::format;
 using namespace std::chrono_literals;
 
 // Forwards to a store and records the threads that read frames (get_range).
-class read_threads final : public storage::object_store {
+class read_threads final : public storage::testing::forwarding_store {
  public:
-  explicit read_threads(storage::object_store& inner) : inner_(inner) {}
-  kb::result<void> put(std::string_view k, byte_view d) override { return inner_.put(k, d); }
-  kb::result<void> put(std::string_view k, storage::byte_pieces p) override { return inner_.put(k, p); }
-  kb::result<void> put_if_absent(std::string_view k, byte_view d) override { return inner_.put_if_absent(k, d); }
-  kb::result<byte_vector> get(std::string_view k) override { return inner_.get(k); }
+  using forwarding_store::forwarding_store;
   kb::result<byte_vector> get_range(std::string_view k, std::uint64_t o, std::uint64_t n) override {
     {
       const std::lock_guard lock(mutex_);
       threads_.insert(std::this_thread::get_id());
       ++reads_;
     }
-    return inner_.get_range(k, o, n);
+    return forwarding_store::get_range(k, o, n);
   }
-  kb::result<storage::object_meta> head(std::string_view k) override { return inner_.head(k); }
-  kb::result<std::vector<std::string>> list_prefixes(std::string_view p) override { return inner_.list_prefixes(p); }
-  kb::result<void> remove(std::string_view k) override { return inner_.remove(k); }
-  kb::result<std::unique_ptr<storage::object_writer>> open_writer(std::string_view k) override {
-    return inner_.open_writer(k);
-  }
-  std::string describe() const override { return inner_.describe(); }
 
   std::set<std::thread::id> threads() const {
     const std::lock_guard lock(mutex_);
@@ -58,13 +48,7 @@ class read_threads final : public storage::object_store {
     return reads_;
   }
 
- protected:
-  kb::result<std::vector<storage::object_info>> do_list(std::string_view p, const storage::list_options& o) override {
-    return inner_.list(p, o);
-  }
-
  private:
-  storage::object_store& inner_;
   mutable std::mutex mutex_;
   std::set<std::thread::id> threads_;
   int reads_ = 0;

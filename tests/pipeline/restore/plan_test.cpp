@@ -10,6 +10,7 @@
 
 #include "protocol/records/record_batch.hpp"
 #include "storage/filesystem_store.hpp"
+#include "tests/storage/forwarding_store.hpp"
 
 namespace kb::pipeline::restore {
 namespace {
@@ -409,33 +410,18 @@ TEST_F(plan_test, a_segment_of_another_partition_refuses_even_with_allow_gaps) {
 
 /// The filesystem store with one key left out of listings, as a listing taken just before a
 /// running backup wrote that segment (and then moved its checkpoint on) would show.
-class listing_hides final : public storage::object_store {
+class listing_hides final : public storage::testing::forwarding_store {
  public:
-  listing_hides(storage::object_store& inner, std::string hidden) : inner_(inner), hidden_(std::move(hidden)) {}
-  kb::result<void> put(std::string_view k, byte_view d) override { return inner_.put(k, d); }
-  kb::result<void> put(std::string_view k, storage::byte_pieces p) override { return inner_.put(k, p); }
-  kb::result<void> put_if_absent(std::string_view k, byte_view d) override { return inner_.put_if_absent(k, d); }
-  kb::result<byte_vector> get(std::string_view k) override { return inner_.get(k); }
-  kb::result<byte_vector> get_range(std::string_view k, std::uint64_t o, std::uint64_t n) override {
-    return inner_.get_range(k, o, n);
-  }
-  kb::result<storage::object_meta> head(std::string_view k) override { return inner_.head(k); }
-  kb::result<std::vector<std::string>> list_prefixes(std::string_view p) override { return inner_.list_prefixes(p); }
-  kb::result<void> remove(std::string_view k) override { return inner_.remove(k); }
-  kb::result<std::unique_ptr<storage::object_writer>> open_writer(std::string_view k) override {
-    return inner_.open_writer(k);
-  }
-  std::string describe() const override { return inner_.describe(); }
+  listing_hides(storage::object_store& inner, std::string hidden) : forwarding_store(inner), hidden_(std::move(hidden)) {}
 
  protected:
   kb::result<std::vector<storage::object_info>> do_list(std::string_view p, const storage::list_options& o) override {
-    auto all = inner_.list(p, o);
+    auto all = forwarding_store::do_list(p, o);
     if (all) std::erase_if(*all, [&](const storage::object_info& i) { return i.key == hidden_; });
     return all;
   }
 
  private:
-  storage::object_store& inner_;
   std::string hidden_;
 };
 
