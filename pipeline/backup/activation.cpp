@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "pipeline/backup/resume.hpp"
 
@@ -13,6 +14,11 @@
 #endif
 
 namespace kb::pipeline::backup {
+
+namespace {
+/// From this many partitions of one topic resumed at once, the topic is listed once for all of them.
+constexpr std::size_t topic_listing_from = 8;
+}  // namespace
 
 namespace asio = boost::asio;
 
@@ -66,11 +72,12 @@ void activate_at(partition_state& ps, const offset_map& starts, const offset_map
   ps.phase = part_phase::active;
 }
 
-result<void> partition_activator::resume(partition_state& ps) {
+result<void> partition_activator::resume(partition_state& ps, const std::vector<stored_object>* listing) {
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  auto r = resume_partition(store_, paths_, ps.tp.topic, ps.tp.partition, now);
+  auto r = listing != nullptr ? resume_partition(store_, paths_, ps.tp.topic, ps.tp.partition, now, *listing)
+                              : resume_partition(store_, paths_, ps.tp.topic, ps.tp.partition, now);
   if (!r) return fail(std::move(r.error()));
   ps.checkpoint = std::move(r->checkpoint);
   ps.has_checkpoint = r->has_checkpoint;
@@ -81,15 +88,41 @@ result<void> partition_activator::resume(partition_state& ps) {
   return {};
 }
 
+result<void> partition_activator::resume_from_topic_listings(const std::vector<partition_state*>& taken) {
+  // A topic of many partitions not resumed yet is listed once, and all of them — also those not
+  // taken now — are resumed from that listing: a new 1,000-partition backup would otherwise make
+  // 1,000 listings and 1,000 failed checkpoint reads before its last fetch. Nothing else writes a
+  // partition of ours before we activate it, so the listing stays true for the later ones.
+  std::set<std::string> topics;
+  for (const auto* ps : taken)
+    if (!ps->initialised) topics.insert(ps->tp.topic);
+  for (const auto& topic : topics) {
+    std::vector<partition_state*> fresh;
+    for (auto& [tp, ps] : parts_)
+      if (tp.topic == topic && ps.phase == part_phase::pending && !ps.initialised) fresh.push_back(&ps);
+    if (fresh.size() < topic_listing_from) continue;
+    auto listed = list_topic_partitions(store_, paths_, topic);
+    if (!listed) return fail(std::move(listed.error()));
+    static const std::vector<stored_object> nothing;
+    for (auto* ps : fresh) {
+      const auto it = listed->find(ps->tp.partition);
+      if (auto r = resume(*ps, it != listed->end() ? &it->second : &nothing); !r) return r;
+      ps->initialised = true;
+    }
+  }
+  return {};
+}
+
 asio::awaitable<result<std::vector<partition_state*>>> partition_activator::async_activate(
     kafka_admin& admin, const std::optional<offset_map>& snapshot_ends) {
   std::vector<partition_state*> at_end;
   auto pending = take_pending(parts_, opts_.mode, opts_.max_concurrent_partitions);
   if (pending.empty()) co_return at_end;
+  if (auto r = resume_from_topic_listings(pending); !r) co_return fail(std::move(r.error()));
   std::vector<net::topic_partition> need_start, need_end;
   for (auto* ps : pending) {
     if (!ps->initialised) {
-      if (auto r = resume(*ps); !r) co_return fail(std::move(r.error()));
+      if (auto r = resume(*ps, nullptr); !r) co_return fail(std::move(r.error()));
       ps->initialised = true;
     }
     if (!ps->has_checkpoint) need_start.push_back(ps->tp);

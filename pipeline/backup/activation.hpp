@@ -14,6 +14,7 @@
 #include "net/cluster.hpp"
 #include "pipeline/backup/backup_job.hpp"
 #include "pipeline/backup/partition_state.hpp"
+#include "pipeline/backup/resume.hpp"
 #include "pipeline/kafka_admin.hpp"
 
 namespace kb::storage {
@@ -48,7 +49,10 @@ class partition_activator {
       kafka_admin& admin, const std::optional<offset_map>& snapshot_ends);
 
  private:
-  result<void> resume(partition_state& ps);
+  /// `listing`: the partition folder's objects when the topic was listed at once, else null.
+  result<void> resume(partition_state& ps, const std::vector<stored_object>* listing);
+  /// Resumes from one listing per topic those of `taken`'s topics with many partitions not resumed yet.
+  result<void> resume_from_topic_listings(const std::vector<partition_state*>& taken);
 
   storage::object_store& store_;
   const storage::format::backup_paths& paths_;

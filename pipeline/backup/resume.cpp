@@ -1,6 +1,7 @@
 #include "pipeline/backup/resume.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -77,23 +78,55 @@ resume_plan plan_resume(std::optional<sf::partition_checkpoint> checkpoint, cons
   return plan;
 }
 
+result<std::map<std::int32_t, std::vector<stored_object>>> list_topic_partitions(storage::object_store& store,
+                                                                                const sf::backup_paths& paths,
+                                                                                const std::string& topic) {
+  const auto dir = paths.topic_dir(topic);
+  auto listing = store.list(dir);
+  if (!listing) return fail(std::move(listing.error()));
+  std::map<std::int32_t, std::vector<stored_object>> out;
+  for (auto& obj : *listing) {
+    // "{dir}{partition}/{name}"; topic.json and anything else not in a partition's folder is skipped.
+    const std::string_view rest = std::string_view(obj.key).substr(dir.size());
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos || slash == 0) continue;
+    std::int32_t p = 0;
+    const auto digits = rest.substr(0, slash);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || p < 0) continue;
+    if (paths.partition_dir(topic, p) != std::string_view(obj.key).substr(0, dir.size() + slash + 1)) continue;
+    out[p].push_back({std::move(obj.key), obj.size});
+  }
+  return out;
+}
+
 result<resumed_partition> resume_partition(storage::object_store& store, const sf::backup_paths& paths,
                                            const std::string& topic, std::int32_t partition, std::int64_t now_ms) {
-  const auto ckey = paths.checkpoint(topic, partition);
-  std::optional<sf::partition_checkpoint> checkpoint;
-  auto text = store.get(ckey);
-  if (text) {
-    auto c = sf::parse_checkpoint(as_text(*text));
-    if (!c) return fail(c.error().code, fmt::format("{} in {}", c.error().message, ckey));
-    checkpoint = std::move(*c);
-  } else if (!text.error().is(errc::not_found)) {
-    return fail(std::move(text.error()));
-  }
   auto listing = store.list(paths.partition_dir(topic, partition));
   if (!listing) return fail(std::move(listing.error()));
   std::vector<stored_object> objects;
   objects.reserve(listing->size());
   for (const auto& obj : *listing) objects.push_back({obj.key, obj.size});
+  return resume_partition(store, paths, topic, partition, now_ms, objects);
+}
+
+result<resumed_partition> resume_partition(storage::object_store& store, const sf::backup_paths& paths,
+                                           const std::string& topic, std::int32_t partition, std::int64_t now_ms,
+                                           const std::vector<stored_object>& objects) {
+  const auto ckey = paths.checkpoint(topic, partition);
+  std::optional<sf::partition_checkpoint> checkpoint;
+  // A checkpoint the listing does not hold is not read: a new partition costs no failed request.
+  const bool listed = std::any_of(objects.begin(), objects.end(), [&](const stored_object& o) { return o.key == ckey; });
+  if (listed) {
+    auto text = store.get(ckey);
+    if (text) {
+      auto c = sf::parse_checkpoint(as_text(*text));
+      if (!c) return fail(c.error().code, fmt::format("{} in {}", c.error().message, ckey));
+      checkpoint = std::move(*c);
+    } else if (!text.error().is(errc::not_found)) {
+      return fail(std::move(text.error()));
+    }
+  }
   auto plan = plan_resume(std::move(checkpoint), topic, partition, objects,
                           [&store](const std::string& key, std::uint64_t size) {
                             return sf::read_segment_index(store, key, size);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,10 +65,21 @@ struct resumed_partition {
   std::vector<storage::format::txn_span> open_txns;
 };
 
-/// Loads the checkpoint, plans, removes the orphans, writes the moved checkpoint. Blocking.
+/// Lists the partition's folder, loads the checkpoint, plans, removes the orphans, writes the
+/// moved checkpoint. Blocking.
 [[nodiscard]] result<resumed_partition> resume_partition(storage::object_store& store,
                                                          const storage::format::backup_paths& paths,
                                                          const std::string& topic, std::int32_t partition,
                                                          std::int64_t now_ms);
+/// The same with the folder's objects already listed (`listing`: every object under the
+/// partition's folder, e.g. cut from one listing of the whole topic); the checkpoint is read only
+/// when the listing holds it.
+[[nodiscard]] result<resumed_partition> resume_partition(storage::object_store& store,
+                                                         const storage::format::backup_paths& paths,
+                                                         const std::string& topic, std::int32_t partition,
+                                                         std::int64_t now_ms, const std::vector<stored_object>& listing);
+/// One listing of `topic`'s folder cut into its partitions' folders: partition -> objects.
+[[nodiscard]] result<std::map<std::int32_t, std::vector<stored_object>>> list_topic_partitions(
+    storage::object_store& store, const storage::format::backup_paths& paths, const std::string& topic);
 
 }  // namespace kb::pipeline::backup

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <random>
 
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/filesystem_store.hpp"
+#include "tests/storage/forwarding_store.hpp"
 
 namespace kb::pipeline::backup {
 namespace {
@@ -66,6 +68,90 @@ TEST(activation_rules, snapshot_ends_come_from_the_start_and_new_partitions_are_
   partition_map cont = pending(1);
   activate_at(at(cont, 0), starts, {{{"t", 0}, 99}}, snapshot, run_mode::continuous);
   EXPECT_FALSE(at(cont, 0).end_offset);  // continuous: no end
+}
+
+/// Counts the reads and listings that reach the store.
+class counting_store final : public storage::testing::forwarding_store {
+ public:
+  using forwarding_store::forwarding_store;
+  int gets = 0;
+  int lists = 0;
+  result<byte_vector> get(std::string_view k) override {
+    ++gets;
+    return forwarding_store::get(k);
+  }
+
+ protected:
+  result<std::vector<storage::object_info>> do_list(std::string_view p, const storage::list_options& o) override {
+    ++lists;
+    return forwarding_store::do_list(p, o);
+  }
+};
+
+/// Activates `n` pending partitions of topic "t" (continuous mode) whose first `with_checkpoint`
+/// have a checkpoint at 100 + p; `check` sees the partitions and the store's counts after.
+void activate_from_store(int n, int with_checkpoint, run_mode mode,
+                         const std::function<void(partition_map&, counting_store&)>& check) {
+  const auto dir = fs::temp_directory_path() /
+                   ("kb-activation-test-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
+  fs::create_directories(dir);
+  {
+    storage::filesystem_store store(dir);
+    counting_store counted(store);
+    const sf::backup_paths paths{"b"};
+    for (int p = 0; p < with_checkpoint; ++p) {
+      sf::partition_checkpoint c;
+      c.topic = "t";
+      c.partition = p;
+      c.next_offset = 100 + p;
+      ASSERT_TRUE(store.put(paths.checkpoint("t", p), as_bytes(sf::to_json(c))));
+    }
+    options opts;
+    opts.mode = mode;
+    auto parts = pending(n);
+    offset_map snapshot_ends;
+    for (int p = 0; p < n; ++p) snapshot_ends[{"t", p}] = 1000;
+    boost::asio::io_context io;
+    auto cluster = net::cluster::create(io.get_executor(), net::cluster_options{});
+    kafka_admin admin(*cluster, admin_retry{});
+    partition_activator activator(counted, paths, opts, parts);
+    std::optional<result<std::vector<partition_state*>>> out;
+    boost::asio::co_spawn(io, activator.async_activate(admin, snapshot_ends),
+                          [&](std::exception_ptr, result<std::vector<partition_state*>> r) { out = std::move(r); });
+    io.run_for(std::chrono::seconds(10));
+    ASSERT_TRUE(out);
+    ASSERT_TRUE(*out) << (*out).error().message;
+    check(parts, counted);
+  }
+  fs::remove_all(dir);
+}
+
+// Resuming used to list each partition's folder (and, for a new backup, fail to read each checkpoint:
+// 2,000 requests for 1,000 partitions on S3 before the first fetch). A new partition's side is in
+// resume_test (a_listed_partition_without_a_checkpoint_reads_nothing); here activation needs no
+// broker only when every partition has a checkpoint.
+TEST(activation, many_partitions_of_a_topic_are_resumed_from_one_listing) {
+  activate_from_store(40, 40, run_mode::continuous, [](partition_map& parts, counting_store& c) {
+    EXPECT_EQ(c.lists, 1);
+    EXPECT_EQ(c.gets, 40);  // every checkpoint, each once
+    for (int p = 0; p < 40; ++p) EXPECT_EQ(at(parts, p).next_offset, 100 + p);
+  });
+}
+
+// A snapshot works on max_concurrent_partitions (8) at a time; the one listing serves the
+// partitions taken later too, so the topic is not listed again for every eight.
+TEST(activation, the_topic_listing_also_resumes_the_partitions_not_taken_yet) {
+  activate_from_store(40, 40, run_mode::snapshot, [](partition_map& parts, counting_store& c) {
+    EXPECT_EQ(c.lists, 1);
+    EXPECT_EQ(c.gets, 40);
+    int active = 0;
+    for (int p = 0; p < 40; ++p) {
+      EXPECT_TRUE(at(parts, p).initialised);
+      EXPECT_EQ(at(parts, p).next_offset, 100 + p);
+      active += at(parts, p).phase == part_phase::active;
+    }
+    EXPECT_EQ(active, 8);
+  });
 }
 
 TEST(activation, resumes_from_checkpoints_in_the_store) {

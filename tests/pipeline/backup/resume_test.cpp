@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/filesystem_store.hpp"
+#include "tests/storage/forwarding_store.hpp"
 
 namespace kb::pipeline::backup {
 namespace {
@@ -199,6 +200,64 @@ TEST_F(resume_store_test, an_orphan_past_the_checkpoint_is_removed_from_the_stor
   EXPECT_EQ(r->checkpoint, c);  // unchanged
   EXPECT_TRUE(store_->get(key(100, 199)).error().is(errc::not_found));
   EXPECT_TRUE(store_->get(key(0, 99)));  // below the checkpoint: kept
+}
+
+
+/// Counts the reads and listings that reach the store.
+class counting_store final : public storage::testing::forwarding_store {
+ public:
+  using forwarding_store::forwarding_store;
+  int gets = 0;
+  int lists = 0;
+  result<byte_vector> get(std::string_view k) override {
+    ++gets;
+    return forwarding_store::get(k);
+  }
+
+ protected:
+  result<std::vector<storage::object_info>> do_list(std::string_view p, const storage::list_options& o) override {
+    ++lists;
+    return forwarding_store::do_list(p, o);
+  }
+};
+
+TEST_F(resume_store_test, one_topic_listing_is_cut_into_its_partitions_folders) {
+  for (const auto& k : {paths.topic_manifest("t"), paths.checkpoint("t", 0), paths.segment("t", 1, 0, 9),
+                        paths.segment("t", 10, 0, 9), paths.checkpoint("t", 10), paths.root() + "topics/t/007/x",
+                        paths.root() + "topics/t/x/y", paths.checkpoint("t2", 1)})
+    ASSERT_TRUE(store_->put(k, as_bytes(std::string("x"))));
+  auto cut = list_topic_partitions(*store_, paths, "t");
+  ASSERT_TRUE(cut) << cut.error().message;
+  ASSERT_EQ(cut->size(), 3u);  // not topic.json, "007" (not how partition 7 is named), "x", nor topic t2
+  ASSERT_EQ(cut->at(0).size(), 1u);
+  EXPECT_EQ(cut->at(0)[0].key, paths.checkpoint("t", 0));
+  EXPECT_EQ(cut->at(1)[0].key, paths.segment("t", 1, 0, 9));
+  EXPECT_EQ(cut->at(10).size(), 2u);
+}
+
+TEST_F(resume_store_test, a_listed_partition_without_a_checkpoint_reads_nothing) {
+  counting_store counted(*store_);
+  auto r = resume_partition(counted, paths, "t", 3, 1, {});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->has_checkpoint);
+  EXPECT_EQ(counted.gets, 0);  // no failed checkpoint read
+  EXPECT_EQ(counted.lists, 0);
+}
+
+TEST_F(resume_store_test, a_listed_checkpoint_is_read_and_an_orphan_after_it_removed) {
+  auto c = checkpoint_at(100);
+  c.last_segment.clear();
+  ASSERT_TRUE(store_->put(paths.checkpoint("t", 0), as_bytes(sf::to_json(c))));
+  ASSERT_TRUE(store_->put(key(100, 199), as_bytes(std::string("not a segment"))));
+  counting_store counted(*store_);
+  auto cut = list_topic_partitions(counted, paths, "t");
+  ASSERT_TRUE(cut);
+  auto r = resume_partition(counted, paths, "t", 0, 1, cut->at(0));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->has_checkpoint);
+  EXPECT_EQ(r->checkpoint, c);
+  EXPECT_EQ(counted.lists, 1);
+  EXPECT_TRUE(store_->get(key(100, 199)).error().is(errc::not_found));
 }
 
 }  // namespace
