@@ -109,8 +109,9 @@ void activate_from_store(int n, int with_checkpoint, run_mode mode,
     options opts;
     opts.mode = mode;
     auto parts = pending(n);
-    offset_map snapshot_ends;
-    for (int p = 0; p < n; ++p) snapshot_ends[{"t", p}] = 1000;
+    // An lvalue: async_activate keeps a reference to it across its suspensions.
+    std::optional<offset_map> snapshot_ends{offset_map{}};
+    for (int p = 0; p < n; ++p) (*snapshot_ends)[{"t", p}] = 1000;
     boost::asio::io_context io;
     auto cluster = net::cluster::create(io.get_executor(), net::cluster_options{});
     kafka_admin admin(*cluster, admin_retry{});
