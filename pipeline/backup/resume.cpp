@@ -81,7 +81,9 @@ resume_plan plan_resume(std::optional<sf::partition_checkpoint> checkpoint, cons
 result<std::map<std::int32_t, std::vector<stored_object>>> list_topic_partitions(storage::object_store& store,
                                                                                 const sf::backup_paths& paths,
                                                                                 const std::string& topic) {
-  const auto dir = paths.topic_dir(topic);
+  // The topic's folder: where its topic.json lies ("{root}topics/{topic}/").
+  std::string dir = paths.topic_manifest(topic);
+  dir.resize(dir.rfind('/') + 1);
   auto listing = store.list(dir);
   if (!listing) return fail(std::move(listing.error()));
   std::map<std::int32_t, std::vector<stored_object>> out;

@@ -28,9 +28,8 @@ std::string backup_paths::lock() const { return root() + "lock.json"; }
 std::string backup_paths::topic_manifest(std::string_view topic) const {
   return fmt::format("{}topics/{}/topic.json", root(), topic);
 }
-std::string backup_paths::topic_dir(std::string_view topic) const { return fmt::format("{}topics/{}/", root(), topic); }
 std::string backup_paths::partition_dir(std::string_view topic, std::int32_t partition) const {
-  return fmt::format("{}{}/", topic_dir(topic), partition);
+  return fmt::format("{}topics/{}/{}/", root(), topic, partition);
 }
 std::string backup_paths::segment(std::string_view topic, std::int32_t partition, std::int64_t first_offset,
                                   std::int64_t last_offset) const {

@@ -26,7 +26,6 @@ struct backup_paths {
   [[nodiscard]] std::string backup_manifest() const;  ///< backup.json
   [[nodiscard]] std::string lock() const;             ///< lock.json
   [[nodiscard]] std::string topic_manifest(std::string_view topic) const;
-  [[nodiscard]] std::string topic_dir(std::string_view topic) const;  ///< topics/{topic}/
   [[nodiscard]] std::string partition_dir(std::string_view topic, std::int32_t partition) const;
   [[nodiscard]] std::string segment(std::string_view topic, std::int32_t partition,
                                     std::int64_t first_offset, std::int64_t last_offset) const;
