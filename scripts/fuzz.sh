@@ -99,15 +99,15 @@ run_one() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$name" "${cpu:-0}" "$rc" \
     "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null)" "$seconds" >>"$KB_CACHE/fuzz/ledger.tsv"
   local execs cov units
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
-  cov=$(grep -oE '^#[0-9]+.*cov: [0-9]+' "$log" | tail -n 1 | grep -oE 'cov: [0-9]+' | grep -oE '[0-9]+')
+  execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
+  cov=$(grep -aoE '^#[0-9]+.*cov: [0-9]+' "$log" | tail -n 1 | grep -oE 'cov: [0-9]+' | grep -oE '[0-9]+')
   units=$(find "$work" -type f | wc -l)
   printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$rc" "${execs:-0}" "${cov:-0}" "$log" >"$outcomes/$slug"
   if [ $rc -eq 0 ]; then
     printf 'fuzz: %-40s ok      %ss (%s CPU-s), %s execs, cov %s, working corpus %s\n' "$name" "$seconds" "${cpu:-?}" "${execs:-?}" "${cov:-?}" "$units"
   else
     printf 'fuzz: %-40s FAILED  exit %s; log %s; input in %s\n' "$name" "$rc" "$log" "$KB_CACHE/fuzz/crashes/"
-    grep -m 3 -E 'ERROR: |SUMMARY: |runtime error' "$log" | sed 's/^/fuzz:   /'
+    grep -a -m 3 -E 'ERROR: |SUMMARY: |runtime error' "$log" | sed 's/^/fuzz:   /'
   fi
   return $rc
 }
