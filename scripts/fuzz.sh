@@ -99,7 +99,7 @@ run_one() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$name" "${cpu:-0}" "$rc" \
     "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null)" "$seconds" >>"$KB_CACHE/fuzz/ledger.tsv"
   local execs cov units
-  execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
+  execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')
   cov=$(grep -aoE '^#[0-9]+.*cov: [0-9]+' "$log" | tail -n 1 | grep -oE 'cov: [0-9]+' | grep -oE '[0-9]+')
   units=$(find "$work" -type f | wc -l)
   printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$rc" "${execs:-0}" "${cov:-0}" "$log" >"$outcomes/$slug"
