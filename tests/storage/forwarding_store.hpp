@@ -1,4 +1,4 @@
-// A test store that forwards every call to another store; tests override the calls they watch or stall.
+// Test stores that forward every call to another store; tests override the calls they watch or stall.
 #pragma once
 
 #include <memory>
@@ -38,6 +38,24 @@ class forwarding_store : public object_store {
 
  private:
   object_store& inner_;
+};
+
+/// Counts the whole-object reads and the listings that reach the store.
+class counting_store final : public forwarding_store {
+ public:
+  using forwarding_store::forwarding_store;
+  int gets = 0;
+  int lists = 0;
+  result<byte_vector> get(std::string_view k) override {
+    ++gets;
+    return forwarding_store::get(k);
+  }
+
+ protected:
+  result<std::vector<object_info>> do_list(std::string_view p, const list_options& o) override {
+    ++lists;
+    return forwarding_store::do_list(p, o);
+  }
 };
 
 }  // namespace kb::storage::testing

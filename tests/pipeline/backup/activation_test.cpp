@@ -70,28 +70,12 @@ TEST(activation_rules, snapshot_ends_come_from_the_start_and_new_partitions_are_
   EXPECT_FALSE(at(cont, 0).end_offset);  // continuous: no end
 }
 
-/// Counts the reads and listings that reach the store.
-class counting_store final : public storage::testing::forwarding_store {
- public:
-  using forwarding_store::forwarding_store;
-  int gets = 0;
-  int lists = 0;
-  result<byte_vector> get(std::string_view k) override {
-    ++gets;
-    return forwarding_store::get(k);
-  }
-
- protected:
-  result<std::vector<storage::object_info>> do_list(std::string_view p, const storage::list_options& o) override {
-    ++lists;
-    return forwarding_store::do_list(p, o);
-  }
-};
+using storage::testing::counting_store;
 
 /// Activates `n` pending partitions of topic "t" (continuous mode) whose first `with_checkpoint`
 /// have a checkpoint at 100 + p; `check` sees the partitions and the store's counts after.
 void activate_from_store(int n, int with_checkpoint, run_mode mode,
-                         const std::function<void(partition_map&, counting_store&)>& check) {
+                         const std::function<void(partition_map&, counting_store&, const std::vector<partition_state*>&)>& check) {
   const auto dir = fs::temp_directory_path() /
                    ("kb-activation-test-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
   fs::create_directories(dir);
@@ -122,7 +106,7 @@ void activate_from_store(int n, int with_checkpoint, run_mode mode,
     io.run_for(std::chrono::seconds(10));
     ASSERT_TRUE(out);
     ASSERT_TRUE(*out) << (*out).error().message;
-    check(parts, counted);
+    check(parts, counted, **out);
   }
   fs::remove_all(dir);
 }
@@ -132,7 +116,7 @@ void activate_from_store(int n, int with_checkpoint, run_mode mode,
 // resume_test (a_listed_partition_without_a_checkpoint_reads_nothing); here activation needs no
 // broker only when every partition has a checkpoint.
 TEST(activation, many_partitions_of_a_topic_are_resumed_from_one_listing) {
-  activate_from_store(40, 40, run_mode::continuous, [](partition_map& parts, counting_store& c) {
+  activate_from_store(40, 40, run_mode::continuous, [](partition_map& parts, counting_store& c, const auto&) {
     EXPECT_EQ(c.lists, 1);
     EXPECT_EQ(c.gets, 40);  // every checkpoint, each once
     for (int p = 0; p < 40; ++p) EXPECT_EQ(at(parts, p).next_offset, 100 + p);
@@ -142,7 +126,7 @@ TEST(activation, many_partitions_of_a_topic_are_resumed_from_one_listing) {
 // A snapshot works on max_concurrent_partitions (8) at a time; the one listing serves the
 // partitions taken later too, so the topic is not listed again for every eight.
 TEST(activation, the_topic_listing_also_resumes_the_partitions_not_taken_yet) {
-  activate_from_store(40, 40, run_mode::snapshot, [](partition_map& parts, counting_store& c) {
+  activate_from_store(40, 40, run_mode::snapshot, [](partition_map& parts, counting_store& c, const auto&) {
     EXPECT_EQ(c.lists, 1);
     EXPECT_EQ(c.gets, 40);
     int active = 0;
@@ -156,42 +140,18 @@ TEST(activation, the_topic_listing_also_resumes_the_partitions_not_taken_yet) {
 }
 
 TEST(activation, resumes_from_checkpoints_in_the_store) {
-  const auto dir = fs::temp_directory_path() /
-                   ("kb-activation-test-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
-  fs::create_directories(dir);
-  {
-    storage::filesystem_store store(dir);
-    const sf::backup_paths paths{"b"};
+  // Two partitions: below the one-listing threshold, each folder is listed on its own.
+  activate_from_store(2, 2, run_mode::continuous, [](partition_map& parts, counting_store& c, const auto& at_end) {
+    EXPECT_TRUE(at_end.empty());  // continuous: nothing is at an end
+    EXPECT_EQ(c.lists, 2);
     for (int p = 0; p < 2; ++p) {
-      sf::partition_checkpoint c;
-      c.topic = "t";
-      c.partition = p;
-      c.next_offset = 100 + p;
-      ASSERT_TRUE(store.put(paths.checkpoint("t", p), as_bytes(sf::to_json(c))));
-    }
-    options opts;
-    opts.mode = run_mode::continuous;
-    auto parts = pending(2);
-    boost::asio::io_context io;
-    auto cluster = net::cluster::create(io.get_executor(), net::cluster_options{});
-    kafka_admin admin(*cluster, admin_retry{});
-    partition_activator activator(store, paths, opts, parts);
-    std::optional<result<std::vector<partition_state*>>> out;
-    boost::asio::co_spawn(io, activator.async_activate(admin, std::nullopt),
-                          [&](std::exception_ptr, result<std::vector<partition_state*>> r) { out = std::move(r); });
-    io.run_for(std::chrono::seconds(10));
-    ASSERT_TRUE(out);
-    ASSERT_TRUE(*out) << (*out).error().message;
-    EXPECT_TRUE((*out)->empty());  // continuous: nothing is at an end
-    for (int p = 0; p < 2; ++p) {
-      const auto& ps = parts[{"t", p}];
+      const auto& ps = at(parts, p);
       EXPECT_TRUE(ps.initialised);
       EXPECT_TRUE(ps.has_checkpoint);
       EXPECT_EQ(ps.next_offset, 100 + p);
       EXPECT_EQ(ps.phase, part_phase::active);
     }
-  }
-  fs::remove_all(dir);
+  });
 }
 
 }  // namespace

@@ -203,23 +203,7 @@ TEST_F(resume_store_test, an_orphan_past_the_checkpoint_is_removed_from_the_stor
 }
 
 
-/// Counts the reads and listings that reach the store.
-class counting_store final : public storage::testing::forwarding_store {
- public:
-  using forwarding_store::forwarding_store;
-  int gets = 0;
-  int lists = 0;
-  result<byte_vector> get(std::string_view k) override {
-    ++gets;
-    return forwarding_store::get(k);
-  }
-
- protected:
-  result<std::vector<storage::object_info>> do_list(std::string_view p, const storage::list_options& o) override {
-    ++lists;
-    return forwarding_store::do_list(p, o);
-  }
-};
+using storage::testing::counting_store;
 
 TEST_F(resume_store_test, one_topic_listing_is_cut_into_its_partitions_folders) {
   for (const auto& k : {paths.topic_manifest("t"), paths.checkpoint("t", 0), paths.segment("t", 1, 0, 9),
