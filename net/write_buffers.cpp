@@ -7,6 +7,8 @@ namespace kb::net {
 
 namespace {
 
+// protocol::request_pieces::pieces() walks the same way; this one takes the head and splices apart
+// (the connection keeps them so) and drops empty views.
 std::vector<byte_view> pieces_of(byte_view frame, std::span<const protocol::writer::splice> splices) {
   std::vector<byte_view> pieces;
   pieces.reserve(2 * splices.size() + 1);

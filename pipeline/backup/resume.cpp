@@ -95,8 +95,8 @@ result<std::map<std::int32_t, std::vector<stored_object>>> list_topic_partitions
     std::int32_t p = 0;
     const auto digits = rest.substr(0, slash);
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p);
-    if (ec != std::errc{} || end != digits.data() + digits.size() || p < 0) continue;
-    if (paths.partition_dir(topic, p) != std::string_view(obj.key).substr(0, dir.size() + slash + 1)) continue;
+    // Only the number as partition_dir writes it ("7", not "007" or "+7").
+    if (ec != std::errc{} || end != digits.data() + digits.size() || p < 0 || std::to_string(p) != digits) continue;
     out[p].push_back({std::move(obj.key), obj.size});
   }
   return out;
