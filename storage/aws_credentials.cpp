@@ -6,7 +6,6 @@
 #include <array>
 #include <cctype>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -16,6 +15,7 @@
 #include "base/log.hpp"
 #include "storage/aws_sts.hpp"
 #include "storage/http_transport.hpp"
+#include "storage/utc_time.hpp"
 
 namespace kb::storage {
 namespace {
@@ -413,27 +413,10 @@ ini_sections parse_ini(std::string_view text) {
 }
 
 result<clock_type::time_point> parse_iso8601(std::string_view text) {
-  std::tm tm{};
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  char tail[16] = {0};
-  const std::string str(text);
-  const int n = std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%15s", &y, &mo, &d, &h, &mi, &s, tail);
-  if (n < 6) return fail(errc::invalid_argument, fmt::format("'{}' is not an ISO 8601 time", text));
-  std::string_view rest(tail);
-  if (!rest.empty() && rest.front() == '.') {
-    rest.remove_prefix(1);
-    while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest.front()))) rest.remove_prefix(1);
-  }
-  if (!(rest.empty() || rest == "Z" || rest == "+00:00")) {
-    return fail(errc::invalid_argument, fmt::format("'{}' is not a UTC ISO 8601 time", text));
-  }
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return clock_type::from_time_t(::timegm(&tm));
+  if (auto at = parse_iso8601_utc(text)) return *at;
+  return fail(errc::invalid_argument,
+              fmt::format("'{}' is not a UTC ISO 8601 time from {} to {} (YYYY-MM-DDThh:mm:ss[.fff]Z)", text,
+                          earliest_server_year, latest_server_year));
 }
 
 result<timed_credentials> parse_credentials_json(std::string_view json, std::string_view what) {

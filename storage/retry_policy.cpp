@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "storage/utc_time.hpp"
+
 namespace kb::storage {
 
 retry_policy::retry_policy(retry_settings settings, clock_fn now, std::uint64_t seed)
@@ -47,7 +49,9 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   const std::string text(value);
   const char* parsed = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   if (parsed == nullptr || *parsed != '\0') return std::nullopt;
-  const auto at = std::chrono::system_clock::from_time_t(::timegm(&tm));
+  const auto when = utc_time_point(tm);  // a date the clock cannot hold is no advice
+  if (!when) return std::nullopt;
+  const auto at = *when;
   if (at <= now) return std::chrono::milliseconds(0);
   return std::min(std::chrono::duration_cast<std::chrono::milliseconds>(at - now),
                   std::chrono::milliseconds(86'400'000));

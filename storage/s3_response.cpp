@@ -1,10 +1,11 @@
 #include "storage/s3_response.hpp"
 
 #include <charconv>
-#include <ctime>
 #include <optional>
 
 #include <fmt/format.h>
+
+#include "storage/utc_time.hpp"
 
 namespace kb::storage::s3 {
 namespace {
@@ -57,29 +58,6 @@ result<std::vector<object_info>> parse_list_page(const xml::element& page, std::
   return out;
 }
 
-std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view text) {
-  std::tm tm{};
-  const std::string s(text);
-  const char* rest = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (rest == nullptr) return std::nullopt;
-  std::chrono::milliseconds fraction{0};
-  if (*rest == '.') {
-    ++rest;
-    int digits = 0;
-    std::int64_t ms = 0;
-    while (*rest >= '0' && *rest <= '9') {
-      if (digits < 3) ms = ms * 10 + (*rest - '0');
-      ++digits;
-      ++rest;
-    }
-    if (digits == 0) return std::nullopt;
-    for (int d = digits; d < 3; ++d) ms *= 10;
-    fraction = std::chrono::milliseconds(ms);
-  }
-  if (std::string_view(rest) != "Z" && std::string_view(rest) != "+00:00") return std::nullopt;
-  return std::chrono::system_clock::from_time_t(::timegm(&tm)) + fraction;
-}
-
 result<std::vector<multipart_upload>> parse_multipart_uploads(const xml::element& page) {
   std::vector<multipart_upload> out;
   for (const xml::element* u : page.children_named("Upload")) {
@@ -87,7 +65,7 @@ result<std::vector<multipart_upload>> parse_multipart_uploads(const xml::element
     m.key = u->child_text("Key");
     m.upload_id = u->child_text("UploadId");
     const std::string initiated = u->child_text("Initiated");
-    const auto at = parse_iso8601(initiated);
+    const auto at = parse_iso8601_utc(initiated);
     if (m.key.empty() || m.upload_id.empty() || !at) {
       return fail(errc::protocol,
                   fmt::format("malformed S3 response: an <Upload> of ListMultipartUploads lacks a Key, an "

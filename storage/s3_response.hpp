@@ -43,7 +43,4 @@ struct multipart_upload {
 /// ISO 8601 <Initiated>.
 [[nodiscard]] result<std::vector<multipart_upload>> parse_multipart_uploads(const xml::element& page);
 
-/// "2026-12-06T18:25:10.123Z" (fraction optional); nullopt when unreadable.
-[[nodiscard]] std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view text);
-
 }  // namespace kb::storage::s3

@@ -64,9 +64,20 @@ TEST(AwsCredentialsParse, Iso8601) {
   EXPECT_EQ(std::chrono::system_clock::to_time_t(*t), 1796586000);
   auto frac = parse_iso8601("2026-12-06T19:40:00.123+00:00");
   ASSERT_TRUE(frac);
-  EXPECT_EQ(*frac, *t);
+  EXPECT_EQ(*frac, *t + std::chrono::milliseconds(123));
   EXPECT_FALSE(parse_iso8601("yesterday"));
   EXPECT_FALSE(parse_iso8601("2026-12-06T19:40:00+02:00"));
+}
+
+// Regression (fuzzing, UBSan): a year the nanosecond clock cannot hold was converted with a signed overflow
+// and came back as some other time; such an Expiration is now an error that names the accepted years.
+TEST(AwsCredentialsParse, Iso8601YearsTheClockCannotHoldAreRefused) {
+  for (const char* text : {"0204-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2263-01-01T00:00:00Z"}) {
+    const auto t = parse_iso8601(text);
+    ASSERT_FALSE(t) << text;
+    EXPECT_NE(t.error().message.find("1970 to 2200"), std::string::npos) << t.error().message;
+  }
+  EXPECT_FALSE(parse_iso8601("2026-13-01T00:00:00Z"));  // month 13 is not January next year
 }
 
 TEST(AwsCredentialsParse, ImdsContainerAndProcessJson) {

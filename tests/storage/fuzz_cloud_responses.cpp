@@ -14,6 +14,7 @@
 #include "storage/gcs/gcs_jwt.hpp"
 #include "storage/s3_error.hpp"
 #include "storage/s3_response.hpp"
+#include "storage/utc_time.hpp"
 #include "storage/xml.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
@@ -27,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)S::s3::parse_multipart_uploads(*doc);
   }
   (void)S::s3::parse_error_body(text);
-  (void)S::s3::parse_iso8601(text);
+  (void)S::parse_iso8601_utc(text);
   (void)S::s3::parse_size(text, "fuzz");
   (void)S::azure::parse_list_page(text, "p/");
   (void)S::azure::parse_error_body(text);

@@ -127,6 +127,9 @@ TEST(RetryAfter, SecondsAndHttpDates) {
   EXPECT_FALSE(parse_retry_after("-1", now));
   EXPECT_FALSE(parse_retry_after("soon", now));
   EXPECT_EQ(parse_retry_after("99999999", now), 86400s);
+  // Regression (UBSan): dates the nanosecond clock cannot hold overflowed when converted; they are no advice.
+  EXPECT_FALSE(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now));
+  EXPECT_FALSE(parse_retry_after("Mon, 01 Jan 1001 00:00:00 GMT", now));
 }
 
 }  // namespace
