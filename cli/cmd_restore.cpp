@@ -84,9 +84,13 @@ void print_summary(std::ostream& out, const pipeline::restore::restore_summary& 
   }
   const double mbps = s.seconds > 0 ? static_cast<double>(s.bytes) / 1e6 / s.seconds : 0.0;
   out << fmt::format("Restore {} complete: {} records, {} in {:.1f} s ({:.1f} MB/s); batches passed {}, re-encoded "
-                     "{}, dropped {}; {} topics created, {} groups committed{}{}\n",
+                     "{}, dropped {};{} {} topics created, {} groups committed{}{}\n",
                      s.restore_id, s.records, human_bytes(static_cast<double>(s.bytes)), s.seconds, mbps,
-                     s.batches_passed, s.batches_reencoded, s.batches_dropped, s.created_topics.size(), s.groups.size(),
+                     s.batches_passed, s.batches_reencoded, s.batches_dropped,
+                     s.batches_merged ? fmt::format(" {} small batches merged into {};", s.batches_merged,
+                                                    s.batches_merged_into)
+                                      : std::string(),
+                     s.created_topics.size(), s.groups.size(),
                      s.records_skipped_on_resume
                          ? fmt::format("; resumed, {} records found already written", s.records_skipped_on_resume)
                          : std::string(),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Timed libFuzzer runs of every fuzz target (suite 'fuzz'): a clang build with libFuzzer and
-# ASan in build-fuzz, then each target for a fixed time over its committed seed corpus
+# Timed libFuzzer runs of every fuzz target (suite 'fuzz'): a clang build with libFuzzer, ASan and
+# UBSan in build-fuzz, then each target for a fixed time over its committed seed corpus
 # plus a working corpus kept in $KB_CACHE/fuzz (it grows from run to run). A crash or leak fails
 # the run and leaves its input in $KB_CACHE/fuzz/crashes/ — add it to the target's corpus folder
 # as a regression input once fixed.
@@ -45,14 +45,22 @@ PY
 done
 say() { printf 'fuzz: %s\n' "$*"; }
 
+# The build's flavour; a build-fuzz made with other flags is set up again (ccache keeps the cost low).
+flavour="clang-14 libFuzzer ASan UBSan(no function, no recover) v2"
+if [ -f "$build/build.ninja" ] && [ "$(cat "$build/.kb-fuzz-flavour" 2>/dev/null)" != "$flavour" ]; then
+  say "$build was set up with other flags: setting it up again"
+  rm -rf "$build"
+fi
 if [ ! -f "$build/build.ninja" ]; then
   # -fsanitize=fuzzer-no-link instruments every library for coverage; the targets link libFuzzer.
-  # ASan only: clang 14 cannot emit our coroutines under UBSan ("Cannot represent a difference
-  # across sections"); UBSan runs over the same corpora in the g++ ASan+UBSan build (suite 'fuzz').
+  # UBSan without -fsanitize=function: clang 14 cannot emit our coroutines with it ("Cannot represent
+  # a difference across sections"). No recovery: undefined behaviour aborts, so libFuzzer keeps the input.
+  ub='-fno-sanitize=function -fno-sanitize-recover=undefined'
   CC=clang-14 CXX=clang++-14 meson setup "$build" --wrap-mode=nodownload -Db_lundef=false \
-    -Db_sanitize=address -Dcpp_args=-fsanitize=fuzzer-no-link -Dc_args=-fsanitize=fuzzer-no-link \
-    -Dfuzzer_ldflags=-fsanitize=fuzzer >"$KB_CACHE/fuzz-setup.log" 2>&1 \
+    -Db_sanitize=address,undefined -Dcpp_args="-fsanitize=fuzzer-no-link $ub" -Dc_args="-fsanitize=fuzzer-no-link $ub" \
+    -Dcpp_link_args="$ub" -Dfuzzer_ldflags=-fsanitize=fuzzer >"$KB_CACHE/fuzz-setup.log" 2>&1 \
     || { tail -n 20 "$KB_CACHE/fuzz-setup.log"; say "meson setup $build failed"; exit 1; }
+  printf '%s\n' "$flavour" >"$build/.kb-fuzz-flavour"
 fi
 
 # name <TAB> executable <TAB> seed corpus, from meson's own list of the 'fuzz' suite.

@@ -116,10 +116,10 @@ phase "unit and fuzz-corpus tests"
 suites=(unit fuzz)
 run_meson_suite unit
 
-# Timed libFuzzer runs (issue #16 item 7): a clang-14 build of the fuzz targets with libFuzzer and
-# ASan (build-fuzz), then every target for 60 s, two at a time, over its committed corpus plus a
+# Timed libFuzzer runs (issue #16 item 7): a clang-14 build of the fuzz targets with libFuzzer,
+# ASan and UBSan (build-fuzz), then every target for 60 s, two at a time, over its committed corpus plus a
 # working corpus in $KB_CACHE/fuzz that grows from run to run. Bounded: ~6 minutes plus the build.
-phase "timed fuzzing: every fuzz target ${KB_FUZZ_SECONDS:-60} s under libFuzzer + ASan (clang 14, build-fuzz)"
+phase "timed fuzzing: every fuzz target ${KB_FUZZ_SECONDS:-60} s under libFuzzer + ASan + UBSan (clang 14, build-fuzz)"
 KB_FUZZ_BUILD_DIR="$build-fuzz" timeout 2400 bash scripts/fuzz.sh --seconds "${KB_FUZZ_SECONDS:-60}" \
   --junit "$results/fuzz-timed.xml" >"$results/fuzz-timed.log" 2>&1
 grep '^fuzz: ' "$results/fuzz-timed.log" | tail -n 20

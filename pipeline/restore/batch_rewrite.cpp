@@ -325,4 +325,82 @@ kb::result<std::optional<output_batch>> drop_leading_records(const output_batch&
   return std::optional<output_batch>(std::move(out.front()));
 }
 
+merge_limits merge_limits_for(std::size_t max_batch, std::uint64_t records_per_sec,
+                              std::uint64_t bytes_per_sec) noexcept {
+  // A megabyte is past the point where the broker's per-batch work matters; stay under the target's
+  // limit with room for the varints that grow when offset and timestamp deltas span more records.
+  constexpr std::size_t megabyte = std::size_t{1} << 20;
+  constexpr std::size_t room = 4096;  // below the target's limit
+  merge_limits l;
+  l.bytes = std::min(megabyte, max_batch > 4 * room ? max_batch - room : max_batch / 2);
+  if (bytes_per_sec > 0) l.bytes = std::min<std::size_t>(l.bytes, bytes_per_sec / 4);
+  if (records_per_sec > 0) l.records = static_cast<std::int64_t>(std::max<std::uint64_t>(1, records_per_sec / 4));
+  return l;
+}
+
+namespace {
+
+bool mergeable(const output_batch& b, std::size_t limit) {
+  if (b.size > limit / 2 || b.record_count <= 0) return false;
+  auto h = protocol::record_batch_header::parse(b.bytes());
+  if (!h) return false;  // left to the producer's own checks, as before
+  return h->codec() == compression_codec::none && h->ts_type() == protocol::timestamp_type::create_time &&
+         !h->is_control() && !h->has_delete_horizon();
+}
+
+kb::result<void> merge_run(std::span<output_batch> run, std::size_t limit, std::vector<output_batch>& out) {
+  std::vector<protocol::record_set> sets;
+  sets.reserve(run.size());
+  std::vector<const protocol::record*> recs;
+  std::vector<std::int64_t> offsets;
+  for (const auto& b : run) {
+    const byte_view bytes = b.bytes();
+    auto set = protocol::read_records(shared_bytes(byte_vector(bytes.begin(), bytes.end())));
+    if (!set) return fail(errc::corrupt, "a batch prepared for the target does not decode: " + set.error().message);
+    for (const auto& src : b.sources)
+      for (std::int32_t i = 0; i < src.count; ++i) offsets.push_back(src.first + i);
+    sets.push_back(std::move(*set));
+    for (const auto& r : sets.back()) recs.push_back(&r);
+    if (offsets.size() != recs.size()) return fail(errc::internal, "batch record count differs from its source runs");
+  }
+  // The group's stored sizes add up to at most `limit`; should the merged batch still be larger
+  // (deltas needing longer varints), it is halved: two large batches, never a small tail.
+  return encode_records(recs, offsets, compression_codec::none, limit, out);
+}
+
+}  // namespace
+
+kb::result<void> merge_small_batches(std::vector<output_batch>& batches, const merge_limits& limits,
+                                     rewrite_stats* stats) {
+  const std::size_t limit = limits.bytes;
+  std::vector<output_batch> out;
+  out.reserve(batches.size());
+  std::size_t i = 0;
+  while (i < batches.size()) {
+    std::size_t j = i;
+    std::size_t bytes = 0;
+    std::int64_t records = 0;
+    while (j < batches.size() && mergeable(batches[j], limit) && bytes + batches[j].size <= limit &&
+           records + batches[j].record_count <= limits.records) {
+      bytes += batches[j].size;
+      records += batches[j].record_count;
+      ++j;
+    }
+    if (j - i < 2) {  // nothing to merge with: the batch goes on as it is
+      out.push_back(std::move(batches[i]));
+      ++i;
+      continue;
+    }
+    const std::size_t before = out.size();
+    if (auto r = merge_run(std::span(batches).subspan(i, j - i), limit, out); !r) return r;
+    if (stats != nullptr) {
+      stats->merged_in += j - i;
+      stats->merged_out += out.size() - before;
+    }
+    i = j;
+  }
+  batches = std::move(out);
+  return {};
+}
+
 }  // namespace kb::pipeline::restore

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -122,6 +123,8 @@ struct rewrite_stats {
   std::uint64_t dropped = 0;
   std::uint64_t records_out = 0;
   std::uint64_t records_filtered = 0;  ///< records dropped inside re-encoded batches
+  std::uint64_t merged_in = 0;         ///< small batches merged with their neighbours (merge_small_batches)
+  std::uint64_t merged_out = 0;        ///< the batches they became
   std::map<fate_reason, std::uint64_t> reasons;
 };
 
@@ -146,5 +149,27 @@ struct rewrite_stats {
 /// and returns the remainder re-encoded; std::nullopt when nothing remains.
 [[nodiscard]] kb::result<std::optional<output_batch>> drop_leading_records(const output_batch& batch,
                                                                           std::int32_t skip);
+
+/// How large merge_small_batches may make a batch. bytes 0: no merging.
+struct merge_limits {
+  std::size_t bytes = 0;
+  std::int64_t records = std::numeric_limits<std::int64_t>::max();
+};
+
+/// The limits for a target whose batches may be `max_batch` bytes: a megabyte, under the target's
+/// limit; with a restore rate limit (0: none) also a quarter of a second's records and bytes, so
+/// pacing stays as smooth as the limit asks.
+[[nodiscard]] merge_limits merge_limits_for(std::size_t max_batch, std::uint64_t records_per_sec = 0,
+                                            std::uint64_t bytes_per_sec = 0) noexcept;
+
+/// Merges runs of neighbouring small uncompressed batches of one partition (each at most half of
+/// the byte limit, together within both limits) into one batch each: the broker's work grows with the
+/// batches it appends, and a 1,000-partition topic's stored batches are small. Records keep their
+/// order, timestamps, keys, values and headers, and the source runs their offsets; only the batch
+/// boundaries change. Compressed, control, LogAppendTime and delete-horizon batches stay as they are.
+/// Deterministic: the same list gives the same batches, so a re-run resuming at a batch boundary
+/// forms the batches a killed run formed (and their idempotent sequences match).
+[[nodiscard]] kb::result<void> merge_small_batches(std::vector<output_batch>& batches, const merge_limits& limits,
+                                                   rewrite_stats* stats = nullptr);
 
 }  // namespace kb::pipeline::restore

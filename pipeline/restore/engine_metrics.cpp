@@ -14,6 +14,7 @@ restore_metrics snapshot_metrics(const restore_run& run, const producer* p, cons
   m.batches_passed = s.batches_passed;
   m.batches_reencoded = s.batches_reencoded;
   m.batches_dropped = s.batches_dropped;
+  m.batches_merged = s.batches_merged;
   m.produce_retries = p ? p->retries() : 0;
   m.requests_in_flight = p ? p->in_flight() : 0;
   m.partitions_total = plan.partitions.size();

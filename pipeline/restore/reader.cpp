@@ -17,7 +17,7 @@ namespace sf = storage::format;
 
 frame_work read_frame_batches(storage::object_store& store, const planned_partition& p, const planned_segment& seg,
                               std::uint32_t f, std::int64_t next_offset, const time_window& window,
-                              std::size_t max_batch) {
+                              std::size_t max_batch, const merge_limits& merge) {
   frame_work w;
   w.next_offset = next_offset;
   auto raw = sf::read_frame(store, seg.key, *seg.index, f);
@@ -57,6 +57,10 @@ frame_work read_frame_batches(storage::object_store& store, const planned_partit
       return w;
     }
     w.next_offset = std::max(w.next_offset, e.last_offset + 1);
+  }
+  if (auto r = merge_small_batches(w.outputs, merge, &w.stats); !r) {
+    w.err = error{r.error().code,
+                  fmt::format("{}[{}] in {}: {}", p.source_topic, p.source_partition, seg.key, r.error().message)};
   }
   return w;
 }

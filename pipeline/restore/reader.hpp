@@ -32,10 +32,12 @@ struct frame_work {
 
 /// Reads frame `frame` of `seg` and rewrites its batches: records below `next_offset` (restored
 /// already) or below a log start inside a batch (a recorded gap) are skipped, `window` cuts by
-/// timestamp, outputs stay below `max_batch` bytes. Errors name the partition and segment.
+/// timestamp, outputs stay below `max_batch` bytes; runs of small uncompressed batches are merged
+/// within `merge` (merge_small_batches). Errors name the partition and segment.
 [[nodiscard]] frame_work read_frame_batches(storage::object_store& store, const planned_partition& p,
                                             const planned_segment& seg, std::uint32_t frame, std::int64_t next_offset,
-                                            const time_window& window, std::size_t max_batch);
+                                            const time_window& window, std::size_t max_batch,
+                                            const merge_limits& merge);
 
 /// Splits batches over target partitions by the router (murmur2 of the key, or round-robin),
 /// re-encoding per partition; a partition's batch is cut once its records pass max_batch / 2.

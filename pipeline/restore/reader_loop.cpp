@@ -57,6 +57,8 @@ asio::awaitable<kb::result<void>> reader_loop::async_read_partition(std::size_t 
     router.emplace(topic->repartition->target_partitions, topic->repartition->strategy == repartition_strategy::murmur2);
   }
   const std::size_t max_batch = max_batch_bytes(c_.plan, c_.existing, p.target_topic);
+  const merge_limits merge =
+      merge_limits_for(max_batch, c_.options.rate_limit_records_per_sec, c_.options.rate_limit_bytes_per_sec);
   for (const auto& seg : p.segments) {
     for (std::uint32_t f : seg.frames) {
       if (halted()) co_return kb::result<void>{};
@@ -69,8 +71,8 @@ asio::awaitable<kb::result<void>> reader_loop::async_read_partition(std::size_t 
         co_await producer_.budget_waiters().wait(c_.io.get_executor(), 200ms);
       if (halted()) co_return kb::result<void>{};
       preparing_bytes_ += need;  // released below once its batches are queued (or on error)
-      auto job = [this, &seg, &p, f, next, max_batch]() {
-        return read_frame_batches(c_.store, p, seg, f, next, c_.options.plan.window, max_batch);
+      auto job = [this, &seg, &p, f, next, max_batch, merge]() {
+        return read_frame_batches(c_.store, p, seg, f, next, c_.options.plan.window, max_batch, merge);
       };
       frame_work work = co_await async_call_on_pool(c_.pool, c_.io, std::move(job));
       // No co_await inside a conditional expression: g++ 12 destroys its temporaries twice.
@@ -97,6 +99,8 @@ asio::awaitable<kb::result<void>> reader_loop::async_queue(frame_work& work, std
   run_.summary.batches_passed += work.stats.passed;
   run_.summary.batches_reencoded += work.stats.reencoded;
   run_.summary.batches_dropped += work.stats.dropped;
+  run_.summary.batches_merged += work.stats.merged_in;
+  run_.summary.batches_merged_into += work.stats.merged_out;
   if (!router) {
     auto& l = producer_.lane_for(p.target_topic, p.target_partition);
     for (auto& ob : work.outputs) {

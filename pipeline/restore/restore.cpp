@@ -500,6 +500,8 @@ std::string render_metrics(const restore_metrics& m) {
          "Stored batches re-encoded (compaction gaps, window cuts, legacy, LogAppendTime, size).", m.batches_reencoded);
   metric("kafka_backup_restore_batches_dropped_total", "counter",
          "Stored batches dropped (control, aborted, empty, outside the window).", m.batches_dropped);
+  metric("kafka_backup_restore_batches_merged_total", "counter",
+         "Small stored batches merged with their neighbours into larger produce batches.", m.batches_merged);
   metric("kafka_backup_restore_produce_retries_total", "counter", "Produce attempts retried.", m.produce_retries);
   metric("kafka_backup_restore_requests_in_flight", "gauge", "Produce requests awaiting a response.",
          m.requests_in_flight);

@@ -85,6 +85,8 @@ struct restore_summary {
   std::uint64_t batches_passed = 0;
   std::uint64_t batches_reencoded = 0;
   std::uint64_t batches_dropped = 0;
+  std::uint64_t batches_merged = 0;       ///< small stored batches merged with neighbours...
+  std::uint64_t batches_merged_into = 0;  ///< ...into this many produce batches
   std::uint64_t records_skipped_on_resume = 0;
   std::uint64_t partitions = 0;  ///< source partitions in the plan
   double seconds = 0;
@@ -105,6 +107,7 @@ struct restore_metrics {
   std::uint64_t batches_passed = 0;
   std::uint64_t batches_reencoded = 0;
   std::uint64_t batches_dropped = 0;
+  std::uint64_t batches_merged = 0;
   std::uint64_t produce_retries = 0;
   std::uint64_t requests_in_flight = 0;
   std::uint64_t partitions_total = 0;

@@ -46,6 +46,8 @@ void add_summary(restore_summary& into, const restore_summary& s) {
   into.batches_passed += s.batches_passed;
   into.batches_reencoded += s.batches_reencoded;
   into.batches_dropped += s.batches_dropped;
+  into.batches_merged += s.batches_merged;
+  into.batches_merged_into += s.batches_merged_into;
   into.records_skipped_on_resume += s.records_skipped_on_resume;
   for (const auto& t : s.topics) {
     auto it = std::find_if(into.topics.begin(), into.topics.end(),

@@ -360,5 +360,137 @@ TEST(batch_rewrite, corrupt_stored_batch_is_an_integrity_error) {
   EXPECT_TRUE(r.error().is(errc::corrupt)) << r.error().message;
 }
 
+// ---- merge_small_batches ---------------------------------------------------------------------
+
+// A stored batch as rewrite_batch passes it on: its own bytes, its records' source offsets.
+output_batch passed(const std::vector<rec>& recs, std::vector<source_run> sources,
+                    compression_codec codec = compression_codec::none,
+                    protocol::timestamp_type tt = protocol::timestamp_type::create_time) {
+  auto bytes = build(recs, sources.front().first, codec, tt);
+  output_batch ob;
+  ob.size = bytes.size();
+  ob.storage = frame_of(bytes);
+  ob.record_count = static_cast<std::int32_t>(recs.size());
+  ob.sources = std::move(sources);
+  return ob;
+}
+
+std::vector<rec> numbered(int first, int n) {
+  std::vector<rec> out;
+  for (int i = first; i < first + n; ++i) {
+    out.push_back({1'000'000 + i * 7, "k" + std::to_string(i), std::string(100, static_cast<char>('a' + i % 26)),
+                   {{"n", std::to_string(i)}}});
+  }
+  return out;
+}
+
+TEST(merge_small_batches, neighbours_become_one_batch_with_every_record_and_source_offset) {
+  // Offset 20 was a transaction marker (dropped): the merged batch's sources keep the hole.
+  std::vector<output_batch> in = {passed(numbered(0, 10), {{0, 10}}), passed(numbered(10, 10), {{10, 10}}),
+                                  passed(numbered(20, 10), {{21, 10}})};
+  rewrite_stats stats;
+  ASSERT_TRUE(merge_small_batches(in, merge_limits{std::size_t{1} << 20}, &stats));
+  ASSERT_EQ(in.size(), 1u);
+  EXPECT_TRUE(in[0].reencoded);
+  EXPECT_EQ(in[0].record_count, 30);
+  EXPECT_EQ(in[0].sources, (std::vector<source_run>{{0, 20}, {21, 10}}));
+  expect_same(decode(in[0]), numbered(0, 30));
+  EXPECT_EQ(stats.merged_in, 3u);
+  EXPECT_EQ(stats.merged_out, 1u);
+  auto h = protocol::record_batch_header::parse(in[0].bytes());
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->codec(), compression_codec::none);
+  EXPECT_EQ(h->last_offset_delta(), 29);
+}
+
+TEST(merge_small_batches, compressed_log_append_time_and_large_batches_stay_as_they_are) {
+  const std::size_t limit = 8 * 1024;
+  std::vector<output_batch> in = {
+      passed(numbered(0, 5), {{0, 5}}),
+      passed(numbered(5, 5), {{5, 5}}, compression_codec::lz4),                              // compressed
+      passed(numbered(10, 5), {{10, 5}}),
+      passed(numbered(15, 5), {{15, 5}}, compression_codec::none, protocol::timestamp_type::log_append_time),
+      passed(numbered(20, 40), {{20, 40}}),  // more than half the limit
+      passed(numbered(60, 5), {{60, 5}}),
+      passed(numbered(65, 5), {{65, 5}}),
+  };
+  ASSERT_GT(in[4].size, limit / 2);
+  std::vector<std::size_t> sizes;
+  for (const auto& b : in) sizes.push_back(b.size);
+  rewrite_stats stats;
+  ASSERT_TRUE(merge_small_batches(in, merge_limits{limit}, &stats));
+  ASSERT_EQ(in.size(), 6u);  // only the last two merged
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_FALSE(in[i].reencoded) << i;
+    EXPECT_EQ(in[i].size, sizes[i]) << i;
+  }
+  EXPECT_EQ(in[5].sources, (std::vector<source_run>{{60, 10}}));
+  expect_same(decode(in[5]), numbered(60, 10));
+  EXPECT_EQ(stats.merged_in, 2u);
+  EXPECT_EQ(stats.merged_out, 1u);
+}
+
+TEST(merge_small_batches, groups_stay_within_the_limit_and_records_keep_their_order) {
+  const std::size_t limit = 5000;
+  std::vector<output_batch> in;
+  for (int b = 0; b < 7; ++b) in.push_back(passed(numbered(b * 12, 12), {{b * 12, 12}}));
+  ASSERT_LT(in[0].size * 3, limit);
+  ASSERT_GT(in[0].size * 4, limit);  // three fit, four do not
+  ASSERT_TRUE(merge_small_batches(in, merge_limits{limit}));
+  ASSERT_EQ(in.size(), 3u);  // 3 + 3 + the last one alone
+  EXPECT_EQ(in[0].record_count, 36);
+  EXPECT_EQ(in[1].record_count, 36);
+  EXPECT_EQ(in[2].record_count, 12);
+  EXPECT_FALSE(in[2].reencoded);
+  std::vector<rec> all;
+  for (const auto& b : in) {
+    EXPECT_LE(b.size, limit);
+    auto d = decode(b);
+    all.insert(all.end(), d.begin(), d.end());
+  }
+  expect_same(all, numbered(0, 84));
+}
+
+// A re-run resumes at a batch a killed run produced; from there it must form the same batches
+// (same boundaries, so the same idempotent sequences).
+TEST(merge_small_batches, a_resumed_list_forms_the_same_batches_from_a_group_start) {
+  const std::size_t limit = 5000;
+  auto make = [](int from) {
+    std::vector<output_batch> v;
+    for (int b = from; b < 9; ++b) v.push_back(passed(numbered(b * 12, 12), {{b * 12, 12}}));
+    return v;
+  };
+  auto whole = make(0);
+  auto resumed = make(3);  // the first group was three batches
+  ASSERT_TRUE(merge_small_batches(whole, merge_limits{limit}));
+  ASSERT_TRUE(merge_small_batches(resumed, merge_limits{limit}));
+  ASSERT_EQ(whole.size(), resumed.size() + 1);
+  for (std::size_t i = 0; i < resumed.size(); ++i) {
+    EXPECT_EQ(resumed[i].sources, whole[i + 1].sources) << i;
+    EXPECT_EQ(byte_vector(resumed[i].bytes().begin(), resumed[i].bytes().end()),
+              byte_vector(whole[i + 1].bytes().begin(), whole[i + 1].bytes().end()))
+        << i;
+  }
+}
+
+TEST(merge_small_batches, the_limits_leave_room_below_the_targets_batch_size_and_follow_the_rate) {
+  EXPECT_EQ(merge_limits_for(1048588).bytes, 1048588u - 4096);  // the broker default: under it, not at 1 MiB
+  EXPECT_EQ(merge_limits_for(8 << 20).bytes, std::size_t{1} << 20);
+  EXPECT_EQ(merge_limits_for(10000).bytes, 5000u);
+  EXPECT_EQ(merge_limits_for(1048588).records, std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(merge_limits_for(1048588, 1000, 0).records, 250);
+  EXPECT_EQ(merge_limits_for(1048588, 0, 100000).bytes, 25000u);
+}
+
+// With restore.rate_limit_records_per_sec a merged batch holds at most a quarter second's records:
+// the limiter lets any single batch go, so a bigger one would burst past the rate.
+TEST(merge_small_batches, a_record_rate_limit_caps_the_records_of_a_merged_batch) {
+  std::vector<output_batch> in;
+  for (int b = 0; b < 6; ++b) in.push_back(passed(numbered(b * 10, 10), {{b * 10, 10}}));
+  ASSERT_TRUE(merge_small_batches(in, merge_limits_for(1048588, 100, 0)));  // 25 records per batch
+  ASSERT_EQ(in.size(), 3u);
+  for (const auto& b : in) EXPECT_EQ(b.record_count, 20);
+}
+
 }  // namespace
 }  // namespace kb::pipeline::restore

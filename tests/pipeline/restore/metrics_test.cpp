@@ -12,6 +12,7 @@ TEST(restore_metrics, text_format_names_types_and_values) {
   m.records = 12345;
   m.bytes = 987654321;
   m.batches_dropped = 7;
+  m.batches_merged = 11;
   m.partitions_total = 4;
   m.partitions_done = 3;
   const std::string text = render_metrics(m);
@@ -21,6 +22,9 @@ TEST(restore_metrics, text_format_names_types_and_values) {
       << text;
   EXPECT_NE(text.find("kafka_backup_restore_bytes_total{restore_id=\"r-00ff\"} 987654321\n"), std::string::npos);
   EXPECT_NE(text.find("kafka_backup_restore_batches_dropped_total{restore_id=\"r-00ff\"} 7\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE kafka_backup_restore_batches_merged_total counter\n"
+                      "kafka_backup_restore_batches_merged_total{restore_id=\"r-00ff\"} 11\n"),
+            std::string::npos);
   EXPECT_NE(text.find("# TYPE kafka_backup_restore_partitions_done gauge\n"
                       "kafka_backup_restore_partitions_done{restore_id=\"r-00ff\"} 3\n"),
             std::string::npos);

@@ -805,6 +805,67 @@ def test_batches_larger_than_the_targets_max_message_bytes_are_split(env, tmp_pa
     assert len(got) == 2000
 
 
+def broker_batches(env: dict, topic: str, partition: int) -> list[dict]:
+    """The partition's batches as Apache Kafka's own DumpLogSegments reads them from the broker's log."""
+    d = Path(env["kafka"]["brokers"][0]["dir"]) / "data" / f"{topic}-{partition}"
+    files = sorted(str(f) for f in d.glob("*.log"))
+    out = subprocess.run([*env["kafka"]["java_tools"], "kafka.tools.DumpLogSegments", "--files", ",".join(files)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    batches = []
+    for line in out.stdout.splitlines():
+        if line.startswith("baseOffset:"):
+            f = line.split()
+            batches.append({"base": int(f[1]), "last": int(f[3]), "count": int(f[5]),
+                            "control": "isControl: true" in line, "size": int(f[f.index("size:") + 1])})
+    return batches
+
+
+def test_small_batches_are_merged_and_a_group_translates_through_them(env, tmp_path):
+    """Small uncompressed source batches (10 records each, a committed transaction and its marker
+    in between) reach the target as a few large batches; every record, and a group committed
+    after the marker, land where they belong."""
+    src = name("merge")
+    create_topic(env, src, 1)
+    base = int(time.time() * 1000) - 3_600_000
+    first = [{"key": f"a{i}".encode(), "value": f"v{i}".encode() * 20, "timestamp": base + i,
+              "headers": [("n", str(i).encode())]} for i in range(400)]
+    produce(env, src, first, **{"batch.num.messages": 10, "linger.ms": 0})
+    tp = Producer({**plain(env), "transactional.id": name("tx")})
+    tp.init_transactions(30)
+    tp.begin_transaction()
+    for i in range(10):
+        tp.produce(src, key=f"t{i}".encode(), value=b"txn")
+    tp.commit_transaction(30)
+    produce(env, src, [{"key": f"b{i}".encode(), "value": f"w{i}".encode() * 20, "timestamp": base + 1000 + i}
+                       for i in range(200)], **{"batch.num.messages": 10, "linger.ms": 0})
+    source = read_partition(env, src, 0)
+    assert len(source) == 610
+    src_batches = broker_batches(env, src, 0)
+    assert sum(1 for b in src_batches if b["control"]) == 1 and len(src_batches) >= 40, src_batches[:5]
+    g, g_at = name("g-merge"), source[450]["offset"]  # after the marker: source offsets skip one there
+    assert g_at == 451
+    store = make_backup(env, tmp_path, "b", [src], groups=[f"{g}:{src}:0:{g_at}"])
+    dst = src + "-r"
+    grant_read(env, dst, "restore")
+    cfg = restore_config(env, tmp_path, store, "b", [src], {
+        "topic_mapping": {src: dst}, "consumer_groups": [g], "reset_consumer_offsets": True})
+    r = run_restore(env, cfg)
+    assert r.returncode == 0, r.stderr
+    assert "small batches merged into" in r.stdout, r.stdout
+    got = read_partition(env, dst, 0)
+    assert content(got) == content(source)
+    assert [m["offset"] for m in got] == list(range(610))
+    dst_batches = broker_batches(env, dst, 0)
+    assert sum(b["count"] for b in dst_batches) == 610
+    assert len(dst_batches) <= 3, dst_batches  # 610 records of ~250 bytes: one frame, one batch or so
+    c = Consumer({**plain(env), "group.id": g, "enable.auto.commit": False})
+    committed = c.committed([TopicPartition(dst, 0)], timeout=10)[0].offset
+    c.close()
+    assert committed == 450
+    assert (got[committed]["key"], got[committed]["value"]) == (source[450]["key"], source[450]["value"])
+
+
 def test_dry_run_prints_the_plan_and_writes_nothing(env, tmp_path):
     src = name("dry")
     create_topic(env, src, 2)
