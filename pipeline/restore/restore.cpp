@@ -494,8 +494,8 @@ std::string render_metrics(const restore_metrics& m) {
   metric("kafka_backup_restore_records_total", "counter", "Records acknowledged by the target cluster.", m.records);
   metric("kafka_backup_restore_bytes_total", "counter", "Record batch bytes acknowledged by the target cluster.",
          m.bytes);
-  metric("kafka_backup_restore_batches_passed_total", "counter", "Stored batches produced unchanged but for the header.",
-         m.batches_passed);
+  metric("kafka_backup_restore_batches_passed_total", "counter",
+         "Stored batches produced whole, header patched (small neighbours merged: batches_merged).", m.batches_passed);
   metric("kafka_backup_restore_batches_reencoded_total", "counter",
          "Stored batches re-encoded (compaction gaps, window cuts, legacy, LogAppendTime, size).", m.batches_reencoded);
   metric("kafka_backup_restore_batches_dropped_total", "counter",
