@@ -245,6 +245,18 @@ def run_restore(env: dict, config: Path, user: str = "restore", *extra: str, tim
     return p
 
 
+def restore_with_group(env: dict, tmp: Path, store: Path, backup_id: str, src: str, group: str):
+    """Restores `src` into `src`-r (created by the restore, Read granted for the commit) with `group`'s
+    offsets translated; returns the target topic and the finished run."""
+    dst = src + "-r"
+    grant_read(env, dst, "restore")
+    cfg = restore_config(env, tmp, store, backup_id, [src], {
+        "topic_mapping": {src: dst}, "consumer_groups": [group], "reset_consumer_offsets": True})
+    r = run_restore(env, cfg)
+    assert r.returncode == 0, r.stderr
+    return dst, r
+
+
 def sample_records(n: int, partitions: int = 1, base_ts: int | None = None) -> list[dict]:
     base_ts = base_ts or (int(time.time() * 1000) - 3_600_000)
     out = []
@@ -677,12 +689,7 @@ def test_backup_engine_then_restore_round_trip_with_transactions_and_groups(env,
     b = subprocess.run([binary(), "--no-progress", "backup", "--config", str(bcfg)], capture_output=True, text=True,
                        timeout=180)
     assert b.returncode == 0, b.stderr
-    dst = src + "-r"
-    grant_read(env, dst, "restore")
-    cfg = restore_config(env, tmp_path, store, "e2e", [src], {
-        "topic_mapping": {src: dst}, "consumer_groups": [g], "reset_consumer_offsets": True})
-    r = run_restore(env, cfg)
-    assert r.returncode == 0, r.stderr
+    dst, r = restore_with_group(env, tmp_path, store, "e2e", src, g)
     for q in range(2):
         got = read_partition(env, dst, q)
         assert content(got) == content(source[q]), f"partition {q}"
@@ -846,12 +853,7 @@ def test_small_batches_are_merged_and_a_group_translates_through_them(env, tmp_p
     g, g_at = name("g-merge"), source[450]["offset"]  # after the marker: source offsets skip one there
     assert g_at == 451
     store = make_backup(env, tmp_path, "b", [src], groups=[f"{g}:{src}:0:{g_at}"])
-    dst = src + "-r"
-    grant_read(env, dst, "restore")
-    cfg = restore_config(env, tmp_path, store, "b", [src], {
-        "topic_mapping": {src: dst}, "consumer_groups": [g], "reset_consumer_offsets": True})
-    r = run_restore(env, cfg)
-    assert r.returncode == 0, r.stderr
+    dst, r = restore_with_group(env, tmp_path, store, "b", src, g)
     assert "small batches merged into" in r.stdout, r.stdout
     got = read_partition(env, dst, 0)
     assert content(got) == content(source)
