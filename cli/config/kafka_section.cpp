@@ -1,6 +1,7 @@
 // `source:` / `target:`: brokers, security, topic selection, connection options.
-#include <regex>
+#include <string_view>
 
+#include "base/regex.hpp"
 #include "base/url.hpp"
 #include "cli/config/json_util.hpp"
 #include "cli/config/sections.hpp"
@@ -40,12 +41,9 @@ void read_topics(reader& r, const YAML::Node& node, const std::string& path, top
         continue;
       }
       if (pattern.front() == '~') {
-        try {
-          std::regex compiled(pattern.substr(1), std::regex::ECMAScript);
-          (void)compiled;
-        } catch (const std::regex_error& e) {
+        if (auto compiled = compile_regex(std::string_view(pattern).substr(1)); !compiled) {
           r.error(v.IsSequence() ? v[i].Mark() : v.Mark(), item_path,
-                  fmt::format("invalid regular expression after '~': {}", e.what()));
+                  fmt::format("invalid regular expression after '~': {}", compiled.error().message));
           continue;
         }
       }

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "base/regex.hpp"
+
 namespace kb::pipeline::backup {
 
 bool is_literal(std::string_view pattern) noexcept {
@@ -20,14 +22,13 @@ bool is_internal_topic(const topic_candidate& t) noexcept {
 
 result<bool> pattern_matches(std::string_view pattern, std::string_view name) {
   if (pattern.starts_with('~')) {
-    try {
-      const std::regex re(std::string(pattern.substr(1)), std::regex::ECMAScript);
-      return std::regex_match(name.begin(), name.end(), re);
-    } catch (const std::regex_error& e) {
+    auto re = compile_regex(pattern.substr(1));
+    if (!re) {
       return fail(errc::config, fmt::format("topic pattern '{}' is not a valid regular expression ({}); "
                                             "fix the pattern",
-                                            pattern, e.what()));
+                                            pattern, re.error().message));
     }
+    return std::regex_match(name.begin(), name.end(), *re);
   }
   // fnmatch(3), flags 0: `*`, `?`, `[...]` classes, `\` escapes. Kafka names hold only
   // [a-zA-Z0-9._-], so the classes and escapes only give meaning to patterns that matched nothing before.
