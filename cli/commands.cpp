@@ -13,6 +13,7 @@
 #include "cli/config.hpp"
 #include "cli/preflight.hpp"
 #include "cli/run_summary.hpp"
+#include "pipeline/frame_filters.hpp"
 
 namespace kb::cli {
 
@@ -90,6 +91,7 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
   }
   const parsed_args& args = *parsed;
   apply_logging(args.global, nullptr);
+  pipeline::install_frame_filters();
 
   if (args.help) {
     out << (args.cmd == command::none ? usage_text() : command_usage(args.cmd));

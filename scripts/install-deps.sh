@@ -73,6 +73,8 @@ APT_PKGS=(meson ninja-build pkg-config g++ clang-14 clang-tidy-14 clang-format-1
   # tests/pipeline/restore/test_restore_durability.py and tests/pipeline/backup/test_durability_order.py:
   # the fsync/rename order of restore state and of the backup's segments and checkpoints.
   strace
+  # bench/e2e/run.py: one plain zstd stream of a dataset's log files, the stored size's reference.
+  zstd
   # deploy tests (tests/deploy/test_k8s_manifests.py): YAML parsing of the rendered manifests.
   python3-yaml
   # The container image (deploy/image): Docker Engine, daemon-less OCI tools, the Debian base for

@@ -162,6 +162,24 @@ def log_bytes(env: dict, topic: str) -> int:
     return sum(f.stat().st_size for f in root.rglob("*.log") if f.parent.name.rsplit("-", 1)[0] == topic)
 
 
+def zstd_stream_bytes(env: dict, topic: str, level: int) -> int:
+    """Bytes of one plain `zstd -LEVEL` stream over the topic's log files (partition by partition,
+    segment by segment): the reference the stored size of a zstd backup is judged against
+    (issue #18 target 3: at most 0.7 of it at the same level)."""
+    root = Path(env["kafka"]["brokers"][0]["dir"])
+    files = sorted((f for f in root.rglob("*.log") if f.parent.name.rsplit("-", 1)[0] == topic),
+                   key=lambda f: (int(f.parent.name.rsplit("-", 1)[1]), f.name))
+    cat = subprocess.Popen(["cat", *map(str, files)], stdout=subprocess.PIPE)
+    z = subprocess.run(["zstd", f"-{level}", "-c", "-q"], stdin=cat.stdout, stdout=subprocess.PIPE, check=True,
+                       timeout=STEP_TIMEOUT)
+    cat.wait(timeout=60)
+    return len(z.stdout)
+
+
+# (dataset, level) -> bytes of one plain zstd stream over the dataset's log files
+ZSTD_REF: dict[tuple[str, int], int] = {}
+
+
 def record_count(env: dict, topic: str) -> int:
     from confluent_kafka import Consumer, TopicPartition
     c = Consumer({"bootstrap.servers": env["kafka"]["listeners"]["PLAINTEXT"], "group.id": "bench-wm"})
@@ -430,12 +448,12 @@ def drop_dataset(env: dict, tmp: Path, topic: str) -> None:
 
 def table(rows: list[dict]) -> str:
     out = ["| dataset | tool | MB/s (median) | min–max | records/s | our CPU s/GB | broker CPU s/GB | peak RSS MiB | "
-           "stored MB | × kcat -C | × ProducerPerf | × kcat -P |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "stored MB | × zstd stream | × kcat -C | × ProducerPerf | × kcat -P |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     ref = {(r["dataset"], r["tool"]): r for r in rows if not r.get("failed")}
     for r in rows:
         if r.get("failed"):
-            out.append(f"| {r['dataset']} | {r['tool']} | failed | | | | | | | | | |")
+            out.append(f"| {r['dataset']} | {r['tool']} | failed | | | | | | | | | | |")
             continue
         # Compare within one security mode; a --baseline row with the same mode's reference tools.
         tool = r["tool"].replace(" [baseline]", "")
@@ -447,9 +465,13 @@ def table(rows: list[dict]) -> str:
         ratio_pp = f"{r['mb_s'] / pp['mb_s']:.2f}" if pp and r["tool"].startswith("restore") else ""
         ratio_kp = f"{r['mb_s'] / kp['mb_s']:.2f}" if kp and r["tool"].startswith("restore") else ""
         st = f"{r['stored_bytes'] / MB:.1f}" if r["stored_bytes"] else ""
+        # Stored size against one plain zstd stream of the log files at the same level.
+        level = next((lv for lv in (1, 3) if f"zstd-{lv}" in tool.split()), None)
+        zref = ZSTD_REF.get((r["dataset"], level)) if level else None
+        ratio_z = f"{r['stored_bytes'] / zref:.2f}" if zref and r["stored_bytes"] else ""
         out.append(f"| {r['dataset']} | {r['tool']} | {r['mb_s']:.1f} | {r['mb_s_min']:.1f}–{r['mb_s_max']:.1f} | "
                    f"{r['records_s']:,.0f} | {r['cpu_s_per_gb']:.2f} | {r['broker_cpu_s_per_gb']:.2f} | "
-                   f"{r['peak_rss_mib']:.0f} | {st} | {ratio_kc} | {ratio_pp} | {ratio_kp} |")
+                   f"{r['peak_rss_mib']:.0f} | {st} | {ratio_z} | {ratio_kc} | {ratio_pp} | {ratio_kp} |")
     return "\n".join(out)
 
 
@@ -535,6 +557,10 @@ def main() -> int:
                 load_dataset(env, topic, ds, total, seed=1000 + i)
                 nbytes, nrec = log_bytes(env, topic), record_count(env, topic)
                 log(f"{ds}: loaded {nrec} records, {nbytes / MB:.1f} MB of log in {time.monotonic() - t0:.1f}s")
+                for level in (1, 3):
+                    ZSTD_REF[(ds, level)] = zstd_stream_bytes(env, topic, level)
+                log(f"{ds}: one plain zstd stream of the log: {ZSTD_REF[(ds, 1)] / MB:.2f} MB at -1, "
+                    f"{ZSTD_REF[(ds, 3)] / MB:.2f} MB at -3")
                 for sm in args.security:
                     b.use_security(sm)
                     b.consumers(ds, topic, nbytes, nrec)
@@ -554,7 +580,8 @@ def main() -> int:
                     drop_dataset(env, Path(tmpd), topic)
             meta = {"mode": mode, "runs": args.runs, "datasets": names, "security": args.security, "uname": list(os.uname()),
                     "nproc": os.cpu_count(), "kafka": env["kafka"].get("version"),
-                    "loadavg_end": Path("/proc/loadavg").read_text().split()[:3], "rows": b.rows}
+                    "loadavg_end": Path("/proc/loadavg").read_text().split()[:3], "rows": b.rows,
+                    "zstd_stream_bytes": {f"{d} -{lv}": n for (d, lv), n in ZSTD_REF.items()}}
             (results / "summary.json").write_text(json.dumps(meta, indent=2))
             print(f"results: {results}  (mode {mode}, {args.runs} measured runs after a warm-up)\n")
             print(table(b.rows))

@@ -7,6 +7,7 @@
 
 #include "base/log.hpp"
 #include "pipeline/backup/resume.hpp"
+#include "pipeline/frame_filters.hpp"
 #include "storage/object_store.hpp"
 
 namespace kb::pipeline::backup {
@@ -84,8 +85,10 @@ open_segment& segment_uploader::current(partition_state& ps) {
     o.header.topic = ps.tp.topic;
     o.header.partition = ps.tp.partition;
     o.header.codec = opts_.codec;
+    o.header.filter = frame_filter_for(opts_.codec);
     o.header.created_ms = now_ms();
     o.compression_level = opts_.compression_level;
+    o.frame_target_bytes = frame_target_bytes_for(opts_.codec);
     ps.cur = std::make_shared<open_segment>(std::move(o));
   }
   return *ps.cur;
@@ -101,8 +104,9 @@ void segment_uploader::submit_compress(partition_state& ps, const std::shared_pt
   }
   ++seg->outstanding;
   const auto tp = ps.tp;
-  compress_pool_->submit([this, seg, tp, f = std::move(f), codec = opts_.codec, level = opts_.compression_level]() mutable {
-    auto out = sf::encode_frame(codec, level, f.raw);
+  compress_pool_->submit([this, seg, tp, f = std::move(f), codec = opts_.codec, level = opts_.compression_level,
+                          filter = seg->builder.opts().header.filter]() mutable {
+    auto out = sf::encode_frame(codec, level, f.raw, filter);
     f.raw = byte_vector{};
     asio::post(io_, [this, seg, tp, frame = f.frame, out = std::move(out)]() mutable {
       --seg->outstanding;

@@ -200,7 +200,7 @@ class validator {
         ok = false;
         continue;
       }
-      auto raw = sf::decode_frame(idx.header.codec, stored, fe.raw_size);
+      auto raw = sf::decode_frame(idx.header.codec, stored, fe.raw_size, idx.header.filter);
       if (!raw) {
         problem(key, fmt::format("frame {}: {}", f, raw.error().message));
         ok = false;

@@ -15,6 +15,7 @@
 #include <zstd.h>
 
 #include "storage/format/byte_io.hpp"
+#include "storage/format/frame_filter.hpp"
 
 namespace kb::storage::format {
 
@@ -35,14 +36,15 @@ using detail::writer;
 /// allocate more than the input really expands to (plus one chunk).
 constexpr std::size_t decode_chunk = 256 * 1024;
 
-kb::result<byte_vector> decode_zstd(byte_view stored, std::uint32_t raw_size) {
+/// `raw_size` is exact, or only the bound when `exact` is false (a filtered frame's content).
+kb::result<byte_vector> decode_zstd(byte_view stored, std::uint64_t raw_size, bool exact) {
   std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> ctx(ZSTD_createDCtx(), &ZSTD_freeDCtx);
   if (!ctx) return fail(errc::internal, "zstd: cannot create a decompression context (out of memory)");
   byte_vector out;
   ZSTD_inBuffer in{stored.data(), stored.size(), 0};
   std::size_t last = 1;
   while (true) {
-    const std::size_t room = std::min<std::size_t>(decode_chunk, std::size_t{raw_size} + 1 - out.size());
+    const std::size_t room = static_cast<std::size_t>(std::min<std::uint64_t>(decode_chunk, raw_size + 1 - out.size()));
     const std::size_t at = out.size();
     out.resize(at + room);
     ZSTD_outBuffer ob{out.data() + at, room, 0};
@@ -56,12 +58,12 @@ kb::result<byte_vector> decode_zstd(byte_view stored, std::uint32_t raw_size) {
     if (ob.pos == 0 && in.pos == in.size)
       return fail(errc::corrupt, "zstd frame is truncated");
   }
-  if (out.size() != raw_size)
+  if (exact && out.size() != raw_size)
     return fail(errc::corrupt, fmt::format("zstd frame decompresses to {} bytes, the index says {}", out.size(), raw_size));
   return out;
 }
 
-kb::result<byte_vector> decode_lz4(byte_view stored, std::uint32_t raw_size) {
+kb::result<byte_vector> decode_lz4(byte_view stored, std::uint64_t raw_size, bool exact) {
   LZ4F_dctx* raw_ctx = nullptr;
   if (LZ4F_isError(LZ4F_createDecompressionContext(&raw_ctx, LZ4F_VERSION)))
     return fail(errc::internal, "lz4: cannot create a decompression context (out of memory)");
@@ -70,7 +72,7 @@ kb::result<byte_vector> decode_lz4(byte_view stored, std::uint32_t raw_size) {
   std::size_t in_pos = 0;
   std::size_t hint = 1;
   while (in_pos < stored.size()) {
-    const std::size_t room = std::min<std::size_t>(decode_chunk, std::size_t{raw_size} + 1 - out.size());
+    const std::size_t room = static_cast<std::size_t>(std::min<std::uint64_t>(decode_chunk, raw_size + 1 - out.size()));
     const std::size_t at = out.size();
     out.resize(at + room);
     std::size_t out_len = room;
@@ -87,7 +89,7 @@ kb::result<byte_vector> decode_lz4(byte_view stored, std::uint32_t raw_size) {
   }
   if (hint != 0) return fail(errc::corrupt, "lz4 frame is truncated");
   if (in_pos != stored.size()) return fail(errc::corrupt, "lz4 frame has trailing bytes");
-  if (out.size() != raw_size)
+  if (exact && out.size() != raw_size)
     return fail(errc::corrupt, fmt::format("lz4 frame decompresses to {} bytes, the index says {}", out.size(), raw_size));
   return out;
 }
@@ -222,22 +224,70 @@ byte_vector store_zstd_frame(byte_view raw) {
 
 }  // namespace
 
-kb::result<byte_vector> encode_frame(frame_codec codec, int level, byte_view raw) {
+namespace {
+
+kb::result<byte_vector> encode_content(frame_codec codec, int level, byte_view raw);
+
+}  // namespace
+
+kb::result<byte_vector> encode_frame(frame_codec codec, int level, byte_view raw, std::uint8_t filter) {
+  if (filter == no_frame_filter) return encode_content(codec, level, raw);
+  if (codec == frame_codec::none)
+    return fail(errc::internal, fmt::format("frame filter {} needs a compressing codec", filter));
+  auto f = find_frame_filter(filter);
+  if (!f) return fail(std::move(f.error()));
+  const byte_vector filtered = (*f)->encode(raw);
+  if (filtered.size() > max_filtered_size(raw.size()))
+    return fail(errc::internal, fmt::format("frame filter {} made {} bytes of {} (more than it may)", (*f)->name,
+                                            filtered.size(), raw.size()));
+  return encode_content(codec, level, filtered);
+}
+
+namespace {
+
+/// The compressor's output room, kept per thread: a buffer of the codec's bound made for each
+/// frame was zero-filled (pages touched) and then held at that capacity until the frame was
+/// written, however small the compressed frame. The frame now keeps exactly its bytes.
+class scratch_buffer {
+ public:
+  explicit scratch_buffer(std::size_t bound) : buf_(buffer()) {
+    if (buf_.size() < bound) buf_.resize(bound);
+    size_ = bound;
+  }
+  scratch_buffer(const scratch_buffer&) = delete;
+  scratch_buffer& operator=(const scratch_buffer&) = delete;
+  ~scratch_buffer() {
+    if (buf_.size() > keep_bytes) byte_vector().swap(buf_);  // a rare huge frame does not stay
+  }
+  [[nodiscard]] std::uint8_t* data() noexcept { return buf_.data(); }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] byte_vector take(std::size_t n) const { return byte_vector(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(n)); }
+
+ private:
+  static constexpr std::size_t keep_bytes = std::size_t{16} << 20;
+  static byte_vector& buffer() {
+    thread_local byte_vector b;
+    return b;
+  }
+  byte_vector& buf_;
+  std::size_t size_ = 0;
+};
+
+kb::result<byte_vector> encode_content(frame_codec codec, int level, byte_view raw) {
   // The stored frames carry a 4-byte (zstd) content size; the writer's frames stay below 2 GiB.
   const bool storable = raw.size() <= std::numeric_limits<std::uint32_t>::max();
   switch (codec) {
     case frame_codec::none: return byte_vector(raw.begin(), raw.end());
     case frame_codec::zstd: {
       if (storable && !worth_compressing(codec, level, raw)) return store_zstd_frame(raw);
-      byte_vector out(ZSTD_compressBound(raw.size()));
       std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> ctx(ZSTD_createCCtx(), &ZSTD_freeCCtx);
       if (!ctx) return fail(errc::internal, "zstd: cannot create a compression context (out of memory)");
       ZSTD_CCtx_setParameter(ctx.get(), ZSTD_c_compressionLevel, level);
       ZSTD_CCtx_setParameter(ctx.get(), ZSTD_c_contentSizeFlag, 1);
+      scratch_buffer out(ZSTD_compressBound(raw.size()));
       const std::size_t n = ZSTD_compress2(ctx.get(), out.data(), out.size(), raw.data(), raw.size());
       if (ZSTD_isError(n)) return fail(errc::internal, fmt::format("zstd compression failed: {}", ZSTD_getErrorName(n)));
-      out.resize(n);
-      return out;
+      return out.take(n);
     }
     case frame_codec::lz4: {
       if (storable && !worth_compressing(codec, level, raw)) return store_lz4_frame(raw);
@@ -246,30 +296,42 @@ kb::result<byte_vector> encode_frame(frame_codec codec, int level, byte_view raw
       prefs.frameInfo.contentSize = raw.size();
       // Levels up to 3 (the config's default, meant for zstd) use LZ4's fast mode; 4..12 LZ4HC.
       prefs.compressionLevel = level > 3 ? level : 0;
-      byte_vector out(LZ4F_compressFrameBound(raw.size(), &prefs));
+      scratch_buffer out(LZ4F_compressFrameBound(raw.size(), &prefs));
       const std::size_t n = LZ4F_compressFrame(out.data(), out.size(), raw.data(), raw.size(), &prefs);
       if (LZ4F_isError(n)) return fail(errc::internal, fmt::format("lz4 compression failed: {}", LZ4F_getErrorName(n)));
-      out.resize(n);
-      return out;
+      return out.take(n);
     }
   }
   return fail(errc::unsupported, fmt::format("unknown frame codec {}", static_cast<int>(codec)));
 }
 
-kb::result<byte_vector> decode_frame(frame_codec codec, byte_view stored, std::uint32_t raw_size) {
+}  // namespace
+
+kb::result<byte_vector> decode_frame(frame_codec codec, byte_view stored, std::uint32_t raw_size, std::uint8_t filter) {
+  if (filter != no_frame_filter) {
+    if (codec == frame_codec::none) return fail(errc::corrupt, "an uncompressed frame cannot be filtered");
+    auto f = find_frame_filter(filter);
+    if (!f) return fail(std::move(f.error()));
+    auto content = codec == frame_codec::zstd ? decode_zstd(stored, max_filtered_size(raw_size), false)
+                                              : decode_lz4(stored, max_filtered_size(raw_size), false);
+    if (!content) return content;
+    return (*f)->decode(*content, raw_size);
+  }
   switch (codec) {
     case frame_codec::none:
       if (stored.size() != raw_size)
         return fail(errc::corrupt, fmt::format("uncompressed frame holds {} bytes, the index says {}", stored.size(), raw_size));
       return byte_vector(stored.begin(), stored.end());
-    case frame_codec::zstd: return decode_zstd(stored, raw_size);
-    case frame_codec::lz4: return decode_lz4(stored, raw_size);
+    case frame_codec::zstd: return decode_zstd(stored, raw_size, true);
+    case frame_codec::lz4: return decode_lz4(stored, raw_size, true);
   }
   return fail(errc::unsupported, fmt::format("unknown frame codec {}", static_cast<int>(codec)));
 }
 
-kb::result<byte_vector> decode_frame(frame_codec codec, byte_vector&& stored, std::uint32_t raw_size) {
-  if (codec != frame_codec::none) return decode_frame(codec, byte_view(stored), raw_size);
+kb::result<byte_vector> decode_frame(frame_codec codec, byte_vector&& stored, std::uint32_t raw_size,
+                                     std::uint8_t filter) {
+  if (codec != frame_codec::none || filter != no_frame_filter)
+    return decode_frame(codec, byte_view(stored), raw_size, filter);
   if (stored.size() != raw_size)
     return fail(errc::corrupt, fmt::format("uncompressed frame holds {} bytes, the index says {}", stored.size(), raw_size));
   return std::move(stored);

@@ -49,9 +49,10 @@ std::optional<segment_builder::raw_frame> segment_builder::append(byte_view batc
   if (open_frame_.empty()) {
     // Room for the target plus one more batch, taken once: the batch that fills the frame
     // usually runs past the target, and growing by doubling re-copies and faults in pages.
-    // Capped so a huge target does not reserve a huge buffer up front.
+    // Capped so a huge target does not reserve a huge buffer up front; the pages of the part
+    // not written are never touched, so a small partition's frame costs what it holds.
     const std::size_t want = std::min<std::size_t>(
-        std::size_t{opts_.frame_target_bytes} + std::min<std::size_t>(opts_.frame_target_bytes, 16u << 20), 64u << 20);
+        std::size_t{opts_.frame_target_bytes} + std::min<std::size_t>(opts_.frame_target_bytes, 1u << 20), 64u << 20);
     if (open_frame_.capacity() < want && !spare_frames_.empty()) {
       open_frame_ = std::move(spare_frames_.back());
       spare_frames_.pop_back();
@@ -162,6 +163,10 @@ kb::result<segment_builder::parts> segment_builder::finish_parts(std::vector<byt
     return fail(errc::internal, "cannot allocate an XXH3 state");
   auto hash = [&](byte_view b) { (void)XXH3_64bits_update(state.get(), b.data(), b.size()); };
 
+  if (opts_.header.codec == frame_codec::none && opts_.header.filter != 0)
+    return fail(errc::internal, fmt::format("segment {}/{}: frame filter {} without compression (frames stored as "
+                                            "they are cannot be filtered)", opts_.header.topic, opts_.header.partition,
+                                            opts_.header.filter));
   parts out;
   out.head.reserve(L::header_fixed_size + opts_.header.topic.size());
   write_header(out.head, opts_.header, opts_.compression_level);
@@ -189,7 +194,8 @@ kb::result<segment_builder::parts> segment_builder::finish_parts(std::vector<byt
   const std::uint64_t index_length = out.tail.size();
   const std::uint64_t index_sum = xxh3(out.tail);
   out.tail.reserve(index_length + L::trailer_size);
-  write_trailer(out.tail, index_offset, index_length, index_sum, XXH3_64bits_digest(state.get()));
+  write_trailer(out.tail, index_offset, index_length, index_sum, XXH3_64bits_digest(state.get()),
+                opts_.header.format_version());
   out.frames = std::move(compressed_frames);
   return out;
 }

@@ -10,8 +10,10 @@
 
 namespace kb::storage::format {
 
-/// Readers reject versions they do not know (DESIGN.md §5).
+/// Readers reject versions they do not know (DESIGN.md §5). Version 1 segments store frames as
+/// they are; version 2 names a frame filter (frame_filter.hpp) applied before compression.
 inline constexpr std::uint16_t segment_format_version = 1;
+inline constexpr std::uint16_t segment_format_version_filtered = 2;
 
 /// Bits of batch_entry::flags, taken by the caller from the batch header.
 namespace batch_flags {
@@ -80,7 +82,12 @@ struct segment_header {
   std::int32_t partition = 0;
   frame_codec codec = frame_codec::none;
   std::int64_t created_ms = 0;
+  std::uint8_t filter = 0;  ///< frame filter id; 0: none (a version 1 segment); else the filter's id (version 2)
   friend bool operator==(const segment_header&, const segment_header&) = default;
+
+  [[nodiscard]] std::uint16_t format_version() const noexcept {
+    return filter == 0 ? segment_format_version : segment_format_version_filtered;
+  }
 };
 
 /// Everything but the frame bytes: what a restore plans with and what describe reports.

@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include "storage/format/byte_io.hpp"
+#include "storage/format/frame_filter.hpp"
 #include "storage/format/segment_layout.hpp"
 
 namespace kb::storage::format::detail {
@@ -31,6 +32,9 @@ std::uint64_t trailer_checksum(byte_view trailer) noexcept {
 }
 
 bool valid_codec(std::uint8_t c) noexcept { return c <= static_cast<std::uint8_t>(frame_codec::zstd); }
+bool known_version(std::uint16_t v) noexcept {
+  return v == segment_format_version || v == segment_format_version_filtered;
+}
 
 std::int64_t min_ts(std::int64_t a, std::int64_t b) noexcept {
   if (a < 0) return b;
@@ -184,7 +188,7 @@ void widen_frame_times(frame_entry& f, const batch_entry& b) noexcept {
 void write_header(byte_vector& out, const segment_header& h, int level) {
   writer w(out);
   w.bytes(byte_view(L::header_magic));
-  w.u16(segment_format_version);
+  w.u16(h.format_version());
   w.u8(static_cast<std::uint8_t>(h.codec));
   w.u8(static_cast<std::uint8_t>(static_cast<std::int8_t>(std::clamp(level, -128, 127))));
   w.u32(static_cast<std::uint32_t>(L::header_fixed_size + h.topic.size()));
@@ -201,9 +205,9 @@ byte_vector encode_index(const segment_index& idx, std::uint32_t header_length) 
               idx.gaps.size() * L::gap_entry_size);
   writer w(out);
   w.bytes(byte_view(L::index_magic));
-  w.u16(segment_format_version);
+  w.u16(idx.header.format_version());
   w.u8(static_cast<std::uint8_t>(idx.header.codec));
-  w.u8(0);
+  w.u8(idx.header.filter);  // reserved (0) in version 1
   w.u32(header_length);
   w.i32(idx.header.partition);
   w.i64(idx.header.created_ms);
@@ -255,7 +259,7 @@ byte_vector encode_index(const segment_index& idx, std::uint32_t header_length) 
 }
 
 void write_trailer(byte_vector& out, std::uint64_t index_offset, std::uint64_t index_length,
-                   std::uint64_t index_xxh3, std::uint64_t file_xxh3) {
+                   std::uint64_t index_xxh3, std::uint64_t file_xxh3, std::uint16_t version) {
   const std::size_t at = out.size();
   writer w(out);
   w.u64(index_offset);
@@ -263,7 +267,7 @@ void write_trailer(byte_vector& out, std::uint64_t index_offset, std::uint64_t i
   w.u64(index_xxh3);
   w.u64(file_xxh3);
   w.u64(0);  // trailer checksum, filled below
-  w.u16(segment_format_version);
+  w.u16(version);
   w.u16(static_cast<std::uint16_t>(L::trailer_size));
   w.bytes(byte_view(L::trailer_magic));
   const std::uint64_t sum = trailer_checksum(byte_view(out).subspan(at, L::trailer_size));
@@ -287,10 +291,12 @@ kb::result<trailer_fields> parse_trailer(byte_view t, std::uint64_t file_size, s
   const std::uint16_t trailer_length = r.u16();
   if (stored_sum != trailer_checksum(t))
     return fail(errc::corrupt, fmt::format("{}: trailer checksum mismatch", what));
-  if (version != segment_format_version)
+  if (!known_version(version))
     return fail(errc::unsupported,
-                fmt::format("{}: segment format version {}; this kafka-backup reads version {}: use a newer "
-                            "kafka-backup to read this backup", what, version, segment_format_version));
+                fmt::format("{}: segment format version {}; this kafka-backup reads versions {} and {}: use a newer "
+                            "kafka-backup to read this backup", what, version, segment_format_version,
+                            segment_format_version_filtered));
+  f.version = version;
   if (trailer_length != L::trailer_size)
     return fail(errc::corrupt, fmt::format("{}: trailer length {} is not {}", what, trailer_length, L::trailer_size));
   const std::uint64_t body = file_size - L::trailer_size;
@@ -304,18 +310,24 @@ kb::result<trailer_fields> parse_trailer(byte_view t, std::uint64_t file_size, s
 /// Parses the index bytes and checks that they describe a consistent segment whose frames end
 /// exactly at `index_offset`.
 kb::result<segment_index> parse_index(byte_view bytes, std::uint64_t index_offset, std::string_view what,
-                                      std::uint32_t& header_length_out) {
+                                      std::uint32_t& header_length_out, std::uint16_t trailer_version) {
   auto bad = [&](std::string m) { return fail(errc::corrupt, fmt::format("{}: index {}", what, m)); };
   if (bytes.size() < L::index_fixed_size || std::memcmp(bytes.data(), L::index_magic.data(), 4) != 0)
     return bad("magic missing");
   reader r(bytes.subspan(4));
   const std::uint16_t version = r.u16();
-  if (version != segment_format_version) return bad(fmt::format("version {} differs from the trailer's", version));
+  if (version != trailer_version) return bad(fmt::format("version {} differs from the trailer's", version));
   segment_index idx;
   const std::uint8_t codec = r.u8();
   if (!valid_codec(codec)) return bad(fmt::format("names unknown frame codec {}", codec));
   idx.header.codec = static_cast<frame_codec>(codec);
-  (void)r.u8();
+  const std::uint8_t filter = r.u8();
+  if (version == segment_format_version_filtered) {  // version 1: a reserved byte, not read
+    if (!known_frame_filter(filter))
+      return fail(errc::unsupported, fmt::format("{}: index names frame filter {}, unknown to this kafka-backup: use "
+                                                 "a newer kafka-backup to read this backup", what, filter));
+    idx.header.filter = filter;
+  }
   const std::uint32_t header_length = r.u32();
   idx.header.partition = r.i32();
   idx.header.created_ms = r.i64();
@@ -343,13 +355,13 @@ kb::result<segment_index> parse_index(byte_view bytes, std::uint64_t index_offse
   return idx;
 }
 
-kb::result<segment_header> parse_header(byte_view b, std::string_view what) {
+kb::result<segment_header> parse_header(byte_view b, std::string_view what, std::uint16_t trailer_version) {
   auto bad = [&](std::string m) { return fail(errc::corrupt, fmt::format("{}: header {}", what, m)); };
   if (b.size() < L::header_fixed_size || std::memcmp(b.data(), L::header_magic.data(), 4) != 0)
     return bad("magic missing: not a kafka-backup segment");
   reader r(b.subspan(4));
   const std::uint16_t version = r.u16();
-  if (version != segment_format_version) return bad(fmt::format("version {} differs from the trailer's", version));
+  if (version != trailer_version) return bad(fmt::format("version {} differs from the trailer's", version));
   segment_header h;
   const std::uint8_t codec = r.u8();
   if (!valid_codec(codec)) return bad(fmt::format("names unknown frame codec {}", codec));

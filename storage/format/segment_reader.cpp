@@ -29,10 +29,11 @@ kb::result<segment_index> parse_segment(byte_view segment) {
   const byte_view index_bytes = segment.subspan(t->index_offset, t->index_length);
   if (xxh3(index_bytes) != t->index_xxh3) return fail(errc::corrupt, fmt::format("{}: index checksum mismatch", what));
   std::uint32_t header_length = 0;
-  auto idx = parse_index(index_bytes, t->index_offset, what, header_length);
+  auto idx = parse_index(index_bytes, t->index_offset, what, header_length, t->version);
   if (!idx) return idx;
-  auto h = parse_header(segment.first(header_length), what);
+  auto h = parse_header(segment.first(header_length), what, t->version);
   if (!h) return fail(std::move(h.error()));
+  h->filter = idx->header.filter;
   if (*h != idx->header)
     return fail(errc::corrupt, fmt::format("{}: header ({} partition {}) differs from the index copy ({} partition {})",
                                            what, h->topic, h->partition, idx->header.topic, idx->header.partition));
@@ -40,8 +41,8 @@ kb::result<segment_index> parse_segment(byte_view segment) {
     const auto& f = idx->frames[i];
     const byte_view stored = segment.subspan(f.file_offset, f.stored_size);
     if (xxh3(stored) != f.xxh3) return fail(errc::corrupt, fmt::format("{}: frame {} checksum mismatch", what, i));
-    auto raw = decode_frame(idx->header.codec, stored, f.raw_size);
-    if (!raw) return fail(errc::corrupt, fmt::format("{}: frame {}: {}", what, i, raw.error().message));
+    auto raw = decode_frame(idx->header.codec, stored, f.raw_size, idx->header.filter);
+    if (!raw) return fail(raw.error().code, fmt::format("{}: frame {}: {}", what, i, raw.error().message));
   }
   idx->file_size = size;
   idx->file_xxh3 = t->file_xxh3;
@@ -68,7 +69,7 @@ kb::result<segment_index> read_segment_index(object_store& store, std::string_vi
                                            "truncated?)", key, bytes->size(), t->index_length));
   if (xxh3(*bytes) != t->index_xxh3) return fail(errc::corrupt, fmt::format("segment {}: index checksum mismatch", key));
   std::uint32_t header_length = 0;
-  auto idx = parse_index(*bytes, t->index_offset, fmt::format("segment {}", key), header_length);
+  auto idx = parse_index(*bytes, t->index_offset, fmt::format("segment {}", key), header_length, t->version);
   if (!idx) return idx;
   idx->file_size = *size;
   idx->file_xxh3 = t->file_xxh3;
@@ -86,8 +87,8 @@ kb::result<byte_vector> read_frame(object_store& store, std::string_view key, co
     return fail(errc::corrupt, fmt::format("segment {}: frame {} range read returned {} of {} bytes (truncated?)", key,
                                            frame, stored->size(), f.stored_size));
   if (xxh3(*stored) != f.xxh3) return fail(errc::corrupt, fmt::format("segment {}: frame {} checksum mismatch", key, frame));
-  auto raw = decode_frame(index.header.codec, std::move(*stored), f.raw_size);  // none: moved, not copied
-  if (!raw) return fail(errc::corrupt, fmt::format("segment {}: frame {} ({}): {}", key, frame,
+  auto raw = decode_frame(index.header.codec, std::move(*stored), f.raw_size, index.header.filter);  // none: moved
+  if (!raw) return fail(raw.error().code, fmt::format("segment {}: frame {} ({}): {}", key, frame,
                                                    frame_codec_name(index.header.codec), raw.error().message));
   return raw;
 }

@@ -22,6 +22,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "pipeline/frame_filters.hpp"
 #include "protocol/create_topics.hpp"
 #include "storage/filesystem_store.hpp"
 #include "storage/object_store.hpp"
@@ -36,6 +37,9 @@ namespace {
 using namespace std::chrono_literals;
 using net::testing::env;
 namespace fs = std::filesystem;
+
+// Compressed segments are written (and read back here) with the batch columns.
+const bool filters_installed = (install_frame_filters(), true);
 
 std::string plaintext() { return env().str({"kafka", "listeners", "PLAINTEXT"}); }
 

@@ -7,12 +7,14 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/frame_filters.hpp"
 #include "storage/format/manifest.hpp"
 #include "storage/format/segment.hpp"
 #include "storage/location.hpp"
 #include "storage/object_store.hpp"
 
 int main(int argc, char** argv) {
+  kb::pipeline::install_frame_filters();  // compressed segments are written with the batch columns
   if (argc != 5) {
     std::fprintf(stderr, "usage: dump_segment STORAGE_URL BACKUP_ID TOPIC PARTITION\n");
     return 2;
@@ -47,7 +49,7 @@ int main(int argc, char** argv) {
       const auto& fe = idx->frames[f];
       auto raw = kb::storage::format::decode_frame(idx->header.codec,
                                                    kb::byte_view(*bytes).subspan(fe.file_offset, fe.stored_size),
-                                                   fe.raw_size);
+                                                   fe.raw_size, idx->header.filter);
       if (!raw) {
         std::fprintf(stderr, "frame %zu of %s: %s\n", f, obj.key.c_str(), raw.error().message.c_str());
         return 4;

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pipeline/frame_filters.hpp"
 #include "storage/filesystem_store.hpp"
 #include "tests/storage/forwarding_store.hpp"
 
@@ -25,6 +26,7 @@ using namespace std::chrono_literals;
 class uploader_test : public ::testing::Test {
  protected:
   void SetUp() override {
+    install_frame_filters();  // compressed segments are written with the batch columns
     dir_ = fs::temp_directory_path() /
            ("kb-uploader-test-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
     fs::create_directories(dir_);

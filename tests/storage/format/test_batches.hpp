@@ -78,7 +78,7 @@ inline byte_vector finish_segment(segment_builder b, std::vector<segment_builder
   if (auto last = b.seal_frame()) sealed.push_back(std::move(*last));
   std::vector<byte_vector> compressed(sealed.size());
   for (auto& f : sealed) {
-    auto c = encode_frame(b.opts().header.codec, b.opts().compression_level, f.raw);
+    auto c = encode_frame(b.opts().header.codec, b.opts().compression_level, f.raw, b.opts().header.filter);
     EXPECT_TRUE(c.has_value());
     compressed.at(f.frame) = std::move(*c);
   }
