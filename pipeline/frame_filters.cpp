@@ -14,7 +14,7 @@ static_assert(protocol::max_batch_columns_size(1000) <= sf::max_filtered_size(10
                   protocol::max_batch_columns_size(0) <= sf::max_filtered_size(0),
               "the batch columns must stay within what a segment reader accepts");
 
-byte_vector split(byte_view raw) { return protocol::split_batch_columns(raw); }
+void split(byte_view raw, byte_vector& filtered) { protocol::split_batch_columns(raw, filtered); }
 
 kb::result<byte_vector> join(byte_view filtered, std::size_t raw_size) {
   return protocol::join_batch_columns(filtered, raw_size);

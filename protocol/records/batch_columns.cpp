@@ -17,12 +17,14 @@ namespace {
 namespace W = record_wire;
 
 constexpr std::uint8_t form_version = 1;
-constexpr std::size_t stream_count = 6;
-constexpr std::size_t preamble_size = 1 + 4 * stream_count;
+constexpr std::size_t stream_count = 5;
+constexpr std::size_t footer_size = 4 * stream_count + 1;
 constexpr std::uint8_t kind_verbatim = 0;
 constexpr std::uint8_t kind_columns = 1;
 
-enum stream_id : std::size_t { s_batches, s_records, s_keys, s_values, s_tails, s_verbatim };
+// In the order they are stored. The bulk stream (values, and verbatim batches) comes first: the
+// writer fills the caller's buffer with it directly and appends the small streams after it.
+enum stream_id : std::size_t { s_bulk, s_keys, s_records, s_tails, s_batches };
 
 // Differences wrap (two's complement), so every value has one and the rebuild is exact.
 std::int64_t minus(std::int64_t a, std::int64_t b) noexcept {
@@ -92,16 +94,14 @@ bool fits(std::int64_t v) noexcept {
   return v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max();
 }
 
-/// Kafka's zig-zag varint of `v` into `out`; returns its length.
-std::size_t put_zz(std::array<std::uint8_t, 10>& out, std::int64_t v) noexcept {
+/// Kafka's zig-zag varint of `v` appended to a stream (inline: the split's hottest call).
+inline void append_zz(byte_vector& out, std::int64_t v) {
   std::uint64_t z = (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
-  std::size_t n = 0;
   while (z >= 0x80u) {
-    out[n++] = static_cast<std::uint8_t>(z | 0x80u);
+    out.push_back(static_cast<std::uint8_t>(z | 0x80u));
     z >>= 7;
   }
-  out[n++] = static_cast<std::uint8_t>(z);
-  return n;
+  out.push_back(static_cast<std::uint8_t>(z));
 }
 
 using header_bytes = std::array<std::uint8_t, batch_header_size>;
@@ -119,6 +119,11 @@ class append_sink {
   bool put(const std::uint8_t* p, std::size_t n) {
     if (n > limit_ - out_.size()) return false;
     out_.insert(out_.end(), p, p + n);
+    return true;
+  }
+  bool zz(std::int64_t v) {
+    if (W::varlong_size(v) > limit_ - out_.size()) return false;
+    append_zz(out_, v);
     return true;
   }
   [[nodiscard]] std::size_t written() const noexcept { return out_.size() - start_; }
@@ -148,6 +153,17 @@ class compare_sink {
     if (n > orig_.size() - pos_ || std::memcmp(orig_.data() + pos_, p, n) != 0) return false;
     pos_ += n;
     return true;
+  }
+  /// Compares the varint byte by byte as it is encoded: the original must use the shortest form.
+  bool zz(std::int64_t v) noexcept {
+    std::uint64_t z = (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+    while (true) {
+      const auto b = static_cast<std::uint8_t>(z >= 0x80u ? (z & 0x7Fu) | 0x80u : z);
+      if (pos_ >= orig_.size() || orig_[pos_] != b) return false;
+      ++pos_;
+      if (z < 0x80u) return true;
+      z >>= 7;
+    }
   }
   [[nodiscard]] std::size_t written() const noexcept { return pos_; }
   bool end(header_bytes& h) noexcept {
@@ -198,24 +214,19 @@ bool rebuild_batch(cursors& c, prediction& p, Sink& sink) {
     prev_ts_delta = ts_delta;
     byte_view key, value, tail;
     if (!c[s_keys].take(key_len < 0 ? 0 : static_cast<std::size_t>(key_len), key) ||
-        !c[s_values].take(value_len < 0 ? 0 : static_cast<std::size_t>(value_len), value) ||
+        !c[s_bulk].take(value_len < 0 ? 0 : static_cast<std::size_t>(value_len), value) ||
         !c[s_tails].take(static_cast<std::size_t>(tail_len), tail))
       return false;
     // One record: length, attributes, timestamp delta, offset delta, key length, key, value
     // length, value, and the tail (header count and headers) as it was.
-    std::array<std::array<std::uint8_t, 10>, 5> v{};
-    std::array<std::size_t, 5> n{};
-    n[1] = put_zz(v[1], ts_delta);
-    n[2] = put_zz(v[2], offset_delta);
-    n[3] = put_zz(v[3], key_len);
-    n[4] = put_zz(v[4], value_len);
-    const std::size_t body = 1 + n[1] + n[2] + n[3] + key.size() + n[4] + value.size() + tail.size();
+    const std::size_t body = 1 + W::varlong_size(ts_delta) + W::varlong_size(offset_delta) +
+                             W::varlong_size(key_len) + key.size() + W::varlong_size(value_len) + value.size() +
+                             tail.size();
     if (body > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) return false;
-    n[0] = put_zz(v[0], static_cast<std::int64_t>(body));
     const auto attr = static_cast<std::uint8_t>(r[0]);
-    if (!sink.put(v[0].data(), n[0]) || !sink.put(&attr, 1) || !sink.put(v[1].data(), n[1]) ||
-        !sink.put(v[2].data(), n[2]) || !sink.put(v[3].data(), n[3]) || !sink.put(key.data(), key.size()) ||
-        !sink.put(v[4].data(), n[4]) || !sink.put(value.data(), value.size()) || !sink.put(tail.data(), tail.size()))
+    if (!sink.zz(static_cast<std::int64_t>(body)) || !sink.put(&attr, 1) || !sink.zz(ts_delta) ||
+        !sink.zz(offset_delta) || !sink.zz(key_len) || !sink.put(key.data(), key.size()) || !sink.zz(value_len) ||
+        !sink.put(value.data(), value.size()) || !sink.put(tail.data(), tail.size()))
       return false;
   }
   const std::size_t batch_length = sink.written() - W::off_leader_epoch;
@@ -245,15 +256,29 @@ bool rebuild_batch(cursors& c, prediction& p, Sink& sink) {
   return true;
 }
 
-/// The writer's streams.
+/// The writer's streams: the bulk stream is the caller's output buffer, the others are kept per
+/// thread and appended to it at the end.
 struct column_writer {
-  std::array<byte_vector, stream_count> s;
+  std::array<byte_vector, stream_count> own;  // own[s_bulk] unused
+  std::array<byte_vector*, stream_count> s{};
   prediction p;
 
+  /// Starts a frame of `raw` bytes into `out`: the streams are emptied but keep their memory,
+  /// and the bulk stream gets room for all of `raw` so it never grows by copying.
+  void reset(byte_vector& out, std::size_t raw) {
+    for (std::size_t i = 0; i < stream_count; ++i) s[i] = &own[i];
+    s[s_bulk] = &out;
+    for (auto* x : s) x->clear();
+    out.reserve(raw + raw / 8 + footer_size);
+    own[s_keys].reserve(raw / 8);
+    own[s_records].reserve(raw / 8);
+    p = {};
+  }
+
   void verbatim(byte_view b) {
-    s[s_batches].push_back(kind_verbatim);
-    put_uvarint(s[s_batches], b.size());
-    s[s_verbatim].insert(s[s_verbatim].end(), b.begin(), b.end());
+    s[s_batches]->push_back(kind_verbatim);
+    put_uvarint(*s[s_batches], b.size());
+    s[s_bulk]->insert(s[s_bulk]->end(), b.begin(), b.end());
   }
 
   /// Splits one v2 batch into the streams; false (and the streams as they were) when it cannot
@@ -263,11 +288,11 @@ struct column_writer {
     const auto attributes = W::get_be<std::int16_t>(b.data() + batch_attributes_offset);
     if ((attributes & W::attr_codec_mask) != 0) return false;  // compressed records: nothing to split
     std::array<std::size_t, stream_count> mark{};
-    for (std::size_t i = 0; i < stream_count; ++i) mark[i] = s[i].size();
+    for (std::size_t i = 0; i < stream_count; ++i) mark[i] = s[i]->size();
     if (!write_columns(b, attributes)) return rollback(mark);
     // Rebuild what was just written and compare: only an exact copy is kept.
     cursors c;
-    for (std::size_t i = 0; i < stream_count; ++i) c[i].in = byte_view(s[i]).subspan(mark[i]);
+    for (std::size_t i = 0; i < stream_count; ++i) c[i].in = byte_view(*s[i]).subspan(mark[i]);
     std::uint8_t kind = 0;
     prediction next = p;
     compare_sink same(b);
@@ -277,7 +302,7 @@ struct column_writer {
   }
 
   bool rollback(const std::array<std::size_t, stream_count>& mark) {
-    for (std::size_t i = 0; i < stream_count; ++i) s[i].resize(mark[i]);
+    for (std::size_t i = 0; i < stream_count; ++i) s[i]->resize(mark[i]);
     return false;
   }
 
@@ -288,20 +313,24 @@ struct column_writer {
     const auto base_ts = W::get_be<std::int64_t>(b.data() + W::off_base_timestamp);
     const auto base_seq = W::get_be<std::int32_t>(b.data() + W::off_base_sequence);
     if (count < 0) return false;
-    auto& bs = s[s_batches];
+    auto& bs = *s[s_batches];
     bs.push_back(kind_columns);
-    W::put_varlong(bs, minus(base_offset, p.next_offset));
-    W::put_varlong(bs, minus(W::get_be<std::int32_t>(b.data() + W::off_leader_epoch), p.leader_epoch));
-    W::put_varlong(bs, attributes);
-    W::put_varlong(bs, minus(last_delta, std::int64_t{count} - 1));
-    W::put_varlong(bs, minus(base_ts, p.base_timestamp));
-    W::put_varlong(bs, minus(W::get_be<std::int64_t>(b.data() + W::off_max_timestamp), base_ts));
-    W::put_varlong(bs, minus(W::get_be<std::int64_t>(b.data() + W::off_producer_id), p.producer_id));
-    W::put_varlong(bs, minus(W::get_be<std::int16_t>(b.data() + W::off_producer_epoch), p.producer_epoch));
-    W::put_varlong(bs, minus(base_seq, p.next_sequence));
-    W::put_varlong(bs, count);
+    append_zz(bs, minus(base_offset, p.next_offset));
+    append_zz(bs, minus(W::get_be<std::int32_t>(b.data() + W::off_leader_epoch), p.leader_epoch));
+    append_zz(bs, attributes);
+    append_zz(bs, minus(last_delta, std::int64_t{count} - 1));
+    append_zz(bs, minus(base_ts, p.base_timestamp));
+    append_zz(bs, minus(W::get_be<std::int64_t>(b.data() + W::off_max_timestamp), base_ts));
+    append_zz(bs, minus(W::get_be<std::int64_t>(b.data() + W::off_producer_id), p.producer_id));
+    append_zz(bs, minus(W::get_be<std::int16_t>(b.data() + W::off_producer_epoch), p.producer_epoch));
+    append_zz(bs, minus(base_seq, p.next_sequence));
+    append_zz(bs, count);
 
     W::varint_reader in(b.subspan(batch_header_size));
+    auto& rs = *s[s_records];
+    auto& keys = *s[s_keys];
+    auto& bulk = *s[s_bulk];
+    auto& tails = *s[s_tails];
     std::int64_t prev_ts_delta = 0;
     for (std::int32_t i = 0; i < count; ++i) {
       std::int32_t length = 0;
@@ -312,51 +341,60 @@ struct column_writer {
       std::int32_t offset_delta = 0, key_len = 0, value_len = 0;
       byte_view key, value, tail;
       if (!in.read_int8(attr) || !in.read_varlong(ts_delta) || !in.read_varint(offset_delta) ||
-          !in.read_varint(key_len) || key_len < -1 || !in.read_bytes(key_len < 0 ? 0 : static_cast<std::size_t>(key_len), key) ||
-          !in.read_varint(value_len) || value_len < -1 || !in.read_bytes(value_len < 0 ? 0 : static_cast<std::size_t>(value_len), value) ||
+          !in.read_varint(key_len) || key_len < -1 ||
+          !in.read_bytes(key_len < 0 ? 0 : static_cast<std::size_t>(key_len), key) || !in.read_varint(value_len) ||
+          value_len < -1 || !in.read_bytes(value_len < 0 ? 0 : static_cast<std::size_t>(value_len), value) ||
           in.pos() > end || !in.read_bytes(end - in.pos(), tail))
         return false;
-      auto& rs = s[s_records];
-      W::put_varlong(rs, attr);
-      W::put_varlong(rs, minus(ts_delta, prev_ts_delta));
-      W::put_varlong(rs, minus(offset_delta, i));
-      W::put_varlong(rs, key_len);
-      W::put_varlong(rs, value_len);
-      W::put_varlong(rs, static_cast<std::int64_t>(tail.size()));
+      append_zz(rs, attr);
+      append_zz(rs, minus(ts_delta, prev_ts_delta));
+      append_zz(rs, minus(offset_delta, i));
+      append_zz(rs, key_len);
+      append_zz(rs, value_len);
+      append_zz(rs, static_cast<std::int64_t>(tail.size()));
       prev_ts_delta = ts_delta;
-      s[s_keys].insert(s[s_keys].end(), key.begin(), key.end());
-      s[s_values].insert(s[s_values].end(), value.begin(), value.end());
-      s[s_tails].insert(s[s_tails].end(), tail.begin(), tail.end());
+      keys.insert(keys.end(), key.begin(), key.end());
+      bulk.insert(bulk.end(), value.begin(), value.end());
+      tails.insert(tails.end(), tail.begin(), tail.end());
     }
     return in.remaining() == 0;
   }
 
   [[nodiscard]] std::size_t size() const noexcept {
-    std::size_t n = preamble_size;
-    for (const auto& x : s) n += x.size();
+    std::size_t n = footer_size;
+    for (const auto* x : s) n += x->size();
     return n;
   }
 
-  [[nodiscard]] byte_vector assemble() const {
-    byte_vector out;
-    out.reserve(size());
+  /// Appends the small streams and the footer to the bulk stream, the caller's buffer.
+  void finish() {
+    auto& out = *s[s_bulk];
+    std::array<std::uint32_t, stream_count> lengths{};
+    for (std::size_t i = 0; i < stream_count; ++i) lengths[i] = static_cast<std::uint32_t>(s[i]->size());
+    for (std::size_t i = 0; i < stream_count; ++i)
+      if (i != s_bulk) out.insert(out.end(), s[i]->begin(), s[i]->end());
+    for (const std::uint32_t n : lengths)
+      for (int k = 0; k < 4; ++k) out.push_back(static_cast<std::uint8_t>(n >> (8 * k)));
     out.push_back(form_version);
-    for (const auto& x : s) {
-      const auto n = static_cast<std::uint32_t>(x.size());
-      for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(n >> (8 * i)));
-    }
-    for (const auto& x : s) out.insert(out.end(), x.begin(), x.end());
-    return out;
+  }
+
+  /// Frees streams that a rare huge frame grew beyond what is worth keeping per thread.
+  void trim() {
+    for (auto& x : own)
+      if (x.capacity() > (std::size_t{32} << 20)) byte_vector().swap(x);
   }
 };
 
 }  // namespace
 
-byte_vector split_batch_columns(byte_view raw, batch_columns_stats* stats) {
+void split_batch_columns(byte_view raw, byte_vector& out, batch_columns_stats* stats) {
   batch_columns_stats local;
   batch_columns_stats& st = stats ? *stats : local;
   st = {};
-  column_writer w;
+  // The small streams are kept per thread (frames are split on a worker pool): fresh ones for
+  // every frame cost more in page faults and growth than the split itself.
+  thread_local column_writer w;
+  w.reset(out, raw.size());
   std::size_t pos = 0;
   while (pos < raw.size()) {
     const std::size_t left = raw.size() - pos;
@@ -376,29 +414,36 @@ byte_vector split_batch_columns(byte_view raw, batch_columns_stats* stats) {
     pos += size;
   }
   if (w.size() > max_batch_columns_size(raw.size())) {  // columns cost more than they save: all verbatim
-    column_writer all;
-    if (!raw.empty()) all.verbatim(raw);
+    w.reset(out, raw.size());
+    if (!raw.empty()) w.verbatim(raw);
     st.verbatim += st.batches;
     st.batches = 0;
-    return all.assemble();
   }
-  return w.assemble();
+  w.finish();
+  w.trim();
+}
+
+byte_vector split_batch_columns(byte_view raw, batch_columns_stats* stats) {
+  byte_vector out;
+  split_batch_columns(raw, out, stats);
+  return out;
 }
 
 result<byte_vector> join_batch_columns(byte_view columns, std::size_t raw_size) {
   auto bad = [](const char* what) { return fail(errc::corrupt, std::string("batch columns: ") + what); };
-  if (columns.size() < preamble_size) return bad("shorter than its preamble");
-  if (columns[0] != form_version) return bad("unknown form (not version 1)");
+  if (columns.size() < footer_size) return bad("shorter than its footer");
+  if (columns.back() != form_version) return bad("unknown form (not version 1)");
+  const std::size_t body = columns.size() - footer_size;
   cursors c;
-  std::size_t at = preamble_size;
+  std::size_t at = 0;
   for (std::size_t i = 0; i < stream_count; ++i) {
     std::uint32_t n = 0;
-    for (int k = 0; k < 4; ++k) n |= std::uint32_t{columns[1 + 4 * i + static_cast<std::size_t>(k)]} << (8 * k);
-    if (n > columns.size() - at) return bad("a stream runs past the end");
+    for (std::size_t k = 0; k < 4; ++k) n |= std::uint32_t{columns[body + 4 * i + k]} << (8 * k);
+    if (n > body - at) return bad("a stream runs past the end");
     c[i].in = columns.subspan(at, n);
     at += n;
   }
-  if (at != columns.size()) return bad("bytes after the last stream");
+  if (at != body) return bad("bytes between the last stream and the footer");
   byte_vector out;
   out.reserve(std::min(raw_size, columns.size() * 4));  // a lying raw_size cannot reserve much
   prediction p;
@@ -408,7 +453,7 @@ result<byte_vector> join_batch_columns(byte_view columns, std::size_t raw_size) 
     if (kind == kind_verbatim) {
       std::uint64_t n = 0;
       byte_view b;
-      if (!c[s_batches].uvarint(n) || n > raw_size - out.size() || !c[s_verbatim].take(static_cast<std::size_t>(n), b))
+      if (!c[s_batches].uvarint(n) || n > raw_size - out.size() || !c[s_bulk].take(static_cast<std::size_t>(n), b))
         return bad("a verbatim batch runs past its stream or the frame");
       out.insert(out.end(), b.begin(), b.end());
     } else if (kind == kind_columns) {

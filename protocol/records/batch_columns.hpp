@@ -27,6 +27,8 @@ struct batch_columns_stats {
 /// carried verbatim, and so is anything that is not a whole batch. Each split batch is rebuilt
 /// and compared before it is kept, so `join_batch_columns` of the result is exactly `raw`.
 [[nodiscard]] byte_vector split_batch_columns(byte_view raw, batch_columns_stats* stats = nullptr);
+/// The same into `out` (cleared first), whose memory the caller may reuse from frame to frame.
+void split_batch_columns(byte_view raw, byte_vector& out, batch_columns_stats* stats = nullptr);
 
 /// The inverse: rebuilds exactly `raw_size` bytes. errc::corrupt for anything malformed,
 /// including a result of any other size; never allocates more than `raw_size` for the output.

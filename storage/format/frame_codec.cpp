@@ -236,11 +236,15 @@ kb::result<byte_vector> encode_frame(frame_codec codec, int level, byte_view raw
     return fail(errc::internal, fmt::format("frame filter {} needs a compressing codec", filter));
   auto f = find_frame_filter(filter);
   if (!f) return fail(std::move(f.error()));
-  const byte_vector filtered = (*f)->encode(raw);
+  // Kept per thread (frames are encoded on a worker pool), like the compressor's output room.
+  thread_local byte_vector filtered;
+  (*f)->encode(raw, filtered);
   if (filtered.size() > max_filtered_size(raw.size()))
     return fail(errc::internal, fmt::format("frame filter {} made {} bytes of {} (more than it may)", (*f)->name,
                                             filtered.size(), raw.size()));
-  return encode_content(codec, level, filtered);
+  auto out = encode_content(codec, level, filtered);
+  if (filtered.capacity() > (std::size_t{32} << 20)) byte_vector().swap(filtered);  // a rare huge frame
+  return out;
 }
 
 namespace {

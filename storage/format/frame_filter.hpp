@@ -25,8 +25,9 @@ inline constexpr std::uint8_t batch_columns_filter = 1;
 
 struct frame_filter {
   std::string_view name;
-  /// Must return at most max_filtered_size(raw.size()) bytes that `decode` turns back into `raw`.
-  byte_vector (*encode)(byte_view raw) = nullptr;
+  /// Writes into `filtered` (cleared first; its memory is reused from frame to frame) at most
+  /// max_filtered_size(raw.size()) bytes that `decode` turns back into `raw`.
+  void (*encode)(byte_view raw, byte_vector& filtered) = nullptr;
   /// Exactly `raw_size` bytes or an error.
   kb::result<byte_vector> (*decode)(byte_view filtered, std::size_t raw_size) = nullptr;
 };

@@ -19,10 +19,9 @@ namespace {
 using testing::batch_run;
 using testing::build_segment;
 
-byte_vector reverse_encode(byte_view raw) {
-  byte_vector out(raw.rbegin(), raw.rend());
+void reverse_encode(byte_view raw, byte_vector& out) {
+  out.assign(raw.rbegin(), raw.rend());
   out.push_back(0x7E);  // so that the filtered form differs in size from the raw bytes
-  return out;
 }
 
 kb::result<byte_vector> reverse_decode(byte_view filtered, std::size_t raw_size) {
