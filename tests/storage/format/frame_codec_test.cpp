@@ -121,6 +121,7 @@ byte_vector plain_compress(frame_codec codec, int level, byte_view raw) {
   ZSTD_CCtx* ctx = ZSTD_createCCtx();
   ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level);
   ZSTD_CCtx_setParameter(ctx, ZSTD_c_contentSizeFlag, 1);
+  if (level <= 19) ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, 23);  // docs/format.md §2.2: 8 MiB window
   byte_vector out(ZSTD_compressBound(raw.size()));
   const std::size_t n = ZSTD_compress2(ctx, out.data(), out.size(), raw.data(), raw.size());
   ZSTD_freeCCtx(ctx);
