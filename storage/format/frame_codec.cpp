@@ -222,33 +222,6 @@ byte_vector store_zstd_frame(byte_view raw) {
   return out;
 }
 
-}  // namespace
-
-namespace {
-
-kb::result<byte_vector> encode_content(frame_codec codec, int level, byte_view raw);
-
-}  // namespace
-
-kb::result<byte_vector> encode_frame(frame_codec codec, int level, byte_view raw, std::uint8_t filter) {
-  if (filter == no_frame_filter) return encode_content(codec, level, raw);
-  if (codec == frame_codec::none)
-    return fail(errc::internal, fmt::format("frame filter {} needs a compressing codec", filter));
-  auto f = find_frame_filter(filter);
-  if (!f) return fail(std::move(f.error()));
-  // Kept per thread (frames are encoded on a worker pool), like the compressor's output room.
-  thread_local byte_vector filtered;
-  (*f)->encode(raw, filtered);
-  if (filtered.size() > max_filtered_size(raw.size()))
-    return fail(errc::internal, fmt::format("frame filter {} made {} bytes of {} (more than it may)", (*f)->name,
-                                            filtered.size(), raw.size()));
-  auto out = encode_content(codec, level, filtered);
-  if (filtered.capacity() > (std::size_t{32} << 20)) byte_vector().swap(filtered);  // a rare huge frame
-  return out;
-}
-
-namespace {
-
 constexpr int zstd_window_log = 23;
 
 /// The compressor's output room, kept per thread: a buffer of the codec's bound made for each
@@ -317,6 +290,23 @@ kb::result<byte_vector> encode_content(frame_codec codec, int level, byte_view r
 }
 
 }  // namespace
+
+kb::result<byte_vector> encode_frame(frame_codec codec, int level, byte_view raw, std::uint8_t filter) {
+  if (filter == no_frame_filter) return encode_content(codec, level, raw);
+  if (codec == frame_codec::none)
+    return fail(errc::internal, fmt::format("frame filter {} needs a compressing codec", filter));
+  auto f = find_frame_filter(filter);
+  if (!f) return fail(std::move(f.error()));
+  // Kept per thread (frames are encoded on a worker pool), like the compressor's output room.
+  thread_local byte_vector filtered;
+  (*f)->encode(raw, filtered);
+  if (filtered.size() > max_filtered_size(raw.size()))
+    return fail(errc::internal, fmt::format("frame filter {} made {} bytes of {} (more than it may)", (*f)->name,
+                                            filtered.size(), raw.size()));
+  auto out = encode_content(codec, level, filtered);
+  if (filtered.capacity() > (std::size_t{32} << 20)) byte_vector().swap(filtered);  // a rare huge frame
+  return out;
+}
 
 kb::result<byte_vector> decode_frame(frame_codec codec, byte_view stored, std::uint32_t raw_size, std::uint8_t filter) {
   if (filter != no_frame_filter) {
