@@ -34,50 +34,8 @@ std::int64_t plus(std::int64_t a, std::int64_t b) noexcept {
   return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
 }
 
-void put_uvarint(byte_vector& out, std::uint64_t v) {
-  while (v >= 0x80u) {
-    out.push_back(static_cast<std::uint8_t>(v | 0x80u));
-    v >>= 7;
-  }
-  out.push_back(static_cast<std::uint8_t>(v));
-}
-
-/// Reads one stream of the column form; every read is bounds-checked.
-struct cursor {
-  byte_view in;
-  std::size_t pos = 0;
-
-  bool u8(std::uint8_t& v) noexcept {
-    if (pos >= in.size()) return false;
-    v = in[pos++];
-    return true;
-  }
-  bool uvarint(std::uint64_t& v) noexcept {
-    v = 0;
-    for (int i = 0; i < 10; ++i) {
-      if (pos >= in.size()) return false;
-      const std::uint8_t b = in[pos++];
-      v |= std::uint64_t{b & 0x7Fu} << (7 * i);
-      if ((b & 0x80u) == 0) return true;
-    }
-    return false;
-  }
-  bool zz(std::int64_t& v) noexcept {
-    std::uint64_t u = 0;
-    if (!uvarint(u)) return false;
-    v = static_cast<std::int64_t>(u >> 1) ^ -static_cast<std::int64_t>(u & 1u);
-    return true;
-  }
-  bool take(std::size_t n, byte_view& out) noexcept {
-    if (n > in.size() - pos) return false;
-    out = in.subspan(pos, n);
-    pos += n;
-    return true;
-  }
-  [[nodiscard]] bool done() const noexcept { return pos == in.size(); }
-};
-
-using cursors = std::array<cursor, stream_count>;
+/// One reader per stream of the column form; every read is bounds-checked.
+using cursors = std::array<W::varint_reader, stream_count>;
 
 /// What the header fields of the next batch are expected to be, from the batch before it.
 struct prediction {
@@ -92,16 +50,6 @@ struct prediction {
 template <class T>
 bool fits(std::int64_t v) noexcept {
   return v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max();
-}
-
-/// Kafka's zig-zag varint of `v` appended to a stream (inline: the split's hottest call).
-inline void append_zz(byte_vector& out, std::int64_t v) {
-  std::uint64_t z = (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
-  while (z >= 0x80u) {
-    out.push_back(static_cast<std::uint8_t>(z | 0x80u));
-    z >>= 7;
-  }
-  out.push_back(static_cast<std::uint8_t>(z));
 }
 
 using header_bytes = std::array<std::uint8_t, batch_header_size>;
@@ -123,7 +71,7 @@ class append_sink {
   }
   bool zz(std::int64_t v) {
     if (W::varlong_size(v) > limit_ - out_.size()) return false;
-    append_zz(out_, v);
+    W::put_varlong(out_, v);
     return true;
   }
   [[nodiscard]] std::size_t written() const noexcept { return out_.size() - start_; }
@@ -184,7 +132,7 @@ template <class Sink>
 bool rebuild_batch(cursors& c, prediction& p, Sink& sink) {
   std::array<std::int64_t, 10> h{};
   for (auto& v : h)
-    if (!c[s_batches].zz(v)) return false;
+    if (!c[s_batches].read_varlong(v)) return false;
   const std::int64_t count = h[9];
   const std::int64_t base_offset = plus(p.next_offset, h[0]);
   const std::int64_t epoch = plus(p.leader_epoch, h[1]);
@@ -204,7 +152,7 @@ bool rebuild_batch(cursors& c, prediction& p, Sink& sink) {
   for (std::int64_t i = 0; i < count; ++i) {
     std::array<std::int64_t, 6> r{};  // attributes, ts delta, offset delta, key, value, tail lengths
     for (auto& v : r)
-      if (!c[s_records].zz(v)) return false;
+      if (!c[s_records].read_varlong(v)) return false;
     const std::int64_t ts_delta = plus(prev_ts_delta, r[1]);
     const std::int64_t offset_delta = plus(i, r[2]);
     const std::int64_t key_len = r[3], value_len = r[4], tail_len = r[5];
@@ -213,9 +161,9 @@ bool rebuild_batch(cursors& c, prediction& p, Sink& sink) {
       return false;
     prev_ts_delta = ts_delta;
     byte_view key, value, tail;
-    if (!c[s_keys].take(key_len < 0 ? 0 : static_cast<std::size_t>(key_len), key) ||
-        !c[s_bulk].take(value_len < 0 ? 0 : static_cast<std::size_t>(value_len), value) ||
-        !c[s_tails].take(static_cast<std::size_t>(tail_len), tail))
+    if (!c[s_keys].read_bytes(key_len < 0 ? 0 : static_cast<std::size_t>(key_len), key) ||
+        !c[s_bulk].read_bytes(value_len < 0 ? 0 : static_cast<std::size_t>(value_len), value) ||
+        !c[s_tails].read_bytes(static_cast<std::size_t>(tail_len), tail))
       return false;
     // One record: length, attributes, timestamp delta, offset delta, key length, key, value
     // length, value, and the tail (header count and headers) as it was.
@@ -277,7 +225,7 @@ struct column_writer {
 
   void verbatim(byte_view b) {
     s[s_batches]->push_back(kind_verbatim);
-    put_uvarint(*s[s_batches], b.size());
+    W::put_uvarlong(*s[s_batches], b.size());
     s[s_bulk]->insert(s[s_bulk]->end(), b.begin(), b.end());
   }
 
@@ -292,11 +240,11 @@ struct column_writer {
     if (!write_columns(b, attributes)) return rollback(mark);
     // Rebuild what was just written and compare: only an exact copy is kept.
     cursors c;
-    for (std::size_t i = 0; i < stream_count; ++i) c[i].in = byte_view(*s[i]).subspan(mark[i]);
+    for (std::size_t i = 0; i < stream_count; ++i) c[i] = W::varint_reader(byte_view(*s[i]).subspan(mark[i]));
     std::uint8_t kind = 0;
     prediction next = p;
     compare_sink same(b);
-    if (!c[s_batches].u8(kind) || !rebuild_batch(c, next, same)) return rollback(mark);
+    if (!c[s_batches].read_uint8(kind) || !rebuild_batch(c, next, same)) return rollback(mark);
     p = next;
     return true;
   }
@@ -315,16 +263,16 @@ struct column_writer {
     if (count < 0) return false;
     auto& bs = *s[s_batches];
     bs.push_back(kind_columns);
-    append_zz(bs, minus(base_offset, p.next_offset));
-    append_zz(bs, minus(W::get_be<std::int32_t>(b.data() + W::off_leader_epoch), p.leader_epoch));
-    append_zz(bs, attributes);
-    append_zz(bs, minus(last_delta, std::int64_t{count} - 1));
-    append_zz(bs, minus(base_ts, p.base_timestamp));
-    append_zz(bs, minus(W::get_be<std::int64_t>(b.data() + W::off_max_timestamp), base_ts));
-    append_zz(bs, minus(W::get_be<std::int64_t>(b.data() + W::off_producer_id), p.producer_id));
-    append_zz(bs, minus(W::get_be<std::int16_t>(b.data() + W::off_producer_epoch), p.producer_epoch));
-    append_zz(bs, minus(base_seq, p.next_sequence));
-    append_zz(bs, count);
+    W::put_varlong(bs, minus(base_offset, p.next_offset));
+    W::put_varlong(bs, minus(W::get_be<std::int32_t>(b.data() + W::off_leader_epoch), p.leader_epoch));
+    W::put_varlong(bs, attributes);
+    W::put_varlong(bs, minus(last_delta, std::int64_t{count} - 1));
+    W::put_varlong(bs, minus(base_ts, p.base_timestamp));
+    W::put_varlong(bs, minus(W::get_be<std::int64_t>(b.data() + W::off_max_timestamp), base_ts));
+    W::put_varlong(bs, minus(W::get_be<std::int64_t>(b.data() + W::off_producer_id), p.producer_id));
+    W::put_varlong(bs, minus(W::get_be<std::int16_t>(b.data() + W::off_producer_epoch), p.producer_epoch));
+    W::put_varlong(bs, minus(base_seq, p.next_sequence));
+    W::put_varlong(bs, count);
 
     W::varint_reader in(b.subspan(batch_header_size));
     auto& rs = *s[s_records];
@@ -346,12 +294,12 @@ struct column_writer {
           value_len < -1 || !in.read_bytes(value_len < 0 ? 0 : static_cast<std::size_t>(value_len), value) ||
           in.pos() > end || !in.read_bytes(end - in.pos(), tail))
         return false;
-      append_zz(rs, attr);
-      append_zz(rs, minus(ts_delta, prev_ts_delta));
-      append_zz(rs, minus(offset_delta, i));
-      append_zz(rs, key_len);
-      append_zz(rs, value_len);
-      append_zz(rs, static_cast<std::int64_t>(tail.size()));
+      W::put_varlong(rs, attr);
+      W::put_varlong(rs, minus(ts_delta, prev_ts_delta));
+      W::put_varlong(rs, minus(offset_delta, i));
+      W::put_varlong(rs, key_len);
+      W::put_varlong(rs, value_len);
+      W::put_varlong(rs, static_cast<std::int64_t>(tail.size()));
       prev_ts_delta = ts_delta;
       keys.insert(keys.end(), key.begin(), key.end());
       bulk.insert(bulk.end(), value.begin(), value.end());
@@ -440,7 +388,7 @@ result<byte_vector> join_batch_columns(byte_view columns, std::size_t raw_size) 
     std::uint32_t n = 0;
     for (std::size_t k = 0; k < 4; ++k) n |= std::uint32_t{columns[body + 4 * i + k]} << (8 * k);
     if (n > body - at) return bad("a stream runs past the end");
-    c[i].in = columns.subspan(at, n);
+    c[i] = W::varint_reader(columns.subspan(at, n));
     at += n;
   }
   if (at != body) return bad("bytes between the last stream and the footer");
@@ -449,11 +397,11 @@ result<byte_vector> join_batch_columns(byte_view columns, std::size_t raw_size) 
   prediction p;
   while (!c[s_batches].done()) {
     std::uint8_t kind = 0;
-    c[s_batches].u8(kind);
+    c[s_batches].read_uint8(kind);
     if (kind == kind_verbatim) {
       std::uint64_t n = 0;
       byte_view b;
-      if (!c[s_batches].uvarint(n) || n > raw_size - out.size() || !c[s_bulk].take(static_cast<std::size_t>(n), b))
+      if (!c[s_batches].read_uvarlong(n) || n > raw_size - out.size() || !c[s_bulk].read_bytes(static_cast<std::size_t>(n), b))
         return bad("a verbatim batch runs past its stream or the frame");
       out.insert(out.end(), b.begin(), b.end());
     } else if (kind == kind_columns) {

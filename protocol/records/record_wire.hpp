@@ -75,20 +75,29 @@ inline tl::unexpected<error> corrupt(std::string what) {
 
 class varint_reader {
  public:
+  varint_reader() noexcept = default;
   explicit varint_reader(byte_view in) noexcept : in_(in) {}
 
-  bool read_varlong(std::int64_t& out, int max_bytes = 10) noexcept {
+  /// An unsigned base-128 varint of at most `max_bytes` bytes.
+  bool read_uvarlong(std::uint64_t& out, int max_bytes = 10) noexcept {
     std::uint64_t raw = 0;
     for (int i = 0; i < max_bytes; ++i) {
       if (pos_ >= in_.size()) return false;
       const std::uint8_t b = in_[pos_++];
       raw |= std::uint64_t{b & 0x7Fu} << (7 * i);
       if ((b & 0x80u) == 0) {
-        out = static_cast<std::int64_t>(raw >> 1) ^ -static_cast<std::int64_t>(raw & 1u);
+        out = raw;
         return true;
       }
     }
     return false;
+  }
+  /// A zig-zag varint (Kafka's signed varlong).
+  bool read_varlong(std::int64_t& out, int max_bytes = 10) noexcept {
+    std::uint64_t raw = 0;
+    if (!read_uvarlong(raw, max_bytes)) return false;
+    out = static_cast<std::int64_t>(raw >> 1) ^ -static_cast<std::int64_t>(raw & 1u);
+    return true;
   }
   bool read_varint(std::int32_t& out) noexcept {
     std::int64_t v = 0;
@@ -97,9 +106,15 @@ class varint_reader {
     out = static_cast<std::int32_t>(v);
     return true;
   }
-  bool read_int8(std::int8_t& out) noexcept {
+  bool read_uint8(std::uint8_t& out) noexcept {
     if (pos_ >= in_.size()) return false;
-    out = static_cast<std::int8_t>(in_[pos_++]);
+    out = in_[pos_++];
+    return true;
+  }
+  bool read_int8(std::int8_t& out) noexcept {
+    std::uint8_t b = 0;
+    if (!read_uint8(b)) return false;
+    out = static_cast<std::int8_t>(b);
     return true;
   }
   bool read_bytes(std::size_t n, byte_view& out) noexcept {
@@ -123,6 +138,7 @@ class varint_reader {
   }
   [[nodiscard]] std::size_t pos() const noexcept { return pos_; }
   [[nodiscard]] std::size_t remaining() const noexcept { return in_.size() - pos_; }
+  [[nodiscard]] bool done() const noexcept { return pos_ == in_.size(); }
 
  private:
   byte_view in_;
@@ -139,13 +155,16 @@ inline std::size_t varlong_size(std::int64_t v) noexcept {
   return n;
 }
 
-inline void put_varlong(byte_vector& out, std::int64_t v) {
-  std::uint64_t z = (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
-  while (z >= 0x80u) {
-    out.push_back(static_cast<std::uint8_t>(z | 0x80u));
-    z >>= 7;
+inline void put_uvarlong(byte_vector& out, std::uint64_t v) {
+  while (v >= 0x80u) {
+    out.push_back(static_cast<std::uint8_t>(v | 0x80u));
+    v >>= 7;
   }
-  out.push_back(static_cast<std::uint8_t>(z));
+  out.push_back(static_cast<std::uint8_t>(v));
+}
+
+inline void put_varlong(byte_vector& out, std::int64_t v) {
+  put_uvarlong(out, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
 }
 
 inline std::size_t nullable_size(const std::optional<byte_view>& b) noexcept {
