@@ -17,6 +17,7 @@
 #include "pipeline/restore/restore.hpp"
 #include "protocol/records/record_batch.hpp"
 #include "storage/filesystem_store.hpp"
+#include "storage/format/frame_filter.hpp"
 #include "tests/pipeline/restore/fake_target.hpp"
 #include "tests/storage/forwarding_store.hpp"
 
@@ -108,7 +109,7 @@ class engine_test : public ::testing::Test {
       if (auto f = b.append(bytes, e)) frames.push_back(std::move(*f));
       if (auto f = b.seal_frame()) frames.push_back(std::move(*f));
       std::vector<byte_vector> raw(frames.size());
-      for (auto& f : frames) raw[f.frame] = sf::encode_frame(sf::frame_codec::none, 0, f.raw).value();
+      for (auto& f : frames) raw[f.frame] = sf::encode_frame(sf::frame_codec::none, 0, f.raw, sf::no_frame_filter).value();
       auto seg = std::move(b).finish(std::move(raw));
       ASSERT_TRUE(seg) << seg.error().message;
       ASSERT_TRUE(store_->put(sf::backup_paths{"bk"}.segment(topic, p, 0, records - 1), *seg));

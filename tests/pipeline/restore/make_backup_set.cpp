@@ -19,6 +19,7 @@
 #include "protocol/fetch.hpp"
 #include "protocol/list_offsets.hpp"
 #include "protocol/records/record_batch.hpp"
+#include "storage/format/frame_filter.hpp"
 #include "storage/format/manifest.hpp"
 #include "storage/format/segment.hpp"
 #include "storage/location.hpp"
@@ -105,7 +106,7 @@ kb::result<void> write_segment(kb::storage::object_store& store, const sf::backu
   if (auto f = builder.seal_frame()) frames.push_back(std::move(*f));
   std::vector<kb::byte_vector> compressed(frames.size());
   for (auto& f : frames) {
-    auto enc = sf::encode_frame(sf::frame_codec::zstd, 3, f.raw);
+    auto enc = sf::encode_frame(sf::frame_codec::zstd, 3, f.raw, sf::no_frame_filter);
     if (!enc) return kb::fail(enc.error());
     if (f.frame >= compressed.size()) compressed.resize(f.frame + 1);
     compressed[f.frame] = std::move(*enc);

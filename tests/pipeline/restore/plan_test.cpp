@@ -10,6 +10,7 @@
 
 #include "protocol/records/record_batch.hpp"
 #include "storage/filesystem_store.hpp"
+#include "storage/format/frame_filter.hpp"
 #include "tests/storage/forwarding_store.hpp"
 
 namespace kb::pipeline::restore {
@@ -72,7 +73,7 @@ class plan_test : public ::testing::Test {
     }
     if (auto f = b.seal_frame()) frames.push_back(std::move(*f));
     std::vector<byte_vector> raw(frames.size());
-    for (auto& f : frames) raw[f.frame] = sf::encode_frame(sf::frame_codec::none, 0, f.raw).value();
+    for (auto& f : frames) raw[f.frame] = sf::encode_frame(sf::frame_codec::none, 0, f.raw, sf::no_frame_filter).value();
     const auto first = b.first_offset(), last = b.last_offset();
     auto bytes = std::move(b).finish(std::move(raw));
     ASSERT_TRUE(bytes) << bytes.error().message;

@@ -10,6 +10,7 @@
 #include <zstd.h>
 
 #include "protocol/records/record_batch.hpp"
+#include "storage/format/frame_filter.hpp"
 #include "storage/format/segment.hpp"
 #include "tests/storage/format/test_batches.hpp"
 
@@ -146,11 +147,11 @@ TEST_P(IncompressibleFrame, RandomFramesOfEverySizeAreStoredAndReadByAnyDecoder)
                         std::size_t{131073}, std::size_t{1} << 20, (std::size_t{4} << 20) + 3}) {
     SCOPED_TRACE(n);
     const auto raw = random_bytes(n, n);
-    auto stored = encode_frame(codec, 3, raw);
+    auto stored = encode_frame(codec, 3, raw, no_frame_filter);
     ASSERT_TRUE(stored) << stored.error().message;
     // Stored, not compressed: exactly raw plus the frame's own bookkeeping.
     EXPECT_EQ(stored->size(), n + stored_overhead(codec, n));
-    auto ours = decode_frame(codec, *stored, static_cast<std::uint32_t>(n));
+    auto ours = decode_frame(codec, *stored, static_cast<std::uint32_t>(n), no_frame_filter);
     ASSERT_TRUE(ours) << ours.error().message;
     EXPECT_EQ(*ours, raw);
     EXPECT_EQ(library_decode(codec, *stored), raw);
@@ -162,7 +163,7 @@ TEST_P(IncompressibleFrame, ARandomMebibyteCostsAFewDozenBytesAtEveryLevel) {
   const auto raw = random_bytes(1u << 20);
   for (int level : {1, 3, 9}) {
     SCOPED_TRACE(level);
-    auto stored = encode_frame(codec, level, raw);
+    auto stored = encode_frame(codec, level, raw, no_frame_filter);
     ASSERT_TRUE(stored);
     EXPECT_GT(stored->size(), raw.size());
     EXPECT_LE(stored->size(), raw.size() + 100);
@@ -175,7 +176,7 @@ TEST_P(IncompressibleFrame, CompressibleFramesKeepThePlainCompressorsBytes) {
   const auto raw = json_lines(1u << 20);
   for (int level : {1, 3, 9}) {
     SCOPED_TRACE(level);
-    auto enc = encode_frame(codec, level, raw);
+    auto enc = encode_frame(codec, level, raw, no_frame_filter);
     ASSERT_TRUE(enc);
     EXPECT_GT(static_cast<double>(raw.size()) / static_cast<double>(enc->size()), 2.5);
     EXPECT_EQ(*enc, plain_compress(codec, level, raw));
@@ -189,7 +190,7 @@ TEST_P(IncompressibleFrame, SmallCompressibleFramesStillCompress) {
   for (std::size_t n : {std::size_t{300}, std::size_t{4096}, std::size_t{65536}}) {
     SCOPED_TRACE(n);
     const auto raw = json_lines(n);
-    auto enc = encode_frame(codec, 3, raw);
+    auto enc = encode_frame(codec, 3, raw, no_frame_filter);
     ASSERT_TRUE(enc);
     EXPECT_LT(enc->size(), raw.size() * 3 / 4);
     EXPECT_EQ(*enc, plain_compress(codec, 3, raw));
@@ -204,11 +205,11 @@ TEST_P(IncompressibleFrame, AFrameWithACompressibleQuarterIsCompressed) {
   auto raw = json_lines(256 * 1024);
   const auto rest = random_bytes(768 * 1024);
   raw.insert(raw.end(), rest.begin(), rest.end());
-  auto enc = encode_frame(codec, 3, raw);
+  auto enc = encode_frame(codec, 3, raw, no_frame_filter);
   ASSERT_TRUE(enc);
   EXPECT_EQ(*enc, plain_compress(codec, 3, raw));
   EXPECT_LT(enc->size(), raw.size() - 150 * 1024);
-  auto ours = decode_frame(codec, *enc, static_cast<std::uint32_t>(raw.size()));
+  auto ours = decode_frame(codec, *enc, static_cast<std::uint32_t>(raw.size()), no_frame_filter);
   ASSERT_TRUE(ours);
   EXPECT_EQ(*ours, raw);
 }
@@ -220,7 +221,7 @@ TEST_P(IncompressibleFrame, AFrameWhoseSampledPiecesAreRandomIsStored) {
   auto raw = random_bytes(1u << 20);
   const auto text = json_lines(64 * 1024);
   std::memcpy(raw.data() + 100 * 1024, text.data(), text.size());
-  auto enc = encode_frame(codec, 3, raw);
+  auto enc = encode_frame(codec, 3, raw, no_frame_filter);
   ASSERT_TRUE(enc);
   EXPECT_EQ(enc->size(), raw.size() + stored_overhead(codec, raw.size()));
   EXPECT_EQ(library_decode(codec, *enc), raw);
@@ -233,8 +234,8 @@ TEST(IncompressibleFrame, LetterTextIsStoredByLz4ButCompressedByZstd) {
   // Each codec's sample runs that codec: LZ4 finds no matches in random letters, zstd's
   // entropy stage still saves about a third.
   const auto raw = random_text(1u << 20);
-  auto lz4 = encode_frame(frame_codec::lz4, 3, raw);
-  auto zstd = encode_frame(frame_codec::zstd, 3, raw);
+  auto lz4 = encode_frame(frame_codec::lz4, 3, raw, no_frame_filter);
+  auto zstd = encode_frame(frame_codec::zstd, 3, raw, no_frame_filter);
   ASSERT_TRUE(lz4 && zstd);
   EXPECT_EQ(lz4->size(), raw.size() + stored_overhead(frame_codec::lz4, raw.size()));
   EXPECT_LT(zstd->size(), raw.size() * 3 / 4);
@@ -247,7 +248,7 @@ TEST(IncompressibleFrame, StoredLz4FrameIsWhatLz4fEmitsForRandomInput) {
   // same checksum byte, same blocks; we just skip trying.
   for (std::size_t n : {std::size_t{1}, std::size_t{65536}, std::size_t{200'000}}) {
     const auto raw = random_bytes(n, 5);
-    auto stored = encode_frame(frame_codec::lz4, 3, raw);
+    auto stored = encode_frame(frame_codec::lz4, 3, raw, no_frame_filter);
     ASSERT_TRUE(stored);
     EXPECT_EQ(*stored, plain_compress(frame_codec::lz4, 3, raw)) << n;
   }
@@ -258,7 +259,7 @@ TEST(IncompressibleFrame, StoredZstdFrameNeedsOnlyA128KiBWindow) {
   // so frames of any size decode within default decoder limits (a Single_Segment frame's
   // window is its whole content size). The plain frame of the same input needs more.
   const auto raw = random_bytes(3u << 20);
-  auto stored = encode_frame(frame_codec::zstd, 3, raw);
+  auto stored = encode_frame(frame_codec::zstd, 3, raw, no_frame_filter);
   ASSERT_TRUE(stored);
   EXPECT_EQ(ZSTD_getFrameContentSize(stored->data(), stored->size()), raw.size());
   // Output in 64 KiB steps like our reader's: with room for the whole content the decoder
@@ -288,12 +289,12 @@ TEST(IncompressibleFrame, StoredZstdFrameNeedsOnlyA128KiBWindow) {
 TEST(IncompressibleFrame, DecodeRejectsAStoredFrameWithTheWrongRawSizeOrCutShort) {
   const auto raw = random_bytes(300'000);
   for (auto codec : {frame_codec::lz4, frame_codec::zstd}) {
-    auto stored = encode_frame(codec, 3, raw);
+    auto stored = encode_frame(codec, 3, raw, no_frame_filter);
     ASSERT_TRUE(stored);
     const auto n = static_cast<std::uint32_t>(raw.size());
-    EXPECT_FALSE(decode_frame(codec, *stored, n - 1));
-    EXPECT_FALSE(decode_frame(codec, *stored, n + 1));
-    EXPECT_FALSE(decode_frame(codec, byte_view(*stored).first(stored->size() - 1), n));
+    EXPECT_FALSE(decode_frame(codec, *stored, n - 1, no_frame_filter));
+    EXPECT_FALSE(decode_frame(codec, *stored, n + 1, no_frame_filter));
+    EXPECT_FALSE(decode_frame(codec, byte_view(*stored).first(stored->size() - 1), n, no_frame_filter));
   }
 }
 
@@ -337,7 +338,7 @@ TEST_P(IncompressibleFrame, SegmentsOfRandomBatchesRoundTrip) {
     // Each frame is stored, not compressed.
     EXPECT_EQ(f.stored_size, f.raw_size + stored_overhead(codec, f.raw_size));
     const byte_view stored = byte_view(seg).subspan(f.file_offset, f.stored_size);
-    auto raw = decode_frame(codec, stored, f.raw_size);
+    auto raw = decode_frame(codec, stored, f.raw_size, no_frame_filter);
     ASSERT_TRUE(raw) << raw.error().message;
     EXPECT_EQ(library_decode(codec, stored), *raw);
     all.insert(all.end(), raw->begin(), raw->end());
@@ -355,20 +356,20 @@ TEST_P(IncompressibleFrame, SegmentsOfRandomBatchesRoundTrip) {
 TEST(FrameCodec, DecodeRejectsAWrongRawSize) {
   const auto raw = testing::read_testdata("none_300.bin");
   for (auto codec : {frame_codec::none, frame_codec::lz4, frame_codec::zstd}) {
-    auto stored = encode_frame(codec, 3, raw);
+    auto stored = encode_frame(codec, 3, raw, no_frame_filter);
     ASSERT_TRUE(stored);
     const auto n = static_cast<std::uint32_t>(raw.size());
-    auto ok = decode_frame(codec, *stored, n);
+    auto ok = decode_frame(codec, *stored, n, no_frame_filter);
     ASSERT_TRUE(ok) << ok.error().message;
     EXPECT_EQ(*ok, raw);
-    auto shorter = decode_frame(codec, *stored, n - 1);
+    auto shorter = decode_frame(codec, *stored, n - 1, no_frame_filter);
     ASSERT_FALSE(shorter);
     EXPECT_TRUE(shorter.error().is(errc::corrupt));
-    auto longer = decode_frame(codec, *stored, n + 1);
+    auto longer = decode_frame(codec, *stored, n + 1, no_frame_filter);
     ASSERT_FALSE(longer);
     EXPECT_TRUE(longer.error().is(errc::corrupt));
     if (codec != frame_codec::none) {
-      auto cut = decode_frame(codec, byte_view(*stored).first(stored->size() / 2), n);
+      auto cut = decode_frame(codec, byte_view(*stored).first(stored->size() / 2), n, no_frame_filter);
       ASSERT_FALSE(cut);
       EXPECT_TRUE(cut.error().is(errc::corrupt));
     }
@@ -377,8 +378,8 @@ TEST(FrameCodec, DecodeRejectsAWrongRawSize) {
 
 TEST(FrameCodec, ZstdLevelChangesTheOutput) {
   const auto raw = testing::read_testdata("none_300.bin");
-  auto fast = encode_frame(frame_codec::zstd, 1, raw);
-  auto best = encode_frame(frame_codec::zstd, 19, raw);
+  auto fast = encode_frame(frame_codec::zstd, 1, raw, no_frame_filter);
+  auto best = encode_frame(frame_codec::zstd, 19, raw, no_frame_filter);
   ASSERT_TRUE(fast && best);
   EXPECT_LT(best->size(), fast->size());
 }
@@ -386,18 +387,18 @@ TEST(FrameCodec, ZstdLevelChangesTheOutput) {
 TEST(decode_frame, an_uncompressed_frame_given_up_is_handed_back_not_copied) {
   byte_vector stored{1, 2, 3, 4};
   const std::uint8_t* where = stored.data();
-  auto raw = decode_frame(frame_codec::none, std::move(stored), 4);
+  auto raw = decode_frame(frame_codec::none, std::move(stored), 4, no_frame_filter);
   ASSERT_TRUE(raw) << raw.error().message;
   EXPECT_EQ(raw->data(), where);  // the same buffer: a ranged read's body becomes the frame
   EXPECT_EQ(*raw, (byte_vector{1, 2, 3, 4}));
-  auto wrong = decode_frame(frame_codec::none, byte_vector{1, 2}, 3);
+  auto wrong = decode_frame(frame_codec::none, byte_vector{1, 2}, 3, no_frame_filter);
   ASSERT_FALSE(wrong);
   EXPECT_TRUE(wrong.error().is(errc::corrupt));
   // A compressed frame given up decodes as from a view.
   const byte_vector plain(1000, 7);
-  auto packed = encode_frame(frame_codec::zstd, 3, plain);
+  auto packed = encode_frame(frame_codec::zstd, 3, plain, no_frame_filter);
   ASSERT_TRUE(packed);
-  auto back = decode_frame(frame_codec::zstd, std::move(*packed), 1000);
+  auto back = decode_frame(frame_codec::zstd, std::move(*packed), 1000, no_frame_filter);
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, plain);
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "protocol/records/record_batch.hpp"
+#include "storage/format/frame_filter.hpp"
 #include "storage/format/segment.hpp"
 
 namespace {
@@ -41,7 +42,7 @@ kb::byte_vector make_segment(frame_codec codec) {
   b.add_txn_span({9, 0, 13, offset, txn_outcome::committed});
   if (auto f = b.seal_frame()) sealed.push_back(std::move(*f));
   std::vector<kb::byte_vector> compressed(sealed.size());
-  for (auto& f : sealed) compressed.at(f.frame) = *encode_frame(codec, 3, f.raw);
+  for (auto& f : sealed) compressed.at(f.frame) = *encode_frame(codec, 3, f.raw, no_frame_filter);
   auto seg = std::move(b).finish(std::move(compressed));
   return seg ? *seg : kb::byte_vector{};
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "protocol/records/record_batch.hpp"
+#include "storage/format/frame_filter.hpp"
 #include "storage/format/manifest.hpp"
 #include "storage/format/segment.hpp"
 
@@ -94,7 +95,7 @@ std::optional<built_segment> make_segment() {
   if (auto f = b.seal_frame()) sealed.push_back(std::move(*f));
   std::vector<kb::byte_vector> compressed(sealed.size());
   for (auto& f : sealed) {
-    auto c = encode_frame(frame_codec::zstd, 3, f.raw);
+    auto c = encode_frame(frame_codec::zstd, 3, f.raw, no_frame_filter);
     if (!c) return std::nullopt;
     compressed.at(f.frame) = std::move(*c);
   }

@@ -10,6 +10,7 @@
 
 #include "protocol/records/record_batch.hpp"
 #include "storage/filesystem_store.hpp"
+#include "storage/format/frame_filter.hpp"
 #include "storage/format/segment_layout.hpp"
 #include "tests/storage/format/test_batches.hpp"
 
@@ -51,7 +52,7 @@ TEST_P(SegmentCodec, RoundTripsRealBatchesByteForByte) {
   // Every batch comes back from its frame at the recorded place, with its CRC intact.
   std::vector<byte_vector> raw_frames;
   for (const auto& f : idx->frames) {
-    auto raw = decode_frame(idx->header.codec, byte_view(seg).subspan(f.file_offset, f.stored_size), f.raw_size);
+    auto raw = decode_frame(idx->header.codec, byte_view(seg).subspan(f.file_offset, f.stored_size), f.raw_size, no_frame_filter);
     ASSERT_TRUE(raw) << raw.error().message;
     raw_frames.push_back(std::move(*raw));
   }
@@ -280,7 +281,7 @@ std::pair<segment_builder, std::vector<byte_vector>> filled_builder(const std::v
     if (codec == frame_codec::none) {
       frames.at(f.frame) = std::move(f.raw);
     } else {
-      auto c = encode_frame(codec, 3, f.raw);
+      auto c = encode_frame(codec, 3, f.raw, no_frame_filter);
       EXPECT_TRUE(c);
       if (c) frames.at(f.frame) = std::move(*c);
     }
