@@ -21,7 +21,7 @@ from pathlib import Path
 from test_backup import assert_identical, end_offsets, new_topic, plaintext, write_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "restore"))
-from test_restore import create_topic, name, restore_config, run_restore  # noqa: E402
+from restore_helpers import create_topic, name, restore_config, run_restore  # noqa: E402
 
 PARTITIONS = 60
 SESSION_MS = 6000

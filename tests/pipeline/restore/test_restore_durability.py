@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from test_restore import _env, binary, create_topic, make_backup, name, produce, read_partition, restore_config
+from restore_helpers import _env, binary, create_topic, make_backup, name, produce, read_partition, restore_config
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
-from test_restore import (binary, content, create_topic, name, plain, read_partition, restore_config, run_restore,
+from restore_helpers import (binary, content, create_topic, name, plain, read_partition, restore_config, run_restore,
                           topic_exists)
 from confluent_kafka import Producer
 
@@ -30,7 +30,7 @@ class _Env(dict):
 
 @pytest.fixture(scope="module")
 def env() -> dict:
-    from test_restore import _env
+    from restore_helpers import _env
     return _Env(_env())
 
 

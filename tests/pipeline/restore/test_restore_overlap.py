@@ -23,7 +23,7 @@ import pytest
 
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
-from test_restore import (_env, binary, content, create_topic, name, plain, read_partition, restore_config, run_restore,
+from restore_helpers import (_env, binary, content, create_topic, name, plain, read_partition, restore_config, run_restore,
                           topic_exists)
 
 

@@ -16,7 +16,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from test_restore import (binary, create_topic, deny_read, make_backup, name, plain, produce, read_partition,
+from restore_helpers import (binary, create_topic, deny_read, make_backup, name, plain, produce, read_partition,
                           restore_config, run_restore, topic_exists, undo_deny_read, _env)
 
 

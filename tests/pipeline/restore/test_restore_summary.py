@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from test_restore import (create_topic, make_backup, name, produce, read_partition, restore_config, run_restore,
+from restore_helpers import (create_topic, make_backup, name, produce, read_partition, restore_config, run_restore,
                           _env)
 
 

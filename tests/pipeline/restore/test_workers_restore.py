@@ -18,7 +18,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from test_restore import (binary, content, create_topic, env, make_backup, name, plain, produce,  # noqa: F401
+from restore_helpers import (binary, content, create_topic, env, make_backup, name, plain, produce,  # noqa: F401
                           read_partition, restore_config)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "backup"))
