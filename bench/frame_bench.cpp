@@ -8,6 +8,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench/bench_data.hpp"
+#include "storage/format/frame_filter.hpp"
 
 namespace {
 
@@ -31,7 +32,7 @@ void run_encode(benchmark::State& state, const kb::byte_vector& raw) {
   const int level = static_cast<int>(state.range(1));
   std::size_t stored = 0;
   for (auto _ : state) {
-    auto enc = kb::storage::format::encode_frame(codec, level, raw);
+    auto enc = kb::storage::format::encode_frame(codec, level, raw, kb::storage::format::no_frame_filter);
     if (!enc) {
       state.SkipWithError("encode_frame failed");
       return;
@@ -68,13 +69,14 @@ void BM_frame_decode(benchmark::State& state) {
   const auto codec = static_cast<frame_codec>(state.range(0));
   const int level = static_cast<int>(state.range(1));
   const auto raw = frame_content(1u << 20);
-  const auto enc = kb::storage::format::encode_frame(codec, level, raw);
+  const auto enc = kb::storage::format::encode_frame(codec, level, raw, kb::storage::format::no_frame_filter);
   if (!enc) {
     state.SkipWithError("encode_frame failed");
     return;
   }
   for (auto _ : state) {
-    auto dec = kb::storage::format::decode_frame(codec, *enc, static_cast<std::uint32_t>(raw.size()));
+    auto dec = kb::storage::format::decode_frame(codec, *enc, static_cast<std::uint32_t>(raw.size()),
+                                                   kb::storage::format::no_frame_filter);
     if (!dec) {
       state.SkipWithError("decode_frame failed");
       return;
