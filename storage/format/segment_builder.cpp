@@ -10,6 +10,9 @@
 
 #include <fmt/format.h>
 #include <xxhash.h>
+#if defined(__x86_64__)
+#include <xxh_x86dispatch.h>  // XXH3 calls use the widest vector unit the CPU has (AVX2, AVX-512)
+#endif
 
 #include "storage/format/segment_index_codec.hpp"
 #include "storage/format/segment_layout.hpp"
