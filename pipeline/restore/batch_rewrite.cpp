@@ -215,9 +215,7 @@ kb::result<void> rewrite_batch(const std::shared_ptr<byte_vector>& frame, const 
 
   std::optional<protocol::record_set> decoded;
   auto decode = [&]() -> kb::result<void> {
-    // Every batch here was CRC-checked by rewrite_batch as it came out of its frame, or was just
-    // encoded there: reading it again checks nothing new.
-    auto set = protocol::read_records(shared_bytes(byte_vector(bytes.begin(), bytes.end())), {.verify_crc = false});
+    auto set = protocol::read_records(shared_bytes(byte_vector(bytes.begin(), bytes.end())));
     if (!set) {
       return fail(errc::corrupt,
                   fmt::format("stored batch at offset {} does not decode: {}", entry.first_offset, set.error().message));
