@@ -92,9 +92,22 @@ kb::error blob_api::to_error(const http_response_data& r, std::string_view metho
     }
     return {make_error_code(errc::not_found), fmt::format("object {} not found", object)};
   }
-  if (r.status == 409 || r.status == 412) {
+  // 412 is a failed condition; of the 409s only BlobAlreadyExists is (If-None-Match: * lost a race).
+  // Other 409s refuse the operation in the blob's state (a lease, a copy) or, on Azurite, for space.
+  if (r.status == 412 || (r.status == 409 && (code.empty() || code == "BlobAlreadyExists"))) {
     return {make_error_code(errc::conflict),
             fmt::format("{}: a precondition failed ({}); the object already exists or changed", what, detail)};
+  }
+  if (r.status == 409 && code == "MemoryExtentStoreAtSizeLimit") {
+    return {make_error_code(errc::io),
+            fmt::format("{} was refused: {}; the Azurite emulator's in-memory store is full: start it with a "
+                        "larger --extentMemoryLimit, or without --inMemoryPersistence",
+                        what, detail)};
+  }
+  if (r.status == 409) {
+    return {make_error_code(errc::io),
+            fmt::format("{} was refused: {} (the blob or its container is in a state that does not allow it)", what,
+                        detail)};
   }
   if (r.status == 416) {
     return {make_error_code(errc::invalid_argument),

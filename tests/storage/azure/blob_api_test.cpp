@@ -104,6 +104,25 @@ TEST(AzureBlobApi, PreconditionRangeHeaderAndOther) {
   EXPECT_EQ(other.message, "DELETE 'k' in azure://acct/backups/prod/ failed: HTTP 500");
 }
 
+// A 409 whose code is not about the blob's existence is a refusal, not a lost race: Azurite's
+// in-memory store at its size limit answered 409 and was reported as "the object already exists".
+TEST(AzureBlobApi, ConflictOnlyWhenTheCodeSaysTheBlobExistsOrChanged) {
+  const blob_api api(options_for(auth_mode::shared_key));
+  EXPECT_TRUE(api.to_error(answer(409, {}, {{"x-ms-error-code", "BlobAlreadyExists"}}), "HEAD", "k")
+                  .is(errc::conflict));
+  auto full = api.to_error(
+      answer(409, error_xml("MemoryExtentStoreAtSizeLimit", "Cannot add an extent chunk to the in-memory store.")),
+      "PUT", "k");
+  EXPECT_TRUE(full.is(errc::io)) << full.message;
+  EXPECT_EQ(full.message.find("already exists"), std::string::npos) << full.message;
+  EXPECT_NE(full.message.find("--extentMemoryLimit"), std::string::npos) << full.message;
+  auto lease = api.to_error(answer(409, error_xml("LeaseAlreadyPresent", "There is already a lease")), "PUT", "k");
+  EXPECT_TRUE(lease.is(errc::io)) << lease.message;
+  EXPECT_EQ(lease.message,
+            "PUT 'k' in azure://acct/backups/prod/ was refused: HTTP 409 LeaseAlreadyPresent: There is already a "
+            "lease (the blob or its container is in a state that does not allow it)");
+}
+
 TEST(AzureBlobApi, TransportFailureNamesTheEndpoint) {
   const blob_api api(options_for(auth_mode::shared_key));
   http_response_data r;
