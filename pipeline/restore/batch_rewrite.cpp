@@ -377,6 +377,7 @@ kb::result<void> merge_small_batches(std::vector<output_batch>& batches, const m
   const std::size_t limit = limits.bytes;
   std::vector<output_batch> out;
   out.reserve(batches.size());
+  std::vector<const byte_vector*> released;  // the storage of batches merged into new ones
   std::size_t i = 0;
   while (i < batches.size()) {
     std::size_t j = i;
@@ -394,12 +395,20 @@ kb::result<void> merge_small_batches(std::vector<output_batch>& batches, const m
       continue;
     }
     const std::size_t before = out.size();
+    for (std::size_t k = i; k < j; ++k) released.push_back(batches[k].storage.get());
     if (auto r = merge_run(std::span(batches).subspan(i, j - i), limit, out); !r) return r;
     if (stats != nullptr) {
       stats->merged_in += j - i;
       stats->merged_out += out.size() - before;
     }
     i = j;
+  }
+  // A batch left as it was shares its frame's bytes with those merged away: it would keep the whole
+  // frame until acknowledged while the memory budget counts its own bytes only. It gets its own copy.
+  for (auto& b : out) {
+    if (b.reencoded || std::find(released.begin(), released.end(), b.storage.get()) == released.end()) continue;
+    b.storage = std::make_shared<byte_vector>(b.bytes().begin(), b.bytes().end());
+    b.offset = 0;
   }
   batches = std::move(out);
   return {};

@@ -451,6 +451,37 @@ TEST(merge_small_batches, groups_stay_within_the_limit_and_records_keep_their_or
   expect_same(all, numbered(0, 84));
 }
 
+// The batches of one frame share its bytes. When some were merged (copied into a new batch) and one
+// was not, that one held the whole frame until it was acknowledged while the restore's memory budget
+// counted only its own bytes: a 100-byte-record restore peaked at ~270 MiB on a 128 MiB budget.
+TEST(merge_small_batches, a_batch_left_unmerged_no_longer_holds_its_frame) {
+  const std::size_t limit = 8 * 1024;
+  std::vector<byte_vector> parts = {build(numbered(0, 5), 0), build(numbered(5, 5), 5), build(numbered(10, 40), 10)};
+  ASSERT_GT(parts[2].size(), limit / 2);  // stays as it is
+  auto frame = std::make_shared<byte_vector>();
+  std::vector<output_batch> in;
+  const std::vector<source_run> runs = {{0, 5}, {5, 5}, {10, 40}};
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    output_batch ob;
+    ob.storage = frame;
+    ob.offset = frame->size();
+    ob.size = parts[i].size();
+    ob.record_count = runs[i].count;
+    ob.sources = {runs[i]};
+    frame->insert(frame->end(), parts[i].begin(), parts[i].end());
+    in.push_back(std::move(ob));
+  }
+  rewrite_stats stats;
+  ASSERT_TRUE(merge_small_batches(in, merge_limits{limit}, &stats));
+  ASSERT_EQ(in.size(), 2u);
+  EXPECT_EQ(stats.merged_in, 2u);
+  EXPECT_FALSE(in[1].reencoded);
+  EXPECT_NE(in[1].storage, frame);
+  EXPECT_EQ(frame.use_count(), 1);  // only this test's own reference is left
+  EXPECT_EQ(byte_vector(in[1].bytes().begin(), in[1].bytes().end()), parts[2]);
+  expect_same(decode(in[0]), numbered(0, 10));
+}
+
 // A re-run resumes at a batch a killed run produced; from there it must form the same batches
 // (same boundaries, so the same idempotent sequences).
 TEST(merge_small_batches, a_resumed_list_forms_the_same_batches_from_a_group_start) {
