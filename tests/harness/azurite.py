@@ -93,7 +93,7 @@ def tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def start_azurite(run_dir: Path, port: int | None = None, started: list | None = None) -> dict:
+def start_azurite(run_dir: Path, port: int | None = None, started: list | None = None, extent_mib: int = 512) -> dict:
     binary = azurite_binary()
     if not binary.exists():
         raise AzuriteError(f"{binary} not found: run scripts/install-deps.sh (installs azurite@{AZURITE_VERSION})")
@@ -108,7 +108,7 @@ def start_azurite(run_dir: Path, port: int | None = None, started: list | None =
     with open(log_path, "ab") as out:
         proc = subprocess.Popen([str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port),
                                  "--inMemoryPersistence",
-                                 "--extentMemoryLimit", "512", "--skipApiVersionCheck", "--disableTelemetry"],
+                                 "--extentMemoryLimit", str(extent_mib), "--skipApiVersionCheck", "--disableTelemetry"],
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 env=env, start_new_session=True)
     # The process's command line names its port: the marker that tells our pid from a recycled one.

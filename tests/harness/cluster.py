@@ -2,7 +2,7 @@
 """Real-component test harness: Apache Kafka (KRaft, from Maven jars) and versitygw (S3).
 
 Subcommands (Python 3.11 stdlib only):
-  up     [--profile single|cluster3] [--no-s3] [--azurite] [--gcs]
+  up     [--profile single|cluster3] [--no-s3] [--azurite [--azurite-extent-mib N]] [--gcs]
                                                  start everything, write RUN/env.json + env.sh
                                                  (--azurite: also Azure Blob, tests/harness/azurite.py;
                                                   --gcs: also fake-gcs-server, tests/harness/gcs_server.py)
@@ -544,7 +544,7 @@ def start_s3(run_dir: Path, port: int, started: list) -> dict:
             pass
         if not pid_alive(pid) or time.monotonic() > deadline:
             raise HarnessError(f"versitygw not healthy on {endpoint} within {S3_START_TIMEOUT:.0f} s; "
-                               f"last lines of {log_path}:\n{tail(log_path)}\n--- stdout:\n{tail(Path(node['stdout']), 20)}")
+                               f"last lines of {log_path} (its stdout and stderr):\n{tail(log_path)}")
         time.sleep(0.2)
     url = endpoint + "/kb-test"
     req = urllib.request.Request(url, method="PUT", headers=sigv4_headers("PUT", url, region, access, secret))
@@ -696,7 +696,7 @@ def cmd_up(args) -> None:
             s3 = start_s3(run_dir, s3_port, started)
         if args.azurite:
             try:
-                env["azure"] = azurite.start_azurite(run_dir, None, started)
+                env["azure"] = azurite.start_azurite(run_dir, None, started, args.azurite_extent_mib)
             except azurite.AzuriteError as e:
                 raise HarnessError(str(e)) from None
             log(f"azurite ready on {env['azure']['endpoint']} (pid {env['azure']['pid']}), container "
@@ -812,6 +812,8 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--profile", choices=("single", "cluster3"), default="single")
     up.add_argument("--no-s3", action="store_true", help="do not start versitygw")
     up.add_argument("--azurite", action="store_true", help="also start Azurite (Azure Blob) and write env 'azure'")
+    up.add_argument("--azurite-extent-mib", type=int, default=512,
+                    help="Azurite's in-memory store limit in MiB (deleted blobs are freed by its GC every 10 min)")
     up.add_argument("--gcs", action="store_true", help="also start fake-gcs-server (GCS JSON API)")
     sub.add_parser("down", help="stop all recorded processes")
     k = sub.add_parser("kill", help="stop one Kafka node")

@@ -371,3 +371,22 @@ def test_s3_unsigned_request_refused(env):
     p = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
                         f"{s3['endpoint']}/{s3['bucket']}?list-type=2"], capture_output=True, text=True, timeout=30)
     assert p.stdout in ("403", "401"), p.stdout
+
+
+# ------------------------------------------------------------------ the harness's own failure paths
+def test_s3_that_never_gets_healthy_is_reported_with_its_log(tmp_path, monkeypatch):
+    """A versitygw that exits at once: `up` must say so with its log (the error path once named an
+    undefined variable and raised NameError instead)."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import cluster
+    fake = tmp_path / "cache" / "bin" / "versitygw"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("#!/bin/sh\necho 'versitygw: cannot open the posix root' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(cluster, "KB_CACHE", tmp_path / "cache")
+    started: list = []
+    with pytest.raises(cluster.HarnessError) as e:
+        cluster.start_s3(tmp_path / "run", cluster.free_ports(1)[0], started)
+    assert "versitygw not healthy" in str(e.value)
+    assert "cannot open the posix root" in str(e.value)
