@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
 """End-to-end benchmark: our backup/restore against reference Kafka clients on one harness broker.
 
-Starts tests/harness/cluster.py (single profile, S3 included), loads seeded deterministic
-datasets, then measures in the same run: kcat and ConsumerPerformance reading to nowhere,
-ProducerPerformance and the kcat producer, and `kafka-backup backup` (filesystem and S3; none,
-lz4, zstd-1, zstd-3) and `restore`. Writes one JSON file per measured run under --results-dir
+Starts tests/harness/cluster.py (single profile with S3, Azurite and fake-gcs-server), loads seeded
+deterministic datasets, then measures in the same run: kcat and ConsumerPerformance reading to
+nowhere, ProducerPerformance and the kcat producer, and `kafka-backup backup` (filesystem, S3, Azure
+Blob, GCS: bench/e2e/backends.py; none, lz4, zstd-1, zstd-3) and `restore`. Writes one JSON file per measured run under --results-dir
 and prints a markdown table (median of --runs after one warm-up, with min and max).
 
 Log bytes: the size of the partition's *.log files in the broker's log dir after loading
 (what the broker stores and serves), so every tool is judged on the same byte count.
 Every loop is bounded in count and in time; the harness this script starts is stopped on exit.
-Each dataset's topics, backup sets and S3 objects are deleted once it is measured, so a full run
-needs disk for one dataset at a time.
+Each dataset's topics and backup sets are deleted once it is measured (objects in a store right
+after each run), so a full run needs disk for one dataset at a time.
 """
 from __future__ import annotations
 
@@ -27,45 +27,30 @@ import tempfile
 import time
 from pathlib import Path
 
+import backends  # bench/e2e/backends.py, beside this file
+from datasets import (DATASETS, MB, SIZES, STEP_TIMEOUT, create_ready_topic, drop_dataset, load_dataset, log,
+                      log_bytes, record_count, zstd_stream_bytes)
+
 REPO = Path(__file__).resolve().parents[2]
 VENV_PY = Path.home() / ".cache/kafka-backup/venv/bin/python"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-MB = 1_000_000
 
-# name -> (record value size, partitions, producer compression, value kind)
-DATASETS = {
-    "D1": (100, 12, "none", "text"),
-    "D2": (1024, 12, "none", "json"),
-    "D3": (1_000_000, 12, "none", "random"),
-    "D4": (1024, 12, "none", "random"),
-    "D5lz4": (1024, 12, "lz4", "json"),
-    "D5zstd": (1024, 12, "zstd", "json"),
-    "D6": (1024, 1000, "none", "json"),
-    "D7": (10_240, 12, "none", "json"),  # 10 KB records (issue #18 targets 2 and 3)
-}
-# bytes of values to produce per dataset
-SIZES = {
-    "smoke": {"D1": 3 * MB},
-    "quick": {"D1": 150 * MB, "D2": 150 * MB},
-    "full": {"D1": 1000 * MB, "D2": 1000 * MB, "D3": 1000 * MB, "D4": 1000 * MB,
-             "D5lz4": 1000 * MB, "D5zstd": 1000 * MB, "D6": 500 * MB, "D7": 1000 * MB},
-}
 BACKUP_CODECS = [("none", None), ("lz4", None), ("zstd", 1), ("zstd", 3)]
-STEP_TIMEOUT = 900  # seconds, any single measured command
 # --security modes: the harness listener each one uses (SCRAM-SHA-512 over TLS for sasl_ssl)
 SECURITY = {"plaintext": "PLAINTEXT", "sasl_ssl": "SASL_SSL"}
 PW_VAR = "KB_BENCH_SASL_PASSWORD"  # our tool reads the password from the environment, never a file
 
 
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
 # ---- harness ------------------------------------------------------------------------------------
 
-def harness(run_dir: Path, verb: str) -> None:
+def harness(run_dir: Path, verb: str, stores: list[str] = ()) -> None:
+    """Starts (with Azurite and fake-gcs-server if `stores` names them) or stops the harness."""
+    # Azurite keeps blobs in memory and frees deleted ones only at its GC (every 10 minutes): room
+    # for the runs of a 1 GB dataset in between.
+    azure = ["--azurite", "--azurite-extent-mib", "8192"] if "azure" in stores else []
+    up = ["--profile", "single", *azure, *(["--gcs"] if "gcs" in stores else [])]
     subprocess.run([str(VENV_PY), str(REPO / "tests/harness/cluster.py"), "--run-dir", str(run_dir), verb,
-                    *(["--profile", "single"] if verb == "up" else [])], check=True, timeout=300)
+                    *(up if verb == "up" else [])], check=True, timeout=300)
 
 
 def rdkafka_dir(tmp: Path) -> Path:
@@ -80,116 +65,8 @@ def rdkafka_dir(tmp: Path) -> Path:
     return d
 
 
-# ---- datasets -----------------------------------------------------------------------------------
-
-def values_pool(kind: str, size: int, rng: random.Random, count: int) -> list[bytes]:
-    out = []
-    for i in range(count):
-        if kind == "random":
-            out.append(rng.randbytes(size))
-        elif kind == "json":
-            s = (f'{{"id":"{rng.getrandbits(64):016x}","user_id":{rng.randrange(100000)},'
-                 f'"event":"{rng.choice(["click", "view", "purchase", "login"])}","ts":{1700000000000 + i},'
-                 f'"amount":{rng.randrange(10000)}.{rng.randrange(100)},"tags":["a","b"],"ok":true}}')
-            out.append((s * (size // len(s) + 1))[:size].encode())
-        else:
-            out.append(bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(size)))
-    return out
-
-
-def load_dataset(env: dict, topic: str, name: str, total: int, seed: int) -> int:
-    from confluent_kafka import Producer
-    from confluent_kafka.admin import AdminClient, NewTopic
-    size, parts, codec, kind = DATASETS[name]
-    bs = env["kafka"]["listeners"]["PLAINTEXT"]
-    admin = AdminClient({"bootstrap.servers": bs})
-    admin.create_topics([NewTopic(topic, parts, 1)])[topic].result(timeout=60)
-    rng = random.Random(seed)
-    pool = values_pool(kind, size, rng, 8 if size >= 100_000 else 512)
-    count = max(1, total // size)
-    p = Producer({"bootstrap.servers": bs, "linger.ms": 50, "batch.size": 1_000_000, "compression.type": codec,
-                  "message.max.bytes": 10_000_000, "queue.buffering.max.kbytes": 262144, "acks": "all"})
-    deadline = time.monotonic() + STEP_TIMEOUT
-    for i in range(count):
-        while True:
-            try:
-                p.produce(topic, pool[i % len(pool)], key=f"k{i:012d}".encode(), partition=i % parts)
-                break
-            except BufferError:
-                p.poll(0.05)
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"loading {topic} took longer than {STEP_TIMEOUT}s")
-        if i % 10000 == 0:
-            p.poll(0)
-    if p.flush(STEP_TIMEOUT) != 0:
-        raise TimeoutError(f"loading {topic}: records still queued after {STEP_TIMEOUT}s")
-    return count
-
-
-def create_ready_topic(admin, name: str, parts: int) -> None:
-    """Creates a topic and waits (bounded) until every partition answers ListOffsets: metadata
-    names leaders before a fresh 1,000-partition topic accepts writes, and a producer started
-    then may spend minutes retrying NOT_LEADER_OR_FOLLOWER (ProducerPerformance did, on D6)."""
-    from confluent_kafka import TopicPartition
-    from confluent_kafka.admin import NewTopic, OffsetSpec
-    admin.create_topics([NewTopic(name, parts, 1)])[name].result(timeout=60)
-    pending = {TopicPartition(name, p): OffsetSpec.latest() for p in range(parts)}
-    deadline = time.monotonic() + 120
-    while pending and time.monotonic() < deadline:
-        for tp, fut in admin.list_offsets(pending, request_timeout=30).items():
-            try:
-                fut.result()
-                pending.pop(tp, None)
-            except Exception:  # noqa: BLE001 - not ready yet; asked again below
-                pass
-        if pending:
-            time.sleep(0.25)
-    if pending:
-        # Best effort: the tool's own retries cover the rest, so the run goes ahead (the smoke run
-        # once saw a fresh 12-partition topic never answer the admin client's ListOffsets).
-        errors = {}
-        for tp, fut in admin.list_offsets(pending, request_timeout=10).items():
-            try:
-                fut.result()
-            except Exception as e:  # noqa: BLE001 - reported, not fatal
-                errors[tp.partition] = str(e)
-        log(f"{name}: {len(pending)} partition(s) did not answer ListOffsets within 120 s "
-            f"(last errors: {dict(list(errors.items())[:3])}); starting the run anyway")
-
-
-def log_bytes(env: dict, topic: str) -> int:
-    root = Path(env["kafka"]["brokers"][0]["dir"])
-    return sum(f.stat().st_size for f in root.rglob("*.log") if f.parent.name.rsplit("-", 1)[0] == topic)
-
-
-def zstd_stream_bytes(env: dict, topic: str, level: int) -> int:
-    """Bytes of one plain `zstd -LEVEL` stream over the topic's log files (partition by partition,
-    segment by segment): the reference the stored size of a zstd backup is judged against
-    (issue #18 target 3: at most 0.7 of it at the same level)."""
-    root = Path(env["kafka"]["brokers"][0]["dir"])
-    files = sorted((f for f in root.rglob("*.log") if f.parent.name.rsplit("-", 1)[0] == topic),
-                   key=lambda f: (int(f.parent.name.rsplit("-", 1)[1]), f.name))
-    cat = subprocess.Popen(["cat", *map(str, files)], stdout=subprocess.PIPE)
-    z = subprocess.run(["zstd", f"-{level}", "-c", "-q"], stdin=cat.stdout, stdout=subprocess.PIPE, check=True,
-                       timeout=STEP_TIMEOUT)
-    cat.wait(timeout=60)
-    return len(z.stdout)
-
-
 # (dataset, level) -> bytes of one plain zstd stream over the dataset's log files
 ZSTD_REF: dict[tuple[str, int], int] = {}
-
-
-def record_count(env: dict, topic: str) -> int:
-    from confluent_kafka import Consumer, TopicPartition
-    c = Consumer({"bootstrap.servers": env["kafka"]["listeners"]["PLAINTEXT"], "group.id": "bench-wm"})
-    md = c.list_topics(topic, timeout=10)
-    n = 0
-    for p in md.topics[topic].partitions:
-        lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-        n += hi - lo
-    c.close()
-    return n
 
 
 # ---- measuring ----------------------------------------------------------------------------------
@@ -245,6 +122,10 @@ class Bench:
         self.rows: list[dict] = []
         self.seq = 0
         self.variant = ""  # "-baseline" while the --baseline binary is measured: its own sets and topics
+        self.backends = ["filesystem"] if args.smoke else [b for b in args.backends if backends.available(env, b)]
+        missing = [b for b in args.backends if b not in self.backends and not args.smoke]
+        if missing:
+            log(f"backends not in the harness's env.json, not measured: {', '.join(missing)}")
         self.use_security("plaintext")
 
     def use_security(self, mode: str) -> None:
@@ -276,14 +157,6 @@ class Bench:
         if self.ours_sec:
             c["security"] = self.ours_sec
         return c
-
-    def s3_dir(self, bid: str) -> Path | None:
-        """Where the harness's S3 server (versitygw, posix backend) keeps a backup set's objects."""
-        s3 = self.env.get("s3")
-        if not s3 or "log" not in s3:
-            return None
-        d = Path(s3["log"]).parent / "data" / s3["bucket"] / "bench" / bid
-        return d if d.is_dir() else None
 
     def java(self, cls: str, *flags: str) -> list[str]:
         return [*self.env["kafka"]["java_tools"], f"org.apache.kafka.tools.{cls}", *flags] \
@@ -340,44 +213,36 @@ class Bench:
             *(["--consumer.config", self.java_sec] if self.java_sec else [])), None, nbytes, n)
 
     def backups(self, ds: str, topic: str, nbytes: int, n: int) -> None:
-        s3 = self.env.get("s3")
         for codec, level in BACKUP_CODECS:
             label = codec if level is None else f"{codec}-{level}"
-            for backend in ["filesystem", "s3"] if s3 and not self.args.smoke else ["filesystem"]:
-                def cmd(i, codec=codec, level=level, backend=backend, label=label):
-                    bid = f"b-{ds}-{label}-{backend}-{self.security}{self.variant}-{i}"
-                    if backend == "filesystem":
-                        storage = {"backend": "filesystem", "path": str(self.tmp / "store" / bid)}
-                    else:
-                        storage = {"backend": "s3", "bucket": s3["bucket"], "endpoint": s3["endpoint"],
-                                   "region": s3["region"], "path_style": True, "prefix": f"bench/{bid}",
-                                   "access_key": s3["access_key"], "secret_key": s3["secret_key"]}
+            for name in self.backends:
+                if name != "filesystem" and self.args.s3_labels is not None and label not in self.args.s3_labels:
+                    continue
+                be = backends.Backend(name, self.env, self.tmp / "store")
+
+                def bid(i, name=name, label=label):
+                    return f"b-{ds}-{label}-{name}-{self.security}{self.variant}-{i}"
+
+                def cmd(i, codec=codec, level=level, be=be, bid=bid):
                     backup = {"stop_at_current_offsets": True, "compression": codec}
                     if level is not None:
                         backup["compression_level"] = level
-                    cfg = self.tmp / f"{bid}.yaml"
-                    cfg.write_text(json.dumps({"mode": "backup", "backup_id": bid, "source": self.cluster(topic),
-                                               "storage": storage, "backup": backup}))
+                    cfg = self.tmp / f"{bid(i)}.yaml"
+                    cfg.write_text(json.dumps({"mode": "backup", "backup_id": bid(i), "source": self.cluster(topic),
+                                               "storage": be.storage(bid(i)), "backup": backup}))
                     cfg.chmod(0o600)
                     return [self.args.binary, "--no-progress", "backup", "--config", str(cfg)]
 
-                def stored(i, backend=backend, label=label):
-                    bid = f"b-{ds}-{label}-{backend}-{self.security}{self.variant}-{i}"
-                    d = self.tmp / "store" / bid if backend == "filesystem" else self.s3_dir(bid)
-                    if d is None or not d.is_dir():
-                        return None
-                    total = sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
-                    if backend == "s3":
-                        shutil.rmtree(d, ignore_errors=True)  # measured: free the disk
-                    return total
+                # Object stores: measured, then deleted (Azurite and fake-gcs-server hold them in memory).
+                # The filesystem keeps every run's set until the last is measured; restore reads that one.
+                def stored(i, be=be, bid=bid):
+                    return be.stored(bid(i), free=be.name != "filesystem")
 
-                if backend == "s3" and self.args.s3_labels is not None and label not in self.args.s3_labels:
-                    continue
-                self.repeat(ds, f"backup {backend} {label}", cmd, self.ours_env, nbytes, n, stored)
-                if backend == "filesystem":  # free disk: keep only the last run's set
+                self.repeat(ds, f"backup {name} {label}", cmd, {**(self.ours_env or {}), **be.env_extra()},
+                            nbytes, n, stored)
+                if name == "filesystem":  # free disk: keep only the last run's set
                     for i in range(self.args.runs):
-                        shutil.rmtree(self.tmp / "store" / f"b-{ds}-{label}-{backend}-{self.security}{self.variant}-{i}",
-                                      ignore_errors=True)
+                        shutil.rmtree(self.tmp / "store" / bid(i), ignore_errors=True)
 
     def restores(self, ds: str, topic: str, nbytes: int, n: int) -> None:
         bid = f"b-{ds}-none-filesystem-{self.security}{self.variant}-{self.args.runs}"
@@ -431,21 +296,6 @@ class Bench:
                 self.rdk, nbytes, n, before=fresh(f"kp-{topic}"))
 
 
-def drop_dataset(env: dict, tmp: Path, topic: str) -> None:
-    """Deletes the dataset's topic and every topic the tools produced from it, and its backup sets."""
-    from confluent_kafka.admin import AdminClient
-    admin = AdminClient({"bootstrap.servers": env["kafka"]["listeners"]["PLAINTEXT"]})
-    names = [t for t in admin.list_topics(timeout=30).topics if t == topic or t.startswith(f"{topic}-restored-")
-             or t.startswith(f"pp-{topic}-") or t.startswith(f"kp-{topic}-")]
-    if names:
-        for fut in admin.delete_topics(names, operation_timeout=60).values():
-            try:
-                fut.result(timeout=90)
-            except Exception as e:  # noqa: BLE001 - best effort: only disk space is at stake
-                log(f"could not delete a topic of {topic}: {e}")
-    shutil.rmtree(tmp / "store", ignore_errors=True)
-
-
 def table(rows: list[dict]) -> str:
     out = ["| dataset | tool | MB/s (median) | min–max | records/s | our CPU s/GB | broker CPU s/GB | peak RSS MiB | "
            "stored MB | × zstd stream | × kcat -C | × ProducerPerf | × kcat -P |",
@@ -488,8 +338,12 @@ def main() -> int:
     ap.add_argument("--run-dir", default="/tmp/kb-bench-harness", help="harness run dir (started and stopped here)")
     ap.add_argument("--env", help="use an already running harness's env.json (not stopped here)")
     ap.add_argument("--no-java", action="store_true", help="skip ConsumerPerformance/ProducerPerformance")
-    ap.add_argument("--s3-labels", help="comma list of codecs also measured against S3, e.g. none,zstd-1 "
-                                        "(default: all of none, lz4, zstd-1, zstd-3)")
+    ap.add_argument("--backends", default=",".join(backends.ALL),
+                    help=f"comma list of {', '.join(backends.ALL)} (default: all; object stores the harness "
+                         "did not start are skipped with a message)")
+    ap.add_argument("--store-labels", "--s3-labels", dest="s3_labels",
+                    help="comma list of codecs also measured against the object stores, e.g. none,zstd-1 "
+                         "(default: all of none, lz4, zstd-1, zstd-3)")
     ap.add_argument("--keep", action="store_true", help="keep each dataset's topics and backup sets")
     ap.add_argument("--security", default="plaintext",
                     help="comma list of plaintext, sasl_ssl (SCRAM-SHA-512 over TLS, the harness's SASL_SSL "
@@ -509,6 +363,10 @@ def main() -> int:
         if sm not in SECURITY:
             ap.error(f"unknown --security {sm}; known: {', '.join(SECURITY)}")
     args.s3_labels = args.s3_labels.split(",") if args.s3_labels else None
+    args.backends = args.backends.split(",")
+    for be in args.backends:
+        if be not in backends.ALL:
+            ap.error(f"unknown --backends {be}; known: {', '.join(backends.ALL)}")
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     if args.smoke:
         args.runs = 1
@@ -534,7 +392,7 @@ def main() -> int:
         if args.env:
             env_path = Path(args.env)
         else:
-            harness(run_dir, "up")
+            harness(run_dir, "up", [] if args.smoke or args.workers else args.backends)
             started = True
             env_path = run_dir / "env.json"
         env = json.loads(env_path.read_text())
