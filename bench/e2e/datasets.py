@@ -63,21 +63,27 @@ def load_dataset(env: dict, topic: str, name: str, total: int, seed: int) -> int
     count = max(1, total // size)
     p = Producer({"bootstrap.servers": bs, "linger.ms": 50, "batch.size": 1_000_000, "compression.type": codec,
                   "message.max.bytes": 10_000_000, "queue.buffering.max.kbytes": 262144, "acks": "all"})
-    deadline = time.monotonic() + STEP_TIMEOUT
+    produce_all(p, topic, pool, count, parts, 12, time.monotonic() + STEP_TIMEOUT, f"loading {topic}")
+    if p.flush(STEP_TIMEOUT) != 0:
+        raise TimeoutError(f"loading {topic}: records still queued after {STEP_TIMEOUT}s")
+    return count
+
+
+def produce_all(p, topic: str, pool: list[bytes], count: int, partitions: int, key_digits: int, deadline: float,
+                what: str) -> None:
+    """Produces `count` records with values cycling through `pool`, keys k<i> and partitions round-robin,
+    waiting for room in the producer's queue until `deadline` (time.monotonic())."""
     for i in range(count):
         while True:
             try:
-                p.produce(topic, pool[i % len(pool)], key=f"k{i:012d}".encode(), partition=i % parts)
+                p.produce(topic, pool[i % len(pool)], key=f"k{i:0{key_digits}d}".encode(), partition=i % partitions)
                 break
             except BufferError:
                 p.poll(0.05)
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"loading {topic} took longer than {STEP_TIMEOUT}s")
-        if i % 10000 == 0:
+                    raise TimeoutError(f"{what} took too long")
+        if i % 5000 == 0:
             p.poll(0)
-    if p.flush(STEP_TIMEOUT) != 0:
-        raise TimeoutError(f"loading {topic}: records still queued after {STEP_TIMEOUT}s")
-    return count
 
 
 def create_ready_topic(admin, name: str, parts: int) -> None:

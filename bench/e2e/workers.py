@@ -25,6 +25,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from datasets import produce_all  # bench/e2e/datasets.py, beside this file
+
 MB = 1_000_000
 GEN_LINE = re.compile(r"backup worker (\S+): generation (\d+)(?: \(leader\))?: (\d+) partition\(s\)")
 WORKER_TOTAL = re.compile(r"backup worker (\S+): generation \d+ \w+: .*this worker so far: (\d+) records, (\d+) bytes raw")
@@ -133,18 +135,8 @@ def produce(bootstrap: str, topic: str, partitions: int, total: int, value_size:
     pool = [bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(value_size)) for _ in range(64)]
     p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.size": 1_000_000, "acks": "all",
                   "queue.buffering.max.kbytes": 262144})
-    deadline = time.monotonic() + timeout
-    for i in range(max(1, total // value_size)):
-        while True:
-            try:
-                p.produce(topic, pool[i % len(pool)], key=f"k{i:010d}".encode(), partition=i % partitions)
-                break
-            except BufferError:
-                p.poll(0.05)
-                if time.monotonic() > deadline:
-                    raise TimeoutError("producing the workers dataset took too long")
-        if i % 5000 == 0:
-            p.poll(0)
+    produce_all(p, topic, pool, max(1, total // value_size), partitions, 10, time.monotonic() + timeout,
+                "producing the workers dataset")
     if p.flush(timeout) != 0:
         raise TimeoutError("records still queued after the flush timeout")
 
