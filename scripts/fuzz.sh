@@ -46,7 +46,7 @@ done
 say() { printf 'fuzz: %s\n' "$*"; }
 
 # The build's flavour; a build-fuzz made with other flags is set up again (ccache keeps the cost low).
-flavour="clang-14 libFuzzer ASan UBSan(no function, no recover) v2"
+flavour="clang-14 libFuzzer ASan UBSan(no function, no recover) v2, ccache"
 if [ -f "$build/build.ninja" ] && [ "$(cat "$build/.kb-fuzz-flavour" 2>/dev/null)" != "$flavour" ]; then
   say "$build was set up with other flags: setting it up again"
   rm -rf "$build"
@@ -56,7 +56,10 @@ if [ ! -f "$build/build.ninja" ]; then
   # UBSan without -fsanitize=function: clang 14 cannot emit our coroutines with it ("Cannot represent
   # a difference across sections"). No recovery: undefined behaviour aborts, so libFuzzer keeps the input.
   ub='-fno-sanitize=function -fno-sanitize-recover=undefined'
-  CC=clang-14 CXX=clang++-14 meson setup "$build" --wrap-mode=nodownload -Db_lundef=false \
+  # Meson puts ccache in front of the compilers it finds, not of those named in CC/CXX: named here.
+  cc=clang-14 cxx=clang++-14
+  if command -v ccache >/dev/null; then cc="ccache clang-14" cxx="ccache clang++-14"; fi
+  CC=$cc CXX=$cxx meson setup "$build" --wrap-mode=nodownload -Db_lundef=false \
     -Db_sanitize=address,undefined -Dcpp_args="-fsanitize=fuzzer-no-link $ub" -Dc_args="-fsanitize=fuzzer-no-link $ub" \
     -Dcpp_link_args="$ub" -Dfuzzer_ldflags=-fsanitize=fuzzer >"$KB_CACHE/fuzz-setup.log" 2>&1 \
     || { tail -n 20 "$KB_CACHE/fuzz-setup.log"; say "meson setup $build failed"; exit 1; }
