@@ -20,14 +20,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests/harness"))
 import azurite  # noqa: E402 - tests/harness/azurite.py: SharedKey requests, independent of our signer
 
 ALL = ["filesystem", "s3", "azure", "gcs"]
-OBJECT_STORES = ["s3", "azure", "gcs"]
-# the harness's env.json key of each object store
-ENV_KEY = {"s3": "s3", "azure": "azure", "gcs": "gcs"}
 LIST_PAGES = 10_000  # bound on listing pages (1,000 names each)
 
 
 def available(env: dict, name: str) -> bool:
-    return name == "filesystem" or bool(env.get(ENV_KEY[name]))
+    return name == "filesystem" or bool(env.get(name))  # env.json's key is the backend's name
+
+
+def dir_size(d: Path, free: bool) -> int | None:
+    """Bytes of the files under `d` (None when it does not exist); removes it when `free`."""
+    if not d.is_dir():
+        return None
+    total = sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+    if free:
+        shutil.rmtree(d, ignore_errors=True)
+    return total
 
 
 class Backend:
@@ -35,7 +42,7 @@ class Backend:
 
     def __init__(self, name: str, env: dict, store_root: Path):
         self.name, self.env, self.store_root = name, env, store_root
-        self.conf = env.get(ENV_KEY.get(name, ""), {}) if name != "filesystem" else {}
+        self.conf = env.get(name, {}) if name != "filesystem" else {}
 
     def storage(self, bid: str) -> dict:
         c = self.conf
@@ -60,13 +67,12 @@ class Backend:
     def stored(self, bid: str, free: bool) -> int | None:
         """Bytes the backup set `bid` occupies on the server; deletes it when `free`."""
         if self.name == "filesystem":
-            d = self.store_root / bid
-            total = sum(f.stat().st_size for f in d.rglob("*") if f.is_file()) if d.is_dir() else None
-            if free:
-                shutil.rmtree(d, ignore_errors=True)
-            return total
+            return dir_size(self.store_root / bid, free)
         if self.name == "s3":
-            return self._s3_stored(bid, free)
+            # versitygw's posix backend keeps a set's objects as files under its data directory.
+            if "log" not in self.conf:
+                return None
+            return dir_size(Path(self.conf["log"]).parent / "data" / self.conf["bucket"] / "bench" / bid, free)
         objects = self._azure_objects(f"bench/{bid}/") if self.name == "azure" else self._gcs_objects(f"bench/{bid}/")
         if free:
             for name, _ in objects:
@@ -74,18 +80,6 @@ class Backend:
         return sum(size for _, size in objects) if objects else None
 
     # --- per server ---
-    def _s3_stored(self, bid: str, free: bool) -> int | None:
-        """versitygw's posix backend keeps a set's objects as files under its data directory."""
-        if "log" not in self.conf:
-            return None
-        d = Path(self.conf["log"]).parent / "data" / self.conf["bucket"] / "bench" / bid
-        if not d.is_dir():
-            return None
-        total = sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
-        if free:
-            shutil.rmtree(d, ignore_errors=True)
-        return total
-
     def _azure_objects(self, prefix: str) -> list[tuple[str, int]]:
         c, out, marker = self.conf, [], ""
         for _ in range(LIST_PAGES):

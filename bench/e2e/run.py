@@ -4,8 +4,9 @@
 Starts tests/harness/cluster.py (single profile with S3, Azurite and fake-gcs-server), loads seeded
 deterministic datasets, then measures in the same run: kcat and ConsumerPerformance reading to
 nowhere, ProducerPerformance and the kcat producer, and `kafka-backup backup` (filesystem, S3, Azure
-Blob, GCS: bench/e2e/backends.py; none, lz4, zstd-1, zstd-3) and `restore`. Writes one JSON file per measured run under --results-dir
-and prints a markdown table (median of --runs after one warm-up, with min and max).
+Blob, GCS: bench/e2e/backends.py; none, lz4, zstd-1, zstd-3) and `restore`. Writes one JSON file
+per measured run under --results-dir and prints a markdown table (median of --runs after one
+warm-up, with min and max).
 
 Log bytes: the size of the partition's *.log files in the broker's log dir after loading
 (what the broker stores and serves), so every tool is judged on the same byte count.
